@@ -1,0 +1,12 @@
+// Every kdbg command, in the order `kdbg --help` lists them. Each module keeps its heavy imports
+// inside the handler (dynamic import) so `kdbg --help` and a warm-cache fetch start fast.
+import type { CommandModule } from 'yargs';
+import { fetchCommand } from './fetch.js';
+import { identifyCommand } from './identify.js';
+import { analyzeCommand } from './analyze.js';
+import { unpackCommand } from './unpack.js';
+import { cacheCommand } from './cache.js';
+
+// yargs' CommandModule is generic over the parsed argv; the list only needs the erased form.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commands: CommandModule<any, any>[] = [fetchCommand, identifyCommand, analyzeCommand, unpackCommand, cacheCommand];

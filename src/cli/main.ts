@@ -1,0 +1,57 @@
+// The CLI entry point: parse flags with yargs, dispatch to a command module, and map every error
+// to one line on stderr and a documented exit code. This is the only place that decides exit codes.
+
+import yargs from 'yargs';
+import type { Argv } from 'yargs';
+import { InternalError, isKdbgError, UsageError } from '../core/errors.js';
+import { commands } from './commands/index.js';
+import { writeErr } from './output.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const onSigint = (): void => {
+    writeErr('kdbg: interrupted');
+    process.exit(130);
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    let parser: Argv = yargs(argv)
+      .scriptName('kdbg')
+      .usage('$0 <command> [options]')
+      .strict()
+      .demandCommand(1, 'kdbg: a command is required (try kdbg --help)')
+      .recommendCommands()
+      .help()
+      .alias('h', 'help')
+      .version()
+      .wrap(Math.min(110, process.stdout.columns ?? 100))
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw new UsageError(msg ?? 'invalid usage');
+      });
+    for (const c of commands) parser = parser.command(c);
+    await parser.parseAsync();
+    exitCode = typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    exitCode = reportError(e);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  return exitCode;
+}
+
+/** The one catch-all: a KdbgError is one line (plus a hint); anything else is a bug. */
+export function reportError(e: unknown): number {
+  if (isKdbgError(e)) {
+    writeErr(`kdbg: ${e.message}`);
+    if (e.hint) writeErr(`hint: ${e.hint}`);
+    if (process.env['KDBG_DEBUG'] && e.cause) writeErr(String((e.cause as Error).stack ?? e.cause));
+    return e.exitCode;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  const internal = new InternalError(`internal error: ${err.message}`, { cause: err });
+  writeErr(`kdbg: ${internal.message}`);
+  writeErr('This is a bug in kdbg. Please report it with the command line and this trace:');
+  writeErr(String(err.stack ?? err));
+  return internal.exitCode;
+}

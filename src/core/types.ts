@@ -1,0 +1,116 @@
+// Plain data exchanged between pipeline stages. Stages do not import each other's modules; they
+// agree on these shapes.
+
+/** Distribution families kdbg knows how to resolve. */
+export type DistroFamily =
+  | 'rhel' // RHEL, CentOS, CentOS Stream, Rocky, Alma, Oracle RHCK (elN)
+  | 'oracle-uek' // Oracle Unbreakable Enterprise Kernel (elNuek, elNueknext)
+  | 'fedora' // fcNN
+  | 'amazon' // amzn2, amzn2023
+  | 'debian'
+  | 'ubuntu';
+
+/** A parsed kernel release (`uname -r`), enough to name and find its debug packages. */
+export interface KernelRelease {
+  /** The string as the user (or the dump) gave it. */
+  input: string;
+  /** Full `uname -r` including arch and variant suffix, e.g. `3.10.0-327.el7.x86_64`. */
+  uname: string;
+  family: DistroFamily;
+  /** Dist tag or codename-ish label: `el7`, `el8_5`, `el9uek`, `fc39`, `amzn2023`, `deb12`, … */
+  dist: string;
+  /** Major distro release where the string tells it (7 for el7, 39 for fc39), else null. */
+  distMajor: number | null;
+  /** Upstream-ish version: `3.10.0`, `6.1.0`. */
+  version: string;
+  /** RPM release (`327.el7`) or Debian/Ubuntu ABI part (`56`, `0.deb11.17`). */
+  release: string;
+  /** Architecture in the family's spelling (x86_64/aarch64 for RPM, amd64/arm64 for deb). */
+  arch: string;
+  /** RPM variant (`debug`, `64k`, `rt`, `rt-debug`) or deb flavour (`amd64`, `cloud-amd64`, `generic`). */
+  variant: string | null;
+  /** Package version the release string lacks (Debian `6.1.192-2`, Ubuntu `5.15.0-91.101`), when known. */
+  packageVersion: string | null;
+}
+
+/** What a package contributes to a cache entry. */
+export type PackageRole = 'vmlinux' | 'source';
+
+/** A debug package kdbg wants, before any mirror is consulted. */
+export interface WantedPackage {
+  role: PackageRole;
+  /** Package name (`kernel-debuginfo`, `linux-image-6.1.0-56-amd64-dbg`). */
+  name: string;
+  /** Exact file name when derivable (`kernel-debuginfo-3.10.0-327.el7.x86_64.rpm`), else null. */
+  fileName: string | null;
+  /** Package version-release to match in an index (`3.10.0-327.el7`), else null (newest). */
+  evr: string | null;
+  arch: string;
+  kind: 'rpm' | 'deb';
+  /** False for packages kdbg can do without (sources): not found is a warning, not an error. */
+  required: boolean;
+}
+
+/** A package located on one or more mirrors, with what the index promises about it. */
+export interface ResolvedPackage extends WantedPackage {
+  fileName: string;
+  /** Candidate URLs, best first; download fails over along this list. */
+  urls: string[];
+  /** Lowercase hex sha256 from the repository index, or null (directory probe without index). */
+  sha256: string | null;
+  /** Size in bytes from the index or HEAD, or null. */
+  size: number | null;
+}
+
+/** What a dump says about the kernel that wrote it (the identify stage's output). */
+export interface DumpIdentity {
+  path: string;
+  format: 'elf64' | 'elf32' | 'kdump-compressed' | 'flattened' | 'split' | 'dmesg';
+  release: string | null;
+  arch: string | null;
+  buildId: string | null;
+  crashTime: string | null;
+  pageSize: number | null;
+  kernelOffset: string | null;
+  banner: string | null;
+  source: 'vmcoreinfo' | 'utsname' | 'banner-scan' | null;
+  vmcoreinfo: Record<string, string> | null;
+}
+
+/** One package's provenance as recorded in a cache entry. */
+export interface PackageProvenance {
+  name: string;
+  fileName: string;
+  url: string;
+  sha256: string;
+  size: number;
+  /** True when no network transfer was needed for it. */
+  cached: boolean;
+}
+
+/** A per-release cache entry (cache/releases/<uname>/entry.json). */
+export interface CacheEntry {
+  release: string;
+  family: DistroFamily;
+  vmlinux: string;
+  vmlinuxSha256: string;
+  source: string | null;
+  modules: string | null;
+  buildId: string | null;
+  banner: string | null;
+  packages: PackageProvenance[];
+  createdAt: string;
+}
+
+/** Progress events emitted by long-running stages; the CLI renders them. */
+export type ProgressEvent =
+  | { kind: 'download-start'; name: string; url: string; total: number | null; resumedFrom: number }
+  | { kind: 'download-progress'; name: string; received: number; total: number | null }
+  | { kind: 'download-done'; name: string; bytes: number }
+  | { kind: 'retry'; name: string; url: string; attempt: number; delayMs: number; reason: string }
+  | { kind: 'failover'; name: string; from: string; to: string; reason: string }
+  | { kind: 'extract'; name: string; member: string; bytes: number }
+  | { kind: 'info'; message: string }
+  | { kind: 'warning'; code: string; message: string };
+
+export type ProgressListener = (e: ProgressEvent) => void;

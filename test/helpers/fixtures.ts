@@ -1,0 +1,17 @@
+// Where the fixture scripts put their (git-ignored, cached) output.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export const fixturesRoot = process.env['KDBG_FIXTURES'] ?? join(homedir(), '.cache', 'kdbg-fixtures');
+
+export function fixturePath(...parts: string[]): string {
+  return join(fixturesRoot, ...parts);
+}
+
+/** Throws with the command to run when a fixture is missing (npm test builds them first). */
+export function requireFixture(...parts: string[]): string {
+  const p = fixturePath(...parts);
+  if (!existsSync(p)) throw new Error(`fixture missing: ${p} (run: npm run fixtures)`);
+  return p;
+}

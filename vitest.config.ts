@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // End-to-end tests run real rpmbuild/QEMU/crash artefacts: give them room, but keep the
+    // two cores of a CI machine from being oversubscribed.
+    testTimeout: 120_000,
+    hookTimeout: 600_000,
+    pool: 'forks',
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+  },
+});
