@@ -114,3 +114,23 @@ export type ProgressEvent =
   | { kind: 'warning'; code: string; message: string };
 
 export type ProgressListener = (e: ProgressEvent) => void;
+
+/** The response of an HTTP request as stages other than download/ see it. */
+export interface HttpResponse {
+  url: string;
+  status: number;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  body: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * HTTP as resolve/ needs it (index files, HEAD probes). Implemented in download/ with undici;
+ * injected by the CLI so resolve/ stays free of network code. Non-2xx statuses are returned, not
+ * thrown (the caller decides whether 404 means "try the next mirror"); transport failures throw
+ * NetworkError after retries.
+ */
+export interface HttpFetcher {
+  get(url: string, options?: { signal?: AbortSignal; headers?: Record<string, string> }): Promise<HttpResponse>;
+  head(url: string, options?: { signal?: AbortSignal }): Promise<Omit<HttpResponse, 'body'>>;
+}

@@ -1,0 +1,59 @@
+// The undici-backed HttpFetcher. One dispatcher for the process: keep-alive connections, and
+// HTTP(S)_PROXY / NO_PROXY honoured through undici's EnvHttpProxyAgent.
+
+import { EnvHttpProxyAgent, interceptors, request, type Dispatcher } from 'undici';
+import { NetworkError } from '../core/errors.js';
+import type { HttpFetcher, HttpResponse } from '../core/types.js';
+
+let sharedDispatcher: Dispatcher | undefined;
+
+export function dispatcher(): Dispatcher {
+  sharedDispatcher ??= new EnvHttpProxyAgent({
+    connect: { timeout: 15_000 },
+    headersTimeout: 30_000,
+    bodyTimeout: 60_000,
+    keepAliveTimeout: 10_000,
+  }).compose(interceptors.redirect({ maxRedirections: 5 }));
+  return sharedDispatcher;
+}
+
+export function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined) continue;
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+const userAgent = 'kdbg/0.1 (+kernel debuginfo fetcher)';
+
+export const undiciFetcher: HttpFetcher = {
+  async get(url, options = {}): Promise<HttpResponse> {
+    try {
+      const res = await request(url, {
+        method: 'GET',
+        dispatcher: dispatcher(),
+        headers: { 'user-agent': userAgent, ...(options.headers ?? {}) },
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      return { url, status: res.statusCode, headers: flattenHeaders(res.headers), body: res.body };
+    } catch (e) {
+      throw new NetworkError(`${url}: ${(e as Error).message}`, { cause: e, details: { url } });
+    }
+  },
+  async head(url, options = {}) {
+    try {
+      const res = await request(url, {
+        method: 'HEAD',
+        dispatcher: dispatcher(),
+        headers: { 'user-agent': userAgent },
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      await res.body.dump();
+      return { url, status: res.statusCode, headers: flattenHeaders(res.headers) };
+    } catch (e) {
+      throw new NetworkError(`${url}: ${(e as Error).message}`, { cause: e, details: { url } });
+    }
+  },
+};

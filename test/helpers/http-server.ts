@@ -1,0 +1,174 @@
+// A real HTTP server on 127.0.0.1 that serves a directory the way a public mirror does (GET,
+// HEAD, single Range requests, ETag, Last-Modified), with fault modes for tests: statuses (503
+// with Retry-After, 404), a connection dropped mid-body, Range ignored, a changed ETag, and a
+// bandwidth limit. Only loopback is ever used.
+
+import { createReadStream, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, normalize } from 'node:path';
+
+export interface Fault {
+  /** Answer with this status instead of the file (e.g. 503, 404, 500). */
+  status?: number;
+  /** Retry-After header value sent with `status`. */
+  retryAfter?: string;
+  /** Destroy the socket after sending this many body bytes. */
+  dropAfterBytes?: number;
+  /** Answer 200 with the whole file even when a Range was asked for. */
+  ignoreRange?: boolean;
+  /** Send a different ETag (as if the file changed on the server). */
+  etag?: string;
+  /** Limit the body rate (bytes per second) for this response. */
+  bytesPerSecond?: number;
+  /** Delay before the response head (ms). */
+  delayMs?: number;
+}
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  range: string | null;
+  status: number;
+  bytesSent: number;
+}
+
+export interface MirrorServer {
+  url: string;
+  port: number;
+  requests: RequestRecord[];
+  /** Per-request fault hook; return undefined for normal service. `n` counts requests to the path. */
+  setFault(fn: ((path: string, n: number, req: IncomingMessage) => Fault | undefined) | null): void;
+  /** A bandwidth limit for every response (bytes/s), or null. */
+  setRateLimit(bytesPerSecond: number | null): void;
+  close(): Promise<void>;
+}
+
+export async function startMirrorServer(root: string): Promise<MirrorServer> {
+  let faultFn: ((path: string, n: number, req: IncomingMessage) => Fault | undefined) | null = null;
+  let rateLimit: number | null = null;
+  const counts = new Map<string, number>();
+  const requests: RequestRecord[] = [];
+
+  const server: Server = createServer((req, res) => {
+    void handle(req, res).catch(() => res.destroy());
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const n = (counts.get(urlPath) ?? 0) + 1;
+    counts.set(urlPath, n);
+    const record: RequestRecord = { method: req.method ?? 'GET', path: urlPath, range: req.headers.range ?? null, status: 0, bytesSent: 0 };
+    requests.push(record);
+    const fault = faultFn?.(urlPath, n, req) ?? {};
+    if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (fault.status) {
+      record.status = fault.status;
+      res.writeHead(fault.status, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
+      res.end(`fault ${fault.status}\n`);
+      return;
+    }
+    const rel = normalize(urlPath).replace(/^(\.\.(\/|$))+/, '');
+    const file = join(root, rel);
+    if (!file.startsWith(root)) {
+      record.status = 403;
+      res.writeHead(403).end();
+      return;
+    }
+    let st;
+    try {
+      st = statSync(file);
+    } catch {
+      record.status = 404;
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    if (st.isDirectory()) {
+      record.status = 404;
+      res.writeHead(404).end('directory\n');
+      return;
+    }
+    const etag = fault.etag ?? `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+    const headers: Record<string, string | number> = {
+      etag,
+      'last-modified': st.mtime.toUTCString(),
+      'accept-ranges': fault.ignoreRange ? 'none' : 'bytes',
+      'content-type': 'application/octet-stream',
+    };
+    let start = 0;
+    let end = st.size - 1;
+    let status = 200;
+    const range = req.headers.range;
+    const ifRange = req.headers['if-range'];
+    if (range && !fault.ignoreRange && (!ifRange || ifRange === etag)) {
+      const m = /^bytes=(\d*)-(\d*)$/.exec(range);
+      if (m) {
+        if (m[1] === '') {
+          start = Math.max(0, st.size - Number(m[2]));
+        } else {
+          start = Number(m[1]);
+          if (m[2] !== '') end = Math.min(end, Number(m[2]));
+        }
+        if (start >= st.size || start > end) {
+          record.status = 416;
+          res.writeHead(416, { 'content-range': `bytes */${st.size}` }).end();
+          return;
+        }
+        status = 206;
+        headers['content-range'] = `bytes ${start}-${end}/${st.size}`;
+      }
+    }
+    headers['content-length'] = end - start + 1;
+    record.status = status;
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD' || st.size === 0) {
+      res.end();
+      return;
+    }
+    const limit = fault.bytesPerSecond ?? rateLimit;
+    const stream = createReadStream(file, { start, end, highWaterMark: 64 * 1024 });
+    const began = Date.now();
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let piece = chunk;
+      if (fault.dropAfterBytes !== undefined && record.bytesSent + piece.length > fault.dropAfterBytes) {
+        piece = piece.subarray(0, fault.dropAfterBytes - record.bytesSent);
+        if (piece.length > 0) res.write(piece);
+        record.bytesSent += piece.length;
+        await new Promise((r) => setTimeout(r, 20));
+        res.socket?.destroy();
+        stream.destroy();
+        return;
+      }
+      if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
+      record.bytesSent += piece.length;
+      if (limit) {
+        const due = (record.bytesSent / limit) * 1000 - (Date.now() - began);
+        if (due > 0) await new Promise((r) => setTimeout(r, due));
+      }
+      if (res.destroyed) {
+        stream.destroy();
+        return;
+      }
+    }
+    res.end();
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    setFault(fn) {
+      faultFn = fn;
+    },
+    setRateLimit(bps) {
+      rateLimit = bps;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
