@@ -1,0 +1,53 @@
+// The contract every package extractor (RPM via cpio, deb via ar + tar) fulfils, so fetch,
+// unpack and the cache do not care which one ran.
+
+import type { ProgressListener } from '../core/types.js';
+
+export type MemberType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | 'socket';
+
+/** One archive member, as `kdbg unpack --list --json` prints it. */
+export interface ArchiveMember {
+  /** Path as in the archive minus a leading `./` (and `/`). */
+  path: string;
+  size: number;
+  /** Permission bits and type bits as stored (st_mode style). */
+  mode: number;
+  type: MemberType;
+  /** Symlink or hardlink target, else null. */
+  linkTarget: string | null;
+}
+
+export type MemberSelector = (m: ArchiveMember) => boolean;
+
+export interface ExtractOptions {
+  /** Directory the selected members are written under (created if missing). */
+  destDir: string;
+  /** Which members to write. Symlinks among them are resolved inside the archive (see deb). */
+  select: MemberSelector;
+  /**
+   * Stop reading the archive (and decompressing) once this many selected regular files have been
+   * written. Undefined: walk to the end.
+   */
+  stopAfter?: number;
+  /** For messages: the package file name or URL. */
+  label: string;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+}
+
+export interface WrittenMember {
+  member: ArchiveMember;
+  /** Absolute path written. */
+  path: string;
+  /** sha256 of the written bytes (regular files), else null. */
+  sha256: string | null;
+}
+
+export interface ExtractResult {
+  kind: 'rpm' | 'deb';
+  /** Payload compressor as named by the package (`xz`, `zstd`, `gzip`, `bzip2`, `lzma`, `none`). */
+  compressor: string;
+  written: WrittenMember[];
+  /** True when the walk stopped before the end of the archive because all wanted members were written. */
+  stoppedEarly: boolean;
+}
