@@ -31,6 +31,12 @@ export interface KernelRelease {
   variant: string | null;
   /** Package version the release string lacks (Debian `6.1.192-2`, Ubuntu `5.15.0-91.101`), when known. */
   packageVersion: string | null;
+  /**
+   * Distribution hint (`centos`, `rhel`, `rocky`, `alma`, `oracle`, `fedora`, `amazon`, `debian`,
+   * `ubuntu`) from --distro or implied by the string (UEK and `.0.N` → oracle); absent when
+   * unknown. Rebuilds share NVRs, so resolve/ uses it to pick and order mirrors.
+   */
+  distro?: string;
 }
 
 /** What a package contributes to a cache entry. */
