@@ -219,6 +219,44 @@ export class Cache {
     return d;
   }
 
+  /**
+   * Move `from` (a file or directory produced under a staging directory, e.g. by the extractor)
+   * to `to` inside the entry being staged. Both are on the cache's file system: a rename.
+   */
+  async adopt(from: string, to: string): Promise<void> {
+    try {
+      await fsp.mkdir(dirname(to), { recursive: true, mode: 0o775 });
+      await fsp.rename(from, to);
+    } catch (e) {
+      throw cacheIoError('move', `${from} → ${to}`, e);
+    }
+  }
+
+  /**
+   * Reuse a file or tree of a published entry in a new staging entry by hard links (no copy, and
+   * the published entry stays intact for its readers until the new one replaces it).
+   */
+  async linkInto(from: string, to: string): Promise<void> {
+    try {
+      const st = await fsp.lstat(from);
+      if (st.isDirectory()) {
+        await fsp.mkdir(to, { recursive: true, mode: st.mode & 0o7777 });
+        for (const name of await fsp.readdir(from)) await this.linkInto(join(from, name), join(to, name));
+      } else if (st.isSymbolicLink()) {
+        await fsp.symlink(await fsp.readlink(from), to);
+      } else {
+        await fsp.mkdir(dirname(to), { recursive: true, mode: 0o775 });
+        await fsp.link(from, to).catch(async () => fsp.copyFile(from, to));
+      }
+    } catch (e) {
+      throw cacheIoError('link', `${from} → ${to}`, e);
+    }
+  }
+
+  async removeTree(p: string): Promise<void> {
+    await fsp.rm(p, { recursive: true, force: true }).catch(() => undefined);
+  }
+
   /** Remove staging directories left by kdbg processes of this host that no longer run. */
   private async sweepTmp(): Promise<void> {
     let names: string[];

@@ -1,0 +1,429 @@
+// `kdbg fetch` as a function: release string or dump → verified vmlinux (and sources) in the cache.
+// The CLI layer is the only one allowed to compose stages; this module does exactly that:
+//
+//   identify (dump only) → release grammar → cache lookup → release lock → mirror config →
+//   resolve → download ⇉ extract (tee, both packages concurrently) → verify sha256 → content
+//   store → publish the release entry (directory rename) → build-id index
+//
+// A cached release is answered before any mirror configuration is read or any request is made.
+// Heavy stages are imported lazily so a warm-cache fetch starts fast.
+
+import { promises as fsp } from 'node:fs';
+import { dirname, join, posix, resolve as resolvePath } from 'node:path';
+import pLimit from 'p-limit';
+import type { Cache, ResolvedEntry } from '../cache/index.js';
+import { InputFormatError, InputNotFoundError, NotFoundError, UsageError } from '../core/errors.js';
+import type {
+  CacheEntry,
+  DumpIdentity,
+  HttpFetcher,
+  KernelRelease,
+  PackageProvenance,
+  ProgressListener,
+  ResolvedPackage,
+  WantedPackage,
+} from '../core/types.js';
+import type { RetryPolicy } from '../download/retry.js';
+import type { ExtractOptions, ExtractResult, MemberSelector, WrittenMember } from '../extract/types.js';
+
+export interface FetchOptions {
+  cacheDir?: string;
+  mirrors?: string[];
+  repos?: string[];
+  arch?: string;
+  distro?: string;
+  configFile?: string;
+  /** Answer from the cache only; NotFoundError (69) when the release is not there. */
+  offline?: boolean;
+  /** Skip the sources package. */
+  vmlinuxOnly?: boolean;
+  /** Also extract the modules' debug files. */
+  modules?: boolean;
+  /** Keep the downloaded packages in packages/sha256/ (default true: a later re-extraction needs no network). */
+  keepPackages?: boolean;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+  /** The process environment (KDBG_CACHE_DIR, XDG_CACHE_HOME, KDBG_CONFIG, proxies); the CLI passes process.env. */
+  env?: Record<string, string | undefined>;
+  /** HTTP for resolve/ (index files, probes); default the undici fetcher. */
+  http?: HttpFetcher;
+  retry?: Partial<RetryPolicy>;
+  lockTimeoutMs?: number;
+}
+
+export interface FetchedPackage extends PackageProvenance {
+  role: 'vmlinux' | 'source';
+  /** Stored package path, or null when not kept. */
+  path: string | null;
+}
+
+export interface FetchResult {
+  release: KernelRelease;
+  /** The published entry (absolute paths). */
+  entry: CacheEntry;
+  entryDir: string;
+  cacheDir: string;
+  vmlinux: string;
+  source: string | null;
+  modules: string | null;
+  /** True when the whole answer came from the cache (no network). */
+  cached: boolean;
+  packages: FetchedPackage[];
+  /** Set when the input was a dump. */
+  dump: DumpIdentity | null;
+}
+
+/** The --json object of `kdbg fetch` (see docs/fetch.md). */
+export function fetchResultJson(r: FetchResult): Record<string, unknown> {
+  return {
+    release: r.release.uname,
+    family: r.release.family,
+    vmlinux: r.vmlinux,
+    source: r.source,
+    packages: r.packages.map((p) => ({ name: p.name, url: p.url, sha256: p.sha256, size: p.size, cached: p.cached })),
+    cached: r.cached,
+  };
+}
+
+// ---- the stages this pipeline composes, loaded lazily ------------------------------------------
+
+interface ResolveStage {
+  loadMirrorConfig(opts: { configFile?: string; mirrors: string[]; repos: string[]; env?: Record<string, string | undefined> }): Promise<unknown>;
+  resolvePackages(
+    rel: KernelRelease,
+    wanted: WantedPackage[],
+    opts: { config: unknown; http: HttpFetcher; onProgress?: ProgressListener; signal?: AbortSignal },
+  ): Promise<ResolvedPackage[]>;
+}
+interface SelectStage {
+  vmlinuxSelector(uname: string): MemberSelector;
+  sourceSelector(): MemberSelector;
+  modulesSelector(): MemberSelector;
+}
+interface IdentifyStage {
+  identifyDump(path: string): Promise<DumpIdentity>;
+}
+
+// Specifiers in variables: these modules are written in parallel with this one and typed here by
+// their documented signatures until they land.
+async function importStage<T>(spec: string, what: string): Promise<T> {
+  try {
+    return (await import(spec)) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(spec.replace('../', '').replace('.js', ''))) {
+      throw new UsageError(`${what} is not supported yet`, { cause: e });
+    }
+    throw e;
+  }
+}
+const RESOLVE = '../resolve/index.js';
+const SELECT = '../extract/select.js';
+const IDENTIFY = '../identify/index.js';
+
+// ---- input ----------------------------------------------------------------------------------------
+
+/** A dump path is `-`, anything with a slash, or an existing file; everything else is a release string. */
+async function isDumpInput(input: string): Promise<boolean> {
+  if (input === '-') return true;
+  try {
+    return (await fsp.stat(input)).isFile();
+  } catch {
+    if (input.includes('/')) throw new InputNotFoundError(`${input}: no such file (a dump path was expected; a release string has no '/')`, { details: { file: input } });
+    return false;
+  }
+}
+
+async function identify(input: string): Promise<DumpIdentity> {
+  const stage = await importStage<IdentifyStage>(IDENTIFY, 'reading a release from a dump');
+  const id = await stage.identifyDump(input);
+  if (!id.release) {
+    throw new InputFormatError(`${input}: no kernel release found in the dump (no VMCOREINFO OSRELEASE, utsname or banner)`, {
+      file: input,
+      format: id.format,
+    }, { hint: 'pass the release string instead: kdbg fetch <uname -r of the crashed kernel>' });
+  }
+  return id;
+}
+
+// ---- the pipeline ---------------------------------------------------------------------------------
+
+export async function fetchRelease(input: string, opts: FetchOptions = {}): Promise<FetchResult> {
+  const env = opts.env ?? {};
+  const emit = opts.onProgress ?? ((): void => undefined);
+  const dump = (await isDumpInput(input)) ? await identify(input) : null;
+  const releaseString = dump?.release ?? input;
+  const { parseRelease, wantedPackages, vmlinuxMemberPath } = await import('../release/index.js');
+  const rel = parseRelease(releaseString, {
+    ...(opts.arch !== undefined ? { arch: opts.arch } : dump?.arch ? { arch: dump.arch } : {}),
+    ...(opts.distro !== undefined ? { distro: opts.distro } : {}),
+  });
+  const want = { source: !opts.vmlinuxOnly, modules: opts.modules ?? false };
+
+  const { openCache } = await import('../cache/index.js');
+  const cache = await openCache(opts.cacheDir, env);
+
+  const satisfies = (e: ResolvedEntry): boolean => (!want.source || e.wanted.source) && (!want.modules || e.wanted.modules);
+  const hit = await cache.readEntry(rel.uname);
+  if (hit && satisfies(hit)) return cachedResult(cache, rel, hit, dump);
+  if (opts.offline) {
+    if (hit) {
+      emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `${rel.uname}: the cached entry lacks ${want.modules && !hit.wanted.modules ? 'modules' : 'sources'}; --offline answers with what is cached` });
+      return cachedResult(cache, rel, hit, dump);
+    }
+    throw new NotFoundError(`${rel.uname}: not in the cache ${cache.root}, and --offline forbids the network`, {
+      details: { release: rel.uname, cache: cache.root },
+      hint: 'run the same command without --offline once a mirror is reachable',
+    });
+  }
+
+  const lock = await cache.lockRelease(rel.uname, {
+    ...(opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    onWait: (h) => emit({ kind: 'info', message: `${rel.uname}: waiting for ${h ? `pid ${h.pid} on ${h.host}` : 'another kdbg'} fetching it` }),
+  });
+  try {
+    // The holder we waited for has probably published it: answer from the cache.
+    const again = await cache.readEntry(rel.uname);
+    if (again && satisfies(again)) return cachedResult(cache, rel, again, dump);
+    return await fetchLocked(cache, rel, want, again, dump, opts, { wantedPackages, vmlinuxMemberPath });
+  } finally {
+    await lock.release();
+  }
+}
+
+function cachedResult(cache: Cache, rel: KernelRelease, hit: ResolvedEntry, dump: DumpIdentity | null): FetchResult {
+  return {
+    release: rel,
+    entry: hit.entry,
+    entryDir: hit.dir,
+    cacheDir: cache.root,
+    vmlinux: hit.entry.vmlinux,
+    source: hit.entry.source,
+    modules: hit.entry.modules,
+    cached: true,
+    packages: hit.entry.packages.map((p, i) => ({ ...p, cached: true, role: i === 0 ? 'vmlinux' : 'source', path: null })),
+    dump,
+  };
+}
+
+interface ReleaseFns {
+  wantedPackages(rel: KernelRelease, opts: { source: boolean; modules?: boolean }): WantedPackage[];
+  vmlinuxMemberPath(rel: KernelRelease): string;
+}
+
+async function fetchLocked(
+  cache: Cache,
+  rel: KernelRelease,
+  want: { source: boolean; modules: boolean },
+  previous: ResolvedEntry | null,
+  dump: DumpIdentity | null,
+  opts: FetchOptions,
+  fns: ReleaseFns,
+): Promise<FetchResult> {
+  const emit = opts.onProgress ?? ((): void => undefined);
+  const env = opts.env ?? {};
+  const memberPath = fns.vmlinuxMemberPath(rel);
+
+  // What the previous entry already has need not be fetched again (e.g. --vmlinux-only, then full).
+  const reuseVmlinux = previous !== null && (!want.modules || previous.wanted.modules);
+  const reuseSource = previous !== null && previous.wanted.source && previous.entry.source !== null;
+  const wanted = fns
+    .wantedPackages(rel, { source: want.source, modules: want.modules })
+    .filter((w) => !(w.role === 'vmlinux' && reuseVmlinux) && !(w.role === 'source' && reuseSource));
+
+  let resolved: ResolvedPackage[] = [];
+  if (wanted.length > 0) {
+    const resolve = await importStage<ResolveStage>(RESOLVE, 'resolving packages on mirrors');
+    const config = await resolve.loadMirrorConfig({
+      ...(opts.configFile !== undefined ? { configFile: opts.configFile } : {}),
+      mirrors: opts.mirrors ?? [],
+      repos: opts.repos ?? [],
+      env,
+    });
+    const { undiciFetcher } = await import('../download/http.js');
+    resolved = await resolve.resolvePackages(rel, wanted, {
+      config,
+      http: opts.http ?? undiciFetcher,
+      onProgress: emit,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  }
+  // One package per role: the first is the best candidate (Ubuntu lists an alternative second).
+  const byRole = new Map<string, ResolvedPackage>();
+  for (const p of resolved) if (!byRole.has(p.role)) byRole.set(p.role, p);
+  const vmPkg = byRole.get('vmlinux') ?? null;
+  const srcPkg = byRole.get('source') ?? null;
+  if (!reuseVmlinux && !vmPkg) {
+    throw new NotFoundError(`${rel.uname}: no mirror has ${wanted.find((w) => w.role === 'vmlinux')?.fileName ?? 'the debuginfo package'}`, { details: { release: rel.uname } });
+  }
+  if (want.source && !reuseSource && !srcPkg) emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `${rel.uname}: no sources package found; continuing without sources` });
+
+  const staging = await cache.makeStagingDir(rel.uname);
+  const entryDir = join(staging, 'entry');
+  try {
+    const { downloadPackage } = await import('../download/index.js');
+    const { extractPackage } = await import('../extract/index.js');
+    const select = await importStage<SelectStage>(SELECT, 'extracting packages');
+
+    const jobs: Array<{ pkg: ResolvedPackage; selector: MemberSelector; stopAfter?: number; dir: string }> = [];
+    if (vmPkg) {
+      const vm = select.vmlinuxSelector(rel.uname);
+      const mods = want.modules ? select.modulesSelector() : null;
+      jobs.push({
+        pkg: vmPkg,
+        selector: mods ? (m) => vm(m) || mods(m) : vm,
+        ...(mods ? {} : { stopAfter: 1 }),
+        dir: join(staging, 'x-vmlinux'),
+      });
+    }
+    if (srcPkg) jobs.push({ pkg: srcPkg, selector: select.sourceSelector(), dir: join(staging, 'x-source') });
+
+    const limit = pLimit(2);
+    const results = await Promise.all(
+      jobs.map((job) =>
+        limit(() =>
+          downloadPackage<ExtractResult>(job.pkg, {
+            cache,
+            consume: async (chunks, attempt) => {
+              if (attempt > 0) await cache.removeTree(job.dir); // the bytes it saw were void
+              const xo: ExtractOptions = { destDir: job.dir, select: job.selector, label: job.pkg.fileName, onProgress: emit };
+              if (job.stopAfter !== undefined) xo.stopAfter = job.stopAfter;
+              if (opts.signal) xo.signal = opts.signal;
+              return extractPackage(chunks, xo);
+            },
+            onProgress: emit,
+            ...(opts.signal ? { signal: opts.signal } : {}),
+            ...(opts.retry ? { retry: opts.retry } : {}),
+            ...(opts.lockTimeoutMs !== undefined ? { lockTimeoutMs: opts.lockTimeoutMs } : {}),
+          }).then((r) => ({ job, r })),
+        ),
+      ),
+    );
+
+    // Lay out the entry: vmlinux, source/, modules/.
+    const vmlinuxPath = join(entryDir, 'vmlinux');
+    let vmlinuxSha256: string;
+    let modulesPath: string | null = null;
+    let sourcePath: string | null = null;
+    const packages: FetchedPackage[] = [];
+
+    const vmRes = results.find((x) => x.job.pkg.role === 'vmlinux');
+    if (vmRes) {
+      const written = vmRes.r.consumed?.written ?? [];
+      const vm = findVmlinux(written, memberPath);
+      if (!vm) {
+        throw new InputFormatError(`${vmRes.job.pkg.fileName}: has no ${memberPath}`, {
+          file: vmRes.job.pkg.fileName,
+          format: vmRes.job.pkg.kind,
+          expected: memberPath,
+          found: written.length ? written.map((w) => w.member.path).slice(0, 3).join(', ') : 'no matching member',
+        }, { hint: 'the package does not match the release; check --arch and the variant' });
+      }
+      await cache.adopt(vm.path, vmlinuxPath);
+      vmlinuxSha256 = vm.sha256 ?? '';
+      if (want.modules) {
+        const modFiles = written.filter((w) => w !== vm && w.member.type === 'file');
+        if (modFiles.length > 0) {
+          // Cut at lib/modules/<uname> so modules/ mirrors /lib/modules/<uname>/ (kernel/, extra/, …).
+          let root = commonDir(modFiles.map((w) => w.path));
+          const cut = root.indexOf(`/lib/modules/${rel.uname}`);
+          if (cut >= 0) root = root.slice(0, cut + `/lib/modules/${rel.uname}`.length);
+          modulesPath = join(entryDir, 'modules');
+          await cache.adopt(root, modulesPath);
+        }
+      }
+    } else {
+      // Reused from the previous entry by hard links.
+      await cache.linkInto(previous!.entry.vmlinux, vmlinuxPath);
+      vmlinuxSha256 = previous!.entry.vmlinuxSha256;
+      if (previous!.entry.modules) {
+        modulesPath = join(entryDir, 'modules');
+        await cache.linkInto(previous!.entry.modules, modulesPath);
+      }
+    }
+    const srcRes = results.find((x) => x.job.pkg.role === 'source');
+    if (srcRes) {
+      const files = (srcRes.r.consumed?.written ?? []).filter((w) => w.member.type === 'file');
+      if (files.length > 0) {
+        sourcePath = join(entryDir, 'source');
+        await cache.adopt(commonDir(files.map((w) => w.path)), sourcePath);
+      }
+    } else if (reuseSource && want.source && previous!.entry.source) {
+      sourcePath = join(entryDir, 'source');
+      await cache.linkInto(previous!.entry.source, sourcePath);
+    }
+
+    for (const { job, r } of results) {
+      packages.push({ name: job.pkg.name, fileName: job.pkg.fileName, url: r.url, sha256: r.sha256, size: r.size, cached: r.cached, role: job.pkg.role, path: r.path });
+    }
+    if (previous) {
+      for (const p of previous.entry.packages) if (!packages.some((q) => q.fileName === p.fileName)) packages.push({ ...p, cached: true, role: p === previous.entry.packages[0] ? 'vmlinux' : 'source', path: null });
+    }
+    packages.sort((x, y) => (x.role === y.role ? 0 : x.role === 'vmlinux' ? -1 : 1));
+
+    const { readFileBuildId } = await import('../download/debuginfod.js');
+    let buildId: string | null = null;
+    try {
+      buildId = await readFileBuildId(vmlinuxPath);
+    } catch {
+      buildId = null; // not an ELF with a build-id note: the entry still serves by release
+    }
+    if (dump?.buildId && buildId && dump.buildId !== buildId) {
+      emit({ kind: 'warning', code: 'KDBG_E_MISMATCH', message: `${rel.uname}: the vmlinux build-id ${buildId} differs from the dump's ${dump.buildId}` });
+    }
+    const entry: CacheEntry = {
+      release: rel.uname,
+      family: rel.family,
+      vmlinux: vmlinuxPath,
+      vmlinuxSha256,
+      source: sourcePath,
+      modules: modulesPath,
+      buildId,
+      banner: dump?.banner ?? previous?.entry.banner ?? null,
+      packages: packages.map(({ name, fileName, url, sha256, size }) => ({ name, fileName, url, sha256, size, cached: false })),
+      createdAt: new Date().toISOString(),
+    };
+    const published = await cache.publishEntry(entryDir, entry, { source: want.source || (previous?.wanted.source ?? false), modules: want.modules || (previous?.wanted.modules ?? false) });
+    if (opts.keepPackages === false) {
+      for (const p of packages) if (p.path) await cache.removePackage(p.sha256, p.fileName);
+      for (const p of packages) p.path = null;
+    }
+    return {
+      release: rel,
+      entry: published.entry,
+      entryDir: published.dir,
+      cacheDir: cache.root,
+      vmlinux: published.entry.vmlinux,
+      source: published.entry.source,
+      modules: published.entry.modules,
+      cached: packages.every((p) => p.cached),
+      packages,
+      dump,
+    };
+  } finally {
+    await cache.removeTree(staging);
+  }
+}
+
+function findVmlinux(written: WrittenMember[], memberPath: string): WrittenMember | null {
+  const files = written.filter((w) => w.member.type === 'file');
+  return (
+    files.find((w) => w.member.path === memberPath) ??
+    files.find((w) => posix.basename(w.member.path) === posix.basename(memberPath)) ??
+    files.find((w) => /^vmlinux(-|$)/.test(posix.basename(w.member.path))) ??
+    null
+  );
+}
+
+/** The deepest directory containing every path. */
+function commonDir(paths: string[]): string {
+  const split = paths.map((p) => dirname(resolvePath(p)).split('/'));
+  const first = split[0] ?? [];
+  let n = first.length;
+  for (const s of split) {
+    let i = 0;
+    while (i < n && i < s.length && s[i] === first[i]) i++;
+    n = i;
+  }
+  return first.slice(0, n).join('/') || '/';
+}
