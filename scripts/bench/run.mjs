@@ -1,0 +1,244 @@
+#!/usr/bin/env node
+// `npm run bench`: kdbg against the shell pipelines people use today, on real-size packages, all
+// in one run, printed as ratios kdbg/baseline. Not a test: it prints figures and appends them to
+// bench/results.md. Fixtures: scripts/bench/fixtures.sh (built once, cached).
+//
+// Every command runs under GNU time (`/usr/bin/time -f`), which gives user+sys CPU and the peak
+// RSS of the largest process of the command's tree; wall time is measured here. "bytes down" is
+// the server-side body byte counter of scripts/bench/serve.mjs (40 MB/s per connection).
+//
+// Env: KDBG_FIXTURES (fixture root), BENCH_RATE (bytes/s per connection, default 40e6),
+//      BENCH_ONLY (comma list of scenario ids: a,b,b2,c,d,e), BENCH_NO_RECORD=1 (don't write results.md).
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { cpus, homedir, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const fixtures = process.env.KDBG_FIXTURES ?? join(homedir(), '.cache', 'kdbg-fixtures');
+const bench = join(fixtures, 'bench');
+const www = join(bench, 'www');
+const rate = Number(process.env.BENCH_RATE ?? 40e6);
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
+const kdbg = `node ${join(repo, 'bin', 'kdbg.js')}`;
+const rel7 = '3.10.0-327.el7.x86_64';
+const rpmVmlinux = `usr/lib/debug/lib/modules/${rel7}/vmlinux`;
+const debVmlinux = 'usr/lib/debug/boot/vmlinux-6.1.0-56-amd64';
+const debFile = 'linux-image-6.1.0-56-amd64-dbg_6.1.192-2_amd64.deb';
+const el7Dir = join(www, 'centos', '7', 'x86_64');
+const rpmFile = join(el7Dir, `kernel-debuginfo-${rel7}.rpm`);
+const commonFile = join(el7Dir, `kernel-debuginfo-common-x86_64-${rel7}.rpm`);
+const localDeb = join(www, 'debian', 'pool', 'main', 'l', 'linux', debFile);
+
+function sh(cmd, opts = {}) {
+  const r = spawnSync('bash', ['-c', cmd], { encoding: 'utf8', ...opts });
+  return r;
+}
+
+// 1. Fixtures (cached).
+{
+  const r = spawnSync('bash', [join(repo, 'scripts', 'bench', 'fixtures.sh')], { stdio: 'inherit', env: { ...process.env, KDBG_FIXTURES: fixtures } });
+  if (r.status !== 0) {
+    console.error('bench: building fixtures failed');
+    process.exit(1);
+  }
+}
+if (!existsSync('/usr/bin/time')) {
+  console.error('bench: GNU time is missing (apt-get install -y time)');
+  process.exit(1);
+}
+const wantSha = {
+  rpm: readFileSync(join(bench, 'vmlinux.sha256'), 'utf8').trim(),
+  deb: readFileSync(join(bench, 'vmlinux.sha256'), 'utf8').trim(),
+};
+
+// 2. The server.
+const server = spawn(process.execPath, [join(repo, 'scripts', 'bench', 'serve.mjs'), www, '--rate', String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const base = await new Promise((resolve, reject) => {
+  server.stdout.once('data', (d) => resolve(String(d).trim()));
+  server.once('exit', (c) => reject(new Error(`server exited ${c}`)));
+});
+async function serverStats() {
+  const r = await fetch(`${base}/__stats`);
+  return r.json();
+}
+async function serverReset() {
+  await fetch(`${base}/__reset`);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'kdbg-bench-'));
+function sha256File(p) {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(p)
+      .on('data', (d) => h.update(d))
+      .on('end', () => resolve(h.digest('hex')))
+      .on('error', reject);
+  });
+}
+
+/** Run one command under GNU time; returns figures or a skip/failure reason. */
+async function measure(cmd, { cwd = work, output = null, outputFromStdout = false, want = null } = {}) {
+  mkdirSync(cwd, { recursive: true });
+  const timeFile = join(work, 'time.out');
+  await serverReset();
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, 'bash', '-c', cmd], { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const wall = (performance.now() - t0) / 1000;
+  const st = await serverStats();
+  const [, user, sys, maxKb] = readFileSync(timeFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  const fig = { cmd, wall, cpu: (user + sys) / wall, rssMb: maxKb / 1024, bytes: st.bytes, requests: st.requests, status: r.status, ok: null, note: '' };
+  if (r.status !== 0) {
+    const line = (r.stderr || r.stdout || '').trim().split('\n').pop() ?? '';
+    fig.note = /not built yet|not yet|Unknown argument|Unknown command|not supported/i.test(line) ? `skipped: ${line}` : `FAILED (exit ${r.status}): ${line}`;
+    return fig;
+  }
+  let out = output;
+  if (outputFromStdout) out = r.stdout.trim().split('\n').pop();
+  if (out && want) {
+    fig.ok = existsSync(out) ? (await sha256File(out)) === want : false;
+    if (!fig.ok) fig.note = `WRONG OUTPUT (${out})`;
+  }
+  return fig;
+}
+
+const rows = [];
+function row(id, scenario, goal, kd, baselines) {
+  rows.push({ id, scenario, goal, kd, baselines });
+  printRow(rows.at(-1));
+}
+const fmtBytes = (b) => (b === 0 ? '0' : `${(b / 1e6).toFixed(1)} MB`);
+function fmtFig(name, f) {
+  if (f.note.startsWith('skipped') || f.note.startsWith('FAILED')) return `  ${name.padEnd(34)} ${f.note}`;
+  return `  ${name.padEnd(34)} ${f.wall.toFixed(2).padStart(7)} s  down ${fmtBytes(f.bytes).padStart(9)}  rss ${f.rssMb.toFixed(0).padStart(5)} MB  cpu ${(f.cpu * 100).toFixed(0).padStart(4)} %${f.ok === null ? '' : f.ok ? '  sha256 ok' : '  ' + f.note}`;
+}
+function ratioText(kd, b) {
+  if (kd.note.startsWith('skipped') || kd.note.startsWith('FAILED') || b.note) return 'n/a';
+  return (kd.wall / b.wall).toFixed(2);
+}
+function printRow(r) {
+  console.log(`\n(${r.id}) ${r.scenario}   goal: ${r.goal}`);
+  for (const [name, b] of r.baselines) console.log(fmtFig(`baseline: ${name}`, b));
+  console.log(fmtFig('kdbg', r.kd));
+  for (const [name, b] of r.baselines) console.log(`  ratio kdbg/${name}: ${ratioText(r.kd, b)}`);
+}
+const want = (id) => !only || only.has(id);
+const fresh = (name) => {
+  const d = join(work, name);
+  rmSync(d, { recursive: true, force: true });
+  mkdirSync(d, { recursive: true });
+  return d;
+};
+const clean = (...names) => names.forEach((n) => rmSync(join(work, n), { recursive: true, force: true }));
+
+// Warm the page cache for the local scenarios, so neither side pays the first disk read.
+sh(`cat ${rpmFile} ${commonFile} ${localDeb} > /dev/null`);
+
+// (a) local RPM
+if (want('a')) {
+  const b = await measure(`rpm2cpio ${rpmFile} | cpio -idm --quiet ./${rpmVmlinux}`, { cwd: fresh('a-base'), output: join(work, 'a-base', rpmVmlinux), want: wantSha.rpm });
+  clean('a-base');
+  const k = await measure(`${kdbg} unpack ${rpmFile} -C ${fresh('a-kdbg')} ${rpmVmlinux}`, { output: join(work, 'a-kdbg', rpmVmlinux), want: wantSha.rpm });
+  clean('a-kdbg');
+  row('a', `local RPM (${fmtBytes(sizeOf(rpmFile))}, xz single block): extract vmlinux`, 'ratio <= 1.0', k, [['rpm2cpio|cpio', b]]);
+}
+
+// (b) remote RPM through a 40 MB/s-per-connection mirror
+function remoteRpm(id, dirUrl, label) {
+  return (async () => {
+    const dl = fresh(`${id}-base`);
+    const b = await measure(
+      `curl -sf --parallel -O ${dirUrl}/kernel-debuginfo-${rel7}.rpm -O ${dirUrl}/kernel-debuginfo-common-x86_64-${rel7}.rpm` +
+        ` && rpm2cpio kernel-debuginfo-${rel7}.rpm | cpio -idm --quiet ./${rpmVmlinux}` +
+        ` && rpm2cpio kernel-debuginfo-common-x86_64-${rel7}.rpm | cpio -idm --quiet`,
+      { cwd: dl, output: join(dl, rpmVmlinux), want: wantSha.rpm },
+    );
+    clean(`${id}-base`);
+    const cache = fresh(`${id}-cache`);
+    const k = await measure(`${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --cache-dir ${cache} --quiet`, { outputFromStdout: true, want: wantSha.rpm });
+    row(id, label, id === 'b' ? 'ratio <= 0.6, rss <= 250 MB' : 'informational (partial fetch for RPM)', k, [['curl+rpm2cpio|cpio', b]]);
+    return { cache, k };
+  })();
+}
+let warm = null;
+if (want('b') || want('e')) {
+  warm = await remoteRpm('b', `${base}/centos/7/x86_64`, `remote el7 RPMs via ${rate / 1e6} MB/s/conn mirror: kdbg fetch --repo`);
+}
+if (want('e') && warm) {
+  const k = await measure(`${kdbg} fetch 3.10.0-327.el7 --repo ${base}/centos/7/x86_64 --cache-dir ${warm.cache} --quiet`, { outputFromStdout: true, want: wantSha.rpm });
+  rows.push({ id: 'e', scenario: 'warm cache kdbg fetch (absolute)', goal: '<= 0.3 s, 0 bytes', kd: k, baselines: [] });
+  console.log(`\n(e) warm cache kdbg fetch   goal: <= 0.3 s, 0 bytes\n${fmtFig('kdbg', k)}`);
+}
+clean('b-cache');
+if (want('b2') && existsSync(join(www, 'el9mb'))) {
+  const r = await remoteRpm('b2', `${base}/el9mb`, 'remote RPM, multi-block xz payload (w3T2, as RHEL 8+): kdbg fetch --repo');
+  rmSync(r.cache, { recursive: true, force: true });
+}
+
+// (c) local .deb
+if (want('c')) {
+  const b1 = await measure(`ar p ${localDeb} data.tar.xz | xz -T2 -dc | tar -x --occurrence ./${debVmlinux}`, { cwd: fresh('c-base'), output: join(work, 'c-base', debVmlinux), want: wantSha.deb });
+  clean('c-base');
+  const b2 = await measure(`dpkg-deb -x ${localDeb} .`, { cwd: fresh('c-dpkg'), output: join(work, 'c-dpkg', debVmlinux), want: wantSha.deb });
+  clean('c-dpkg');
+  const k = await measure(`${kdbg} unpack ${localDeb} -C ${fresh('c-kdbg')} ${debVmlinux}`, { output: join(work, 'c-kdbg', debVmlinux), want: wantSha.deb });
+  clean('c-kdbg');
+  row('c', `local .deb (${fmtBytes(sizeOf(localDeb))}): extract vmlinux`, 'ratio <= 1.0 vs xz|tar', k, [
+    ['xz -T2|tar --occurrence', b1],
+    ['dpkg-deb -x', b2],
+  ]);
+}
+
+// (d) Debian archive-style mirror
+if (want('d')) {
+  const url = `${base}/debian/pool/main/l/linux/${debFile}`;
+  const b = await measure(`curl -sf -O ${url} && ar p ${debFile} data.tar.xz | xz -T2 -dc | tar -x --occurrence ./${debVmlinux}`, {
+    cwd: fresh('d-base'),
+    output: join(work, 'd-base', debVmlinux),
+    want: wantSha.deb,
+  });
+  clean('d-base');
+  const cache = fresh('d-cache');
+  const k = await measure(`${kdbg} fetch 6.1.0-56-amd64 --mirror ${base}/debian --cache-dir ${cache} --quiet`, { outputFromStdout: true, want: wantSha.deb });
+  clean('d-cache');
+  // The partial-fetch planner on its own (what fetch calls when the server honours Range), so its
+  // figure exists even before the fetch pipeline wires it in.
+  const out = fresh('d-partial');
+  const p = await measure(`node ${join(repo, 'scripts', 'bench', 'partial.mjs')} ${url} ${out} ${debVmlinux}`, { output: join(out, debVmlinux), want: wantSha.deb });
+  clean('d-partial');
+  row('d', `Debian dbg .deb from an archive-style mirror (${rate / 1e6} MB/s/conn)`, 'ratio <= 0.35, bytes <= 15 % of the package', k, [['curl+xz -T2|tar', b]]);
+  rows.push({ id: 'd*', scenario: 'partial-fetch extractor alone (tryPartialExtract over HTTP Range)', goal: 'ratio <= 0.35', kd: p, baselines: [['curl+xz -T2|tar', b]] });
+  console.log(fmtFig('kdbg partial extractor alone', p));
+  console.log(`  ratio partial/curl+xz|tar: ${ratioText(p, b)}; bytes ${((p.bytes / sizeOf(localDeb)) * 100).toFixed(1)} % of the package`);
+}
+
+function sizeOf(p) {
+  return Number(sh(`stat -c %s ${p}`).stdout.trim());
+}
+
+server.kill('SIGTERM');
+rmSync(work, { recursive: true, force: true });
+
+// 3. Record the run.
+const cpu = cpus()[0]?.model ?? 'unknown cpu';
+const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${sh('uname -r').stdout.trim()}, node ${process.version}`;
+const commit = sh('git rev-parse --short HEAD', { cwd: repo }).stdout.trim();
+const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const cell = (f) => (f.note.startsWith('skipped') || f.note.startsWith('FAILED') ? f.note.replace(/\|/g, '/') : `${f.wall.toFixed(2)} s, ${fmtBytes(f.bytes)}, ${f.rssMb.toFixed(0)} MB, ${(f.cpu * 100).toFixed(0)} %${f.ok === false ? ', WRONG OUTPUT' : ''}`);
+let md = `\n## ${date} — commit ${commit}\n\nMachine: ${machine}. Mirror rate limit: ${rate / 1e6} MB/s per connection.\n\n`;
+md += '| id | scenario | goal | kdbg (wall, bytes down, peak RSS, CPU) | baseline (same figures) | ratio |\n|---|---|---|---|---|---|\n';
+for (const r of rows) {
+  if (r.baselines.length === 0) md += `| ${r.id} | ${r.scenario} | ${r.goal} | ${cell(r.kd)} | — | — |\n`;
+  for (const [name, b] of r.baselines) md += `| ${r.id} | ${r.scenario} | ${r.goal} | ${cell(r.kd)} | ${name}: ${cell(b)} | ${ratioText(r.kd, b)} |\n`;
+}
+if (process.env.BENCH_NO_RECORD !== '1') {
+  const file = join(repo, 'bench', 'results.md');
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, '# Benchmark results\n\nEach section is one `npm run bench` run (scripts/bench/run.mjs). CPU = (user+sys)/wall; peak RSS = largest process of the command (GNU time %M).\n');
+  }
+  appendFileSync(file, md);
+  console.log(`\nbench: recorded in ${file}`);
+}
