@@ -189,7 +189,7 @@ describe('xz corrupt and hostile input', () => {
     h[0] = 0;
     expect(() => parseStreamHeader(h, 'x.xz')).toThrow(/magic at offset 0/);
     const h2 = Buffer.from(multi.subarray(0, 12));
-    h2[7] ^= 0x01;
+    h2[7] = h2[7]! ^ 0x01;
     expect(() => parseStreamHeader(h2, 'x.xz')).toThrow(InputFormatError);
   });
 
@@ -197,7 +197,7 @@ describe('xz corrupt and hostile input', () => {
     const bad = Buffer.from(multi);
     const idx = await readXzIndex(new BytesRandomAccess(multi));
     const at = idx.streams[0]!.indexOffset + 2;
-    bad[at] ^= 0x40;
+    bad[at] = bad[at]! ^ 0x40;
     await expect(readXzIndex(new BytesRandomAccess(bad, 'bad.xz'))).rejects.toThrow(new RegExp(`bad.xz: bad xz index CRC32 at offset ${idx.streams[0]!.indexOffset + idx.streams[0]!.indexSize - 4}`));
   });
 
@@ -235,10 +235,10 @@ describe('xz corrupt and hostile input', () => {
     const h = Buffer.from(multi.subarray(12, 12 + 64));
     const size = (h[0]! + 1) * 4;
     const bad = Buffer.from(h);
-    bad[size - 5] ^= 1;
+    bad[size - 5] = bad[size - 5]! ^ 1;
     expect(() => parseBlockHeader(bad, 'b.xz', 12)).toThrow(/CRC32 at offset/);
     const reserved = Buffer.from(h);
-    reserved[1] |= 0x04;
+    reserved[1] = reserved[1]! | 0x04;
     reserved.writeUInt32LE(crc32(reserved.subarray(0, size - 4)), size - 4);
     expect(() => parseBlockHeader(reserved, 'b.xz', 12)).toThrow(/reserved/);
     expect(() => parseBlockHeader(Buffer.from([0]), 'b.xz', 12)).toThrow(/index indicator/);
