@@ -8,7 +8,7 @@ import { normalizeRpmArch, parseRpmRelease, type RpmNaming } from './rpm.js';
 
 export { compareEvr, rpmvercmp } from './rpmvercmp.js';
 export { normalizeDebArch } from './deb.js';
-export { normalizeRpmArch, UEK_MAJOR } from './rpm.js';
+export { normalizeRpmArch, UEK_MAJOR, type RpmNaming } from './rpm.js';
 
 /** --distro names kdbg accepts, their canonical spelling and the families they can mean. */
 const DISTROS: Readonly<Record<string, { name: string; families: DistroFamily[] }>> = {
@@ -116,8 +116,8 @@ function understood(s: string): string {
   return `understood version ${m[1]} and release "${tail}", but found no known dist tag (elN, elN_M, elNuek, fcNN, amzn2, amzn2023) and "${last}" is not a known Debian or Ubuntu flavour`;
 }
 
-/** Naming facts of an RPM-family release (re-derived from its uname). */
-function rpmNaming(rel: KernelRelease): RpmNaming {
+/** Naming facts of an RPM-family release (re-derived from its uname): package base, minor, … */
+export function rpmNaming(rel: KernelRelease): RpmNaming {
   const p = parseRpmRelease(rel.uname, { arch: rel.arch });
   if (!p) throw new UsageError(`${rel.uname}: not an RPM-family kernel release`);
   return p.naming;

@@ -1,0 +1,216 @@
+// Mirror configuration: where kdbg looks for debug packages, in this order:
+//   1. flags        --repo URL… (a directory holding the packages and/or repodata/), then --mirror URL…
+//                   (a base laid out like the family's public mirror, see layout.ts)
+//   2. config file  --config FILE, else $KDBG_CONFIG, else the per-user
+//                   ${XDG_CONFIG_HOME:-~/.config}/kdbg/config.json followed by /etc/kdbg/config.json
+//   3. host         the debuginfo repos in <etcRoot>/yum.repos.d (enabled or not)
+//   4. presets      built-in public mirrors (presets.ts), unless the config says "presets": false
+// The file format is documented in docs/mirrors.md; every error names the file and the key path.
+
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, InputNotFoundError, UsageError } from '../core/errors.js';
+import { readHostRepos } from './yum-repos.js';
+
+export type SourceType = 'mirror' | 'repo' | 'mirrorlist' | 'metalink' | 'template';
+export const SOURCE_TYPES: readonly SourceType[] = ['mirror', 'repo', 'mirrorlist', 'metalink', 'template'];
+
+/** One place to look. URLs may hold `$var`/`${var}` placeholders (see layout.ts). */
+export interface MirrorSource {
+  type: SourceType;
+  url: string;
+  /** Release selectors this source serves (`*`, a family, a distro, `el7`, `fc39`, `amzn2023`, `rpm`). */
+  match: string[];
+  /** Where it came from, for messages: `--mirror`, `<file> mirrors.el7[0]`, `<repo file> [id]`. */
+  origin: string;
+  /** Distribution the source carries, when known. */
+  distro?: string;
+  /** For `repo` sources: directories under the base to probe when there is no repodata. */
+  flat?: string[];
+}
+
+export interface MirrorConfig {
+  /** Flags, config files and host repos, in priority order (presets are added per release). */
+  sources: MirrorSource[];
+  /** Whether the built-in presets are consulted after `sources`. */
+  presets: boolean;
+  /** Root of the host's apt configuration for Debian/Ubuntu (null: ignore the host). */
+  aptRoot: string | null;
+  /** Config files that were read. */
+  files: string[];
+  /** Per-request timeout for index files and probes (ms). */
+  timeoutMs: number;
+  /** How many bases of one mirror list or metalink are searched (the rest serve as failover URLs). */
+  mirrorsPerList: number;
+}
+
+export interface LoadConfigOptions {
+  configFile?: string;
+  mirrors?: string[];
+  repos?: string[];
+  /** Root for /etc lookups (yum.repos.d, dnf vars, kdbg/config.json); tests point it at a temp dir. */
+  etcRoot?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+const SELECTOR = /^(\*|rpm|rhel|oracle-uek|fedora|amazon|debian|ubuntu|centos|rocky|alma|oracle|el\d+|fc\d+|amzn2|amzn2023)$/;
+const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList'] as const;
+const ENTRY_KEYS = ['url', 'type', 'distro', 'flat'] as const;
+
+/** A URL kdbg can fetch: http or https, after placeholders are filled with sample values. */
+export function isFetchableUrl(u: string): boolean {
+  const sample = u.replace(/\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/g, 'x');
+  try {
+    const url = new URL(sample);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+/** Validate a parsed config document; throws ConfigError naming `file` and the key path. */
+export function validateConfig(doc: unknown, file: string): { sources: MirrorSource[]; presets?: boolean; hostRepos?: boolean; aptRoot?: string | null; timeoutMs?: number; mirrorsPerList?: number } {
+  const fail = (key: string, msg: string): never => {
+    throw new ConfigError(`${file}: ${key}: ${msg}`, { details: { file, key } });
+  };
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('(top level)', `expected an object, found ${typeName(doc)}`);
+  const o = doc as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (k === '$schema' || k === '//') continue;
+    if (!(TOP_KEYS as readonly string[]).includes(k)) fail(k, `unknown key (known: ${TOP_KEYS.join(', ')})`);
+  }
+  const out: ReturnType<typeof validateConfig> = { sources: [] };
+  if (o['presets'] !== undefined) {
+    if (typeof o['presets'] !== 'boolean') fail('presets', `expected true or false, found ${typeName(o['presets'])}`);
+    out.presets = o['presets'] as boolean;
+  }
+  if (o['hostRepos'] !== undefined) {
+    if (typeof o['hostRepos'] !== 'boolean') fail('hostRepos', `expected true or false, found ${typeName(o['hostRepos'])}`);
+    out.hostRepos = o['hostRepos'] as boolean;
+  }
+  if (o['aptRoot'] !== undefined) {
+    const a = o['aptRoot'];
+    if (a !== null && (typeof a !== 'string' || !a.startsWith('/'))) fail('aptRoot', 'expected an absolute path or null');
+    out.aptRoot = a as string | null;
+  }
+  if (o['timeoutSeconds'] !== undefined) {
+    const t = o['timeoutSeconds'];
+    if (typeof t !== 'number' || !(t > 0 && t <= 3600)) fail('timeoutSeconds', 'expected a number of seconds in (0, 3600]');
+    out.timeoutMs = Math.round((t as number) * 1000);
+  }
+  if (o['mirrorsPerList'] !== undefined) {
+    const t = o['mirrorsPerList'];
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 50) fail('mirrorsPerList', 'expected an integer from 1 to 50');
+    out.mirrorsPerList = t as number;
+  }
+  const mirrors = o['mirrors'];
+  if (mirrors === undefined) return out;
+  if (typeof mirrors !== 'object' || mirrors === null || Array.isArray(mirrors)) fail('mirrors', `expected an object of selector → list, found ${typeName(mirrors)}`);
+  for (const [sel, list] of Object.entries(mirrors as Record<string, unknown>)) {
+    const key = `mirrors.${sel}`;
+    if (!SELECTOR.test(sel)) fail(key, 'unknown release selector (use *, rpm, a family like rhel/fedora/amazon/debian/ubuntu, a distro like centos/rocky/alma/oracle, or el7, fc39, amzn2, amzn2023)');
+    if (!Array.isArray(list)) fail(key, `expected a list of mirrors, found ${typeName(list)}`);
+    (list as unknown[]).forEach((entry, i) => {
+      const ek = `${key}[${i}]`;
+      let url: unknown;
+      let type: unknown = 'mirror';
+      let distro: unknown;
+      let flat: unknown;
+      if (typeof entry === 'string') url = entry;
+      else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) {
+        const e = entry as Record<string, unknown>;
+        for (const k of Object.keys(e)) if (!(ENTRY_KEYS as readonly string[]).includes(k)) fail(`${ek}.${k}`, `unknown key (known: ${ENTRY_KEYS.join(', ')})`);
+        if (e['url'] === undefined) fail(`${ek}.url`, 'missing');
+        url = e['url'];
+        if (e['type'] !== undefined) type = e['type'];
+        distro = e['distro'];
+        flat = e['flat'];
+      } else fail(ek, `expected a URL string or an object with "url", found ${typeName(entry)}`);
+      if (typeof url !== 'string') fail(`${ek}.url`, `expected a string, found ${typeName(url)}`);
+      if (!isFetchableUrl(url as string)) fail(`${ek}.url`, `not a URL (${JSON.stringify(url)}; http:// or https:// expected)`);
+      if (typeof type !== 'string' || !(SOURCE_TYPES as readonly string[]).includes(type)) fail(`${ek}.type`, `expected one of ${SOURCE_TYPES.join(', ')}`);
+      if (distro !== undefined && typeof distro !== 'string') fail(`${ek}.distro`, 'expected a string');
+      if (flat !== undefined && (!Array.isArray(flat) || flat.some((f) => typeof f !== 'string' || f.startsWith('/') || f.includes('..'))))
+        fail(`${ek}.flat`, 'expected a list of relative directories like "Packages/"');
+      const src: MirrorSource = { type: type as SourceType, url: url as string, match: [sel], origin: `${file} ${ek}` };
+      if (typeof distro === 'string') src.distro = distro;
+      if (Array.isArray(flat)) src.flat = (flat as string[]).map((f) => (f === '' || f.endsWith('/') ? f : `${f}/`));
+      out.sources.push(src);
+    });
+  }
+  return out;
+}
+
+async function readConfigFile(file: string, mustExist: boolean, via: string): Promise<ReturnType<typeof validateConfig> | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!mustExist && (code === 'ENOENT' || code === 'ENOTDIR')) return null;
+    if (code === 'ENOENT') throw new InputNotFoundError(`config file ${file} (${via}): not found`, { details: { file } });
+    throw new ConfigError(`${file}: cannot read (${code ?? (e as Error).message})`, { details: { file }, cause: e });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`, { details: { file } });
+  }
+  return validateConfig(doc, file);
+}
+
+function flagSources(flag: '--mirror' | '--repo', urls: string[] | undefined): MirrorSource[] {
+  return (urls ?? []).map((url) => {
+    if (!isFetchableUrl(url)) throw new UsageError(`${flag} ${url}: not a URL (http:// or https:// expected)`);
+    return { type: flag === '--mirror' ? 'mirror' : 'repo', url, match: ['*'], origin: `${flag} ${url}` } satisfies MirrorSource;
+  });
+}
+
+/** Build the mirror configuration from flags, config files and the host's yum/dnf repos. */
+export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<MirrorConfig> {
+  const env = opts.env ?? process.env;
+  const etcRoot = opts.etcRoot ?? '/etc';
+  const cfg: MirrorConfig = {
+    sources: [...flagSources('--repo', opts.repos), ...flagSources('--mirror', opts.mirrors)],
+    presets: true,
+    aptRoot: join(etcRoot, 'apt'),
+    files: [],
+    timeoutMs: 30_000,
+    mirrorsPerList: 3,
+  };
+  const explicit = opts.configFile ?? (env['KDBG_CONFIG'] || undefined);
+  const candidates: { file: string; mustExist: boolean; via: string }[] = [];
+  if (explicit !== undefined) {
+    candidates.push({ file: explicit, mustExist: true, via: opts.configFile !== undefined ? '--config' : 'KDBG_CONFIG' });
+  } else {
+    const home = env['HOME'] || homedir();
+    const xdg = env['XDG_CONFIG_HOME'] || join(home, '.config');
+    candidates.push({ file: join(xdg, 'kdbg', 'config.json'), mustExist: false, via: 'user config' });
+    candidates.push({ file: join(etcRoot, 'kdbg', 'config.json'), mustExist: false, via: 'system config' });
+  }
+  let hostRepos = true;
+  // Scalars come from the first file that sets them (user before system); sources concatenate.
+  const seen = new Set<string>();
+  for (const c of candidates) {
+    const v = await readConfigFile(c.file, c.mustExist, c.via);
+    if (!v) continue;
+    cfg.files.push(c.file);
+    cfg.sources.push(...v.sources);
+    const first = (k: string): boolean => (seen.has(k) ? false : (seen.add(k), true));
+    if (v.presets !== undefined && first('presets')) cfg.presets = v.presets;
+    if (v.hostRepos !== undefined && first('hostRepos')) hostRepos = v.hostRepos;
+    if (v.aptRoot !== undefined && first('aptRoot')) cfg.aptRoot = v.aptRoot;
+    if (v.timeoutMs !== undefined && first('timeoutMs')) cfg.timeoutMs = v.timeoutMs;
+    if (v.mirrorsPerList !== undefined && first('mirrorsPerList')) cfg.mirrorsPerList = v.mirrorsPerList;
+  }
+  if (hostRepos) cfg.sources.push(...(await readHostRepos(etcRoot)));
+  return cfg;
+}

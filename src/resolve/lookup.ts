@@ -1,0 +1,293 @@
+// Release + wanted packages → located packages with URLs, size and sha256. For each candidate
+// base, in order: repodata/repomd.xml → primary (streamed, stops at the match) → exact href,
+// size and checksum; without repodata, a HEAD probe of the family's directory layout. 404, 5xx,
+// timeouts and broken indexes move on to the next base. Every URL tried is remembered so that
+// "not found anywhere" can say where kdbg looked.
+
+import { InputFormatError, NotFoundError } from '../core/errors.js';
+import type { HttpFetcher, HttpResponse, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
+import { compareEvr } from '../release/index.js';
+import type { MirrorConfig } from './config.js';
+import { decompressIndex } from './decompress.js';
+import { resolveDebPackages, type DebResolveOptions } from './deb.js';
+import { candidatesFor, releaseVars, selectorMatches, type Candidate } from './layout.js';
+import { parseMirrorList } from './mirrorlist.js';
+import { findInPrimary, parseRepomd, type PrimaryPackage } from './repodata.js';
+import { substituteVars } from './yum-repos.js';
+
+export interface ResolveOptions {
+  config: MirrorConfig;
+  http: HttpFetcher;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+}
+
+export interface Attempt {
+  url: string;
+  /** `found`, `HTTP 404`, `not in index`, `timeout`, `network: …`, `bad index: …`. */
+  result: string;
+}
+
+/** Resolve every wanted package; throws NotFoundError when a required one is nowhere. */
+export async function resolvePackages(rel: KernelRelease, wanted: WantedPackage[], opts: ResolveOptions): Promise<ResolvedPackage[]> {
+  if (rel.family === 'debian' || rel.family === 'ubuntu') return resolveDebPackages(rel, wanted, debOptions(rel, opts));
+  return new RpmLookup(rel, opts).run(wanted);
+}
+
+/** What the Debian/Ubuntu resolver gets from the mirror configuration. */
+export function debOptions(rel: KernelRelease, opts: ResolveOptions): DebResolveOptions {
+  const applies = opts.config.sources.filter((s) => s.match.some((m) => selectorMatches(m, rel)));
+  const vars = releaseVars(rel);
+  const out: DebResolveOptions = {
+    mirrors: applies.filter((s) => s.type === 'mirror').map((s) => substituteVars(s.url, vars)),
+    repos: applies.filter((s) => s.type === 'repo').map((s) => substituteVars(s.url, vars)),
+    aptRoot: opts.config.aptRoot,
+    http: opts.http,
+  };
+  if (opts.onProgress) out.onProgress = opts.onProgress;
+  return out;
+}
+
+/** Resolve `href` (possibly with `../`, or absolute) against a repository base, RFC 3986 style. */
+export function resolveHref(base: string, href: string, xmlBase: string | null = null): string {
+  const b = xmlBase ? new URL(xmlBase.endsWith('/') ? xmlBase : `${xmlBase}/`, base).href : base;
+  return new URL(href, b).href;
+}
+
+async function discard(res: HttpResponse): Promise<void> {
+  try {
+    await res.body[Symbol.asyncIterator]().return?.();
+  } catch {
+    // the body is being thrown away; its errors do not matter
+  }
+}
+
+interface Hit {
+  url: string;
+  /** href relative to the base it was found under (for sibling mirrors), or null if absolute. */
+  rel: string | null;
+  group: string;
+  sha256: string | null;
+  size: number | null;
+}
+
+class RpmLookup {
+  private readonly attempts: Attempt[] = [];
+  private readonly groups = new Map<string, string[]>();
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly rel: KernelRelease,
+    private readonly opts: ResolveOptions,
+  ) {
+    this.timeoutMs = opts.config.timeoutMs;
+  }
+
+  private progress(e: Parameters<ProgressListener>[0]): void {
+    this.opts.onProgress?.(e);
+  }
+
+  private signal(ms: number): AbortSignal {
+    const t = AbortSignal.timeout(ms);
+    return this.opts.signal ? AbortSignal.any([this.opts.signal, t]) : t;
+  }
+
+  private record(url: string, result: string): void {
+    this.attempts.push({ url, result });
+    if (/^(HTTP 5|timeout|network|bad index)/.test(result)) this.progress({ kind: 'warning', code: 'KDBG_W_MIRROR', message: `${url}: ${result}; trying the next location` });
+  }
+
+  private why(e: unknown): string {
+    if (this.opts.signal?.aborted) throw e; // the user gave up: stop, do not fail over
+    const err = e as Error;
+    if (err.name === 'TimeoutError' || err.name === 'AbortError' || /abort|timeout/i.test(err.message)) return 'timeout';
+    if (e instanceof InputFormatError) return `bad index: ${err.message}`;
+    return `network: ${err.message}`;
+  }
+
+  async run(wanted: WantedPackage[]): Promise<ResolvedPackage[]> {
+    const queue: Candidate[] = candidatesFor(this.rel, this.opts.config);
+    for (const c of queue) if (c.kind === 'repo') this.groups.set(c.group, [...(this.groups.get(c.group) ?? []), c.base]);
+    const hits = new Map<number, Hit>();
+    const pending = (): number[] => wanted.map((_, i) => i).filter((i) => !hits.has(i));
+
+    while (queue.length > 0 && pending().length > 0) {
+      const c = queue.shift()!;
+      if (c.kind === 'list') {
+        const bases = await this.expandList(c.url, c.listType);
+        this.groups.set(c.group, bases);
+        const use = bases.slice(0, this.opts.config.mirrorsPerList).map((base): Candidate => ({ kind: 'repo', base, flat: c.flat, origin: c.origin, group: c.group }));
+        queue.unshift(...use);
+        continue;
+      }
+      if (c.kind === 'template') {
+        for (const i of pending()) {
+          const w = wanted[i]!;
+          if (!w.fileName) continue;
+          const url = substituteVars(c.template, releaseVars(this.rel, w));
+          const h = await this.probe(url);
+          if (h === 'broken') break;
+          if (h) hits.set(i, { url, rel: null, group: c.group, sha256: null, size: h.size });
+        }
+        continue;
+      }
+      this.progress({ kind: 'info', message: `looking in ${c.base} (${c.origin})` });
+      const found = await this.searchRepo(c, pending().map((i) => wanted[i]!));
+      const idx = pending();
+      found.forEach((h, k) => {
+        if (h) hits.set(idx[k]!, h);
+      });
+    }
+
+    const out: ResolvedPackage[] = [];
+    const missingRequired: WantedPackage[] = [];
+    wanted.forEach((w, i) => {
+      const h = hits.get(i);
+      if (!h) {
+        if (w.required) missingRequired.push(w);
+        else this.progress({ kind: 'warning', code: 'KDBG_W_OPTIONAL_NOT_FOUND', message: `${w.fileName ?? w.name}: not found on any mirror; continuing without it` });
+        return;
+      }
+      const siblings = h.rel === null ? [] : (this.groups.get(h.group) ?? []).map((b) => resolveHref(b, h.rel!));
+      const urls = [...new Set([h.url, ...siblings])];
+      out.push({ ...w, fileName: w.fileName ?? decodeURIComponent(h.url.split('/').pop() ?? w.name), urls, sha256: h.sha256, size: h.size });
+    });
+    if (missingRequired.length > 0) throw this.notFound(missingRequired);
+    return out;
+  }
+
+  private notFound(missing: WantedPackage[]): NotFoundError {
+    const tried = [...new Set(this.attempts.map((a) => a.url))];
+    const names = missing.map((w) => w.fileName ?? w.name).join(', ');
+    if (tried.length === 0) {
+      return new NotFoundError(`${names}: no mirror is configured for ${this.rel.uname} (${this.rel.family}${this.rel.distro ? `, ${this.rel.distro}` : ''})`, {
+        details: { packages: missing.map((w) => w.name), tried, attempts: [] },
+        hint: 'give --repo URL or --mirror URL, or list mirrors in a config file (see docs/mirrors.md)',
+      });
+    }
+    const first = this.attempts.slice(0, 3).map((a) => `${a.url} (${a.result})`).join(', ');
+    return new NotFoundError(`${names}: not found on any mirror; ${tried.length} URL${tried.length === 1 ? '' : 's'} tried: ${first}${tried.length > 3 ? ', …' : ''}`, {
+      details: { packages: missing.map((w) => w.name), tried, attempts: this.attempts },
+      hint: 'check the release string and --distro/--arch, or add --repo URL / --mirror URL (see docs/mirrors.md)',
+    });
+  }
+
+  private async get(url: string, ms: number): Promise<HttpResponse | string> {
+    try {
+      const res = await this.opts.http.get(url, { signal: this.signal(ms) });
+      if (res.status >= 200 && res.status < 300) return res;
+      await discard(res);
+      return `HTTP ${res.status}`;
+    } catch (e) {
+      return this.why(e);
+    }
+  }
+
+  private async expandList(url: string, kind: 'mirrorlist' | 'metalink'): Promise<string[]> {
+    const res = await this.get(url, this.timeoutMs);
+    if (typeof res === 'string') {
+      this.record(url, res);
+      return [];
+    }
+    try {
+      const bases = await parseMirrorList(res.body, url, kind);
+      const vars = releaseVars(this.rel);
+      this.record(url, bases.length > 0 ? `list of ${bases.length}` : 'empty list');
+      return bases.map((b) => substituteVars(b, vars));
+    } catch (e) {
+      this.record(url, this.why(e));
+      return [];
+    }
+  }
+
+  /** HEAD a package URL: size on 200, null on 404/410, 'broken' on 5xx/network (skip the base). */
+  private async probe(url: string): Promise<{ size: number | null } | null | 'broken'> {
+    try {
+      const res = await this.opts.http.head(url, { signal: this.signal(this.timeoutMs) });
+      if (res.status >= 200 && res.status < 300) {
+        this.record(url, 'found');
+        const n = Number(res.headers['content-length']);
+        return { size: Number.isSafeInteger(n) && n >= 0 && res.headers['content-length'] !== undefined ? n : null };
+      }
+      this.record(url, `HTTP ${res.status}`);
+      return res.status >= 500 ? 'broken' : null;
+    } catch (e) {
+      this.record(url, this.why(e));
+      return 'broken';
+    }
+  }
+
+  /** Search one repository base for all pending packages; a null entry is "not here". */
+  private async searchRepo(c: Extract<Candidate, { kind: 'repo' }>, pend: WantedPackage[]): Promise<(Hit | null)[]> {
+    const none = pend.map(() => null);
+    const repomdUrl = `${c.base}repodata/repomd.xml`;
+    const res = await this.get(repomdUrl, this.timeoutMs);
+    let probeFlat: boolean;
+    if (typeof res === 'string') {
+      this.record(repomdUrl, res);
+      // No repodata (404): a plain directory, probe it. 5xx/timeout: the mirror is unwell, move on.
+      probeFlat = res === 'HTTP 404' || res === 'HTTP 403' || res === 'HTTP 410';
+      if (!probeFlat) return none;
+    } else {
+      let primaryUrl: string;
+      try {
+        primaryUrl = resolveHref(c.base, (await parseRepomd(res.body, repomdUrl)).primaryHref);
+      } catch (e) {
+        this.record(repomdUrl, this.why(e));
+        return this.probeFlat(c, pend);
+      }
+      this.record(repomdUrl, 'ok');
+      const pres = await this.get(primaryUrl, this.timeoutMs * 10);
+      if (typeof pres === 'string') {
+        this.record(primaryUrl, pres);
+        return pres.startsWith('HTTP 4') ? this.probeFlat(c, pend) : none;
+      }
+      try {
+        const queries = pend.map((w) => ({ name: w.name, arch: w.arch, evr: w.evr }));
+        const newer = (a: PrimaryPackage, b: PrimaryPackage): number => compareEvr(`${a.epoch}:${a.ver}-${a.rel}`, `${b.epoch}:${b.ver}-${b.rel}`);
+        const found = await findInPrimary(decompressIndex(pres.body, primaryUrl), primaryUrl, queries, newer);
+        this.record(primaryUrl, found.every((f) => f === null) ? 'not in index' : 'ok');
+        return found.map((p, k) => (p ? this.hitFromIndex(c, p, pend[k]!) : null));
+      } catch (e) {
+        this.record(primaryUrl, this.why(e));
+        return this.probeFlat(c, pend);
+      }
+    }
+    return this.probeFlat(c, pend);
+  }
+
+  private hitFromIndex(c: Extract<Candidate, { kind: 'repo' }>, p: PrimaryPackage, w: WantedPackage): Hit {
+    const url = resolveHref(c.base, p.href, p.base);
+    const type = p.checksumType.toLowerCase();
+    let sha256: string | null = null;
+    if (type === 'sha256' && /^[0-9a-f]{64}$/.test(p.checksum)) sha256 = p.checksum;
+    else
+      this.progress({
+        kind: 'warning',
+        code: 'KDBG_W_NO_SHA256',
+        message: `${w.fileName ?? w.name}: the index at ${c.base} gives a ${type || 'missing'} checksum, not sha256; the download is checked by size only`,
+      });
+    this.record(url, 'found');
+    // Sibling mirrors hold the same tree: keep the href relative to the base unless xml:base moved it.
+    return { url, rel: p.base ? null : p.href, group: c.group, sha256, size: p.size };
+  }
+
+  private async probeFlat(c: Extract<Candidate, { kind: 'repo' }>, pend: WantedPackage[]): Promise<(Hit | null)[]> {
+    const out: (Hit | null)[] = pend.map(() => null);
+    for (let k = 0; k < pend.length; k++) {
+      const w = pend[k]!;
+      if (!w.fileName) continue;
+      for (const dir of c.flat) {
+        const relPath = `${dir}${encodeURIComponent(w.fileName).replace(/%2B/g, '+')}`;
+        const url = resolveHref(c.base, relPath);
+        const h = await this.probe(url);
+        if (h === 'broken') return out;
+        if (h) {
+          out[k] = { url, rel: relPath, group: c.group, sha256: null, size: h.size };
+          break;
+        }
+      }
+    }
+    return out;
+  }
+}
