@@ -148,7 +148,7 @@ async function identify(input: string): Promise<DumpIdentity> {
 // ---- the pipeline ---------------------------------------------------------------------------------
 
 export async function fetchRelease(input: string, opts: FetchOptions = {}): Promise<FetchResult> {
-  const env = opts.env ?? {};
+  const env = opts.env ?? process.env;
   const emit = opts.onProgress ?? ((): void => undefined);
   const dump = (await isDumpInput(input)) ? await identify(input) : null;
   const releaseString = dump?.release ?? input;
@@ -221,7 +221,7 @@ async function fetchLocked(
   fns: ReleaseFns,
 ): Promise<FetchResult> {
   const emit = opts.onProgress ?? ((): void => undefined);
-  const env = opts.env ?? {};
+  const env = opts.env ?? process.env;
   const memberPath = fns.vmlinuxMemberPath(rel);
 
   // What the previous entry already has need not be fetched again (e.g. --vmlinux-only, then full).
