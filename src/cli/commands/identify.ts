@@ -1,10 +1,28 @@
+// kdbg identify <dump|->: name the kernel that wrote a crash dump (release, arch, build-id, …)
+// from its headers and notes only. JSON schema: docs/identify.md.
 import type { CommandModule } from 'yargs';
-import { UnavailableError } from '../../core/errors.js';
+import { writeErr, writeJson, writeOut, setExitCode } from '../output.js';
 
-export const identifyCommand: CommandModule = {
-  command: 'identify',
-  describe: '(being built)',
-  handler: () => {
-    throw new UnavailableError('kdbg identify is not built yet');
+interface IdentifyArgs {
+  dump: string;
+  json: boolean;
+}
+
+export const identifyCommand: CommandModule<object, IdentifyArgs> = {
+  command: 'identify <dump>',
+  describe: "Read a crash dump's kernel release, arch and build-id ('-' reads standard input)",
+  builder: (y) =>
+    y
+      .positional('dump', { type: 'string', demandOption: true, describe: "vmcore (ELF, kdump-compressed, flattened, split part), vmcore-dmesg.txt, or '-'" })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (schema in docs/identify.md)' }),
+  handler: async (argv) => {
+    const { identifyDump, formatIdentity } = await import('../../identify/index.js');
+    const id = await identifyDump(argv.dump);
+    if (argv.json) writeJson(id);
+    else for (const l of formatIdentity(id)) writeOut(l);
+    if (id.release === null) {
+      writeErr(`kdbg: ${argv.dump}: no kernel release found (no VMCOREINFO, empty utsname, no banner in the scanned range)`);
+      setExitCode(65);
+    }
   },
 };

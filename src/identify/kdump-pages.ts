@@ -1,0 +1,74 @@
+// Banner scan inside a kdump-compressed dump: its pages are compressed one by one, so the scan
+// walks the page descriptors in order, decompresses each page (zlib, zstd or stored; lzo and
+// snappy have no decoder here) and looks for the banner. Bounded by a page count.
+
+import { inflateSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
+import { readExactAt } from '../core/byte-source.js';
+import type { RandomAccess } from '../core/byte-source.js';
+import {
+  DUMP_DH_COMPRESSED_LZO,
+  DUMP_DH_COMPRESSED_SNAPPY,
+  DUMP_DH_COMPRESSED_ZLIB,
+  DUMP_DH_COMPRESSED_ZSTD,
+  pageDescStart,
+  parsePageDescs,
+} from '../formats/kdump.js';
+import type { KdumpHeader } from '../formats/kdump.js';
+import { findBanner } from './banner.js';
+import type { BannerHit } from './banner.js';
+
+export interface PageScanResult {
+  hit: BannerHit | null;
+  /** Pages skipped because their compression has no decoder here (lzo, snappy). */
+  undecodable: number;
+  scanned: number;
+}
+
+export async function scanKdumpPagesForBanner(src: RandomAccess, h: KdumpHeader, maxPages = 65536): Promise<PageScanResult> {
+  const bs = h.block_size;
+  let pos = pageDescStart(h);
+  let scanned = 0;
+  let undecodable = 0;
+  let prevTail: Uint8Array = new Uint8Array(0);
+  const seen = new Set<number>();
+  const batch = 4096;
+  while (scanned < maxPages) {
+    const raw = await src.readAt(pos, batch * 24);
+    if (raw.length < 24) break;
+    const descs = parsePageDescs(raw, h.endianness);
+    pos += descs.length * 24;
+    for (const d of descs) {
+      // The descriptor table ends where page data begins: stop at the first implausible entry.
+      if (d.offset <= 0 || d.size === 0 || d.size > bs || (src.size !== null && d.offset + d.size > src.size)) return { hit: null, undecodable, scanned };
+      scanned++;
+      if (scanned > maxPages) break;
+      // Zero pages all share one stored copy.
+      if (seen.has(d.offset)) continue;
+      if (seen.size < 1 << 16) seen.add(d.offset);
+      const data = await readExactAt(src, d.offset, d.size, 'kdump-compressed', `page data of descriptor ${scanned}`);
+      let page: Uint8Array | null;
+      try {
+        if (d.flags & DUMP_DH_COMPRESSED_ZLIB) page = inflateSync(data, { maxOutputLength: bs });
+        else if (d.flags & DUMP_DH_COMPRESSED_ZSTD) page = zstdDecompress(data, new Uint8Array(bs));
+        else if (d.flags & (DUMP_DH_COMPRESSED_LZO | DUMP_DH_COMPRESSED_SNAPPY)) page = null;
+        else page = data;
+      } catch {
+        page = null;
+      }
+      if (page === null) {
+        undecodable++;
+        prevTail = new Uint8Array(0);
+        continue;
+      }
+      // Carry the previous page's tail so a banner crossing pages is found (pages are in pfn order).
+      const joined = new Uint8Array(prevTail.length + page.length);
+      joined.set(prevTail);
+      joined.set(page, prevTail.length);
+      const hit = findBanner(joined, d.offset - prevTail.length);
+      if (hit) return { hit, undecodable, scanned };
+      prevTail = page.subarray(Math.max(0, page.length - 512));
+    }
+  }
+  return { hit: null, undecodable, scanned };
+}
