@@ -1,0 +1,50 @@
+// kdbg serve [--listen 127.0.0.1:8002] [--cache-dir D]: the cache over the debuginfod HTTP API
+// (see docs/hosts.md). Runs until SIGTERM or SIGINT; SIGTERM closes the listener and exits 0.
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+
+export interface ServeArgs {
+  listen: string;
+  cacheDir?: string;
+  json: boolean;
+  verbose: boolean;
+}
+
+export const serveCommand: CommandModule<object, ServeArgs> = {
+  command: 'serve',
+  describe: 'Serve the cache over the debuginfod HTTP API (gdb, drgn, debuginfod-find and other kdbg hosts fetch by build-id)',
+  builder: (y: Argv): Argv<ServeArgs> =>
+    y
+      .option('listen', { type: 'string', default: '127.0.0.1:8002', describe: 'HOST:PORT to listen on ([::1]:8002 for IPv6; a bare port means loopback)' })
+      .option('cache-dir', { type: 'string', describe: 'cache directory (default: KDBG_CACHE_DIR, ./cache in a checkout, else ~/.cache/kdbg)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON line with the listening URL once ready (see docs/hosts.md)' })
+      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log every request on stderr' }) as unknown as Argv<ServeArgs>,
+  handler: async (argv: ArgumentsCamelCase<ServeArgs>): Promise<void> => {
+    const { startServe, parseListen, isLoopback } = await import('../../serve/server.js');
+    const { defaultCacheDir } = await import('../../cache/index.js');
+    const { writeErr, writeJsonLine } = await import('../output.js');
+    const { existsSync } = await import('node:fs');
+    const { join, resolve } = await import('node:path');
+    const { InputNotFoundError } = await import('../../core/errors.js');
+    const addr = parseListen(argv.listen);
+    const cacheDir = resolve(argv.cacheDir ?? defaultCacheDir(process.env));
+    if (!existsSync(join(cacheDir, 'releases'))) {
+      throw new InputNotFoundError(`${cacheDir}: not a kdbg cache (no releases/ directory)`, {
+        details: { cacheDir },
+        hint: 'fetch something first (kdbg fetch <release>) or pass --cache-dir',
+      });
+    }
+    const server = await startServe({ cacheDir, host: addr.host, port: addr.port, ...(argv.verbose ? { log: (l: string) => writeErr(l) } : {}) });
+    if (!isLoopback(addr.host)) {
+      writeErr(`kdbg serve: warning: listening on ${addr.host}, not loopback; there is no authentication (put an HTTPS reverse proxy in front)`);
+    }
+    if (argv.json) writeJsonLine({ url: server.url, host: server.host, port: server.port, cacheDir, entries: server.reader.entryCount });
+    else writeErr(`kdbg serve: ${cacheDir} at ${server.url} (debuginfod API; DEBUGINFOD_URLS=${server.url})`);
+    await new Promise<void>((done) => {
+      const stop = (): void => {
+        process.removeListener('SIGTERM', stop);
+        void server.close().then(done);
+      };
+      process.once('SIGTERM', stop);
+    });
+  },
+};
