@@ -211,6 +211,8 @@ export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<Mi
     if (v.timeoutMs !== undefined && first('timeoutMs')) cfg.timeoutMs = v.timeoutMs;
     if (v.mirrorsPerList !== undefined && first('mirrorsPerList')) cfg.mirrorsPerList = v.mirrorsPerList;
   }
+  // Tests and air-gapped sites switch the public presets off without a config file.
+  if (env['KDBG_NO_PRESETS'] === '1') cfg.presets = false;
   if (hostRepos) cfg.sources.push(...(await readHostRepos(etcRoot)));
   return cfg;
 }

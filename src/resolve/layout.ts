@@ -99,13 +99,15 @@ export function mirrorLayout(rel: KernelRelease): { dir: string; flat: string[] 
       return [...rt, { dir: `${v['vault']}/BaseOS/${arch}/debug/tree/`, flat: ['Packages/k/', 'Packages/'] }];
     }
     if (rel.distro === 'alma') return [{ dir: `${v['vault']}/BaseOS/debug/${arch}/`, flat: ['Packages/'] }];
+    // The CentOS debuginfo layout <major>/<arch>/ (packages directly for ≤ 7, under Packages/
+    // from 8), then CentOS Stream's trees for releases without a minor.
     if (maj <= 7) return [{ dir: `${maj}/${arch}/`, flat: [''] }];
-    if (maj === 8) {
-      const out = [{ dir: `8/${arch}/`, flat: ['Packages/'] }];
-      if (!v['minor']) out.push({ dir: `8-stream/${arch}/`, flat: ['Packages/'] });
-      return out;
+    const out = [{ dir: `${maj}/${arch}/`, flat: ['Packages/'] }];
+    if (!v['minor']) {
+      if (maj === 8) out.push({ dir: `8-stream/${arch}/`, flat: ['Packages/'] });
+      else out.push({ dir: `${maj}-stream/BaseOS/${arch}/debug/tree/`, flat: ['Packages/'] });
     }
-    return [{ dir: `${maj}-stream/BaseOS/${arch}/debug/tree/`, flat: ['Packages/'] }];
+    return out;
   }
   if (rel.family === 'fedora')
     return [
