@@ -1,13 +1,604 @@
-// PLACEHOLDER until the deb extractor lands (owned by the deb work); keeps the dispatch compiling.
-import type { ByteSource } from '../core/byte-source.js';
-import { UnavailableError } from '../core/errors.js';
-import type { ArchiveMember, ExtractOptions, ExtractResult } from './types.js';
+// .deb / .ddeb → members on disk: ar (formats/ar.ts) → data.tar.{xz,zst,gz,bz2,lzma,} → tar-stream.
+//
+// deb(5): member 1 is "debian-binary" ("2.x\n"), member 2 "control.tar[.ext]", member 3
+// "data.tar[.ext]"; members whose name starts with "_" may sit in between and are ignored, and
+// anything after data.tar is ignored. Only data.tar is decompressed; control.tar is skipped
+// without decoding.
+//
+// Why symlinks get special care: Debian ships `usr/lib/debug/lib/modules/<rel>/vmlinux` and
+// `usr/lib/debug/vmlinux-<rel>` as symlinks to `boot/vmlinux-<rel>`, and they are the LAST entries
+// of the tar while the real file is entry 11. A caller that selects a symlink gets the target
+// file written (at its own path) and the link recreated next to it. When the link comes after a
+// target the walk has already passed, the walk needs a second pass (`reopen`) — one extra
+// decompression of the archive's head, still far cheaper than unpacking everything.
+//
+// Early stop: once `stopAfter` selected regular files are written (and no link still waits for
+// its target) the walk returns; the decompressor and the input are torn down, so a 5.7 GB tar is
+// decoded only up to the end of the vmlinux.
 
-export async function extractDeb(src: ByteSource, _opts: ExtractOptions): Promise<ExtractResult> {
-  throw new UnavailableError(`${src.label}: deb extraction is not built yet`);
+import { createHash, randomBytes } from 'node:crypto';
+import { lstat, mkdir, open, readlink, rename, symlink, unlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, posix, relative, resolve as resolvePath, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
+import { extract as tarExtract, type Header as TarHeader } from 'tar-stream';
+import { ByteSource, latin1Decoder } from '../core/byte-source.js';
+import { InputFormatError, isKdbgError, UnsafePathError } from '../core/errors.js';
+import { readArEntries } from '../formats/ar.js';
+import type { ArchiveMember, ExtractOptions, ExtractResult, MemberType, WrittenMember } from './types.js';
+
+/** deb extraction options; `reopen` enables the second pass for links to already-passed files. */
+export interface DebExtractOptions extends ExtractOptions {
+  /** Re-read the same package from its first byte (a file can; a one-shot download cannot). */
+  reopen?: () => AsyncIterable<Uint8Array>;
 }
 
-// eslint-disable-next-line require-yield
+export type DebCompressor = 'xz' | 'zstd' | 'gzip' | 'bzip2' | 'lzma' | 'none';
+
+const DATA_SUFFIX: Record<string, DebCompressor> = {
+  '': 'none',
+  '.xz': 'xz',
+  '.zst': 'zstd',
+  '.gz': 'gzip',
+  '.bz2': 'bzip2',
+  '.lzma': 'lzma',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Decompression (stream in, stream out; tearing the output iterator down stops the decoder).
+
+async function* viaTransform(chunks: AsyncIterable<Uint8Array>, make: () => Promise<NodeJS.ReadWriteStream>): AsyncGenerator<Uint8Array> {
+  const t = await make();
+  const src = Readable.from(chunks, { objectMode: false, highWaterMark: 1 << 20 });
+  // pipeline destroys both ends on error; iterating `t` surfaces the error to our caller.
+  pipeline(src, t, () => undefined);
+  for await (const c of t as AsyncIterable<Uint8Array>) yield c;
+}
+
+async function* zstdChunks(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const { Decompress } = await import('fzstd');
+  let out: Uint8Array[] = [];
+  const d = new Decompress((chunk) => {
+    out.push(chunk);
+  });
+  for await (const c of chunks) {
+    d.push(c);
+    if (out.length > 0) {
+      const ready = out;
+      out = [];
+      yield* ready;
+    }
+  }
+  d.push(new Uint8Array(0), true);
+  yield* out;
+}
+
+/** Decode one data.tar member. `kind` comes from the member name; magic bytes must agree. */
+export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  switch (kind) {
+    case 'none':
+      return chunks;
+    case 'xz':
+      return viaTransform(chunks, async () => {
+        const { createUnxz } = await import('node-liblzma');
+        return createUnxz({ chunkSize: 1 << 20 });
+      });
+    case 'lzma':
+      return viaTransform(chunks, async () => {
+        // lzma-native ships no types; only its stream factory is used.
+        const name = 'lzma-native';
+        type LzmaNative = { createDecompressor(): NodeJS.ReadWriteStream };
+        const lz = (await import(name)) as { default?: LzmaNative } & LzmaNative;
+        return (lz.default ?? lz).createDecompressor();
+      });
+    case 'gzip':
+      return viaTransform(chunks, async () => (await import('node:zlib')).createGunzip({ chunkSize: 1 << 20 }));
+    case 'bzip2':
+      return viaTransform(chunks, async () => {
+        const bz = (await import('unbzip2-stream')).default;
+        return bz() as unknown as NodeJS.ReadWriteStream;
+      });
+    case 'zstd':
+      return zstdChunks(chunks);
+  }
+}
+
+const MAGIC: Record<Exclude<DebCompressor, 'none' | 'lzma'>, number[]> = {
+  xz: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
+  zstd: [0x28, 0xb5, 0x2f, 0xfd],
+  gzip: [0x1f, 0x8b],
+  bzip2: [0x42, 0x5a, 0x68],
+};
+
+// ---------------------------------------------------------------------------------------------
+// Members
+
+function memberType(t: TarHeader['type'] | undefined): MemberType {
+  switch (t) {
+    case 'directory':
+      return 'dir';
+    case 'symlink':
+      return 'symlink';
+    case 'link':
+      return 'hardlink';
+    case 'character-device':
+      return 'char';
+    case 'block-device':
+      return 'block';
+    case 'fifo':
+      return 'fifo';
+    default:
+      return 'file';
+  }
+}
+
+const TYPE_BITS: Record<MemberType, number> = {
+  file: 0o100000,
+  dir: 0o040000,
+  symlink: 0o120000,
+  hardlink: 0o100000,
+  char: 0o020000,
+  block: 0o060000,
+  fifo: 0o010000,
+  socket: 0o140000,
+};
+
+/**
+ * A tar name as the member path: "./usr/x" → "usr/x". Absolute names and ".." components are
+ * hostile in a package (dpkg-deb never writes them) and are refused, not rewritten.
+ */
+export function debMemberPath(name: string, label: string, offset: number): string {
+  if (name.startsWith('/')) {
+    throw new UnsafePathError(`${label}: tar member ${JSON.stringify(name)} has an absolute path`, { file: label, format: 'tar', offset, expected: 'a relative path', found: name });
+  }
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) {
+    throw new UnsafePathError(`${label}: tar member ${JSON.stringify(name)} climbs out of the archive with ".."`, { file: label, format: 'tar', offset, expected: 'no ".." component', found: name });
+  }
+  if (name.includes('\0')) {
+    throw new UnsafePathError(`${label}: tar member name contains a NUL byte`, { file: label, format: 'tar', offset, expected: 'no NUL', found: JSON.stringify(name) });
+  }
+  return parts.join('/');
+}
+
+function toMember(h: TarHeader, label: string, offset: number): ArchiveMember {
+  const type = memberType(h.type);
+  const path = debMemberPath(h.name, label, offset);
+  const perm = (h.mode ?? 0) & 0o7777;
+  return {
+    path,
+    size: type === 'file' ? (h.size ?? 0) : 0,
+    mode: perm | TYPE_BITS[type],
+    type,
+    linkTarget: type === 'symlink' || type === 'hardlink' ? (h.linkname ?? '') : null,
+  };
+}
+
+/**
+ * Where a link points inside the archive, as an archive path; null when it leaves the archive
+ * root. Symlink targets are relative to the link's directory (absolute ones to the root, as dpkg
+ * installs them); hardlink targets are archive paths.
+ */
+export function resolveLinkTarget(m: ArchiveMember): string | null {
+  const target = m.linkTarget ?? '';
+  if (m.type === 'hardlink') {
+    const p = posix.normalize(target.replace(/^\.\//, ''));
+    return p.startsWith('..') || p.startsWith('/') ? null : p.replace(/\/$/, '');
+  }
+  const base = target.startsWith('/') ? target : posix.join('/', posix.dirname(m.path), target);
+  const norm = posix.normalize(base);
+  // normalize('/..') is '/', so check the climb explicitly: count depth along the way.
+  let depth = 0;
+  const start = target.startsWith('/') ? [] : posix.dirname(m.path).split('/').filter((p) => p !== '' && p !== '.');
+  depth = start.length;
+  for (const part of target.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      depth--;
+      if (depth < 0) return null;
+    } else depth++;
+  }
+  return norm.replace(/^\/+/, '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ar → tar walk shared by list and extract.
+
+interface TarEntry {
+  member: ArchiveMember;
+  /** Offset of the entry's header in the uncompressed tar. */
+  offset: number;
+  body: AsyncIterable<Uint8Array> & { resume(): unknown };
+}
+
+interface DebWalk {
+  compressor: DebCompressor;
+  entries: AsyncGenerator<TarEntry>;
+}
+
+function debFormatError(label: string, msg: string, offset: number, expected: string, found: string): InputFormatError {
+  return new InputFormatError(`${label}: ${msg}`, { file: label, format: 'deb', offset, expected, found });
+}
+
+/** Find data.tar.* in the ar container and return a tar-entry generator over it. */
+async function openDebData(src: ByteSource, signal?: AbortSignal): Promise<DebWalk> {
+  const label = src.label;
+  const ar = readArEntries(src);
+  let index = 0;
+  for (;;) {
+    const r = await ar.next();
+    if (r.done) throw debFormatError(label, 'deb has no data.tar member', src.position, 'data.tar[.xz|.zst|.gz|.bz2|.lzma]', 'end of archive');
+    const { header, body } = r.value;
+    const name = header.ar_name;
+    index++;
+    if (index === 1) {
+      if (name !== 'debian-binary') {
+        throw debFormatError(label, `first ar member is ${JSON.stringify(name)}, not debian-binary (not a Debian package)`, header.headerOffset, 'debian-binary', name);
+      }
+      const text = latin1Decoder.decode(await src.read(Math.min(header.ar_size, 64), 'debian-binary'));
+      if (!/^2\.[0-9]+\n/.test(text)) {
+        throw debFormatError(label, `unsupported deb format version ${JSON.stringify(text.split('\n')[0])}`, header.dataOffset, '2.x', text.trim());
+      }
+      continue;
+    }
+    if (name.startsWith('_') || name.startsWith('control.tar') || name === '/' || name === '//') continue;
+    const m = /^data\.tar(\.xz|\.zst|\.gz|\.bz2|\.lzma)?$/.exec(name);
+    if (!m) {
+      throw debFormatError(label, `unexpected ar member ${JSON.stringify(name)} before data.tar`, header.headerOffset, 'control.tar*, _* or data.tar*', name);
+    }
+    const compressor = DATA_SUFFIX[m[1] ?? ''] ?? 'none';
+    if (compressor !== 'none' && compressor !== 'lzma') {
+      const head = await src.peek(6);
+      if (!MAGIC[compressor].every((b, i) => head[i] === b)) {
+        throw debFormatError(label, `${name} does not start with ${compressor} magic`, header.dataOffset, MAGIC[compressor].map((b) => b.toString(16).padStart(2, '0')).join(' '), Buffer.from(head).toString('hex'));
+      }
+    }
+    return { compressor, entries: walkTar(label, compressor, header.dataOffset, body, ar, signal) };
+  }
+}
+
+async function* walkTar(
+  label: string,
+  compressor: DebCompressor,
+  dataOffset: number,
+  body: AsyncGenerator<Uint8Array>,
+  ar: AsyncGenerator<unknown>,
+  signal?: AbortSignal,
+): AsyncGenerator<TarEntry> {
+  const ex = tarExtract();
+  let fed = 0;
+  let feedError: unknown = null;
+  let stopped = false;
+  const decoded = decompressDebPayload(compressor, body);
+  const feeder = (async () => {
+    const it = decoded[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        if (stopped) break;
+        const r = await it.next();
+        if (r.done) break;
+        // The walk may have stopped (early stop, error) while we waited for the decoder: a write
+        // to a destroyed extractor returns false and would wait for a 'drain' that never comes.
+        if (stopped || ex.destroyed) break;
+        fed += r.value.length;
+        if (!ex.write(r.value) && !ex.destroyed) {
+          await new Promise<void>((resolve) => {
+            const go = (): void => {
+              ex.off('drain', go);
+              ex.off('close', go);
+              resolve();
+            };
+            ex.on('drain', go);
+            ex.on('close', go);
+          });
+        }
+      }
+      if (!stopped) ex.end(undefined);
+    } catch (e) {
+      feedError = e;
+      ex.destroy(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      await it.return?.(undefined);
+    }
+  })();
+  try {
+    for await (const entry of ex) {
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
+      const offset = entry.offset;
+      const member = toMember(entry.header, label, offset);
+      if (member.path === '') {
+        entry.resume();
+        continue;
+      }
+      yield { member, offset, body: entry as unknown as TarEntry['body'] };
+      entry.resume();
+    }
+  } catch (e) {
+    if (feedError !== null) throw wrapError(feedError, label, compressor, dataOffset, fed);
+    throw wrapError(e, label, compressor, dataOffset, fed);
+  } finally {
+    stopped = true;
+    if (!ex.destroyed) ex.destroy();
+    await feeder;
+    await ar.return(undefined);
+  }
+  if (feedError !== null) throw wrapError(feedError, label, compressor, dataOffset, fed);
+}
+
+function wrapError(e: unknown, label: string, compressor: DebCompressor, dataOffset: number, fed: number): unknown {
+  if (isKdbgError(e)) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/tar|Unexpected end of data|header/i.test(msg)) {
+    return new InputFormatError(`${label}: data.tar is corrupt near tar offset ${fed}: ${msg}`, { file: label, format: 'tar', offset: fed, expected: 'a valid tar stream', found: msg }, { cause: e });
+  }
+  return new InputFormatError(`${label}: data.tar ${compressor} stream is corrupt or truncated (member at file offset ${dataOffset}, after ${fed} decoded bytes): ${msg}`, {
+    file: label,
+    format: compressor,
+    offset: dataOffset,
+    expected: `a valid ${compressor} stream`,
+    found: msg,
+  }, { cause: e });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+
+/** List every member of a deb's data.tar in archive order (the root "./" entry is left out). */
 export async function* listDeb(src: ByteSource): AsyncGenerator<ArchiveMember> {
-  throw new UnavailableError(`${src.label}: deb listing is not built yet`);
+  const { entries } = await openDebData(src);
+  try {
+    for await (const e of entries) yield e.member;
+  } finally {
+    await src.close();
+  }
 }
+
+/** A path inside destDir, or UnsafePathError. */
+function destPath(destDir: string, path: string, label: string): string {
+  const full = resolvePath(destDir, ...path.split('/'));
+  const rel = relative(destDir, full);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+    throw new UnsafePathError(`${label}: member ${JSON.stringify(path)} would be written outside ${destDir}`, { file: label, format: 'tar', expected: `a path under ${destDir}`, found: path });
+  }
+  return full;
+}
+
+/** Refuse to write through a symlink that already exists in destDir and points elsewhere. */
+async function ensureParents(destDir: string, full: string, label: string): Promise<void> {
+  const dir = dirname(full);
+  await mkdir(dir, { recursive: true });
+  // Walk the parents below destDir: a parent that is a symlink leading out of destDir is hostile.
+  const rel = relative(destDir, dir);
+  if (rel === '') return;
+  let cur = destDir;
+  for (const part of rel.split(sep)) {
+    cur = join(cur, part);
+    const st = await lstat(cur);
+    if (st.isSymbolicLink()) {
+      const t = resolvePath(dirname(cur), await readlink(cur));
+      const r = relative(destDir, t);
+      if (r.startsWith('..') || isAbsolute(r)) {
+        throw new UnsafePathError(`${label}: ${cur} is a symlink leading out of ${destDir}`, { file: label, format: 'tar', expected: 'parents inside destDir', found: t });
+      }
+    }
+  }
+}
+
+/**
+ * Write one body to destDir/path via a temporary file in the same directory, hashing as it goes;
+ * the good name appears only after the whole body arrived (rename), so a truncated package never
+ * leaves a partial file under the member's name.
+ */
+async function writeBody(destDir: string, path: string, mode: number, body: AsyncIterable<Uint8Array>, label: string, expectedSize: number): Promise<{ path: string; sha256: string; bytes: number }> {
+  const full = destPath(destDir, path, label);
+  await ensureParents(destDir, full, label);
+  const tmp = `${full}.kdbg-tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fh = await open(tmp, 'wx', 0o600);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let ok = false;
+  try {
+    for await (const c of body) {
+      hash.update(c);
+      bytes += c.length;
+      let off = 0;
+      while (off < c.length) {
+        const { bytesWritten } = await fh.write(c, off, c.length - off);
+        off += bytesWritten;
+      }
+    }
+    if (bytes !== expectedSize) {
+      throw new InputFormatError(`${label}: member ${path} ended after ${bytes} of ${expectedSize} bytes`, { file: label, format: 'tar', expected: `${expectedSize} bytes`, found: `${bytes} bytes` });
+    }
+    await fh.chmod((mode & 0o777) | 0o600);
+    await fh.sync();
+    ok = true;
+  } finally {
+    await fh.close();
+    if (!ok) await unlink(tmp).catch(() => undefined);
+  }
+  try {
+    await rename(tmp, full);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  return { path: full, sha256: hash.digest('hex'), bytes };
+}
+
+async function writeSymlink(destDir: string, m: ArchiveMember, label: string): Promise<string> {
+  const full = destPath(destDir, m.path, label);
+  await ensureParents(destDir, full, label);
+  const target = m.linkTarget ?? '';
+  const resolved = resolvePath(dirname(full), target);
+  const r = relative(destDir, resolved);
+  if (r.startsWith('..') || isAbsolute(r) || isAbsolute(target)) {
+    throw new UnsafePathError(`${label}: symlink ${m.path} -> ${target} leads out of ${destDir}`, { file: label, format: 'tar', expected: 'a link inside the package', found: target });
+  }
+  await unlink(full).catch(() => undefined);
+  await symlink(target, full);
+  return full;
+}
+
+interface WalkPlan {
+  /** Archive paths to write even though the selector did not pick them (link targets). */
+  extraTargets: Set<string>;
+}
+
+/**
+ * Walk the package and write the selected members under destDir. Selected symlinks and hardlinks
+ * get their target file written and the link recreated (a symlink only when it stays inside
+ * destDir). Returns what was written, in archive order.
+ */
+export async function extractDeb(src: ByteSource, opts: DebExtractOptions): Promise<ExtractResult> {
+  const label = opts.label || src.label;
+  const destDir = resolvePath(opts.destDir);
+  await mkdir(destDir, { recursive: true });
+  const first = await extractPass(src, opts, label, destDir, { extraTargets: new Set() });
+  if (first.missed.size === 0 || !opts.reopen) {
+    if (first.missed.size > 0) {
+      const [link, target] = [...first.missed][0]!;
+      throw new InputFormatError(
+        `${label}: ${link} links to ${target}, which comes earlier in the archive and was not selected`,
+        { file: label, format: 'deb', expected: `${target} selected too`, found: `link ${link}` },
+        { hint: `select ${target} as well (or the glob that matches both)` },
+      );
+    }
+    return first.result;
+  }
+  // Second pass: write the targets the first pass had already passed, then link.
+  const again = new ByteSource(opts.reopen(), label, 'package');
+  const second = await extractPass(again, { ...opts, select: () => false, stopAfter: first.missed.size }, label, destDir, { extraTargets: new Set(first.missed.values()) });
+  const written = [...first.result.written, ...second.result.written];
+  for (const link of first.pendingLinks) {
+    if (first.missed.has(link.path)) written.push({ member: link, path: await writeLinkOrCopy(destDir, link, label, written), sha256: null });
+  }
+  return { ...first.result, written, stoppedEarly: first.result.stoppedEarly || second.result.stoppedEarly };
+}
+
+async function writeLinkOrCopy(destDir: string, link: ArchiveMember, label: string, written: WrittenMember[]): Promise<string> {
+  if (link.type === 'symlink') return writeSymlink(destDir, link, label);
+  // Hardlink: link to the written copy of its target.
+  const target = resolveLinkTarget(link);
+  const t = written.find((w) => w.member.path === target);
+  const full = destPath(destDir, link.path, label);
+  await ensureParents(destDir, full, label);
+  await unlink(full).catch(() => undefined);
+  const { link: hardlink } = await import('node:fs/promises');
+  if (!t) throw new InputFormatError(`${label}: hardlink ${link.path} target ${link.linkTarget ?? ''} was not written`, { file: label, format: 'tar', expected: 'target written', found: 'none' });
+  await hardlink(t.path, full);
+  return full;
+}
+
+interface PassResult {
+  result: ExtractResult;
+  /** Selected links whose target the pass walked by unwritten: link path → target path. */
+  missed: Map<string, string>;
+  pendingLinks: ArchiveMember[];
+}
+
+async function extractPass(src: ByteSource, opts: DebExtractOptions, label: string, destDir: string, plan: WalkPlan): Promise<PassResult> {
+  const written: WrittenMember[] = [];
+  const links = new Map<string, string>(); // every symlink seen: path → resolved target (for chains)
+  const seenFiles = new Map<string, boolean>(); // regular file path → written?
+  const pendingTargets = new Map<string, ArchiveMember[]>(); // target path → links waiting for it
+  const pendingLinks: ArchiveMember[] = [];
+  const missed = new Map<string, string>();
+  let filesWritten = 0;
+  let stoppedEarly = false;
+  let compressor: DebCompressor = 'none';
+
+  const resolveChain = (p: string, m: ArchiveMember): string => {
+    let cur = p;
+    for (let i = 0; i < 40; i++) {
+      // Resolve the longest prefix that is a known symlink (links to directories, too).
+      const parts = cur.split('/');
+      let changed = false;
+      for (let k = parts.length; k > 0; k--) {
+        const prefix = parts.slice(0, k).join('/');
+        const t = links.get(prefix);
+        if (t !== undefined) {
+          cur = [t, ...parts.slice(k)].filter((x) => x !== '').join('/');
+          changed = true;
+          break;
+        }
+      }
+      if (!changed) return cur;
+    }
+    throw new UnsafePathError(`${label}: symlink ${m.path} loops`, { file: label, format: 'tar', expected: 'a link chain that ends', found: m.linkTarget ?? '' });
+  };
+
+  const done = (): boolean => opts.stopAfter !== undefined && filesWritten >= opts.stopAfter && pendingTargets.size === 0;
+
+  const walk = await openDebData(src, opts.signal);
+  compressor = walk.compressor;
+  try {
+    for await (const { member: m, offset, body } of walk.entries) {
+      if (m.type === 'symlink' || m.type === 'hardlink') {
+        const raw = resolveLinkTarget(m);
+        if (m.type === 'symlink' && raw !== null) links.set(m.path, raw);
+        if (!opts.select(m)) continue;
+        if (raw === null) {
+          throw new UnsafePathError(`${label}: ${m.type} ${m.path} -> ${m.linkTarget ?? ''} leads out of the archive`, { file: label, format: 'tar', offset, expected: 'a target inside the package', found: m.linkTarget ?? '' });
+        }
+        const target = m.type === 'symlink' ? resolveChain(raw, m) : raw;
+        const state = seenFiles.get(target);
+        if (state === true) {
+          written.push({ member: m, path: await writeLinkOrCopy(destDir, m, label, written), sha256: null });
+        } else if (state === false) {
+          missed.set(m.path, target);
+          pendingLinks.push(m);
+        } else {
+          const waiting = pendingTargets.get(target) ?? [];
+          waiting.push(m);
+          pendingTargets.set(target, waiting);
+        }
+        continue;
+      }
+      if (m.type === 'char' || m.type === 'block' || m.type === 'fifo' || m.type === 'socket') {
+        if (opts.select(m)) {
+          throw new UnsafePathError(`${label}: member ${m.path} is a ${m.type} device/special file; kdbg does not create those`, { file: label, format: 'tar', offset, expected: 'file, directory or link', found: m.type });
+        }
+        continue;
+      }
+      if (m.type === 'dir') {
+        if (opts.select(m)) {
+          const full = destPath(destDir, m.path, label);
+          await ensureParents(destDir, join(full, 'x'), label);
+          written.push({ member: m, path: full, sha256: null });
+        }
+        continue;
+      }
+      const waiting = pendingTargets.get(m.path);
+      const wanted = opts.select(m) || plan.extraTargets.has(m.path) || waiting !== undefined;
+      seenFiles.set(m.path, wanted);
+      if (!wanted) continue;
+      opts.onProgress?.({ kind: 'extract', name: label, member: m.path, bytes: m.size });
+      const w = await writeBody(destDir, m.path, m.mode, body, label, m.size);
+      written.push({ member: m, path: w.path, sha256: w.sha256 });
+      filesWritten++;
+      if (waiting) {
+        pendingTargets.delete(m.path);
+        for (const link of waiting) written.push({ member: link, path: await writeLinkOrCopy(destDir, link, label, written), sha256: null });
+      }
+      if (done()) {
+        stoppedEarly = true;
+        break;
+      }
+    }
+  } finally {
+    await walk.entries.return(undefined);
+    await src.close();
+  }
+  if (pendingTargets.size > 0) {
+    const [target, waiting] = [...pendingTargets][0]!;
+    throw new InputFormatError(`${label}: ${waiting[0]?.path ?? 'a link'} points to ${target}, which is not a file in the package`, {
+      file: label,
+      format: 'deb',
+      expected: `a regular file ${target}`,
+      found: 'no such member',
+    });
+  }
+  return { result: { kind: 'deb', compressor, written, stoppedEarly }, missed, pendingLinks };
+}
+
