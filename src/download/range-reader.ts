@@ -29,8 +29,10 @@ export interface RangeReaderOptions {
   /** Total file size when the index told it (else learnt from the first Content-Range). */
   size?: number | null;
   signal?: AbortSignal;
-  /** Reads shorter than this fetch this much (aligned) and keep it for the next small read. */
+  /** Reads shorter than `smallRead` fetch this much around them and keep it for the next small read. */
   readAhead?: number;
+  /** Below this a read counts as metadata (headers, footer, index) and goes through the read-ahead cache. */
+  smallRead?: number;
   /** Transport failures/5xx retried per request. */
   retries?: number;
   headers?: Record<string, string>;
@@ -47,6 +49,7 @@ export class HttpRangeReader implements RandomAccess {
   requests = 0;
   private readonly cache: { offset: number; bytes: Uint8Array }[] = [];
   private readonly readAhead: number;
+  private readonly smallRead: number;
   private readonly retries: number;
 
   constructor(
@@ -55,7 +58,8 @@ export class HttpRangeReader implements RandomAccess {
   ) {
     this.label = url;
     this.knownSize = opts.size ?? null;
-    this.readAhead = opts.readAhead ?? 256 * 1024;
+    this.readAhead = opts.readAhead ?? 64 * 1024;
+    this.smallRead = Math.min(this.readAhead, opts.smallRead ?? 16 * 1024);
     this.retries = opts.retries ?? 3;
   }
 
@@ -77,7 +81,9 @@ export class HttpRangeReader implements RandomAccess {
     for (const c of this.cache) {
       if (offset >= c.offset && end <= c.offset + c.bytes.length) return c.bytes.subarray(offset - c.offset, end - c.offset);
     }
-    if (end - offset >= this.readAhead) return this.fetchRange(offset, end);
+    // Data reads (compressed blocks) go straight out: several run at once, and a read-ahead window
+    // would fetch bytes the neighbouring request is already fetching.
+    if (end - offset >= this.smallRead) return this.fetchRange(offset, end);
     // Small read: fetch an aligned window around it; the xz footer/index and ar headers come in
     // runs of tiny reads next to each other.
     const start = Math.max(0, Math.min(offset, end - this.readAhead));

@@ -1,0 +1,100 @@
+// Decode independent xz blocks concurrently and hand them back in order, with bounded memory.
+//
+// Each block is wrapped into a one-block stream (formats/xz.ts wrapBlocks) and decoded by
+// node-liblzma's async API, which runs liblzma on libuv's thread pool — so N blocks in flight use
+// N cores without worker_threads plumbing. liblzma verifies each block's own check (CRC64 or
+// SHA-256 of the uncompressed block) and our wrapper's index, so a wrong or truncated block fails
+// here, not later. At most `window` raw blocks and `concurrency` decodes are in flight, and at
+// most `window` decoded blocks wait for the consumer.
+
+import { availableParallelism } from 'node:os';
+import { unxzAsync } from 'node-liblzma';
+import pLimit from 'p-limit';
+import { IntegrityError } from '../core/errors.js';
+import { wrapBlocks, type XzBlock } from '../formats/xz.js';
+
+export interface DecodedBlock {
+  block: XzBlock;
+  data: Uint8Array;
+}
+
+export interface ParallelDecodeOptions {
+  /** Decodes at once; default: the machine's cores (at most 4, libuv's default pool size). */
+  concurrency?: number;
+  /** Blocks fetched/decoded ahead of the consumer; default concurrency + 2. */
+  window?: number;
+  label: string;
+  signal?: AbortSignal;
+}
+
+export function defaultDecodeConcurrency(): number {
+  // libuv's pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise; more decodes than
+  // threads only queue.
+  const pool = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4) || 4;
+  return Math.max(1, Math.min(availableParallelism(), pool));
+}
+
+/** Decode one raw block (its `totalSize` bytes as stored) into exactly `uncompressedSize` bytes. */
+export async function decodeXzBlock(block: XzBlock, raw: Uint8Array, label: string): Promise<Uint8Array> {
+  if (raw.length !== block.totalSize) {
+    throw new IntegrityError(`${label}: xz block ${block.index}: got ${raw.length} bytes, the index says ${block.totalSize}`, {
+      details: { file: label, block: block.index, offset: block.offset },
+    });
+  }
+  const { head, tail } = wrapBlocks([block]);
+  let out: Buffer;
+  try {
+    out = await unxzAsync(Buffer.concat([head, raw, tail]));
+  } catch (e) {
+    throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset} does not decode (${(e as Error).message}); its check failed or the data is corrupt`, {
+      cause: e,
+      details: { file: label, block: block.index, offset: block.offset },
+    });
+  }
+  if (out.length !== block.uncompressedSize) {
+    throw new IntegrityError(`${label}: xz block ${block.index} decoded to ${out.length} bytes, the index says ${block.uncompressedSize}`, {
+      details: { file: label, block: block.index, offset: block.offset },
+    });
+  }
+  return out;
+}
+
+/**
+ * Fetch (`readRaw`) and decode `blocks` with bounded concurrency, yielding them in the given order.
+ * `predecoded` supplies blocks already decoded (e.g. the first block, read to find the tar header).
+ */
+export async function* decodeBlocksInOrder(
+  blocks: readonly XzBlock[],
+  readRaw: (b: XzBlock) => Promise<Uint8Array>,
+  opts: ParallelDecodeOptions,
+  predecoded: ReadonlyMap<number, Uint8Array> = new Map(),
+): AsyncGenerator<DecodedBlock> {
+  const concurrency = Math.max(1, opts.concurrency ?? defaultDecodeConcurrency());
+  const window = Math.max(concurrency, opts.window ?? concurrency + 2);
+  const decodeLimit = pLimit(concurrency);
+  const pending: Promise<DecodedBlock>[] = [];
+  let next = 0;
+  const start = (): void => {
+    const b = blocks[next++]!;
+    const ready = predecoded.get(b.index);
+    const p = ready
+      ? Promise.resolve({ block: b, data: ready })
+      : readRaw(b).then((raw) => decodeLimit(async () => ({ block: b, data: await decodeXzBlock(b, raw, opts.label) })));
+    // A rejection is observed when its turn comes; until then keep it from being "unhandled".
+    p.catch(() => undefined);
+    pending.push(p);
+  };
+  try {
+    while (next < blocks.length && pending.length < window) start();
+    while (pending.length > 0) {
+      opts.signal?.throwIfAborted();
+      const d = await pending.shift()!;
+      yield d;
+      // Refill only once the consumer is done with `d`: the block it holds counts in the window.
+      if (next < blocks.length) start();
+    }
+  } finally {
+    // Early exit (consumer stopped or an error): let in-flight work finish quietly.
+    decodeLimit.clearQueue();
+  }
+}
