@@ -87,14 +87,6 @@ export function fetchResultJson(r: FetchResult): Record<string, unknown> {
 
 // ---- the stages this pipeline composes, loaded lazily ------------------------------------------
 
-interface ResolveStage {
-  loadMirrorConfig(opts: { configFile?: string; mirrors: string[]; repos: string[]; env?: Record<string, string | undefined> }): Promise<unknown>;
-  resolvePackages(
-    rel: KernelRelease,
-    wanted: WantedPackage[],
-    opts: { config: unknown; http: HttpFetcher; onProgress?: ProgressListener; signal?: AbortSignal },
-  ): Promise<ResolvedPackage[]>;
-}
 interface SelectStage {
   vmlinuxSelector(uname: string): MemberSelector;
   sourceSelector(): MemberSelector;
@@ -116,7 +108,6 @@ async function importStage<T>(spec: string, what: string): Promise<T> {
     throw e;
   }
 }
-const RESOLVE = '../resolve/index.js';
 const SELECT = '../extract/select.js';
 const IDENTIFY = '../identify/index.js';
 
@@ -233,7 +224,7 @@ async function fetchLocked(
 
   let resolved: ResolvedPackage[] = [];
   if (wanted.length > 0) {
-    const resolve = await importStage<ResolveStage>(RESOLVE, 'resolving packages on mirrors');
+    const resolve = await import('../resolve/index.js');
     const config = await resolve.loadMirrorConfig({
       ...(opts.configFile !== undefined ? { configFile: opts.configFile } : {}),
       mirrors: opts.mirrors ?? [],
@@ -279,7 +270,9 @@ async function fetchLocked(
     if (srcPkg) jobs.push({ pkg: srcPkg, selector: select.sourceSelector(), dir: join(staging, 'x-source') });
 
     const limit = pLimit(2);
-    const results = await Promise.all(
+    // allSettled, not all: a failed package must not leave its sibling writing into a staging
+    // directory we are about to remove. The sibling's verified package still lands in the store.
+    const settled = await Promise.allSettled(
       jobs.map((job) =>
         limit(() =>
           downloadPackage<ExtractResult>(job.pkg, {
@@ -299,6 +292,9 @@ async function fetchLocked(
         ),
       ),
     );
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
+    const results = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
 
     // Lay out the entry: vmlinux, source/, modules/.
     const vmlinuxPath = join(entryDir, 'vmlinux');

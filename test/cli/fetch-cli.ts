@@ -1,0 +1,43 @@
+// Run the built CLI (`node bin/kdbg.js`, needs `npm run build`) as a child process, the way a
+// user or a script does. Asynchronous on purpose: tests serve HTTP from their own process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const repoRoot = join(import.meta.dirname, '..', '..');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** An environment that cannot reach anything but loopback: no proxies, no user config. */
+export function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (/^(https?|all|no)_proxy$/i.test(k) || k.startsWith('KDBG_') || k === 'DEBUGINFOD_URLS') delete env[k];
+  return { ...env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'kdbg-xdg-')), ...extra };
+}
+
+/** A config file that turns off the built-in public presets and the host's repos: tests see only 127.0.0.1. */
+export function loopbackOnlyConfig(): string {
+  const f = join(mkdtempSync(join(tmpdir(), 'kdbg-cfg-')), 'config.json');
+  writeFileSync(f, JSON.stringify({ presets: false, hostRepos: false }));
+  return f;
+}
+
+export function startKdbg(args: string[], env: NodeJS.ProcessEnv = isolatedEnv()): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'kdbg.js'), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, done };
+}
+
+export function runKdbg(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> {
+  return startKdbg(args, env).done;
+}

@@ -1,0 +1,169 @@
+// `kdbg fetch` end to end: the built CLI against the rpmbuild-made CentOS 7 fixture mirror
+// (scripts/fixtures/10-rpm-mirror.sh) served by a real HTTP server on 127.0.0.1. Expected
+// digests and build-ids come from the fixture manifest, which the fixture script records from
+// the real tools (sha256sum, readelf -n), not from kdbg.
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireFixture } from '../helpers/fixtures.js';
+import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
+import { loopbackOnlyConfig, runKdbg } from './fetch-cli.js';
+
+interface ManifestPackage {
+  file: string;
+  set: string;
+  role: string;
+  name: string;
+  uname: string;
+  vmlinux: string | null;
+  vmlinuxSha256: string | null;
+  buildId: string | null;
+  sha256: string;
+  size: number;
+}
+
+const manifestPath = requireFixture('rpm', 'manifest.json');
+const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { mirrorBase: string; packages: ManifestPackage[] };
+const rpmRoot = join(manifestPath, '..');
+const mirrorRoot = join(rpmRoot, manifest.mirrorBase);
+const el7 = manifest.packages.filter((p) => p.set === 'el7');
+const vmPkg = el7.find((p) => p.role === 'vmlinux')!;
+const srcPkg = el7.find((p) => p.role === 'source')!;
+const vmPath = `/7/x86_64/${vmPkg.file.split('/').pop()}`;
+
+const sha256File = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
+/** The error line: the last `kdbg: …` line on stderr (progress and info lines come before it). */
+const errorLine = (stderr: string): string => stderr.trim().split('\n').filter((l) => l.startsWith('kdbg: ')).pop() ?? '';
+const newCache = (): string => mkdtempSync(join(tmpdir(), 'kdbg-fetch-cache-'));
+
+let server: MirrorServer;
+const config = loopbackOnlyConfig();
+
+beforeAll(async () => {
+  server = await startMirrorServer(mirrorRoot);
+});
+afterAll(() => server.close());
+
+describe('kdbg fetch (RPM fixture mirror)', () => {
+  it('fetches 3.10.0-327.el7: verified vmlinux and sources in the cache, path on stdout; warm cache needs no request', async () => {
+    const cache = newCache();
+    const r = await runKdbg(['fetch', '3.10.0-327.el7', '--mirror', server.url, '--cache-dir', cache, '--config', config]);
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.code).toBe(0);
+    const entryDir = join(cache, 'releases', vmPkg.uname);
+    expect(r.stdout).toBe(`${join(entryDir, 'vmlinux')}\n`);
+    expect(sha256File(join(entryDir, 'vmlinux'))).toBe(vmPkg.vmlinuxSha256);
+    const entry = JSON.parse(readFileSync(join(entryDir, 'entry.json'), 'utf8')) as Record<string, unknown>;
+    expect(entry).toMatchObject({ release: vmPkg.uname, family: 'rhel', vmlinux: 'vmlinux', source: 'source', buildId: vmPkg.buildId, vmlinuxSha256: vmPkg.vmlinuxSha256 });
+    expect(readFileSync(join(cache, 'buildid', vmPkg.buildId!), 'utf8').trim()).toBe(vmPkg.uname);
+    expect(readdirSync(join(entryDir, 'source')).length).toBeGreaterThan(0);
+    // Both packages kept by digest, nothing left in partial/, tmp/ or locks/.
+    for (const p of [vmPkg, srcPkg]) expect(sha256File(join(cache, 'packages', 'sha256', p.sha256.slice(0, 2), p.sha256.slice(2, 4), p.sha256))).toBe(p.sha256);
+    for (const d of ['partial', 'tmp', 'locks']) expect(readdirSync(join(cache, d))).toEqual([]);
+
+    server.requests.length = 0;
+    const warm = await runKdbg(['fetch', '3.10.0-327.el7', '--mirror', server.url, '--cache-dir', cache, '--config', config, '--json']);
+    expect(warm.code).toBe(0);
+    expect(server.requests).toEqual([]);
+    const j = JSON.parse(warm.stdout) as Record<string, unknown>;
+    expect(Object.keys(j)).toEqual(['release', 'family', 'vmlinux', 'source', 'packages', 'cached']);
+    expect(j).toMatchObject({ release: vmPkg.uname, family: 'rhel', vmlinux: join(entryDir, 'vmlinux'), source: join(entryDir, 'source'), cached: true });
+    expect(j['packages']).toEqual([
+      { name: vmPkg.name, url: `${server.url}${vmPath}`, sha256: vmPkg.sha256, size: vmPkg.size, cached: true },
+      { name: srcPkg.name, url: `${server.url}/7/x86_64/${srcPkg.file.split('/').pop()}`, sha256: srcPkg.sha256, size: srcPkg.size, cached: true },
+    ]);
+
+    const ls = await runKdbg(['cache', 'ls', '--json', '--cache-dir', cache]);
+    expect(ls.code).toBe(0);
+    expect((JSON.parse(ls.stdout) as Array<{ release: string }>).map((e) => e.release)).toEqual([vmPkg.uname]);
+    const path = await runKdbg(['cache', 'path', '3.10.0-327.el7', '--cache-dir', cache]);
+    expect(path.code).toBe(0);
+    expect(path.stdout).toBe(`${join(entryDir, 'vmlinux')}\n`);
+    const offline = await runKdbg(['fetch', '3.10.0-327.el7.x86_64', '--offline', '--cache-dir', cache]);
+    expect(offline.code).toBe(0);
+    expect(offline.stdout).toBe(`${join(entryDir, 'vmlinux')}\n`);
+  });
+
+  it('--json on a cold fetch reports the packages as not cached; --vmlinux-only skips the sources', async () => {
+    const cache = newCache();
+    server.requests.length = 0;
+    const r = await runKdbg(['fetch', '3.10.0-327.el7', '--vmlinux-only', '--json', '--mirror', server.url, '--cache-dir', cache, '--config', config]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { source: unknown; cached: boolean; packages: Array<{ name: string; cached: boolean; sha256: string }> };
+    expect(j.source).toBeNull();
+    expect(j.cached).toBe(false);
+    expect(j.packages).toEqual([expect.objectContaining({ name: vmPkg.name, cached: false, sha256: vmPkg.sha256 })]);
+    expect(server.requests.some((q) => q.path.includes('debuginfo-common'))).toBe(false);
+
+    // Asking for the sources later downloads only the -common package and keeps the vmlinux.
+    server.requests.length = 0;
+    const full = await runKdbg(['fetch', '3.10.0-327.el7', '--json', '--mirror', server.url, '--cache-dir', cache, '--config', config]);
+    expect(full.code).toBe(0);
+    const f = JSON.parse(full.stdout) as { source: string | null; packages: Array<{ name: string; cached: boolean }> };
+    expect(f.source).not.toBeNull();
+    expect(server.requests.filter((q) => q.method === 'GET' && q.path === vmPath)).toEqual([]);
+    expect(f.packages.map((p) => [p.name, p.cached])).toEqual([
+      [vmPkg.name, true],
+      [srcPkg.name, false],
+    ]);
+  });
+
+  it('exits 69 for --offline with an empty cache, and for cache path of an uncached release', async () => {
+    const cache = newCache();
+    const r = await runKdbg(['fetch', '3.10.0-327.el7', '--offline', '--cache-dir', cache]);
+    expect(r.code).toBe(69);
+    expect(errorLine(r.stderr)).toMatch(/^kdbg: 3\.10\.0-327\.el7\.x86_64: not in the cache .* --offline/);
+    const p = await runKdbg(['cache', 'path', '3.10.0-327.el7', '--cache-dir', cache]);
+    expect(p.code).toBe(69);
+    expect(p.stdout).toBe('');
+    expect(p.stderr).toContain('not in the cache');
+  });
+
+  it('exits 69 naming every URL tried when no mirror has the release', async () => {
+    const cache = newCache();
+    const empty = mkdtempSync(join(tmpdir(), 'kdbg-empty-mirror-'));
+    const other = await startMirrorServer(empty);
+    try {
+      const r = await runKdbg(['fetch', '3.10.0-1160.el7', '--mirror', other.url, '--cache-dir', cache, '--config', config]);
+      expect(r.code).toBe(69);
+      expect(r.stderr).toContain(other.url);
+      expect(r.stderr).not.toContain('internal error');
+      expect(readdirSync(join(cache, 'releases'))).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('exits 65 on a package that does not match its repodata sha256: nothing published, nothing stored under its name', async () => {
+    const cache = newCache();
+    const bad = mkdtempSync(join(tmpdir(), 'kdbg-bad-mirror-'));
+    cpSync(join(mirrorRoot, '7'), join(bad, '7'), { recursive: true });
+    const f = join(bad, vmPath);
+    const bytes = readFileSync(f);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x55; // same size, different content
+    writeFileSync(f, bytes);
+    const badServer = await startMirrorServer(bad);
+    try {
+      const r = await runKdbg(['fetch', '3.10.0-327.el7', '--mirror', badServer.url, '--cache-dir', cache, '--config', config]);
+      expect(r.code).toBe(65);
+      const first = errorLine(r.stderr);
+      expect(first).toContain('sha256');
+      expect(first).toContain(vmPkg.sha256);
+      expect(readdirSync(join(cache, 'releases'))).toEqual([]);
+      expect(existsSync(join(cache, 'packages', 'sha256', vmPkg.sha256.slice(0, 2), vmPkg.sha256.slice(2, 4), vmPkg.sha256))).toBe(false);
+      expect(existsSync(join(cache, 'packages', 'by-name', vmPath.split('/').pop()!))).toBe(false);
+      expect(readdirSync(join(cache, 'partial'))).toEqual([]);
+      expect(readdirSync(join(cache, 'tmp'))).toEqual([]);
+    } finally {
+      await badServer.close();
+    }
+  });
+
+  it('rejects a dump path that does not exist with exit 66', async () => {
+    const r = await runKdbg(['fetch', '/nonexistent/vmcore', '--cache-dir', newCache()]);
+    expect(r.code).toBe(66);
+    expect(r.stderr).toContain('/nonexistent/vmcore');
+  });
+});
