@@ -140,19 +140,18 @@ class RpmLookup {
     }
 
     const out: ResolvedPackage[] = [];
-    const missingRequired: WantedPackage[] = [];
+    const missingRequired = wanted.filter((w, i) => w.required && !hits.has(i));
+    if (missingRequired.length > 0) throw this.notFound(missingRequired);
     wanted.forEach((w, i) => {
       const h = hits.get(i);
       if (!h) {
-        if (w.required) missingRequired.push(w);
-        else this.progress({ kind: 'warning', code: 'KDBG_W_OPTIONAL_NOT_FOUND', message: `${w.fileName ?? w.name}: not found on any mirror; continuing without it` });
+        this.progress({ kind: 'warning', code: 'KDBG_W_OPTIONAL_NOT_FOUND', message: `${w.fileName ?? w.name}: not found on any mirror; continuing without it` });
         return;
       }
       const siblings = h.rel === null ? [] : (this.groups.get(h.group) ?? []).map((b) => resolveHref(b, h.rel!));
       const urls = [...new Set([h.url, ...siblings])];
       out.push({ ...w, fileName: w.fileName ?? decodeURIComponent(h.url.split('/').pop() ?? w.name), urls, sha256: h.sha256, size: h.size });
     });
-    if (missingRequired.length > 0) throw this.notFound(missingRequired);
     return out;
   }
 
@@ -236,7 +235,7 @@ class RpmLookup {
         this.record(repomdUrl, this.why(e));
         return this.probeFlat(c, pend);
       }
-      this.record(repomdUrl, 'ok');
+      this.record(repomdUrl, 'read');
       const pres = await this.get(primaryUrl, this.timeoutMs * 10);
       if (typeof pres === 'string') {
         this.record(primaryUrl, pres);
@@ -246,7 +245,7 @@ class RpmLookup {
         const queries = pend.map((w) => ({ name: w.name, arch: w.arch, evr: w.evr }));
         const newer = (a: PrimaryPackage, b: PrimaryPackage): number => compareEvr(`${a.epoch}:${a.ver}-${a.rel}`, `${b.epoch}:${b.ver}-${b.rel}`);
         const found = await findInPrimary(decompressIndex(pres.body, primaryUrl), primaryUrl, queries, newer);
-        this.record(primaryUrl, found.every((f) => f === null) ? 'not in index' : 'ok');
+        this.record(primaryUrl, found.every((f) => f === null) ? 'not in index' : 'read');
         return found.map((p, k) => (p ? this.hitFromIndex(c, p, pend[k]!) : null));
       } catch (e) {
         this.record(primaryUrl, this.why(e));
