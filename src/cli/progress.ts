@@ -43,10 +43,13 @@ export function createProgress(opts: ProgressOptions): ProgressRenderer {
   let lastDraw = 0;
   let drawn = false;
 
+  // A message line replaces the bar, which is then redrawn below it.
   const line = (text: string): void => {
+    const hadBar = drawn;
     if (drawn) stream.write('\r\x1b[2K');
     drawn = false;
     stream.write(`${text}\n`);
+    if (hadBar) draw(true);
   };
 
   const draw = (force = false): void => {
