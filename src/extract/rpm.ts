@@ -73,7 +73,9 @@ async function openPayload(src: ByteSource): Promise<OpenPayload> {
   const byPath = new Map<string, RpmFileInfo>();
   for (const f of files) byPath.set(f.path, f);
 
-  const walk = walkCpio(payload, { stripped: strippedResolver(head, label) });
+  // The stripped (07070X) entries are only legitimate in packages that announce the large-file
+  // format; elsewhere the walker refuses them.
+  const walk = walkCpio(payload, head.info.longFileSizes ? { stripped: strippedResolver(head, label) } : {});
   async function* entries(): AsyncGenerator<RpmEntry> {
     for await (const { header, body } of walk) {
       const path = memberPath(header.name);

@@ -171,7 +171,7 @@ export async function* walkCpio(src: ByteSource, opts: WalkCpioOptions = {}): As
       await src.skip(pad4(CPIO_STRIPPED_HEADER_SIZE), 'stripped cpio header padding');
       if (!opts.stripped) {
         throw new LimitError(
-          `${src.label}: stripped cpio entry (07070X, rpm ≥ 4.12 large-file format) at offset ${offset} cannot be read without the package header`,
+          `${src.label}: stripped cpio entry (07070X, rpm ≥ 4.12 large-file format) at payload offset ${offset}, but no file list (LONGFILESIZES) announces that format`,
           { file: src.label, format: FORMAT, offset, expected: '070701 or 070702', found: '07070X' },
         );
       }
