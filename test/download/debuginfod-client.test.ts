@@ -1,9 +1,7 @@
 // kdbg's debuginfod client against (1) the real elfutils `debuginfod` indexing real RPM, deb and
 // plain-ELF fixtures (scripts/fixtures/60-debuginfod.sh) and (2) the loopback mirror server with
 // faults (dropped connection → resume, 503 → failover, wrong file → IntegrityError).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,82 +9,28 @@ import { IntegrityError } from '../../src/core/errors.js';
 import type { ProgressEvent } from '../../src/core/types.js';
 import { fetchDebuginfo, parseDebuginfodUrls, readFileBuildId } from '../../src/download/debuginfod.js';
 import { requireFixture } from '../helpers/fixtures.js';
+import { startDebuginfod, metricValue, type DebuginfodProcess } from '../helpers/debuginfod.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 
 const fx = requireFixture('debuginfod');
 const ids = JSON.parse(readFileSync(join(fx, 'build-ids.json'), 'utf8')) as { rpm: string; deb: string; plain: string };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function metrics(url: string): Promise<string | null> {
-  try {
-    const r = await fetch(`${url}/metrics`);
-    return r.ok ? await r.text() : null;
-  } catch {
-    return null;
-  }
-}
-
-function metric(text: string, name: string): number {
-  const m = new RegExp(`^${name.replace(/[{}".]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : NaN;
-}
-
 describe('fetchDebuginfo against the real elfutils debuginfod', () => {
-  let proc: ChildProcess | null = null;
+  let server: DebuginfodProcess;
   let url = '';
   const work = mkdtempSync(join(tmpdir(), 'kdbg-dbgd-'));
 
   beforeAll(async () => {
-    // debuginfod 0.188 has no listen-address flag: it binds every interface. We only ever talk to
-    // it through 127.0.0.1, and it has no DEBUGINFOD_URLS, so it never federates upstream.
-    const env = { ...process.env };
-    delete env['DEBUGINFOD_URLS'];
-    for (let tries = 0; tries < 3 && !url; tries++) {
-      const port = await freePort();
-      const p = spawn(
-        'debuginfod',
-        ['-p', String(port), '-d', join(work, `db-${port}.sqlite`), '-t', '0', '-g', '0', '-c', '1', '-R', '-U', '-F', join(fx, 'rpm'), join(fx, 'deb'), join(fx, 'plain')],
-        { env, stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      let exited = false;
-      p.once('exit', () => (exited = true));
-      p.stderr?.resume();
-      const base = `http://127.0.0.1:${port}`;
-      const deadline = Date.now() + 30_000;
-      // Ready once the scan found all three debuginfo files (one per source type).
-      while (Date.now() < deadline && !exited) {
-        const t = await metrics(base);
-        if (
-          t &&
-          metric(t, 'found_debuginfo_total{source=".rpm archive"}') >= 1 &&
-          metric(t, 'found_debuginfo_total{source=".deb archive"}') >= 1 &&
-          metric(t, 'found_debuginfo_total{source="files"}') >= 1
-        ) {
-          url = base;
-          proc = p;
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      if (!url) p.kill('SIGTERM');
-    }
-    if (!url) throw new Error('debuginfod did not come up (is bsdtar from libarchive-tools installed for -U?)');
+    // Ready once the scan found all three debuginfo files (one per source type).
+    server = await startDebuginfod(['-R', '-U', '-F'], [join(fx, 'rpm'), join(fx, 'deb'), join(fx, 'plain')], (t) =>
+      metricValue(t, 'found_debuginfo_total{source=".rpm archive"}') >= 1 &&
+      metricValue(t, 'found_debuginfo_total{source=".deb archive"}') >= 1 &&
+      metricValue(t, 'found_debuginfo_total{source="files"}') >= 1,
+    );
+    url = server.url;
   });
 
-  afterAll(() => {
-    if (proc && proc.exitCode === null) proc.kill('SIGTERM');
-  });
+  afterAll(() => server?.stop());
 
   for (const [kind, file] of [
     ['rpm', 'hello-rpm.debug'],
