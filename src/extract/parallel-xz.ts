@@ -21,7 +21,7 @@ export interface DecodedBlock {
 export interface ParallelDecodeOptions {
   /** Decodes at once; default: the machine's cores (at most 4, libuv's default pool size). */
   concurrency?: number;
-  /** Blocks fetched/decoded ahead of the consumer; default concurrency + 2. */
+  /** Blocks in flight or held by the consumer (bounds memory: window × block size); default concurrency + 1. */
   window?: number;
   label: string;
   signal?: AbortSignal;
@@ -61,22 +61,24 @@ export async function decodeXzBlock(block: XzBlock, raw: Uint8Array, label: stri
 
 /**
  * Fetch (`readRaw`) and decode `blocks` with bounded concurrency, yielding them in the given order.
- * `predecoded` supplies blocks already decoded (e.g. the first block, read to find the tar header).
+ * `predecoded` supplies blocks already decoded (e.g. the first block, read to find the tar header);
+ * entries are removed from it as they are handed out.
  */
 export async function* decodeBlocksInOrder(
   blocks: readonly XzBlock[],
   readRaw: (b: XzBlock) => Promise<Uint8Array>,
   opts: ParallelDecodeOptions,
-  predecoded: ReadonlyMap<number, Uint8Array> = new Map(),
+  predecoded: Map<number, Uint8Array> = new Map(),
 ): AsyncGenerator<DecodedBlock> {
   const concurrency = Math.max(1, opts.concurrency ?? defaultDecodeConcurrency());
-  const window = Math.max(concurrency, opts.window ?? concurrency + 2);
+  const window = Math.max(concurrency, opts.window ?? concurrency + 1);
   const decodeLimit = pLimit(concurrency);
   const pending: Promise<DecodedBlock>[] = [];
   let next = 0;
   const start = (): void => {
     const b = blocks[next++]!;
     const ready = predecoded.get(b.index);
+    predecoded.delete(b.index); // handed over: hold no second reference
     const p = ready
       ? Promise.resolve({ block: b, data: ready })
       : readRaw(b).then((raw) => decodeLimit(async () => ({ block: b, data: await decodeXzBlock(b, raw, opts.label) })));

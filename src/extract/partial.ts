@@ -166,8 +166,15 @@ class BlockReader {
     return data;
   }
 
-  cached(): Map<number, Uint8Array> {
-    return this.cache;
+  /** Hand over the cached decoded blocks among `wanted` and forget the rest (bounded memory). */
+  takeCached(wanted: readonly XzBlock[]): Map<number, Uint8Array> {
+    const out = new Map<number, Uint8Array>();
+    for (const b of wanted) {
+      const d = this.cache.get(b.index);
+      if (d) out.set(b.index, d);
+    }
+    this.cache.clear();
+    return out;
   }
 
   /** Exactly `length` uncompressed bytes at `pos`, or fewer at the end of the data. */
@@ -337,7 +344,7 @@ async function writeMember(m: TarMember, blocks: XzBlock[], reader: BlockReader,
   try {
     const start = m.dataOffset;
     const end = m.dataOffset + m.size;
-    const predecoded = new Map(reader.cached());
+    const predecoded = reader.takeCached(blocks);
     const decodeOpts = { label: opts.label, concurrency: opts.concurrency ?? defaultDecodeConcurrency(), ...(opts.signal ? { signal: opts.signal } : {}) };
     for await (const { block, data } of decodeBlocksInOrder(
       blocks,
