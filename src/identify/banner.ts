@@ -18,7 +18,7 @@ export interface BannerHit {
  * Find a plausible banner in a byte buffer: "Linux version <release> (" with a release that
  * looks like one, up to the newline/NUL. Format strings (with '%') are skipped.
  */
-export function findBanner(buf: Uint8Array, baseOffset = 0): BannerHit | null {
+export function findBanner(buf: Uint8Array, baseOffset = 0, final = true): BannerHit | null {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   let from = 0;
   for (;;) {
@@ -28,6 +28,8 @@ export function findBanner(buf: Uint8Array, baseOffset = 0): BannerHit | null {
     let end = i;
     const lim = Math.min(b.length, i + MAX_BANNER);
     while (end < lim && b[end] !== 0x0a && b[end] !== 0 && b[end] !== 0x0d) end++;
+    // Cut off by the end of this buffer: the next (overlapping) buffer sees it whole.
+    if (end === b.length && !final) return null;
     const text = b.toString('latin1', i, end);
     const m = /^Linux version (\d+\.\d+[^\s%]*) \(/.exec(text);
     if (!m || text.includes('%')) continue;
@@ -56,8 +58,9 @@ export async function scanForBanner(src: RandomAccess, opts: ScanOptions = {}): 
   for (let pos = start; pos < stop; pos += chunk) {
     const b = await src.readAt(pos, Math.min(chunk + overlap, stop - pos + overlap));
     if (b.length === 0) break;
-    const hit = findBanner(b, pos);
-    if (hit && hit.offset < pos + chunk) return hit;
+    const last = pos + b.length >= stop || b.length < Math.min(chunk + overlap, stop - pos + overlap);
+    const hit = findBanner(b, pos, last);
+    if (hit) return hit;
   }
   return null;
 }

@@ -139,7 +139,7 @@ async function streamBannerScan(src: ByteSource, start: number, limit: number): 
     const joined = new Uint8Array(tail.length + b.length);
     joined.set(tail);
     joined.set(b, tail.length);
-    const hit = findBanner(joined, pos - tail.length);
+    const hit = findBanner(joined, pos - tail.length, false);
     if (hit) return hit;
     tail = joined.slice(Math.max(0, joined.length - 512));
     pos += b.length;
@@ -196,7 +196,6 @@ async function identifyRandomAccess(ra: RandomAccess, path: string, ctx: Ctx): P
     });
   } else throw notADump(path, head);
   if (ctx.flattened) {
-    id.container = id.format;
     id.format = id.split ? 'split' : 'flattened';
   }
   return id;
@@ -422,7 +421,7 @@ async function splitPosition(path: string, h: KdumpHeader, s: KdumpSubHeader): P
   const max = s.max_mapnr_64 ?? BigInt(h.max_mapnr);
   // A complete set chains from pfn 0 to max_mapnr without gaps.
   const complete = ranges.length > 0 && ranges[0]!.start === 0n && ranges[ranges.length - 1]!.end === max && ranges.every((r, i) => i === 0 || r.start === ranges[i - 1]!.end);
-  return { part: idx === -1 ? (me === 0n ? 1 : null) : idx + 1, parts: complete ? ranges.length : null };
+  return { part: complete && idx !== -1 ? idx + 1 : me === 0n ? 1 : null, parts: complete ? ranges.length : null };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ export async function scanKdumpPagesForBanner(src: RandomAccess, h: KdumpHeader,
       const joined = new Uint8Array(prevTail.length + page.length);
       joined.set(prevTail);
       joined.set(page, prevTail.length);
-      const hit = findBanner(joined, d.offset - prevTail.length);
+      const hit = findBanner(joined, d.offset - prevTail.length, false);
       if (hit) return { hit, undecodable, scanned };
       prevTail = page.subarray(Math.max(0, page.length - 512));
     }
