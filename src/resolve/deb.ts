@@ -1,6 +1,30 @@
-// PLACEHOLDER until Debian/Ubuntu index resolution lands (owned by the Debian work).
-import { UnavailableError } from '../core/errors.js';
+// Debian/Ubuntu: release + wanted packages → a located .deb/.ddeb, through the archive's own
+// indexes (`dists/<suite>/<component>/binary-<arch>/Packages.{xz,gz,}`), never by guessing pool
+// paths: the index gives the exact Filename, Size and SHA256 the download is verified against.
+//
+// Where the archives come from, in order:
+//   1. --mirror / config `mirror` entries: archive roots (holding dists/ and pool/). Suites to read
+//      there: `suites` if given, else the release's codename (Debian: 6.1 → bookworm, deb11 →
+//      bullseye; Ubuntu: 5.15 → jammy, `~20.04.1` in the package version → focal), else the
+//      host's codenames; each with its pockets (-security, -updates, -backports for Debian;
+//      -updates, -security, -proposed for Ubuntu's ddebs).
+//   2. --repo / config `repo` entries: flat repositories (Packages[.xz|.gz] next to the debs).
+//   3. Debian only: the host's apt sources (aptRoot, default /etc/apt), as listed (they carry
+//      -updates and -security themselves), plus the same pockets for the release's codename when
+//      the host runs another one. Ubuntu hosts list the main archive, which has no dbgsym
+//      packages: for Ubuntu the host only tells the codename, the ddebs archive must be a mirror.
+//
+// Picking: the package names in `wanted` order (Ubuntu: linux-image-unsigned-<rel>-dbgsym first;
+// the signed linux-image-<rel>-dbgsym only when it is a real one, Size > 10 MB — the signed one
+// of a signed kernel is a ~15 kB stub without vmlinux). The version is the pinned one
+// (--pkg-version / the dump's banner → KernelRelease.packageVersion) or the newest by Debian
+// version order. Every archive carrying the same file (same SHA256) becomes a failover URL.
+
+import { NetworkError, NotFoundError, UsageError } from '../core/errors.js';
 import type { HttpFetcher, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
+import { archiveRoot, archivesFromSources, codenamesOf, readAptSources, suitesFor, type AptSource } from './apt-sources.js';
+import { debVersionCompare, parsePackagesStanzas } from './deb-index.js';
+import { decompressIndex } from './decompress.js';
 
 export interface DebResolveOptions {
   /** Archive roots from --mirror (each holds dists/ and pool/), tried first. */
@@ -11,8 +35,256 @@ export interface DebResolveOptions {
   aptRoot: string | null;
   http: HttpFetcher;
   onProgress?: ProgressListener;
+  /** Suites to read on the --mirror archives instead of the derived ones. */
+  suites?: string[];
+  /** Components to read on --mirror archives (default: the host's, else `main`). */
+  components?: string[];
+  signal?: AbortSignal;
 }
 
-export async function resolveDebPackages(rel: KernelRelease, _wanted: WantedPackage[], _opts: DebResolveOptions): Promise<ResolvedPackage[]> {
-  throw new UnavailableError(`${rel.uname}: Debian/Ubuntu resolution is not built yet`);
+/** A signed Ubuntu dbgsym at or under this size is the stub without vmlinux (btfhub uses 10 MB too). */
+export const UBUNTU_SIGNED_DBGSYM_MIN_SIZE = 10 * 1000 * 1000;
+
+const DEBIAN_CODENAMES: Readonly<Record<number, string>> = { 7: 'wheezy', 8: 'jessie', 9: 'stretch', 10: 'buster', 11: 'bullseye', 12: 'bookworm', 13: 'trixie', 14: 'forky' };
+const UBUNTU_SERIES: Readonly<Record<string, string>> = {
+  '14.04': 'trusty',
+  '16.04': 'xenial',
+  '18.04': 'bionic',
+  '20.04': 'focal',
+  '22.04': 'jammy',
+  '24.04': 'noble',
+  '24.10': 'oracular',
+  '25.04': 'plucky',
+  '25.10': 'questing',
+};
+/** The kernel series each Ubuntu release shipped as its GA kernel. */
+const UBUNTU_GA_KERNEL: Readonly<Record<string, string>> = {
+  '3.13': 'trusty',
+  '4.4': 'xenial',
+  '4.15': 'bionic',
+  '5.4': 'focal',
+  '5.15': 'jammy',
+  '6.8': 'noble',
+  '6.11': 'oracular',
+  '6.14': 'plucky',
+  '6.17': 'questing',
+};
+const UBUNTU_LTS = ['noble', 'jammy', 'focal', 'bionic'];
+
+/** The codename(s) a release most likely belongs to, from its string and package version. */
+export function codenamesForRelease(rel: KernelRelease): string[] {
+  if (rel.family === 'debian') {
+    if (rel.distMajor !== null && DEBIAN_CODENAMES[rel.distMajor]) return [DEBIAN_CODENAMES[rel.distMajor]!];
+    if (rel.dist === 'sid') return ['sid'];
+    return [];
+  }
+  const hwe = /~(\d\d\.\d\d)\.\d+/.exec(rel.packageVersion ?? '');
+  if (hwe && UBUNTU_SERIES[hwe[1]!]) return [UBUNTU_SERIES[hwe[1]!]!];
+  const series = /^(\d+\.\d+)/.exec(rel.version)?.[1];
+  if (series && UBUNTU_GA_KERNEL[series]) return [UBUNTU_GA_KERNEL[series]!];
+  return [];
+}
+
+/**
+ * The package version a kernel banner / `uname -v` reveals: Debian `… Debian 6.1.192-2 (…)`,
+ * Ubuntu `#101-Ubuntu` → `<version>-<abi>.101`, `#58~20.04.1-Ubuntu` → `…-52.58~20.04.1`.
+ */
+export function packageVersionFromBanner(rel: KernelRelease, banner: string): string | null {
+  if (rel.family === 'debian') {
+    const m = /\bDebian ((?:\d+:)?\d[A-Za-z0-9.+~]*-[A-Za-z0-9.+~]+)/.exec(banner);
+    return m ? m[1]! : null;
+  }
+  if (rel.family === 'ubuntu') {
+    const m = /#(\d+(?:~[0-9.]+)?)-Ubuntu\b/.exec(banner);
+    const abi = /^(\d+)/.exec(rel.release)?.[1];
+    return m && abi ? `${rel.version}-${abi}.${m[1]!}` : null;
+  }
+  return null;
+}
+
+interface IndexLocation {
+  /** Archive root (or flat repo directory) ending in "/": Filename is relative to it. */
+  root: string;
+  /** Index URLs to try in order (.xz, .gz, plain): the first that exists is read. */
+  indexUrls: string[];
+  label: string;
+}
+
+interface Candidate {
+  name: string;
+  version: string;
+  filename: string;
+  size: number | null;
+  sha256: string | null;
+  url: string;
+  where: string;
+}
+
+interface Attempt {
+  url: string;
+  result: string;
+}
+
+function indexUrls(base: string): string[] {
+  return [`${base}Packages.xz`, `${base}Packages.gz`, `${base}Packages`];
+}
+
+/** Every index kdbg reads for this release, best first. */
+export async function debIndexLocations(rel: KernelRelease, arch: string, opts: DebResolveOptions): Promise<{ locations: IndexLocation[]; hostSources: AptSource[] }> {
+  const family = rel.family === 'ubuntu' ? 'ubuntu' : 'debian';
+  const hostSources = opts.aptRoot ? await readAptSources(opts.aptRoot) : [];
+  const target = codenamesForRelease(rel);
+  const hostCodenames = codenamesOf(hostSources);
+  const locations: IndexLocation[] = [];
+  const seen = new Set<string>();
+  const add = (root: string, suite: string | null, component: string | null): void => {
+    const base = suite === null ? root : `${root}dists/${suite}/${component}/binary-${arch}/`;
+    if (seen.has(base)) return;
+    seen.add(base);
+    locations.push({ root, indexUrls: indexUrls(base), label: suite === null ? root : `${root} ${suite}/${component}` });
+  };
+  const hostComponents = [...new Set(hostSources.flatMap((s) => s.components))];
+  const mirrorComponents = opts.components ?? (hostComponents.includes('main') ? ['main'] : hostComponents.length > 0 ? hostComponents : ['main']);
+  let mirrorSuites = opts.suites;
+  if (!mirrorSuites) {
+    let codenames = target.length > 0 ? target : hostCodenames;
+    if (codenames.length === 0 && family === 'ubuntu') codenames = UBUNTU_LTS;
+    mirrorSuites = codenames.flatMap((c) => suitesFor(c, family));
+    if (family === 'debian') mirrorSuites.push(...codenames.map((c) => `${c}-backports`));
+  }
+  for (const m of opts.mirrors) {
+    const root = archiveRoot(m);
+    for (const suite of mirrorSuites) for (const comp of mirrorComponents) add(root, suite, comp);
+  }
+  for (const r of opts.repos) add(archiveRoot(r), null, null);
+  if (family === 'debian') {
+    for (const a of archivesFromSources(hostSources, arch)) {
+      if (a.flat) {
+        add(a.root, null, null);
+        continue;
+      }
+      const comps = a.components.includes('main') ? ['main'] : a.components;
+      const suites: string[] = [];
+      // The release's own codename first (substituted into the host's pockets), then the host's.
+      for (const c of target) {
+        for (const s of a.suites) {
+          const hc = hostCodenames.find((h) => s === h || s.startsWith(`${h}-`) || s.startsWith(`${h}/`));
+          if (hc !== undefined && hc !== c) suites.push(c + s.slice(hc.length));
+        }
+      }
+      suites.push(...a.suites);
+      for (const suite of suites) for (const comp of comps) add(a.root, suite, comp);
+    }
+  }
+  return { locations, hostSources };
+}
+
+const FIELDS = new Set(['Package', 'Version', 'Architecture', 'Filename', 'Size', 'SHA256']);
+
+/** Read one index (first existing of .xz/.gz/plain) and collect stanzas of the wanted packages. */
+async function scanIndex(loc: IndexLocation, names: Set<string>, arch: string, opts: DebResolveOptions, attempts: Attempt[]): Promise<Candidate[]> {
+  for (const url of loc.indexUrls) {
+    let res;
+    try {
+      res = await opts.http.get(url, opts.signal ? { signal: opts.signal } : {});
+    } catch (e) {
+      if (e instanceof NetworkError || (e instanceof Error && e.name !== 'AbortError')) {
+        attempts.push({ url, result: `network: ${(e as Error).message}` });
+        return []; // the host is unreachable: its other index names will not fare better
+      }
+      throw e;
+    }
+    if (res.status !== 200) {
+      attempts.push({ url, result: `HTTP ${res.status}` });
+      await res.body[Symbol.asyncIterator]().return?.();
+      if (res.status === 404 || res.status === 403 || res.status === 410) continue;
+      return [];
+    }
+    opts.onProgress?.({ kind: 'info', message: `reading ${url}` });
+    const found: Candidate[] = [];
+    try {
+      for await (const s of parsePackagesStanzas(decompressIndex(res.body, url), { fields: FIELDS, label: url })) {
+        const name = s['Package'];
+        if (name === undefined || !names.has(name)) continue;
+        const a = s['Architecture'];
+        if (a !== undefined && a !== arch && a !== 'all') continue;
+        const filename = s['Filename'];
+        const version = s['Version'];
+        if (!filename || !version) continue;
+        const size = s['Size'] !== undefined && /^\d+$/.test(s['Size']) ? Number(s['Size']) : null;
+        const sha = s['SHA256'] !== undefined && /^[0-9a-fA-F]{64}$/.test(s['SHA256']) ? s['SHA256'].toLowerCase() : null;
+        found.push({ name, version, filename, size, sha256: sha, url: new URL(filename.replace(/^\.\//, ''), loc.root).href, where: url });
+      }
+    } catch (e) {
+      attempts.push({ url, result: `bad index: ${(e as Error).message}` });
+      return found;
+    }
+    attempts.push({ url, result: found.length > 0 ? 'found' : 'not in index' });
+    return found;
+  }
+  return [];
+}
+
+function newestFirst(a: Candidate, b: Candidate): number {
+  return -debVersionCompare(a.version, b.version);
+}
+
+/**
+ * Locate the debug package. Returns one ResolvedPackage (role vmlinux) with every archive that
+ * carries the same file as a failover URL; throws NotFoundError listing every URL tried.
+ */
+export async function resolveDebPackages(rel: KernelRelease, wanted: WantedPackage[], opts: DebResolveOptions): Promise<ResolvedPackage[]> {
+  if (rel.family !== 'debian' && rel.family !== 'ubuntu') throw new UsageError(`${rel.uname}: not a Debian or Ubuntu release`);
+  const vm = wanted.filter((w) => w.role === 'vmlinux' && w.kind === 'deb');
+  if (vm.length === 0) return [];
+  const arch = vm[0]!.arch;
+  const pin = rel.packageVersion ?? vm.find((w) => w.evr !== null)?.evr ?? null;
+  const names = new Set(vm.map((w) => w.name));
+  const { locations } = await debIndexLocations(rel, arch, opts);
+  const attempts: Attempt[] = [];
+  const all: Candidate[] = [];
+  for (const loc of locations) {
+    if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted');
+    all.push(...(await scanIndex(loc, names, arch, opts, attempts)));
+    // With a pinned version the first archive that has it is enough (mirrors come first).
+    if (pin !== null && all.some((c) => c.name === vm[0]!.name && debVersionCompare(c.version, pin) === 0)) break;
+  }
+  const skipped: string[] = [];
+  for (const w of vm) {
+    let cands = all.filter((c) => c.name === w.name);
+    if (pin !== null) cands = cands.filter((c) => debVersionCompare(c.version, pin) === 0);
+    const signedUbuntu = rel.family === 'ubuntu' && !w.name.startsWith('linux-image-unsigned-');
+    if (signedUbuntu) {
+      const real = cands.filter((c) => c.size !== null && c.size > UBUNTU_SIGNED_DBGSYM_MIN_SIZE);
+      for (const c of cands) if (!real.includes(c)) skipped.push(`${c.filename} (${c.size ?? '?'} bytes: a signed stub without vmlinux)`);
+      cands = real;
+    }
+    if (cands.length === 0) continue;
+    cands.sort(newestFirst);
+    const best = cands[0]!;
+    const same = cands.filter((c) => c.version === best.version && c.filename.split('/').pop() === best.filename.split('/').pop() && (c.sha256 === best.sha256 || best.sha256 === null));
+    const urls = [...new Set(same.map((c) => c.url))];
+    const fileName = best.filename.split('/').pop()!;
+    opts.onProgress?.({ kind: 'info', message: `${w.name} ${best.version}: ${urls[0]} (${best.size ?? '?'} bytes, from ${best.where})` });
+    return [{ ...w, role: 'vmlinux', evr: best.version, fileName, urls, sha256: best.sha256, size: best.size, required: true }];
+  }
+  const tried = [...new Set(attempts.map((a) => a.url))];
+  const names1 = vm.map((w) => w.name).join(' or ');
+  const what = `${names1}${pin ? ` version ${pin}` : ''}`;
+  if (tried.length === 0) {
+    throw new NotFoundError(`${what}: no Debian/Ubuntu archive to search (no --mirror/--repo and no apt sources under ${opts.aptRoot ?? '(host ignored)'})`, {
+      details: { packages: vm.map((w) => w.name), tried, attempts },
+      hint: rel.family === 'ubuntu' ? 'give the ddebs archive root with --mirror (see docs/debian.md)' : 'give an archive root with --mirror or a flat repository with --repo',
+    });
+  }
+  const versions = [...new Set(all.filter((c) => vm.some((w) => w.name === c.name)).map((c) => c.version))];
+  throw new NotFoundError(
+    `${what}: not found in ${tried.length} index${tried.length === 1 ? '' : 'es'} tried (${tried.slice(0, 3).join(', ')}${tried.length > 3 ? ', …' : ''})${
+      versions.length > 0 && pin ? `; versions seen: ${versions.join(', ')}` : ''
+    }${skipped.length > 0 ? `; skipped ${skipped.join(', ')}` : ''}`,
+    {
+      details: { packages: vm.map((w) => w.name), version: pin, tried, attempts, skipped, versionsSeen: versions },
+      hint: pin ? 'check --pkg-version, or omit it to take the newest' : rel.family === 'ubuntu' ? 'old Ubuntu kernels leave ddebs; Launchpad keeps them' : 'superseded Debian kernels leave the archive; the Debian snapshot archive keeps them (use --repo/--mirror)',
+    },
+  );
 }
