@@ -255,7 +255,7 @@ describe('damaged packages', () => {
     const src = join(root, good.find((p) => p.set === 'variant-none' && p.role === 'vmlinux')!.file);
     const bytes = Buffer.from(readFileSync(src));
     // The vmlinux is the last member: flip a byte 100 kB before the end of the file.
-    bytes[bytes.length - 100_000] ^= 0xff;
+    bytes[bytes.length - 100_000] = bytes[bytes.length - 100_000]! ^ 0xff;
     const f = join(tmp, 'tampered-none.rpm');
     writeFileSync(f, bytes);
     const dest = freshDir();
