@@ -79,7 +79,7 @@ export async function* decompressIndex(chunks: AsyncIterable<Uint8Array>, label:
         return;
       case 'xz': {
         const { createUnxz } = await import('node-liblzma');
-        yield* viaTransform(src, createUnxz({}, { highWaterMark: 1 << 16 }) as unknown as Transform);
+        yield* viaTransform(src, createUnxz() as unknown as Transform);
         return;
       }
       case 'zstd':

@@ -1,6 +1,8 @@
 // The streaming index parsers on their own: createrepo_c's repomd/primary (gz, xz, zstd) fed in
 // hostile chunk sizes, early stop on a large primary, xml:base and ../ hrefs, broken input, and
 // mirror lists/metalinks.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -86,7 +88,7 @@ function bigPrimary(n: number, matchAt: number): Buffer {
   for (let i = 0; i < n; i++) {
     const rel = i === matchAt ? '327.el7' : `${1000 + i}.el7`;
     pkgs.push(`<package type="rpm"><name>kernel-debuginfo</name><arch>x86_64</arch><version epoch="0" ver="3.10.0" rel="${rel}"/>
-<checksum type="sha256" pkgid="YES">${String(i).padStart(64, '0')}</checksum><summary>x</summary><description>${'d'.repeat(200)}</description>
+<checksum type="sha256" pkgid="YES">${String(i).padStart(64, '0')}</checksum><summary>x</summary><description>${createHash('sha256').update(String(i)).digest('base64').repeat(4)}</description>
 <size package="${100 + i}" installed="1" archive="1"/><location href="Packages/kernel-debuginfo-3.10.0-${rel}.x86_64.rpm"/>
 <format><rpm:license>GPL</rpm:license><rpm:provides><rpm:entry name="kernel-debuginfo" flags="EQ" epoch="0" ver="3.10.0" rel="${rel}"/></rpm:provides></format></package>`);
   }
@@ -98,21 +100,37 @@ ${pkgs.join('\n')}
 }
 
 describe('streaming', () => {
-  it('stops reading primary once every exact query has matched', async () => {
-    const xml = bigPrimary(20_000, 100);
-    const gz = gzipSync(xml);
-    let read = 0;
-    async function* counting(): AsyncGenerator<Uint8Array> {
-      for await (const c of chunked(gz, [4096])) {
-        read += c.length;
-        yield c;
+  const xml = bigPrimary(20_000, 100);
+  const packed: Record<string, Buffer> = {
+    gz: gzipSync(xml),
+    // multi-block xz (as `xz -T` writes) and zstd from the real tools
+    xz: execFileSync('xz', ['-T2', '--block-size=1MiB', '-c'], { input: xml, maxBuffer: 1 << 28 }),
+    zst: execFileSync('zstd', ['-q', '-c'], { input: xml, maxBuffer: 1 << 28 }),
+  };
+  for (const [codec, bytes] of Object.entries(packed)) {
+    it(`stops reading a ${codec} primary once every exact query has matched`, async () => {
+      let read = 0;
+      let finished = false;
+      async function* counting(): AsyncGenerator<Uint8Array> {
+        try {
+          for await (const c of chunked(bytes, [4096])) {
+            read += c.length;
+            yield c;
+          }
+        } finally {
+          finished = true; // the source was closed, not left dangling
+        }
       }
-    }
-    const [hit] = await findInPrimary(decompressIndex(counting(), 'big.xml.gz'), 'big.xml.gz', [{ name: 'kernel-debuginfo', arch: 'x86_64', evr: '3.10.0-327.el7' }], newer);
-    expect(hit).toMatchObject({ size: 200, href: 'Packages/kernel-debuginfo-3.10.0-327.el7.x86_64.rpm' });
-    expect(xml.length).toBeGreaterThan(10_000_000);
-    expect(read).toBeLessThan(gz.length / 10);
-  });
+      const [hit] = await findInPrimary(decompressIndex(counting(), `big.xml.${codec}`), `big.xml.${codec}`, [{ name: 'kernel-debuginfo', arch: 'x86_64', evr: '3.10.0-327.el7' }], newer);
+      expect(hit).toMatchObject({ size: 200, href: 'Packages/kernel-debuginfo-3.10.0-327.el7.x86_64.rpm' });
+      expect(xml.length).toBeGreaterThan(10_000_000);
+      // read-ahead of the stream machinery is a few chunks; the file is megabytes
+      expect(bytes.length).toBeGreaterThan(500_000);
+      expect(read).toBeLessThan(bytes.length / 10);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(finished).toBe(true);
+    });
+  }
 
   it('keeps xml:base and resolves ../ hrefs RFC 3986 style', async () => {
     const xml = Buffer.from(`<metadata><package type="rpm"><name>kernel-debuginfo</name><arch>x86_64</arch><version epoch="0" ver="6.1.176" rel="220.360.amzn2023"/><checksum type="sha256">${'a'.repeat(64)}</checksum><size package="5"/><location xml:base="http://cdn.test/al2023/" href="blobstore/ab/k.rpm"/></package></metadata>`);
