@@ -12,7 +12,7 @@ import { promises as fsp } from 'node:fs';
 import { dirname, join, posix, resolve as resolvePath } from 'node:path';
 import pLimit from 'p-limit';
 import type { Cache, ResolvedEntry } from '../cache/index.js';
-import { InputFormatError, InputNotFoundError, NotFoundError, UsageError } from '../core/errors.js';
+import { InputFormatError, InputNotFoundError, NotFoundError } from '../core/errors.js';
 import type {
   CacheEntry,
   DumpIdentity,
@@ -85,32 +85,6 @@ export function fetchResultJson(r: FetchResult): Record<string, unknown> {
   };
 }
 
-// ---- the stages this pipeline composes, loaded lazily ------------------------------------------
-
-interface SelectStage {
-  vmlinuxSelector(uname: string): MemberSelector;
-  sourceSelector(): MemberSelector;
-  modulesSelector(): MemberSelector;
-}
-interface IdentifyStage {
-  identifyDump(path: string): Promise<DumpIdentity>;
-}
-
-// Specifiers in variables: these modules are written in parallel with this one and typed here by
-// their documented signatures until they land.
-async function importStage<T>(spec: string, what: string): Promise<T> {
-  try {
-    return (await import(spec)) as T;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(spec.replace('../', '').replace('.js', ''))) {
-      throw new UsageError(`${what} is not supported yet`, { cause: e });
-    }
-    throw e;
-  }
-}
-const SELECT = '../extract/select.js';
-const IDENTIFY = '../identify/index.js';
-
 // ---- input ----------------------------------------------------------------------------------------
 
 /** A dump path is `-`, anything with a slash, or an existing file; everything else is a release string. */
@@ -125,8 +99,8 @@ async function isDumpInput(input: string): Promise<boolean> {
 }
 
 async function identify(input: string): Promise<DumpIdentity> {
-  const stage = await importStage<IdentifyStage>(IDENTIFY, 'reading a release from a dump');
-  const id = await stage.identifyDump(input);
+  const { identifyDump } = await import('../identify/index.js');
+  const id = await identifyDump(input);
   if (!id.release) {
     throw new InputFormatError(`${input}: no kernel release found in the dump (no VMCOREINFO OSRELEASE, utsname or banner)`, {
       file: input,
@@ -154,7 +128,9 @@ export async function fetchRelease(input: string, opts: FetchOptions = {}): Prom
   const cache = await openCache(opts.cacheDir, env);
 
   const satisfies = (e: ResolvedEntry): boolean => (!want.source || e.wanted.source) && (!want.modules || e.wanted.modules);
-  const hit = await cache.readEntry(rel.uname);
+  // A dump's build-id names its kernel exactly: the buildid/ index answers first.
+  const byId = dump?.buildId ? await cache.lookupBuildId(dump.buildId) : null;
+  const hit = byId ?? (await cache.readEntry(rel.uname));
   if (hit && satisfies(hit)) return cachedResult(cache, rel, hit, dump);
   if (opts.offline) {
     if (hit) {
@@ -254,7 +230,7 @@ async function fetchLocked(
   try {
     const { downloadPackage } = await import('../download/index.js');
     const { extractPackage } = await import('../extract/index.js');
-    const select = await importStage<SelectStage>(SELECT, 'extracting packages');
+    const select = await import('../extract/select.js');
 
     const jobs: Array<{ pkg: ResolvedPackage; selector: MemberSelector; stopAfter?: number; dir: string }> = [];
     if (vmPkg) {

@@ -1,0 +1,59 @@
+// `kdbg fetch <dump>`: the release (and build-id) come from the dump through the identify stage,
+// on real QEMU + makedumpfile dumps (scripts/fixtures/30-vmcores.sh). No network: --offline.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openCache } from '../../src/cache/index.js';
+import { requireFixture } from '../helpers/fixtures.js';
+import { runKdbg } from './fetch-cli.js';
+
+interface Dump {
+  file: string;
+  format: string;
+  expected: { release: string; buildId: string | null };
+}
+const manifestPath = requireFixture('vmcores', 'manifest.json');
+const dumps = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { dumps: Dump[] }).dumps;
+const kdump = dumps.find((d) => d.format === 'kdump-compressed' && d.expected.buildId !== null)!;
+const dumpPath = join(manifestPath, '..', kdump.file);
+
+describe('kdbg fetch <dump>', () => {
+  it('reads the release from the dump: an empty cache with --offline names that release (69)', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'kdbg-dump-cache-'));
+    const r = await runKdbg(['fetch', dumpPath, '--offline', '--cache-dir', cache]);
+    expect(r.code).toBe(69);
+    expect(r.stderr).toContain(`kdbg: ${kdump.expected.release}: not in the cache`);
+  });
+
+  it("answers from the cache entry whose build-id is the dump's", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kdbg-dump-cache-'));
+    const cache = await openCache(root);
+    // Seed an entry the way a fetch publishes one (the vmlinux content is not read by fetch).
+    const staging = join(await cache.makeStagingDir('seed'), 'entry');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(staging, { recursive: true });
+    writeFileSync(join(staging, 'vmlinux'), 'placeholder');
+    await cache.publishEntry(
+      staging,
+      {
+        release: kdump.expected.release,
+        family: 'debian',
+        vmlinux: join(staging, 'vmlinux'),
+        vmlinuxSha256: '00'.repeat(32),
+        source: null,
+        modules: null,
+        buildId: kdump.expected.buildId,
+        banner: null,
+        packages: [],
+        createdAt: new Date().toISOString(),
+      },
+      { source: true, modules: false },
+    );
+    const r = await runKdbg(['fetch', dumpPath, '--offline', '--json', '--cache-dir', root]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(j).toMatchObject({ release: kdump.expected.release, family: 'debian', vmlinux: join(root, 'releases', kdump.expected.release, 'vmlinux'), cached: true });
+  });
+});
