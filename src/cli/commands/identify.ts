@@ -17,11 +17,13 @@ export const identifyCommand: CommandModule<object, IdentifyArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (schema in docs/identify.md)' }),
   handler: async (argv) => {
     const { identifyDump, formatIdentity } = await import('../../identify/index.js');
-    const id = await identifyDump(argv.dump);
+    // yargs hands a lone '-' positional over as '' (an empty path names no file anyway).
+    const dump = argv.dump === '' ? '-' : argv.dump;
+    const id = await identifyDump(dump);
     if (argv.json) writeJson(id);
     else for (const l of formatIdentity(id)) writeOut(l);
     if (id.release === null) {
-      writeErr(`kdbg: ${argv.dump}: no kernel release found (no VMCOREINFO, empty utsname, no banner in the scanned range)`);
+      writeErr(`kdbg: ${dump}: no kernel release found (no VMCOREINFO, empty utsname, no banner in the scanned range)`);
       setExitCode(65);
     }
   },
