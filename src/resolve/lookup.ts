@@ -232,8 +232,9 @@ class RpmLookup {
       try {
         primaryUrl = resolveHref(c.base, (await parseRepomd(res.body, repomdUrl)).primaryHref);
       } catch (e) {
+        // Not a repomd (e.g. an HTML page served with 200): this base cannot be trusted.
         this.record(repomdUrl, this.why(e));
-        return this.probeFlat(c, pend);
+        return none;
       }
       this.record(repomdUrl, 'read');
       const pres = await this.get(primaryUrl, this.timeoutMs * 10);
@@ -248,8 +249,9 @@ class RpmLookup {
         this.record(primaryUrl, found.every((f) => f === null) ? 'not in index' : 'read');
         return found.map((p, k) => (p ? this.hitFromIndex(c, p, pend[k]!) : null));
       } catch (e) {
+        // A cut or corrupt index: another mirror's index (with checksums) beats guessing here.
         this.record(primaryUrl, this.why(e));
-        return this.probeFlat(c, pend);
+        return none;
       }
     }
     return this.probeFlat(c, pend);

@@ -238,6 +238,40 @@ describe('failover and not found', () => {
     expect(nf.message).not.toContain('\n');
   });
 
+  it('a user abort stops the lookup instead of failing over', async () => {
+    server.setFault((path) => (path.startsWith('/slow/') ? { delayMs: 3000 } : undefined));
+    try {
+      const cfg = await config({ repos: [`${server.url}/slow/7/x86_64/`, `${server.url}/centos/7/x86_64/`] });
+      const rel = parseRelease('3.10.0-327.el7');
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 200);
+      const n = mark();
+      await expect(resolvePackages(rel, wantedPackages(rel, { source: false }), { config: cfg, http: undiciFetcher, signal: ac.signal })).rejects.toThrow(/abort/i);
+      expect(since(n).some((r) => r.includes('/centos/'))).toBe(false);
+    } finally {
+      server.setFault(null);
+    }
+  });
+
+  it('a mirror list that fails is recorded and skipped', async () => {
+    const cfg = await config({ file: { mirrors: { el7: [{ type: 'mirrorlist', url: `${lists.url}/no/such/mirror.list` }, { type: 'repo', url: `${server.url}/centos/7/x86_64/` }] } } });
+    const { pkgs } = await resolve('3.10.0-327.el7', cfg, { source: false });
+    expect(pkgs[0]!.urls[0]).toBe(`${server.url}/centos/7/x86_64/kernel-debuginfo-3.10.0-327.el7.x86_64.rpm`);
+  });
+
+  it('a corrupt primary is a bad index: the next base is used', async () => {
+    server.setFault((path) => (/^\/centos\/7\/x86_64\/repodata\/.*primary\.xml\.gz$/.test(path) ? { dropAfterBytes: 40 } : undefined));
+    try {
+      const cfg = await config({ repos: [`${server.url}/centos/7/x86_64/`, `${server.url}/centos-copy/7/x86_64/`] });
+      const { pkgs, events } = await resolve('3.10.0-327.el7', cfg, { source: false });
+      expect(pkgs[0]!.urls[0]).toBe(`${server.url}/centos-copy/7/x86_64/kernel-debuginfo-3.10.0-327.el7.x86_64.rpm`);
+      expect(pkgs[0]!.sha256).toBe(facts('centos-copy/7/x86_64/kernel-debuginfo-3.10.0-327.el7.x86_64.rpm').sha256);
+      expect(events.some((e) => e.kind === 'warning' && e.code === 'KDBG_W_MIRROR' && /primary\.xml\.gz/.test(e.message))).toBe(true);
+    } finally {
+      server.setFault(null);
+    }
+  });
+
   it('no source configured at all: NotFoundError that says so', async () => {
     await expect(resolve('5.14.0-284.11.1.el9_2.x86_64', await config({}), { distro: 'rhel' })).rejects.toThrow(/no mirror is configured for 5\.14\.0-284\.11\.1\.el9_2\.x86_64 \(rhel, rhel\)/);
   });
