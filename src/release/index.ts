@@ -112,6 +112,10 @@ function understood(s: string): string {
   if (/-\d+(\.\d+)*-(default|azure|kvmsmall|preempt|64kb|vanilla|zfcpdump|rt)$/.test(s))
     return `understood version ${m[1]}; the form VERSION-N.N-FLAVOR looks like SUSE, which kdbg does not support yet`;
   const tail = rest.slice(1);
+  const dist = /(?:^|\.)(el\d+(?:_\d+)?(?:uek|ueknext)?|fc\d+|amzn2(?:023)?)(?:\.(.*))?$/.exec(tail.split('+')[0]!);
+  if (dist) {
+    return `understood version ${m[1]} and dist tag ${dist[1]}, but not what follows it ("${dist[2] ?? ''}${tail.includes('+') ? tail.slice(tail.indexOf('+')) : ''}"; expected .ARCH, .ARCH.debug or .ARCH+VARIANT with ARCH one of x86_64, aarch64, ppc64le, s390x, i686, …)`;
+  }
   const last = tail.split(/[.-]/).pop() ?? '';
   return `understood version ${m[1]} and release "${tail}", but found no known dist tag (elN, elN_M, elNuek, fcNN, amzn2, amzn2023) and "${last}" is not a known Debian or Ubuntu flavour`;
 }
