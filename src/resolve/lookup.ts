@@ -100,8 +100,9 @@ class RpmLookup {
   private why(e: unknown): string {
     if (this.opts.signal?.aborted) throw e; // the user gave up: stop, do not fail over
     const err = e as Error;
-    if (err.name === 'TimeoutError' || err.name === 'AbortError' || /abort|timeout/i.test(err.message)) return 'timeout';
     if (e instanceof InputFormatError) return `bad index: ${err.message}`;
+    // Our per-request AbortSignal.timeout fired (undici reports it as an abort).
+    if (err.name === 'TimeoutError' || err.name === 'AbortError' || /abort|timeout/i.test(err.message)) return 'timeout';
     return `network: ${err.message}`;
   }
 
