@@ -44,8 +44,8 @@ interface IndexedEntry {
   vmlinux: string;
   sourceDir: string | null;
   modulesDir: string | null;
-  /** build-id → module file; null until first needed. */
-  modules: Map<string, string> | null;
+  /** build-id → module file; null until first needed (one walk per entry, shared by concurrent lookups). */
+  modules: Promise<Map<string, string>> | null;
 }
 
 /** Module debug files are named like the package ships them. */
@@ -175,8 +175,23 @@ export class CacheReader {
     return this.scanning;
   }
 
-  private async moduleIndex(e: IndexedEntry): Promise<Map<string, string>> {
-    if (e.modules) return e.modules;
+  /**
+   * Index the module debug files of every entry now (the server calls this in the background at
+   * start: reading the notes of ~4000 modules takes seconds, which a first client should not wait for).
+   */
+  async prewarm(): Promise<number> {
+    await this.scan(true);
+    let n = 0;
+    for (const e of this.entries.values()) n += (await this.moduleIndex(e)).size;
+    return n;
+  }
+
+  private moduleIndex(e: IndexedEntry): Promise<Map<string, string>> {
+    e.modules ??= this.walkModules(e);
+    return e.modules;
+  }
+
+  private async walkModules(e: IndexedEntry): Promise<Map<string, string>> {
     const map = new Map<string, string>();
     if (e.modulesDir) {
       let count = 0;
@@ -201,7 +216,6 @@ export class CacheReader {
       };
       await walk(e.modulesDir);
     }
-    e.modules = map;
     return map;
   }
 }

@@ -85,6 +85,8 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   const reader = new CacheReader(opts.cacheDir);
   const metrics = new ServeMetrics();
   await reader.scan(true);
+  // Module build-ids are read in the background; a lookup that needs them awaits the same walk.
+  void reader.prewarm().catch(() => undefined);
 
   const server: Server = createServer((req, res) => {
     metrics.inFlight++;

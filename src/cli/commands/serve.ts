@@ -19,32 +19,36 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON line with the listening URL once ready (see docs/hosts.md)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log every request on stderr' }) as unknown as Argv<ServeArgs>,
   handler: async (argv: ArgumentsCamelCase<ServeArgs>): Promise<void> => {
-    const { startServe, parseListen, isLoopback } = await import('../../serve/server.js');
-    const { defaultCacheDir } = await import('../../cache/index.js');
-    const { writeErr, writeJsonLine } = await import('../output.js');
-    const { existsSync } = await import('node:fs');
-    const { join, resolve } = await import('node:path');
-    const { InputNotFoundError } = await import('../../core/errors.js');
-    const addr = parseListen(argv.listen);
-    const cacheDir = resolve(argv.cacheDir ?? defaultCacheDir(process.env));
-    if (!existsSync(join(cacheDir, 'releases'))) {
-      throw new InputNotFoundError(`${cacheDir}: not a kdbg cache (no releases/ directory)`, {
-        details: { cacheDir },
-        hint: 'fetch something first (kdbg fetch <release>) or pass --cache-dir',
-      });
+    // SIGTERM (systemd stop) ends the process with 0, even while it is still starting.
+    const ac = new AbortController();
+    const onTerm = (): void => ac.abort();
+    process.once('SIGTERM', onTerm);
+    try {
+      const { startServe, parseListen, isLoopback } = await import('../../serve/server.js');
+      const { defaultCacheDir } = await import('../../cache/index.js');
+      const { writeErr, writeJsonLine } = await import('../output.js');
+      const { existsSync } = await import('node:fs');
+      const { join, resolve } = await import('node:path');
+      const { InputNotFoundError } = await import('../../core/errors.js');
+      const addr = parseListen(argv.listen);
+      const cacheDir = resolve(argv.cacheDir ?? defaultCacheDir(process.env));
+      if (!existsSync(join(cacheDir, 'releases'))) {
+        throw new InputNotFoundError(`${cacheDir}: not a kdbg cache (no releases/ directory)`, {
+          details: { cacheDir },
+          hint: 'fetch something first (kdbg fetch <release>) or pass --cache-dir',
+        });
+      }
+      if (ac.signal.aborted) return;
+      const server = await startServe({ cacheDir, host: addr.host, port: addr.port, ...(argv.verbose ? { log: (l: string) => writeErr(l) } : {}) });
+      if (!isLoopback(addr.host)) {
+        writeErr(`kdbg serve: warning: listening on ${addr.host}, not loopback; there is no authentication (put an HTTPS reverse proxy in front)`);
+      }
+      if (argv.json) writeJsonLine({ url: server.url, host: server.host, port: server.port, cacheDir, entries: server.reader.entryCount });
+      else writeErr(`kdbg serve: ${cacheDir} at ${server.url} (debuginfod API; DEBUGINFOD_URLS=${server.url})`);
+      if (!ac.signal.aborted) await new Promise<void>((done) => ac.signal.addEventListener('abort', () => done(), { once: true }));
+      await server.close();
+    } finally {
+      process.removeListener('SIGTERM', onTerm);
     }
-    const server = await startServe({ cacheDir, host: addr.host, port: addr.port, ...(argv.verbose ? { log: (l: string) => writeErr(l) } : {}) });
-    if (!isLoopback(addr.host)) {
-      writeErr(`kdbg serve: warning: listening on ${addr.host}, not loopback; there is no authentication (put an HTTPS reverse proxy in front)`);
-    }
-    if (argv.json) writeJsonLine({ url: server.url, host: server.host, port: server.port, cacheDir, entries: server.reader.entryCount });
-    else writeErr(`kdbg serve: ${cacheDir} at ${server.url} (debuginfod API; DEBUGINFOD_URLS=${server.url})`);
-    await new Promise<void>((done) => {
-      const stop = (): void => {
-        process.removeListener('SIGTERM', stop);
-        void server.close().then(done);
-      };
-      process.once('SIGTERM', stop);
-    });
   },
 };
