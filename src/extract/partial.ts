@@ -17,9 +17,12 @@
 // computed over the uncompressed block) and its index sizes; the written member's length must match
 // the tar header; and the tar header checksums are verified. docs/speed.md says this plainly.
 //
-// `null` means "use the streaming path": not a deb with data.tar.xz, a single-block xz (el7 RPMs,
-// plain `xz`), no `stopAfter` (a full walk gains nothing from ranges), or the reader signalled that
-// the server cannot do ranges.
+// For an RPM with a multi-block xz payload (RHEL 8+/Fedora `w3T.xzdio`) the member offsets come
+// from the RPM header's file list and are checked against the cpio header found there (locateRpm).
+//
+// `null` means "use the streaming path": not a deb with data.tar.xz nor an RPM with an xz payload,
+// a single-block xz (el7 RPMs, plain `xz`), no `stopAfter` (a full walk gains nothing from ranges),
+// or the reader signalled that the server cannot do ranges.
 
 import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
@@ -27,6 +30,8 @@ import { dirname, join, normalize, posix } from 'node:path';
 import { ByteSource, latin1Decoder, readExactAt, type RandomAccess } from '../core/byte-source.js';
 import { InputFormatError, IntegrityError, UnsafePathError } from '../core/errors.js';
 import { AR_HEADER_SIZE, decodeArHeader } from '../formats/ar.js';
+import { CPIO_HEADER_SIZE, parseCpioHeader } from '../formats/cpio.js';
+import { readRpmHead, RPMFILE_GHOST } from '../formats/rpm.js';
 import { blockAt, blocksForRange, readXzIndex, type XzBlock, type XzFileIndex } from '../formats/xz.js';
 import { decodeBlocksInOrder, decodeXzBlock, defaultDecodeConcurrency } from './parallel-xz.js';
 import type { ArchiveMember, ExtractOptions, ExtractResult, MemberType, WrittenMember } from './types.js';
@@ -296,17 +301,11 @@ async function findDebData(ra: RandomAccess, label: string): Promise<{ name: str
  * that hold them. Returns null when the partial path does not apply (the caller streams instead).
  */
 export async function tryPartialExtract(ra: RandomAccess, kind: 'rpm' | 'deb', opts: PartialExtractOptions): Promise<PartialExtractResult | null> {
-  if (kind !== 'deb' || opts.stopAfter === undefined || opts.stopAfter < 1 || ra.size === null) return null;
+  if (opts.stopAfter === undefined || opts.stopAfter < 1 || ra.size === null) return null;
   try {
-    const data = await findDebData(ra, opts.label);
-    if (!data || data.name !== 'data.tar.xz') return null;
-    const index = await readXzIndex(ra, data.offset, data.size);
-    if (index.blocks.length < 2) return null;
-    const reader = new BlockReader(ra, data.offset, index, opts.label);
-    const maxHeaderBlocks = Math.max(2, Math.floor(index.blocks.length * (opts.maxHeaderBlockShare ?? 0.5)));
-    const members = await locateTarMembers(reader, opts, maxHeaderBlocks);
-    if (members === null || members.length === 0) return null;
-
+    const located = kind === 'deb' ? await locateDeb(ra, opts) : await locateRpm(ra, opts);
+    if (located === null) return null;
+    const { reader, members, index } = located;
     const written: WrittenMember[] = [];
     const report: PartialExtractResult['partial']['members'] = [];
     for (const m of members) {
@@ -314,15 +313,14 @@ export async function tryPartialExtract(ra: RandomAccess, kind: 'rpm' | 'deb', o
       report.push({ path: m.path, offset: m.dataOffset, size: m.size, firstBlock: blocks[0]?.index ?? -1, lastBlock: blocks.at(-1)?.index ?? -1 });
       written.push(await writeMember(m, blocks, reader, opts));
     }
-    const decoded = new Set(reader.decoded);
     return {
-      kind: 'deb',
+      kind,
       compressor: 'xz',
       written,
       stoppedEarly: true,
       partial: {
         blocksTotal: index.blocks.length,
-        blocksDecoded: decoded.size,
+        blocksDecoded: reader.decoded.size,
         compressedBytesRead: reader.compressedBytesRead,
         uncompressedSize: index.uncompressedSize,
         members: report,
@@ -332,6 +330,95 @@ export async function tryPartialExtract(ra: RandomAccess, kind: 'rpm' | 'deb', o
     if (isRangeUnsupported(e)) return null;
     throw e;
   }
+}
+
+interface Located {
+  reader: BlockReader;
+  index: XzFileIndex;
+  members: TarMember[];
+}
+
+async function locateDeb(ra: RandomAccess, opts: PartialExtractOptions): Promise<Located | null> {
+  const data = await findDebData(ra, opts.label);
+  if (!data || data.name !== 'data.tar.xz') return null;
+  const index = await readXzIndex(ra, data.offset, data.size);
+  if (index.blocks.length < 2) return null;
+  const reader = new BlockReader(ra, data.offset, index, opts.label);
+  const maxHeaderBlocks = Math.max(2, Math.floor(index.blocks.length * (opts.maxHeaderBlockShare ?? 0.5)));
+  const members = await locateTarMembers(reader, opts, maxHeaderBlocks);
+  if (members === null || members.length === 0) return null;
+  return { reader, index, members };
+}
+
+/** Sequential chunks of a RandomAccess from `start` (for the streaming RPM header parser). */
+async function* chunksOf(ra: RandomAccess, start: number, chunk = 256 * 1024): AsyncGenerator<Uint8Array> {
+  let pos = start;
+  for (;;) {
+    const b = await ra.readAt(pos, chunk);
+    if (b.length === 0) return;
+    pos += b.length;
+    yield b;
+  }
+}
+
+const align4 = (n: number): number => Math.ceil(n / 4) * 4;
+
+/**
+ * RPM with a multi-block xz payload (RHEL 8+/Fedora `w…T.xzdio`). The vmlinux is near the end of
+ * the cpio (it is sorted by path), so walking cpio headers would decode nearly every block.
+ * Instead the cpio offset of each wanted file is computed from the RPM header's file list (rpm
+ * writes the payload in that order: newc header + "./"+path + NUL padded to 4, data padded to 4;
+ * %ghost files are not in the payload) and then checked against the real cpio header found there
+ * (magic, name, size). Any disagreement (hard-link sets, an unusual writer) → null → streaming.
+ */
+async function locateRpm(ra: RandomAccess, opts: PartialExtractOptions): Promise<Located | null> {
+  const magic = await ra.readAt(0, 4);
+  if (magic.length < 4 || magic[0] !== 0xed || magic[1] !== 0xab || magic[2] !== 0xee || magic[3] !== 0xdb) return null;
+  const src = new ByteSource(chunksOf(ra, 0), opts.label, 'rpm');
+  const head = await readRpmHead(src);
+  await src.close();
+  const info = head.info;
+  if (info.payloadCompressor !== 'xz' || info.longFileSizes) return null;
+  const index = await readXzIndex(ra, head.payloadOffset, ra.size! - head.payloadOffset);
+  if (index.blocks.length < 2) return null;
+  const reader = new BlockReader(ra, head.payloadOffset, index, opts.label);
+  const members: TarMember[] = [];
+  const inodes = new Set<string>();
+  let pos = 0;
+  for (const f of info.files) {
+    if (f.flags & RPMFILE_GHOST) continue;
+    const type = (f.mode & 0o170000) === 0o100000 ? 'file' : (f.mode & 0o170000) === 0o120000 ? 'symlink' : (f.mode & 0o170000) === 0o040000 ? 'dir' : null;
+    if (type === 'file' && f.device !== null && f.inode !== null) {
+      const key = `${f.device}:${f.inode}`;
+      if (inodes.has(key)) return null; // a hard-link set: rpm moves the data to the last link
+      inodes.add(key);
+    }
+    const name = `./${f.path}`;
+    const nameSize = Buffer.byteLength(name) + 1;
+    const dataOffset = align4(pos + CPIO_HEADER_SIZE + nameSize);
+    const size = type === 'file' || type === 'symlink' ? f.size : 0;
+    const m: TarMember = { path: f.path, size, mode: f.mode, type: type ?? 'file', linkTarget: type === 'symlink' ? f.linkTo : null, dataOffset };
+    if (type === 'file' && opts.select(m)) {
+      // Check the prediction against the real header before trusting it.
+      const h = await reader.read(pos, CPIO_HEADER_SIZE + nameSize);
+      if (h.length < CPIO_HEADER_SIZE + nameSize) return null;
+      let hdr;
+      try {
+        hdr = parseCpioHeader(h, { label: opts.label, offset: pos });
+      } catch {
+        return null;
+      }
+      const storedName = latin1Decoder.decode(h.subarray(CPIO_HEADER_SIZE, CPIO_HEADER_SIZE + nameSize - 1));
+      if (hdr.c_namesize !== nameSize || storedName !== name || hdr.c_filesize !== size) return null;
+      members.push(m);
+      if (members.length >= opts.stopAfter!) break;
+    } else if (type !== 'file' && type !== 'dir' && opts.select(m)) {
+      return null; // symlinks/devices selected: the streaming extractor knows the rules
+    }
+    pos = align4(dataOffset + size);
+  }
+  if (members.length === 0) return null;
+  return { reader, index, members };
 }
 
 async function writeMember(m: TarMember, blocks: XzBlock[], reader: BlockReader, opts: PartialExtractOptions): Promise<WrittenMember> {
