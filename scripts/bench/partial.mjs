@@ -17,7 +17,7 @@ if (!ra) {
   console.error('partial: the server does not serve ranges');
   process.exit(3);
 }
-const r = await tryPartialExtract(ra, 'deb', {
+const r = await tryPartialExtract(ra, url.endsWith('.rpm') ? 'rpm' : 'deb', {
   destDir: dest,
   label: url,
   select: (m) => m.path === member,

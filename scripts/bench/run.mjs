@@ -12,7 +12,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
-import { cpus, homedir, tmpdir, totalmem } from 'node:os';
+import { cpus, homedir, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -125,6 +125,7 @@ function printRow(r) {
   for (const [name, b] of r.baselines) console.log(`  ratio kdbg/${name}: ${ratioText(r.kd, b)}`);
 }
 const want = (id) => !only || only.has(id);
+const startLoad = loadavg().map((x) => x.toFixed(1)).join(' ');
 const fresh = (name) => {
   const d = join(work, name);
   rmSync(d, { recursive: true, force: true });
@@ -159,6 +160,15 @@ function remoteRpm(id, dirUrl, label) {
     const cache = fresh(`${id}-cache`);
     const k = await measure(`${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --cache-dir ${cache} --quiet`, { outputFromStdout: true, want: wantSha.rpm });
     row(id, label, id === 'b' ? 'ratio <= 0.6, rss <= 250 MB' : 'informational (partial fetch for RPM)', k, [['curl+rpm2cpio|cpio', b]]);
+    if (id === 'b2') {
+      const out = fresh('b2-partial');
+      const url = `${dirUrl}/kernel-debuginfo-${rel7}.rpm`;
+      const p = await measure(`node ${join(repo, 'scripts', 'bench', 'partial.mjs')} ${url} ${out} ${rpmVmlinux}`, { output: join(out, rpmVmlinux), want: wantSha.rpm });
+      clean('b2-partial');
+      rows.push({ id: 'b2*', scenario: 'partial-fetch extractor alone on the multi-block RPM (vmlinux only)', goal: 'informational', kd: p, baselines: [['curl+rpm2cpio|cpio', b]] });
+      console.log(fmtFig('kdbg partial extractor alone', p));
+      console.log(`  ratio partial/curl+rpm2cpio|cpio: ${ratioText(p, b)}`);
+    }
     return { cache, k };
   })();
 }
@@ -223,7 +233,7 @@ rmSync(work, { recursive: true, force: true });
 
 // 3. Record the run.
 const cpu = cpus()[0]?.model ?? 'unknown cpu';
-const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${sh('uname -r').stdout.trim()}, node ${process.version}`;
+const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${sh('uname -r').stdout.trim()}, node ${process.version}; load average at start ${startLoad}, at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`;
 const commit = sh('git rev-parse --short HEAD', { cwd: repo }).stdout.trim();
 const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const cell = (f) => (f.note.startsWith('skipped') || f.note.startsWith('FAILED') ? f.note.replace(/\|/g, '/') : `${f.wall.toFixed(2)} s, ${fmtBytes(f.bytes)}, ${f.rssMb.toFixed(0)} MB, ${(f.cpu * 100).toFixed(0)} %${f.ok === false ? ', WRONG OUTPUT' : ''}`);
