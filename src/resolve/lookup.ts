@@ -4,7 +4,7 @@
 // timeouts and broken indexes move on to the next base. Every URL tried is remembered so that
 // "not found anywhere" can say where kdbg looked.
 
-import { InputFormatError, NotFoundError } from '../core/errors.js';
+import { InputFormatError, NetworkError, NotFoundError } from '../core/errors.js';
 import type { HttpFetcher, HttpResponse, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
 import { compareEvr } from '../release/index.js';
 import type { MirrorConfig } from './config.js';
@@ -62,6 +62,9 @@ async function discard(res: HttpResponse): Promise<void> {
   }
 }
 
+/** Attempt results that say nothing about whether the package exists. */
+const FAILURE = /^(HTTP 5|timeout|network|bad index)/;
+
 interface Hit {
   url: string;
   /** href relative to the base it was found under (for sibling mirrors), or null if absolute. */
@@ -94,16 +97,17 @@ class RpmLookup {
 
   private record(url: string, result: string): void {
     this.attempts.push({ url, result });
-    if (/^(HTTP 5|timeout|network|bad index)/.test(result)) this.progress({ kind: 'warning', code: 'KDBG_W_MIRROR', message: `${url}: ${result}; trying the next location` });
+    if (FAILURE.test(result)) this.progress({ kind: 'warning', code: 'KDBG_W_MIRROR', message: `${url}: ${result}; trying the next location` });
   }
 
-  private why(e: unknown): string {
+  private why(e: unknown, url?: string): string {
     if (this.opts.signal?.aborted) throw e; // the user gave up: stop, do not fail over
     const err = e as Error;
+    const msg = url && err.message.startsWith(`${url}: `) ? err.message.slice(url.length + 2) : err.message;
     if (e instanceof InputFormatError) return `bad index: ${err.message}`;
     // Our per-request AbortSignal.timeout fired (undici reports it as an abort).
     if (err.name === 'TimeoutError' || err.name === 'AbortError' || /abort|timeout/i.test(err.message)) return 'timeout';
-    return `network: ${err.message}`;
+    return `network: ${msg}`;
   }
 
   async run(wanted: WantedPackage[]): Promise<ResolvedPackage[]> {
@@ -156,7 +160,7 @@ class RpmLookup {
     return out;
   }
 
-  private notFound(missing: WantedPackage[]): NotFoundError {
+  private notFound(missing: WantedPackage[]): NotFoundError | NetworkError {
     const tried = [...new Set(this.attempts.map((a) => a.url))];
     const names = missing.map((w) => w.fileName ?? w.name).join(', ');
     if (tried.length === 0) {
@@ -166,6 +170,13 @@ class RpmLookup {
       });
     }
     const first = this.attempts.slice(0, 3).map((a) => `${a.url} (${a.result})`).join(', ');
+    // Nobody answered "not here": the package may well exist; the network is the problem.
+    if (this.attempts.every((a) => FAILURE.test(a.result))) {
+      return new NetworkError(`${names}: no mirror could be reached; ${tried.length} URL${tried.length === 1 ? '' : 's'} tried: ${first}${tried.length > 3 ? ', …' : ''}`, {
+        details: { packages: missing.map((w) => w.name), tried, attempts: this.attempts },
+        hint: 'check the network and proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), or point --mirror/--repo at a reachable mirror',
+      });
+    }
     return new NotFoundError(`${names}: not found on any mirror; ${tried.length} URL${tried.length === 1 ? '' : 's'} tried: ${first}${tried.length > 3 ? ', …' : ''}`, {
       details: { packages: missing.map((w) => w.name), tried, attempts: this.attempts },
       hint: 'check the release string and --distro/--arch, or add --repo URL / --mirror URL (see docs/mirrors.md)',
@@ -179,7 +190,7 @@ class RpmLookup {
       await discard(res);
       return `HTTP ${res.status}`;
     } catch (e) {
-      return this.why(e);
+      return this.why(e, url);
     }
   }
 
@@ -212,7 +223,7 @@ class RpmLookup {
       this.record(url, `HTTP ${res.status}`);
       return res.status >= 500 ? 'broken' : null;
     } catch (e) {
-      this.record(url, this.why(e));
+      this.record(url, this.why(e, url));
       return 'broken';
     }
   }

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError, UnavailableError } from '../../src/core/errors.js';
+import { NetworkError, NotFoundError, UnavailableError } from '../../src/core/errors.js';
 import type { ProgressEvent } from '../../src/core/types.js';
 import { undiciFetcher } from '../../src/download/http.js';
 import { parseRelease, wantedPackages } from '../../src/release/index.js';
@@ -267,6 +267,23 @@ describe('failover and not found', () => {
       expect(pkgs[0]!.urls[0]).toBe(`${server.url}/centos-copy/7/x86_64/kernel-debuginfo-3.10.0-327.el7.x86_64.rpm`);
       expect(pkgs[0]!.sha256).toBe(facts('centos-copy/7/x86_64/kernel-debuginfo-3.10.0-327.el7.x86_64.rpm').sha256);
       expect(events.some((e) => e.kind === 'warning' && e.code === 'KDBG_W_MIRROR' && /primary\.xml\.gz/.test(e.message))).toBe(true);
+    } finally {
+      server.setFault(null);
+    }
+  });
+
+  it('when no mirror answers at all (refused, 503) it is a NetworkError (75), not "not found"', async () => {
+    server.setFault((path) => (path.startsWith('/down/') ? { status: 503 } : undefined));
+    try {
+      const cfg = await config({ repos: ['http://127.0.0.1:9/refused/', `${server.url}/down/7/x86_64/`] });
+      const err = await resolve('3.10.0-327.el7', cfg).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(NetworkError);
+      expect((err as NetworkError).exitCode).toBe(75);
+      expect((err as NetworkError).message).toMatch(/^kernel-debuginfo-3\.10\.0-327\.el7\.x86_64\.rpm: no mirror could be reached; 2 URLs tried: http:\/\/127\.0\.0\.1:9\/refused\/repodata\/repomd\.xml \(network: [^)]*ECONNREFUSED/);
+      expect((err as NetworkError).details['tried']).toEqual(['http://127.0.0.1:9/refused/repodata/repomd.xml', `${server.url}/down/7/x86_64/repodata/repomd.xml`]);
     } finally {
       server.setFault(null);
     }
