@@ -18,6 +18,7 @@ import type { RandomAccess } from '../core/byte-source.js';
 import type { HttpFetcher, ProgressListener } from '../core/types.js';
 import { readElfBuildId } from '../formats/elf.js';
 import { undiciFetcher } from './http.js';
+import { backoffDelay, defaultRetryPolicy, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
 
 export type DebuginfodArtifact = 'debuginfo' | 'executable';
 
@@ -30,9 +31,9 @@ export interface DebuginfodFetchOptions {
   signal?: AbortSignal;
   /** Injected for tests or a shared dispatcher; default: the undici fetcher. */
   fetcher?: HttpFetcher;
-  /** Attempts per server for transient failures (5xx, 429, dropped connections). Default 4. */
+  /** Attempts per server for transient failures (5xx, 429, dropped connections). Default 1 + defaultRetryPolicy.retries. */
   attempts?: number;
-  /** First back-off delay in ms (doubles per attempt, capped at 30 s). Default 500. */
+  /** First back-off delay in ms (doubles per attempt with jitter, capped). Default defaultRetryPolicy.minDelayMs. */
   retryBaseMs?: number;
   /** Which artefact to ask for. Default 'debuginfo'. */
   artifact?: DebuginfodArtifact;
@@ -140,29 +141,6 @@ export async function fetchDebuginfo(buildId: string, opts: DebuginfodFetchOptio
   return null;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Retry-After in ms (seconds or an HTTP date), capped; null when absent/unparseable. */
-function retryAfterMs(v: string | undefined): number | null {
-  if (!v) return null;
-  if (/^\d+$/.test(v.trim())) return Math.min(Number(v) * 1000, 60_000);
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? null : Math.max(0, Math.min(t - Date.now(), 60_000));
-}
-
 async function drain(body: AsyncIterable<Uint8Array>): Promise<void> {
   try {
     for await (const _ of body) {
@@ -177,8 +155,8 @@ async function fetchFromServer(id: string, server: string, artifact: DebuginfodA
   const fetcher = opts.fetcher ?? undiciFetcher;
   const url = `${server}/buildid/${id}/${artifact}`;
   const name = `${artifact}:${id}`;
-  const attempts = Math.max(1, opts.attempts ?? 4);
-  const base = opts.retryBaseMs ?? 500;
+  const attempts = Math.max(1, opts.attempts ?? defaultRetryPolicy.retries + 1);
+  const policy: RetryPolicy = { ...defaultRetryPolicy, ...(opts.retryBaseMs !== undefined ? { minDelayMs: opts.retryBaseMs } : {}) };
   const tmp = join(dirname(opts.destFile), `.${basename(opts.destFile)}.${randomBytes(6).toString('hex')}.part`);
   let fh: FileHandle | null = null;
   let received = 0;
@@ -200,7 +178,7 @@ async function fetchFromServer(id: string, server: string, artifact: DebuginfodA
         hash = createHash('sha256');
       }
       const headers: Record<string, string> = resume ? { range: `bytes=${received}-`, 'if-range': etag! } : {};
-      let delay = Math.min(base * 2 ** (attempt - 1), 30_000);
+      let delay = backoffDelay(attempt, policy);
       try {
         const res = await fetcher.get(url, { headers, ...(opts.signal ? { signal: opts.signal } : {}) });
         if (res.status === 404 || res.status === 410) {
@@ -208,9 +186,14 @@ async function fetchFromServer(id: string, server: string, artifact: DebuginfodA
           if (received === 0) return { kind: 'not-found' };
           throw new NetworkError(`${url}: HTTP ${res.status} while resuming`, { details: { url } });
         }
-        if (res.status === 429 || res.status >= 500) {
+        if (isRetryableStatus(res.status)) {
           await drain(res.body);
-          delay = retryAfterMs(res.headers['retry-after']) ?? delay;
+          const ra = parseRetryAfter(res.headers['retry-after']);
+          if (ra !== null && ra > policy.maxRetryAfterMs) {
+            // Told to come back much later: another server (or the package route) is faster.
+            return { kind: 'failed', error: new NetworkError(`${url}: HTTP ${res.status}, Retry-After ${Math.round(ra / 1000)} s`, { details: { url, status: res.status } }) };
+          }
+          delay = ra ?? delay;
           throw new NetworkError(`${url}: HTTP ${res.status}`, { details: { url, status: res.status } });
         }
         if (res.status !== 200 && res.status !== 206) {
