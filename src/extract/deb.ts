@@ -19,12 +19,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readlink, rename, symlink, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, resolve as resolvePath, sep } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
 import { extract as tarExtract, type Header as TarHeader } from 'tar-stream';
 import { ByteSource, latin1Decoder } from '../core/byte-source.js';
 import { InputFormatError, isKdbgError, UnsafePathError } from '../core/errors.js';
 import { readArEntries } from '../formats/ar.js';
+import { decompressStream } from './decompress.js';
 import type { ArchiveMember, ExtractOptions, ExtractResult, MemberType, WrittenMember } from './types.js';
 
 /** deb extraction options; `reopen` enables the second pass for links to already-passed files. */
@@ -45,70 +44,13 @@ const DATA_SUFFIX: Record<string, DebCompressor> = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Decompression (stream in, stream out; tearing the output iterator down stops the decoder).
+// Decompression: the shared payload decoders (extract/decompress.ts). An uncompressed data.tar is
+// passed through as is (that module's 'none' check expects a cpio magic, a tar has none).
 
-async function* viaTransform(chunks: AsyncIterable<Uint8Array>, make: () => Promise<NodeJS.ReadWriteStream>): AsyncGenerator<Uint8Array> {
-  const t = await make();
-  const src = Readable.from(chunks, { objectMode: false, highWaterMark: 1 << 20 });
-  // pipeline destroys both ends on error; iterating `t` surfaces the error to our caller.
-  pipeline(src, t, () => undefined);
-  for await (const c of t as AsyncIterable<Uint8Array>) yield c;
+/** Decode one data.tar member. `kind` comes from the member name; the decoder checks the magic. */
+export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<Uint8Array>, label: string): AsyncIterable<Uint8Array> {
+  return kind === 'none' ? chunks : decompressStream(kind, chunks, `${label} data.tar`);
 }
-
-async function* zstdChunks(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const { Decompress } = await import('fzstd');
-  let out: Uint8Array[] = [];
-  const d = new Decompress((chunk) => {
-    out.push(chunk);
-  });
-  for await (const c of chunks) {
-    d.push(c);
-    if (out.length > 0) {
-      const ready = out;
-      out = [];
-      yield* ready;
-    }
-  }
-  d.push(new Uint8Array(0), true);
-  yield* out;
-}
-
-/** Decode one data.tar member. `kind` comes from the member name; magic bytes must agree. */
-export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  switch (kind) {
-    case 'none':
-      return chunks;
-    case 'xz':
-      return viaTransform(chunks, async () => {
-        const { createUnxz } = await import('node-liblzma');
-        return createUnxz({ chunkSize: 1 << 20 });
-      });
-    case 'lzma':
-      return viaTransform(chunks, async () => {
-        // lzma-native ships no types; only its stream factory is used.
-        const name = 'lzma-native';
-        type LzmaNative = { createDecompressor(): NodeJS.ReadWriteStream };
-        const lz = (await import(name)) as { default?: LzmaNative } & LzmaNative;
-        return (lz.default ?? lz).createDecompressor();
-      });
-    case 'gzip':
-      return viaTransform(chunks, async () => (await import('node:zlib')).createGunzip({ chunkSize: 1 << 20 }));
-    case 'bzip2':
-      return viaTransform(chunks, async () => {
-        const bz = (await import('unbzip2-stream')).default;
-        return bz() as unknown as NodeJS.ReadWriteStream;
-      });
-    case 'zstd':
-      return zstdChunks(chunks);
-  }
-}
-
-const MAGIC: Record<Exclude<DebCompressor, 'none' | 'lzma'>, number[]> = {
-  xz: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
-  zstd: [0x28, 0xb5, 0x2f, 0xfd],
-  gzip: [0x1f, 0x8b],
-  bzip2: [0x42, 0x5a, 0x68],
-};
 
 // ---------------------------------------------------------------------------------------------
 // Members
@@ -185,11 +127,14 @@ export function resolveLinkTarget(m: ArchiveMember): string | null {
     const p = posix.normalize(target.replace(/^\.\//, ''));
     return p.startsWith('..') || p.startsWith('/') ? null : p.replace(/\/$/, '');
   }
-  const base = target.startsWith('/') ? target : posix.join('/', posix.dirname(m.path), target);
+  // An absolute target points into the host's filesystem once recreated; kdbg never follows or
+  // recreates it (dpkg would resolve it against the install root, which destDir is not).
+  if (target.startsWith('/')) return null;
+  const base = posix.join('/', posix.dirname(m.path), target);
   const norm = posix.normalize(base);
   // normalize('/..') is '/', so check the climb explicitly: count depth along the way.
   let depth = 0;
-  const start = target.startsWith('/') ? [] : posix.dirname(m.path).split('/').filter((p) => p !== '' && p !== '.');
+  const start = posix.dirname(m.path).split('/').filter((p) => p !== '' && p !== '.');
   depth = start.length;
   for (const part of target.split('/')) {
     if (part === '' || part === '.') continue;
@@ -247,12 +192,6 @@ async function openDebData(src: ByteSource, signal?: AbortSignal): Promise<DebWa
       throw debFormatError(label, `unexpected ar member ${JSON.stringify(name)} before data.tar`, header.headerOffset, 'control.tar*, _* or data.tar*', name);
     }
     const compressor = DATA_SUFFIX[m[1] ?? ''] ?? 'none';
-    if (compressor !== 'none' && compressor !== 'lzma') {
-      const head = await src.peek(6);
-      if (!MAGIC[compressor].every((b, i) => head[i] === b)) {
-        throw debFormatError(label, `${name} does not start with ${compressor} magic`, header.dataOffset, MAGIC[compressor].map((b) => b.toString(16).padStart(2, '0')).join(' '), Buffer.from(head).toString('hex'));
-      }
-    }
     return { compressor, entries: walkTar(label, compressor, header.dataOffset, body, ar, signal) };
   }
 }
@@ -269,7 +208,7 @@ async function* walkTar(
   let fed = 0;
   let feedError: unknown = null;
   let stopped = false;
-  const decoded = decompressDebPayload(compressor, body);
+  const decoded = decompressDebPayload(compressor, body, label);
   const feeder = (async () => {
     const it = decoded[Symbol.asyncIterator]();
     try {
@@ -298,7 +237,8 @@ async function* walkTar(
       feedError = e;
       ex.destroy(e instanceof Error ? e : new Error(String(e)));
     } finally {
-      await it.return?.(undefined);
+      // Tearing the decoder down may rethrow its error; the walk already has it (or stopped).
+      await Promise.resolve(it.return?.(undefined)).catch(() => undefined);
     }
   })();
   try {
