@@ -172,7 +172,8 @@ export function parseRpmRelease(input: string, opts: { arch?: string } = {}): Rp
   if (before.some((p) => /^rt\d+$/.test(p))) base = base === 'kernel' ? 'kernel-rt' : base;
 
   // The string's own arch wins; parseRelease reports a conflicting --arch.
-  if (!archGiven) arch = normalizeRpmArch(opts.arch ?? 'x86_64');
+  // el5's PAE kernels only exist for i686.
+  if (!archGiven) arch = normalizeRpmArch(opts.arch ?? (variant?.startsWith('PAE') ? 'i686' : 'x86_64'));
 
   const release = parts.join('.');
   const pkgRelease = pkgParts.join('.');

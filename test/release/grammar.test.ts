@@ -27,7 +27,16 @@ describe('RPM grammar', () => {
     expect(files('2.6.18-274.el5xen')).toEqual(['kernel-xen-debuginfo-2.6.18-274.el5.x86_64.rpm', 'kernel-debuginfo-common-2.6.18-274.el5.x86_64.rpm']);
     expect(vmlinuxMemberPath(rel)).toBe('usr/lib/debug/lib/modules/2.6.18-274.el5xen/vmlinux');
     expect(files('2.6.18-398.el5PAE', { arch: 'i686' })[0]).toBe('kernel-PAE-debuginfo-2.6.18-398.el5.i686.rpm');
+    expect(files('2.6.18-398.el5PAE')[0]).toBe('kernel-PAE-debuginfo-2.6.18-398.el5.i686.rpm');
     expect(files('2.6.18-398.el5')[0]).toBe('kernel-debuginfo-2.6.18-398.el5.x86_64.rpm');
+  });
+  it('more real-world strings', () => {
+    expect(files('6.9.0-0.rc1.20240322git1234.2.fc41.x86_64')[0]).toBe('kernel-debuginfo-6.9.0-0.rc1.20240322git1234.2.fc41.x86_64.rpm');
+    expect(parseRelease('4.18.0-553.el8_10.x86_64')).toMatchObject({ dist: 'el8_10', distMajor: 8 });
+    expect(files('5.14.0-362.8.1.el9_3.x86_64+rt')).toEqual(['kernel-rt-debuginfo-5.14.0-362.8.1.el9_3.x86_64.rpm', 'kernel-debuginfo-common-x86_64-5.14.0-362.8.1.el9_3.x86_64.rpm']);
+    expect(files('4.1.12-124.48.6.el6uek.x86_64')[1]).toBe('kernel-uek-debuginfo-common-4.1.12-124.48.6.el6uek.x86_64.rpm');
+    expect(files('4.18.0-305.el8.ppc64le')[1]).toBe('kernel-debuginfo-common-ppc64le-4.18.0-305.el8.ppc64le.rpm');
+    expect(parseRelease('  3.10.0-327.el7.x86_64\n').uname).toBe('3.10.0-327.el7.x86_64');
   });
   it('el6 .debug variant', () => {
     expect(files('2.6.32-754.el6.x86_64.debug')[0]).toBe('kernel-debug-debuginfo-2.6.32-754.el6.x86_64.rpm');
