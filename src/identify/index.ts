@@ -18,6 +18,8 @@ import type { KdumpHeader, KdumpSubHeader, NewUtsname } from '../formats/kdump.j
 import { parseVmcoreinfo, VMCOREINFO_MAX_BYTES, vmcoreinfoFacts } from '../formats/vmcoreinfo.js';
 import { bannerFromDmesg, findBanner, looksLikeDmesg, packageVersionFrom, scanForBanner } from './banner.js';
 import type { BannerHit } from './banner.js';
+import { decompressWhole, detectWholeFileCompression } from './compressed.js';
+import type { WholeFileCompression } from './compressed.js';
 import { FileRandomAccess } from './file-access.js';
 import { scanKdumpPagesForBanner } from './kdump-pages.js';
 
@@ -46,6 +48,8 @@ export interface DumpIdentification extends DumpIdentity {
   /** kdump-compressed header utsname (QEMU fills only machine). */
   utsname: NewUtsname | null;
   split: SplitInfo | null;
+  /** Whole-file compression the dump was read through (vmcore.gz …), else null. */
+  compressed: WholeFileCompression | null;
 }
 
 /** Bytes of standard input kept for non-flattened dumps (headers and notes are at the front). */
@@ -85,6 +89,13 @@ export async function identifyDump(pathOrDash: string, opts: { stdin?: AsyncIter
   }
   try {
     const ra = new FileRandomAccess(fh, path, st.size);
+    const kind = detectWholeFileCompression(await ra.readAt(0, 8));
+    if (kind) {
+      const { createReadStream } = await import('node:fs');
+      const id = await identifyStream(decompressWhole(kind, createReadStream(path, { highWaterMark: 256 << 10 }), path), path);
+      id.compressed = kind;
+      return id;
+    }
     return await identifyRandomAccess(ra, path, { file: true });
   } catch (e) {
     throw wrapUnexpected(e, path);
@@ -99,6 +110,12 @@ export async function identifyStream(chunks: AsyncIterable<Uint8Array>, label = 
   try {
     const head = await src.peek(4096);
     if (head.length === 0) throw new TruncatedError(`${label}: empty input, not a crash dump`, { file: label, format: 'dump', offset: 0, expected: 'a dump header', found: '0 bytes' });
+    const kind = detectWholeFileCompression(head);
+    if (kind) {
+      const id = await identifyStream(decompressWhole(kind, src.rest(), label), label);
+      id.compressed = kind;
+      return id;
+    }
     if (isFlattened(head)) {
       const image = await reassembleFlattenedStream(src, { done: flatDone });
       const id = await identifyRandomAccess(image, label, { file: false, flattened: true });
@@ -173,6 +190,7 @@ function emptyIdentity(path: string, format: DumpIdentity['format']): DumpIdenti
     compression: null,
     utsname: null,
     split: null,
+    compressed: null,
   };
 }
 

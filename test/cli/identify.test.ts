@@ -102,7 +102,7 @@ describe('kdbg identify (CLI)', () => {
       new DataView(k.buffer).setBigUint64(4096 + 40, 1n << 40n, true);
       return write('absurd-vmcoreinfo.kdump', Buffer.from(k));
     }, 65, /size_vmcoreinfo is 1099511627776 at offset 4136/],
-    ['a gzip-compressed dump', () => write('vmcore.gz', Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])), 65, /gzip-compressed/],
+    ['a corrupt gzip-compressed dump', () => write('vmcore.gz', Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4])), 65, /gzip/],
   ];
   function write(name: string, b: Buffer): string {
     const p = join(dir, name);

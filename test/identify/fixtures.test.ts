@@ -2,6 +2,7 @@
 // the real tools reported (manifest.json: crash --osrelease, readelf -n, makedumpfile
 // --dump-dmesg). Also: standard input, hostile chunk sizes on real headers, and a 10 GB sparse
 // dump read in < 0.1 s.
+import { execFileSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, openSync, readFileSync, readSync, closeSync, writeFileSync, truncateSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +98,27 @@ describe('identify names the kernel of every generated dump', () => {
         const id = await identifyStream(chunked(bytes, sizes), '-');
         expect(id.release, `${d.file} chunks ${sizes.join(',')}`).toBe(d.expected.release);
         expect(id.buildId).toBe(d.expected.buildId);
+      }
+    }
+  });
+
+  it('reads dumps compressed as a whole file (gzip, xz, zstd, bzip2) by decompressing the head only', async () => {
+    for (const name of ['vmcore.qemu.elf', 'vmcore.kdump-zlib', 'vmcore.kdump-zlib.flat']) {
+      const d = manifest.dumps.find((x) => x.file === `sysrq/${name}`)!;
+      // 256 KiB of the dump hold its headers and notes (and the flattened records carrying them).
+      const plain = join(tmp, `head-${name}`);
+      writeFileSync(plain, head(join(root, d.file), 256 << 10));
+      for (const [tool, args, ext, kind] of [
+        ['gzip', ['-1', '-k', '-f'], 'gz', 'gzip'],
+        ['xz', ['-0', '-k', '-f', '-T1'], 'xz', 'xz'],
+        ['zstd', ['-1', '-q', '-f'], 'zst', 'zstd'],
+        ['bzip2', ['-1', '-k', '-f'], 'bz2', 'bzip2'],
+      ] as const) {
+        execFileSync(tool, [...args, plain]);
+        const id = await identifyDump(`${plain}.${ext}`);
+        expect(id, `${name}.${ext}`).toMatchObject({ release: d.expected.release, buildId: d.expected.buildId, compressed: kind, format: d.format });
+        const viaStdin = await identifyStream(createReadStream(`${plain}.${ext}`), '-');
+        expect(viaStdin.release).toBe(d.expected.release);
       }
     }
   });
