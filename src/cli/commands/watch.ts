@@ -136,6 +136,7 @@ function makeProcessor(argv: ArgumentsCamelCase<WatchArgs>, dir: string, analyze
     const { identifyDump } = await import('../../identify/index.js');
     const { fetchRelease, fetchResultJson } = await import('../fetch-pipeline.js');
     const { debuginfodUrls, fetchViaDebuginfod } = await import('../debuginfod-route.js');
+    const { IntegrityError } = await import('../../core/errors.js');
     const onProgress = (e: import('../../core/types.js').ProgressEvent): void => {
       if (e.kind === 'warning') log(`kdbg watch: ${relative(dir, item.path)}: warning: ${e.message}`);
       else if (e.kind === 'info' || e.kind === 'failover') log(`kdbg watch: ${relative(dir, item.path)}: ${e.kind === 'info' ? e.message : `failover ${e.from} → ${e.to}: ${e.reason}`}`);
@@ -151,8 +152,15 @@ function makeProcessor(argv: ArgumentsCamelCase<WatchArgs>, dir: string, analyze
       const cache = await openCache(argv.cacheDir, process.env);
       const rel = parseRelease(identity.release, identity.arch ? { arch: identity.arch } : {});
       if (!(await cache.readEntry(rel.uname))) {
-        const e = await fetchViaDebuginfod(cache, rel, identity, { urls, onProgress, signal });
-        if (e) via = 'debuginfod';
+        try {
+          const e = await fetchViaDebuginfod(cache, rel, identity, { urls, onProgress, signal });
+          if (e) via = 'debuginfod';
+        } catch (err) {
+          // A server serving a wrong file published nothing; an unattended host still wants the
+          // dump handled, so say so and take the package route.
+          if (!(err instanceof IntegrityError)) throw err;
+          log(`kdbg watch: ${relative(dir, item.path)}: warning: ${err.message}; trying the package route`);
+        }
       }
     }
     const fetched = await fetchRelease(item.path, {
