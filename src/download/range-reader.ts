@@ -40,6 +40,12 @@ export interface RangeReaderOptions {
 
 const userAgent = 'kdbg/0.1 (+kernel debuginfo fetcher)';
 
+/** Abandon a response body (closes the connection); undici's AbortError on it is expected. */
+function drop(body: { on(event: 'error', fn: () => void): unknown; destroy(): unknown }): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 export class HttpRangeReader implements RandomAccess {
   readonly label: string;
   private knownSize: number | null;
@@ -123,27 +129,27 @@ export class HttpRangeReader implements RandomAccess {
     const headers = flattenHeaders(res.headers);
     if (res.statusCode !== 206) {
       // Never read a whole package we did not ask for: drop the connection.
-      res.body.destroy();
+      drop(res.body);
       if (res.statusCode === 200) throw new RangeUnsupportedError(this.url, 'the server ignored the Range request (200)');
       if (isRetryableStatus(res.statusCode)) throw new NetworkError(`${this.url}: HTTP ${res.statusCode}`, { details: { url: this.url, status: res.statusCode } });
       throw new RangeUnsupportedError(this.url, `HTTP ${res.statusCode} to a Range request`);
     }
     const cr = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(headers['content-range'] ?? '');
     if (!cr || Number(cr[1]) !== start) {
-      res.body.destroy();
+      drop(res.body);
       throw new RangeUnsupportedError(this.url, `unexpected Content-Range "${headers['content-range'] ?? ''}" for bytes ${start}-${end - 1}`);
     }
     const total = cr[3] === '*' ? null : Number(cr[3]);
     const validator = headers['etag'] ?? headers['last-modified'] ?? null;
     if (this.validator === null) this.validator = validator;
     else if (validator !== this.validator) {
-      res.body.destroy();
+      drop(res.body);
       throw new RangeUnsupportedError(this.url, 'the file changed on the server during the partial fetch');
     }
     if (total !== null) {
       if (this.knownSize === null) this.knownSize = total;
       else if (total !== this.knownSize) {
-        res.body.destroy();
+        drop(res.body);
         throw new RangeUnsupportedError(this.url, `size ${total} differs from the expected ${this.knownSize}`);
       }
     }
