@@ -1,0 +1,277 @@
+// The analyze stage: one crash session with a fixed command plan, parsers over each command's
+// output, triage rules, and the report model the renderers (Markdown, JSON, HTML) share.
+//
+// Plan: [mod -S DIR] sys bt | then, knowing bt and the log: sym/dis -l at the fault, bt -a, log,
+// kmem -i, ps, foreach UN bt, mod, --cmd… — all in the same running crash (see session.ts).
+
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AnalysisError } from '../core/errors.js';
+import type { CrashBinary } from './crash-binary.js';
+import { crashTooOld } from './crash-binary.js';
+import { parseBt } from './parsers/bt.js';
+import type { BtResult } from './parsers/bt.js';
+import { parseDis } from './parsers/dis.js';
+import type { DisResult } from './parsers/dis.js';
+import { parseKmemInfo } from './parsers/kmem.js';
+import type { KmemInfo } from './parsers/kmem.js';
+import { parseLog } from './parsers/log.js';
+import type { LogLine } from './parsers/log.js';
+import { parseMod } from './parsers/mod.js';
+import type { ModRow } from './parsers/mod.js';
+import { parsePs } from './parsers/ps.js';
+import type { PsResult } from './parsers/ps.js';
+import { parseSym } from './parsers/sym.js';
+import type { SymInfo } from './parsers/sym.js';
+import { parseSys } from './parsers/sys.js';
+import type { SysInfo } from './parsers/sys.js';
+import { CrashSession } from './session.js';
+import type { TranscriptSection } from './transcript.js';
+import { outputOf } from './transcript.js';
+import { pickTarget, triage } from './triage.js';
+import type { Finding, Triage } from './triage.js';
+
+export const REPORT_SCHEMA = 'kdbg.analyze/v1';
+
+export interface AnalyzeInput {
+  dump: string;
+  vmlinux: string;
+  crash: CrashBinary;
+  timeoutMs: number;
+  /** --cmd, appended after the plan. */
+  extraCommands?: string[];
+  /** Module debuginfo directory for `mod -S`. */
+  modulesDir?: string | null;
+  /** Kernel sources (cache entry `source`) for quoting the faulting line. */
+  sourceDir?: string | null;
+  /** Upstream kernel version ("6.1.192") for the crash-too-old rule. */
+  kernelVersion?: string | null;
+  env?: Record<string, string | undefined>;
+}
+
+export interface SourceQuote {
+  file: string;
+  path: string;
+  line: number;
+  first: number;
+  lines: string[];
+}
+
+export interface ParsedOutputs {
+  sys: SysInfo | null;
+  bt: BtResult | null;
+  btAll: BtResult | null;
+  hung: BtResult | null;
+  kmem: KmemInfo | null;
+  ps: PsResult | null;
+  dis: DisResult | null;
+  sym: SymInfo | null;
+  log: LogLine[];
+  mod: ModRow[] | null;
+}
+
+export interface SessionOutcome {
+  sections: TranscriptSection[];
+  transcript: string;
+  durationMs: number;
+  exitCode: number | null;
+}
+
+/** Parse every known command's output out of transcript sections. Pure. */
+export function parseSections(sections: readonly TranscriptSection[]): ParsedOutputs {
+  const o = (c: string): string | null => outputOf(sections, c);
+  const opt = <T>(text: string | null, f: (t: string) => T): T | null => (text === null ? null : f(text));
+  return {
+    sys: opt(o('sys'), parseSys),
+    bt: opt(o('bt'), parseBt),
+    btAll: opt(o('bt -a'), parseBt),
+    hung: opt(o('foreach UN bt'), parseBt),
+    kmem: opt(o('kmem -i'), parseKmemInfo),
+    ps: opt(o('ps'), parsePs),
+    dis: opt(o('dis -rl *'), parseDis),
+    sym: opt(o('sym *'), parseSym),
+    log: parseLog(o('log') ?? ''),
+    mod: opt(o('mod'), parseMod),
+  };
+}
+
+/** Run the command plan in one crash session. Throws AnalysisError with details.transcript on failure. */
+export async function runCrashPlan(input: AnalyzeInput, header: string[]): Promise<SessionOutcome> {
+  const t0 = Date.now();
+  let session: CrashSession | null = null;
+  try {
+    session = await CrashSession.start({ crash: input.crash.path, vmlinux: input.vmlinux, dump: input.dump, timeoutMs: input.timeoutMs, header, ...(input.env ? { env: input.env } : {}) });
+    const first: string[] = [];
+    if (input.modulesDir) first.push(`mod -S ${input.modulesDir}`);
+    first.push('sys', 'bt', 'log');
+    const outs = await session.runAll(first);
+    const btText = outs[first.indexOf('bt')] ?? '';
+    const logText = outs[first.indexOf('log')] ?? '';
+    const target = pickTarget(parseBt(btText), parseLog(logText));
+    const rest: string[] = [];
+    if (target) {
+      // crash's sym takes an address or a bare symbol name, not "fn+off".
+      rest.push(`sym ${target.address ?? target.location.replace(/\+.*$/, '')}`);
+      rest.push(`dis -rl ${target.location}`);
+      rest.push(`dis -l ${target.location} 8`);
+    }
+    rest.push('bt -a', 'kmem -i', 'ps', 'foreach UN bt', 'mod', ...(input.extraCommands ?? []));
+    await session.runAll(rest);
+    const exit = await session.close();
+    return { sections: session.sections, transcript: session.transcript(), durationMs: Date.now() - t0, exitCode: exit.code };
+  } catch (e) {
+    if (session) {
+      session.kill();
+      if (e instanceof AnalysisError) {
+        e.details['transcript'] = session.transcript();
+        throw e;
+      }
+      throw new AnalysisError(`crash session failed: ${(e as Error).message}`, { cause: e, details: { transcript: session.transcript() } });
+    }
+    throw e;
+  }
+}
+
+/**
+ * Find a compiler-recorded source path ("debian/build/…/arch/x86/mm/fault.c",
+ * "/usr/src/debug/kernel-3.10.0-1160.el7/linux-…/arch/x86/include/asm/rwsem.h") under a source
+ * tree by trying ever shorter suffixes, directly and one directory level down.
+ */
+export async function resolveSource(sourceDir: string, file: string): Promise<string | null> {
+  const parts = file.split('/').filter((p) => p !== '' && p !== '.');
+  let subdirs: string[] = [];
+  try {
+    subdirs = (await readdir(sourceDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return null;
+  }
+  for (let i = 0; i < parts.length; i++) {
+    const suffix = parts.slice(i).join('/');
+    for (const base of [sourceDir, ...subdirs.map((d) => join(sourceDir, d))]) {
+      const p = join(base, suffix);
+      try {
+        if ((await stat(p)).isFile()) return p;
+      } catch {
+        // try the next candidate
+      }
+    }
+  }
+  return null;
+}
+
+export async function quoteSource(sourceDir: string, file: string, line: number, context = 5): Promise<SourceQuote | null> {
+  const p = await resolveSource(sourceDir, file);
+  if (!p) return null;
+  const all = (await readFile(p, 'utf8')).split('\n');
+  const first = Math.max(1, line - context);
+  const last = Math.min(all.length, line + context);
+  return { file, path: p, line, first, lines: all.slice(first - 1, last) };
+}
+
+export interface AnalysisReport {
+  schema: typeof REPORT_SCHEMA;
+  generatedAt: string;
+  dump: { path: string; format: string | null; release: string | null; buildId: string | null };
+  vmlinux: { path: string; release: string | null; buildId: string | null; banner: string | null };
+  verification: unknown;
+  crash: { path: string; version: string | null; tooOld: string | null; durationMs: number; exitCode: number | null };
+  summary: {
+    panicClass: Triage['panicClass'];
+    headline: string;
+    panicMessage: string | null;
+    faultAddress: string | null;
+    bugAt: string | null;
+    task: Triage['task'];
+    location: Triage['location'];
+    probableCause: string;
+  };
+  findings: Finding[];
+  source: SourceQuote | null;
+  system: {
+    release: string | null;
+    version: string | null;
+    machine: string | null;
+    cpus: number | null;
+    memory: string | null;
+    uptime: string | null;
+    date: string | null;
+    tasks: number | null;
+    nodename: string | null;
+  };
+  backtrace: BtResult['tasks'][number] | null;
+  allCpus: BtResult['tasks'];
+  memory: KmemInfo | null;
+  processes: { total: number; stateCounts: Record<string, number>; dState: { pid: number; comm: string }[] } | null;
+  modules: ModRow[];
+  logTail: string[];
+  commands: { command: string; lines: number; error: string | null }[];
+  warnings: string[];
+  timings: Record<string, number>;
+}
+
+export interface BuildReportInput {
+  dump: AnalysisReport['dump'];
+  vmlinux: AnalysisReport['vmlinux'];
+  verification: unknown;
+  crash: CrashBinary;
+  session: SessionOutcome;
+  kernelVersion: string | null;
+  sourceDir?: string | null;
+  warnings?: string[];
+  timings?: Record<string, number>;
+  now?: Date;
+}
+
+/** Turn the session's output into the report model (reads source files when sourceDir is set). */
+export async function buildReport(input: BuildReportInput): Promise<AnalysisReport> {
+  const p = parseSections(input.session.sections);
+  const t = triage({ sys: p.sys, bt: p.bt, log: p.log, kmem: p.kmem, ps: p.ps, dis: p.dis, sym: p.sym, hung: p.hung });
+  const warnings = [...(input.warnings ?? [])];
+  const old = crashTooOld(input.crash.version, input.kernelVersion);
+  if (old) warnings.push(old);
+  const all = input.session.sections.map((s) => s.output + s.stderr).join('\n');
+  const pidHash = all.split('\n').filter((l) => /not found in PID hash/.test(l));
+  if (pidHash.length > 0) warnings.push(`crash could not gather every task (${pidHash.length} "not found in PID hash" messages${p.sys?.tasks != null && p.ps ? `; sys TASKS ${p.sys.tasks}, ps ${p.ps.rows.length}` : ''}): the process list is incomplete`);
+  let source: SourceQuote | null = null;
+  if (input.sourceDir && t.location?.file && t.location.line !== null) {
+    source = await quoteSource(input.sourceDir, t.location.file, t.location.line);
+    if (!source) warnings.push(`source ${t.location.file} not found under ${input.sourceDir}`);
+  }
+  const commands = input.session.sections.map((s) => {
+    const out = s.output + s.stderr;
+    const verb = s.command.split(/\s+/, 1)[0] ?? '';
+    const err = out.split('\n').find((l) => l.startsWith(`${verb}: `) || l.startsWith('crash: ') || /^symbol not found/.test(l)) ?? null;
+    return { command: s.command, lines: out === '' ? 0 : out.split('\n').length - (out.endsWith('\n') ? 1 : 0), error: err };
+  });
+  return {
+    schema: REPORT_SCHEMA,
+    generatedAt: (input.now ?? new Date()).toISOString(),
+    dump: input.dump,
+    vmlinux: input.vmlinux,
+    verification: input.verification,
+    crash: { path: input.crash.path, version: input.crash.version, tooOld: old, durationMs: input.session.durationMs, exitCode: input.session.exitCode },
+    summary: { panicClass: t.panicClass, headline: t.headline, panicMessage: t.panicMessage, faultAddress: t.faultAddress, bugAt: t.bugAt, task: t.task, location: t.location, probableCause: t.probableCause },
+    findings: t.findings,
+    source,
+    system: {
+      release: p.sys?.release ?? null,
+      version: p.sys?.version ?? null,
+      machine: p.sys?.machine ?? null,
+      cpus: p.sys?.cpus ?? null,
+      memory: p.sys?.memory ?? null,
+      uptime: p.sys?.uptime ?? null,
+      date: p.sys?.date ?? null,
+      tasks: p.sys?.tasks ?? null,
+      nodename: p.sys?.nodename ?? null,
+    },
+    backtrace: p.bt?.tasks[0] ?? null,
+    allCpus: p.btAll?.tasks ?? [],
+    memory: p.kmem,
+    processes: p.ps ? { total: p.ps.rows.length, stateCounts: p.ps.stateCounts, dState: p.ps.rows.filter((r) => r.state === 'UN').map((r) => ({ pid: r.pid, comm: r.comm })) } : null,
+    modules: p.mod ?? [],
+    logTail: p.log.slice(-60).map((l) => (l.time === null ? l.text : `[${l.time.toFixed(6).padStart(12)}] ${l.text}`)),
+    commands,
+    warnings,
+    timings: input.timings ?? {},
+  };
+}

@@ -1,0 +1,68 @@
+// The Markdown report: the first screen answers what crashed, where, and why probably; the
+// evidence and the raw material (backtrace, memory, processes, log tail) follow.
+import type { AnalysisReport } from '../index.js';
+
+function code(lines: string[]): string {
+  return ['```', ...lines, '```'].join('\n');
+}
+
+export function verificationLine(v: unknown): string {
+  const r = v as { ok?: boolean; forced?: boolean; checks?: { kind: string; status: string }[] } | null;
+  if (!r || !r.checks) return 'not verified';
+  const parts = r.checks.filter((c) => c.status !== 'unavailable').map((c) => `${c.kind} ${c.status}`);
+  return `${r.forced ? 'MISMATCH (forced) — ' : ''}${parts.join(', ') || 'nothing comparable'}`;
+}
+
+export function renderMarkdown(r: AnalysisReport): string {
+  const s = r.summary;
+  const loc = s.location;
+  const out: string[] = [];
+  out.push(`# ${s.headline}`, '');
+  out.push(`- **What:** ${s.panicMessage ? `\`${s.panicMessage}\`` : 'no panic message found'} — class \`${s.panicClass}\`${s.faultAddress ? `, address \`${s.faultAddress}\`` : ''}${s.bugAt ? `, at \`${s.bugAt}\`` : ''}`);
+  if (loc) {
+    out.push(`- **Where:** \`${loc.text}\`${loc.module ? ` in module \`${loc.module}\`` : ''}${loc.file ? ` — \`${loc.file}:${loc.line}\`` : ''}${loc.instruction ? ` — \`${loc.instruction}\`` : ''}`);
+  } else out.push('- **Where:** unknown');
+  out.push(`- **Why (probably):** ${s.probableCause}`);
+  out.push(`- **Task:** ${s.task ? `\`${s.task.command}\` (PID ${s.task.pid}) on CPU ${s.task.cpu ?? '?'}` : 'unknown'}`);
+  out.push(`- **Kernel:** \`${r.system.release ?? r.dump.release ?? '?'}\` ${r.system.version ?? ''} · ${r.system.cpus ?? '?'} CPUs · ${r.system.memory ?? '?'} · uptime ${r.system.uptime ?? '?'}`);
+  out.push(`- **Analysis:** crash ${r.crash.version ?? '?'} (${Math.round(r.crash.durationMs / 100) / 10} s) · vmlinux ${verificationLine(r.verification)}`);
+  if (r.warnings.length) for (const w of r.warnings) out.push(`- **Warning:** ${w}`);
+  out.push('');
+  if (r.source) {
+    out.push(`## Source: ${r.source.file}:${r.source.line}`, '');
+    out.push(code(r.source.lines.map((l, i) => `${r.source!.first + i === r.source!.line ? '>' : ' '}${String(r.source!.first + i).padStart(6)}  ${l}`)), '');
+  }
+  out.push('## Findings', '');
+  for (const f of r.findings) {
+    out.push(`### ${f.severity.toUpperCase()}: ${f.title}`, '', f.detail, '');
+    if (f.evidence.length) out.push(code(f.evidence.map((e) => `[${e.command}] ${e.line}`)), '');
+  }
+  if (r.backtrace) {
+    const t = r.backtrace;
+    out.push(`## Backtrace of the panicking task (\`bt\`)`, '');
+    const ls = [`PID: ${t.pid}  TASK: ${t.task}  CPU: ${t.cpu ?? '-'}  COMMAND: "${t.command}"`];
+    t.frames.forEach((f, i) => {
+      for (const e of t.exceptions.filter((x) => x.beforeFrame === i)) ls.push(`    [exception RIP: ${e.location}]`);
+      ls.push(` #${f.level} ${f.function}${f.module ? ` [${f.module}]` : ''}  ${f.address}${f.stack ? `  (${f.stack})` : ''}`);
+    });
+    out.push(code(ls), '');
+  }
+  if (r.allCpus.length > 1) {
+    out.push('## Other CPUs (`bt -a`)', '');
+    out.push(code(r.allCpus.map((t) => `CPU ${t.cpu ?? '-'}: ${t.command} (${t.pid}): ${[...t.exceptions.map((e) => `[${e.location}]`), ...t.frames.slice(0, 6).map((f) => f.function)].join(' ← ')}`)), '');
+  }
+  if (r.memory) {
+    out.push('## Memory (`kmem -i`)', '', '| | pages | size | % |', '|---|---:|---:|---|');
+    for (const row of r.memory.rows) out.push(`| ${row.label} | ${row.pages} | ${row.size} | ${row.percent !== null ? `${row.percent}% of ${row.of}` : ''} |`);
+    out.push('');
+  }
+  if (r.processes) {
+    out.push('## Processes (`ps`)', '', `${r.processes.total} tasks: ${Object.entries(r.processes.stateCounts).map(([k, v]) => `${k} ${v}`).join(', ')}`, '');
+    if (r.processes.dState.length) out.push(`D state: ${r.processes.dState.map((d) => `${d.comm} (${d.pid})`).join(', ')}`, '');
+  }
+  if (r.modules.length) out.push('## Modules (`mod`)', '', r.modules.map((m) => `\`${m.name}\``).join(', '), '');
+  out.push('## Kernel log (tail)', '', code(r.logTail.slice(-40)), '');
+  out.push('## Commands run', '', ...r.commands.map((c) => `- \`${c.command}\` — ${c.lines} lines${c.error ? ` — error: ${c.error}` : ''}`), '');
+  out.push(`_Dump \`${r.dump.path}\` · vmlinux \`${r.vmlinux.path}\` · ${r.schema} · ${r.generatedAt}_`, '');
+  return out.join('\n');
+}
