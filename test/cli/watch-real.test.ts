@@ -1,0 +1,121 @@
+// Two kdbg hosts on real artefacts: host A's cache holds Debian's real vmlinux-6.1.0-56-amd64
+// (extracted by kdbg from the -dbg package, scripts/fixtures/40-debian-vmlinux.sh) and runs
+// `kdbg serve`; host B runs `kdbg watch` on a RHEL-style crash directory into which a real QEMU +
+// makedumpfile dump (scripts/fixtures/30-vmcores.sh) arrives as vmcore-incomplete → vmcore.
+// B identifies the dump, gets the vmlinux from A by the dump's BUILD-ID over the debuginfod API,
+// and its cache then holds a byte-identical vmlinux (sha256 as dpkg-deb | tar gives it).
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cache } from '../../src/cache/index.js';
+import { startServe, type RunningServer } from '../../src/serve/server.js';
+import { requireFixture } from '../helpers/fixtures.js';
+
+const repo = join(import.meta.dirname, '..', '..');
+const bin = join(repo, 'bin', 'kdbg.js');
+const RELEASE = '6.1.0-56-amd64';
+const vmlinuxFx = requireFixture('debian-vmlinux', 'usr', 'lib', 'debug', 'boot', `vmlinux-${RELEASE}`);
+const vmlinuxSha = readFileSync(requireFixture('debian-vmlinux', 'vmlinux.sha256'), 'utf8').trim().split(/\s+/)[0]!;
+const manifest = JSON.parse(readFileSync(requireFixture('vmcores', 'manifest.json'), 'utf8')) as {
+  dumps: { file: string; format: string; expected: { release: string | null; buildId: string | null } }[];
+};
+const dumpFx = manifest.dumps.find((d) => d.file === 'oops/vmcore.kdump-zlib')!;
+
+async function sha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(file)) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+describe('kdbg watch on host B ← kdbg serve on host A (real vmlinux, real dump)', () => {
+  const work = mkdtempSync(join(tmpdir(), 'kdbg-watch-real-'));
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    if (!existsSync(join(repo, 'dist', 'cli', 'commands', 'watch.js'))) throw new Error('dist/ is not built (npm run build)');
+    const cacheA = await Cache.open(join(work, 'cache-a'));
+    const staging = await cacheA.makeStagingDir(RELEASE);
+    // A hard link when the fixture cache is on the same file system (633 MB not copied), else a copy.
+    try {
+      linkSync(vmlinuxFx, join(staging, 'vmlinux'));
+    } catch {
+      copyFileSync(vmlinuxFx, join(staging, 'vmlinux'));
+    }
+    await cacheA.publishEntry(
+      staging,
+      {
+        release: RELEASE,
+        family: 'debian',
+        vmlinux: join(staging, 'vmlinux'),
+        vmlinuxSha256: vmlinuxSha,
+        source: null,
+        modules: null,
+        buildId: dumpFx.expected.buildId,
+        banner: null,
+        packages: [],
+        createdAt: new Date().toISOString(),
+      },
+      { source: false, modules: false },
+    );
+    server = await startServe({ cacheDir: cacheA.root, host: '127.0.0.1', port: 0 });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('fetches the vmlinux by the dump build-id from the other host, byte-identical', async () => {
+    expect(dumpFx.expected.release).toBe(RELEASE);
+    expect(dumpFx.expected.buildId).toMatch(/^[0-9a-f]{40}$/);
+    const crash = join(work, 'crash');
+    const crashDir = join(crash, '127.0.0.1-2026-11-25-12:00:00');
+    mkdirSync(crashDir, { recursive: true });
+    const env = { ...process.env, DEBUGINFOD_URLS: server.url, KDBG_CACHE_DIR: join(work, 'cache-b') };
+    delete env['KDBG_NO_DEBUGINFOD'];
+    const p = spawn(process.execPath, [bin, 'watch', '--json', '--settle', '0.5', '--rescan', '0.5', '--state', join(work, 'state.json'), crash], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exit = new Promise<number | null>((res) => p.once('exit', (c) => res(c)));
+    const events: Record<string, unknown>[] = [];
+    let out = '';
+    p.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      let i;
+      while ((i = out.indexOf('\n')) >= 0) {
+        events.push(JSON.parse(out.slice(0, i)) as Record<string, unknown>);
+        out = out.slice(i + 1);
+      }
+    });
+    p.stderr!.resume();
+    try {
+      // RHEL kdump: vmcore-dmesg.txt, then the dump under vmcore-incomplete, renamed when complete.
+      copyFileSync(requireFixture('vmcores', 'oops', 'vmcore-dmesg.txt'), join(crashDir, 'vmcore-dmesg.txt'));
+      copyFileSync(requireFixture('vmcores', dumpFx.file), join(crashDir, 'vmcore-incomplete'));
+      await new Promise((r) => setTimeout(r, 1000));
+      renameSync(join(crashDir, 'vmcore-incomplete'), join(crashDir, 'vmcore'));
+      const t0 = Date.now();
+      const deadline = t0 + 110_000;
+      while (!events.some((e) => e['event'] === 'done' || e['event'] === 'failed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const done = events.find((e) => e['event'] === 'done');
+      expect(done, JSON.stringify(events.filter((e) => e['event'] === 'failed'))).toBeDefined();
+      console.log(`watch (real dump, 633 MB vmlinux from kdbg serve): rename → report in ${Date.now() - t0} ms`);
+      const report = JSON.parse(readFileSync(join(crashDir, 'vmcore.kdbg', 'watch.json'), 'utf8')) as {
+        identity: { release: string; buildId: string };
+        fetch: { via: string; vmlinux: string };
+        dmesg: string;
+      };
+      expect(report.identity.release).toBe(RELEASE);
+      expect(report.identity.buildId).toBe(dumpFx.expected.buildId);
+      expect(report.fetch.via).toBe('debuginfod');
+      expect(report.dmesg).toBe(join(crashDir, 'vmcore-dmesg.txt'));
+      expect(report.fetch.vmlinux).toBe(join(work, 'cache-b', 'releases', RELEASE, 'vmlinux'));
+      expect(await sha256(report.fetch.vmlinux)).toBe(vmlinuxSha);
+      expect(server.metrics.requestCount('debuginfo', 200)).toBe(1);
+      p.kill('SIGTERM');
+      expect(await exit).toBe(0);
+    } finally {
+      if (p.exitCode === null) p.kill('SIGKILL');
+    }
+  });
+});
