@@ -73,7 +73,7 @@ describe('kdbg watch on host B ← kdbg serve on host A (real vmlinux, real dump
     const crash = join(work, 'crash');
     const crashDir = join(crash, '127.0.0.1-2026-11-25-12:00:00');
     mkdirSync(crashDir, { recursive: true });
-    const env = { ...process.env, DEBUGINFOD_URLS: server.url, KDBG_CACHE_DIR: join(work, 'cache-b') };
+    const env: NodeJS.ProcessEnv = { ...process.env, DEBUGINFOD_URLS: server.url, KDBG_CACHE_DIR: join(work, 'cache-b') };
     delete env['KDBG_NO_DEBUGINFOD'];
     const p = spawn(process.execPath, [bin, 'watch', '--json', '--settle', '0.5', '--rescan', '0.5', '--state', join(work, 'state.json'), crash], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const exit = new Promise<number | null>((res) => p.once('exit', (c) => res(c)));
