@@ -18,6 +18,13 @@ const repo = join(import.meta.dirname, '..', '..');
 const bin = join(repo, 'bin', 'kdbg.js');
 const RELEASE = '6.1.0-56-amd64';
 
+/** The parts of watch.json the tests read (schema in docs/hosts.md). */
+interface WatchReport {
+  identity: { release: string; buildId: string };
+  fetch: { via: string; vmlinux: string };
+  dmesg: string | null;
+}
+
 interface Running {
   proc: ChildProcess;
   events: Record<string, unknown>[];
@@ -126,14 +133,14 @@ describe('kdbg watch on a kdump-tools crash directory', () => {
       // The report is next to the dump and says where the vmlinux came from.
       const reportFile = join(`${dumpPath}.kdbg`, 'watch.json');
       expect(done['reports']).toEqual([reportFile]);
-      const report = JSON.parse(readFileSync(reportFile, 'utf8')) as Record<string, any>;
-      expect(report['identity']['release']).toBe(RELEASE);
-      expect(report['identity']['buildId']).toBe(vmlinuxId);
-      expect(report['fetch']['via']).toBe('debuginfod');
-      expect(report['dmesg']).toBe(join(stampDir, `dmesg.${stamp}`));
+      const report = JSON.parse(readFileSync(reportFile, 'utf8')) as WatchReport;
+      expect(report.identity.release).toBe(RELEASE);
+      expect(report.identity.buildId).toBe(vmlinuxId);
+      expect(report.fetch.via).toBe('debuginfod');
+      expect(report.dmesg).toBe(join(stampDir, `dmesg.${stamp}`));
       // The cache now holds the served vmlinux, byte for byte, indexed by build-id.
       const cached = join(cacheDir, 'releases', RELEASE, 'vmlinux');
-      expect(report['fetch']['vmlinux']).toBe(cached);
+      expect(report.fetch.vmlinux).toBe(cached);
       expect(readFileSync(cached).equals(readFileSync(join(served, 'vmlinux')))).toBe(true);
       expect(readFileSync(join(cacheDir, 'buildid', vmlinuxId), 'utf8').trim()).toBe(RELEASE);
 
@@ -174,8 +181,8 @@ describe('kdbg watch on a kdump-tools crash directory', () => {
     expect(await w.exit).toBe(0);
     const done = w.events.find((e) => e['event'] === 'done');
     expect(done?.['reports']).toEqual([join(reportDir, stamp, `dump.${stamp}.kdbg`, 'watch.json')]);
-    const report = JSON.parse(readFileSync(join(reportDir, stamp, `dump.${stamp}.kdbg`, 'watch.json'), 'utf8')) as Record<string, any>;
+    const report = JSON.parse(readFileSync(join(reportDir, stamp, `dump.${stamp}.kdbg`, 'watch.json'), 'utf8')) as WatchReport;
     // Second time round the vmlinux is already cached: no debuginfod request.
-    expect(report['fetch']['via']).toBe('cache');
+    expect(report.fetch.via).toBe('cache');
   });
 });
