@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BytesRandomAccess } from '../../src/core/byte-source.js';
 import { IntegrityError } from '../../src/core/errors.js';
 import { openRangeReader } from '../../src/download/range-reader.js';
-import { tryPartialExtract } from '../../src/extract/partial.js';
+import { FileRandomAccess, tryPartialExtract } from '../../src/extract/partial.js';
 import { readXzIndex } from '../../src/formats/xz.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 
@@ -169,6 +169,19 @@ describe('partial fetch of a multi-block deb over HTTP Range', () => {
     const { dest, result } = await partial('multi.deb', LONG);
     expect(result).not.toBeNull();
     expect(sha256(readFileSync(join(dest, LONG)))).toBe(sha[LONG]);
+  });
+
+  it('works the same on a local file (the kdbg unpack path), reading only the needed blocks', async () => {
+    const ra = await FileRandomAccess.open(join(dir, 'www', 'multi.deb'));
+    const dest = mkdtempSync(join(dir, 'out-'));
+    try {
+      const r = await tryPartialExtract(ra, 'deb', { destDir: dest, label: 'multi.deb', select: (m) => m.path === VMLINUX, stopAfter: 1 });
+      expect(r!.written[0]!.sha256).toBe(sha[VMLINUX]);
+      expect(sha256(readFileSync(join(dest, VMLINUX)))).toBe(sha[VMLINUX]);
+      expect(r!.partial.compressedBytesRead).toBeLessThan(ra.size * 0.8);
+    } finally {
+      await ra.close();
+    }
   });
 
   it('fails with IntegrityError on a corrupted block and leaves no file behind', async () => {
