@@ -153,17 +153,27 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
         const p = safeDecode(rest);
         if (!p || !p.startsWith('/') || p.includes('\0')) return plain(res, 404, 'source path must be absolute');
         if (!hit.sourceDir) return plain(res, 404, `the cache holds no sources for ${hit.release}`);
-        const candidate = resolve(hit.sourceDir, `.${p}`);
-        if (!isInside(hit.sourceDir, candidate)) return plain(res, 403, 'path escapes the source tree');
-        let real: string;
         let realRoot: string;
         try {
           realRoot = await fsp.realpath(hit.sourceDir);
-          real = await fsp.realpath(candidate);
         } catch {
-          return plain(res, 404, `no source file ${p} for ${hit.release}`);
+          return plain(res, 404, `the cache holds no sources for ${hit.release}`);
         }
-        if (!isInside(realRoot, real)) return plain(res, 403, 'path escapes the source tree');
+        let real: string | null = null;
+        for (const rel of sourceCandidates(p)) {
+          const candidate = resolve(hit.sourceDir, `.${rel}`);
+          if (!isInside(hit.sourceDir, candidate)) return plain(res, 403, 'path escapes the source tree');
+          let r: string;
+          try {
+            r = await fsp.realpath(candidate);
+          } catch {
+            continue;
+          }
+          if (!isInside(realRoot, r)) return plain(res, 403, 'path escapes the source tree');
+          real = r;
+          break;
+        }
+        if (real === null) return plain(res, 404, `no source file ${p} for ${hit.release}`);
         return sendFile(req, res, hit, real, p, null);
       }
     }
@@ -261,6 +271,23 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Where an absolute DWARF source path may sit under the entry's source/ directory. The fetch
+ * stage stores the sources package's common directory as source/, so for RHEL-family
+ * kernel-debuginfo-common (`/usr/src/debug/kernel-<ver>/linux-<uname>/mm/slab.c`, the paths
+ * debugedit wrote into the vmlinux's DWARF) the file is `source/mm/slab.c`. Tried in order: the
+ * path as is, then with `/usr/src/debug/` and 2, 1 or 0 further components removed.
+ */
+export function sourceCandidates(abs: string): string[] {
+  const out = [abs];
+  const m = /^\/usr\/src\/debug\/(.+)$/.exec(abs);
+  if (m) {
+    const parts = m[1]!.split('/').filter((x) => x !== '');
+    for (const k of [2, 1, 0]) if (parts.length > k) out.push(`/${parts.slice(k).join('/')}`);
+  }
+  return [...new Set(out)];
 }
 
 function safeDecode(s: string): string | null {

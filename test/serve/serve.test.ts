@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/cache/index.js';
 import { fetchDebuginfo } from '../../src/download/debuginfod.js';
-import { parseListen, parseRange, startServe, type RunningServer } from '../../src/serve/server.js';
+import { parseListen, parseRange, sourceCandidates, startServe, type RunningServer } from '../../src/serve/server.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kdbg-serve-'));
 const cacheDir = join(work, 'cache');
@@ -86,6 +86,9 @@ beforeAll(async () => {
   mkdirSync(join(staging, 'source', 'usr', 'src', 'debug', 'kdbg-test'), { recursive: true });
   writeFileSync(join(staging, 'source', SRC_PATH), c);
   writeFileSync(join(staging, 'source', 'usr', 'src', 'debug', 'kdbg-test', 'with space+plus.h'), '/* spaces */\n');
+  // RHEL-family layout: fetch stores kernel-debuginfo-common's linux tree itself as source/.
+  mkdirSync(join(staging, 'source', 'mm'), { recursive: true });
+  writeFileSync(join(staging, 'source', 'mm', 'rhel-style.c'), '/* mm */\n');
   // A hostile symlink inside the sources: must not be followed out of the tree.
   symlinkSync('/etc/passwd', join(staging, 'source', 'usr', 'src', 'debug', 'kdbg-test', 'passwd-link.c'));
   writeFileSync(join(work, 'secret.txt'), 'not for you\n');
@@ -204,6 +207,13 @@ describe('kdbg serve HTTP behaviour', () => {
     expect(sp.body.toString()).toBe('/* spaces */\n');
   });
 
+  it('maps debugedit paths (/usr/src/debug/<pkg>/<tree>/…) onto a source/ that is the kernel tree', async () => {
+    const r = await raw(server.url, `/buildid/${vmlinuxId}/source/usr/src/debug/kernel-3.10.0-327.el7/linux-3.10.0-327.el7.x86_64/mm/rhel-style.c`);
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe('/* mm */\n');
+    expect((await raw(server.url, `/buildid/${vmlinuxId}/source/usr/src/debug/kernel-3.10.0-327.el7/linux-3.10.0-327.el7.x86_64/../../../../../secret.txt`)).status).toBe(403);
+  });
+
   it('is read-only, 404s unknown and malformed build-ids', async () => {
     const p = await raw(server.url, `/buildid/${vmlinuxId}/debuginfo`, 'PUT');
     expect(p.status).toBe(405);
@@ -233,7 +243,7 @@ describe('kdbg serve HTTP behaviour', () => {
     const text = m.body.toString();
     const n = (re: RegExp): number => Number(re.exec(text)?.[1] ?? 'NaN');
     expect(n(/^kdbg_serve_requests_total\{type="debuginfo",status="200"\} (\d+)$/m)).toBeGreaterThanOrEqual(2);
-    expect(n(/^kdbg_serve_requests_total\{type="source",status="403"\} (\d+)$/m)).toBe(4);
+    expect(n(/^kdbg_serve_requests_total\{type="source",status="403"\} (\d+)$/m)).toBe(5);
     expect(n(/^kdbg_serve_requests_total\{type="executable",status="404"\} (\d+)$/m)).toBe(1);
     expect(n(/^kdbg_serve_bytes_served_total\{type="debuginfo"\} (\d+)$/m)).toBe(server.metrics.bytesServed('debuginfo'));
     expect(server.metrics.bytesServed('debuginfo')).toBeGreaterThanOrEqual(2 * readFileSync(vmlinux).length);
@@ -249,6 +259,15 @@ describe('kdbg serve HTTP behaviour', () => {
 });
 
 describe('serve helpers', () => {
+  it('lists source candidates: as is, then without /usr/src/debug/<pkg>/<tree>', () => {
+    expect(sourceCandidates('/usr/src/debug/kernel-3.10.0/linux-3.10.0.x86_64/mm/slab.c')).toEqual([
+      '/usr/src/debug/kernel-3.10.0/linux-3.10.0.x86_64/mm/slab.c',
+      '/mm/slab.c',
+      '/linux-3.10.0.x86_64/mm/slab.c',
+      '/kernel-3.10.0/linux-3.10.0.x86_64/mm/slab.c',
+    ]);
+    expect(sourceCandidates('/build/linux-abc/mm/slab.c')).toEqual(['/build/linux-abc/mm/slab.c']);
+  });
   it('parses --listen forms', () => {
     expect(parseListen('127.0.0.1:8002')).toEqual({ host: '127.0.0.1', port: 8002 });
     expect(parseListen('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
