@@ -381,10 +381,10 @@ async function fromNetwork<T>(pkg: ResolvedPackage, partial: PartialFile, opts: 
             break;
           }
           hash.update(chunk);
-          await partial.append(chunk);
+          // Disk write and hand-off to the extractor overlap; both must finish before the next chunk.
+          await Promise.all([partial.append(chunk), consumer.push(chunk)]);
           fed += chunk.length;
           bytesFromNetwork += chunk.length;
-          await consumer.push(chunk);
           progress();
           if (consumer.failed && pkg.sha256 === null) break;
         }
