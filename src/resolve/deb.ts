@@ -9,7 +9,7 @@
 //      host's codenames; each with its pockets (-security, -updates, -backports for Debian;
 //      -updates, -security, -proposed for Ubuntu's ddebs).
 //   2. --repo / config `repo` entries: flat repositories (Packages[.xz|.gz] next to the debs).
-//   3. Debian only: the host's apt sources (aptRoot, default /etc/apt), as listed (they carry
+//   3. Debian only, and only when 1 and 2 had no candidate: the host's apt sources (aptRoot, default /etc/apt), as listed (they carry
 //      -updates and -security themselves), plus the same pockets for the release's codename when
 //      the host runs another one. Ubuntu hosts list the main archive, which has no dbgsym
 //      packages: for Ubuntu the host only tells the codename, the ddebs archive must be a mirror.
@@ -108,6 +108,8 @@ interface IndexLocation {
   /** Index URLs to try in order (.xz, .gz, plain): the first that exists is read. */
   indexUrls: string[];
   label: string;
+  /** From the host's apt sources (read only when --mirror/--repo found nothing). */
+  fromHost: boolean;
 }
 
 interface Candidate {
@@ -137,11 +139,12 @@ export async function debIndexLocations(rel: KernelRelease, arch: string, opts: 
   const hostCodenames = codenamesOf(hostSources);
   const locations: IndexLocation[] = [];
   const seen = new Set<string>();
+  let fromHost = false;
   const add = (root: string, suite: string | null, component: string | null): void => {
     const base = suite === null ? root : `${root}dists/${suite}/${component}/binary-${arch}/`;
     if (seen.has(base)) return;
     seen.add(base);
-    locations.push({ root, indexUrls: indexUrls(base), label: suite === null ? root : `${root} ${suite}/${component}` });
+    locations.push({ root, indexUrls: indexUrls(base), label: suite === null ? root : `${root} ${suite}/${component}`, fromHost });
   };
   const hostComponents = [...new Set(hostSources.flatMap((s) => s.components))];
   const mirrorComponents = opts.components ?? (hostComponents.includes('main') ? ['main'] : hostComponents.length > 0 ? hostComponents : ['main']);
@@ -157,6 +160,7 @@ export async function debIndexLocations(rel: KernelRelease, arch: string, opts: 
     for (const suite of mirrorSuites) for (const comp of mirrorComponents) add(root, suite, comp);
   }
   for (const r of opts.repos) add(archiveRoot(r), null, null);
+  fromHost = true;
   if (family === 'debian') {
     for (const a of archivesFromSources(hostSources, arch)) {
       if (a.flat) {
@@ -243,7 +247,11 @@ export async function resolveDebPackages(rel: KernelRelease, wanted: WantedPacka
   const { locations } = await debIndexLocations(rel, arch, opts);
   const attempts: Attempt[] = [];
   const all: Candidate[] = [];
+  let explicitHits: number | null = null;
   for (const loc of locations) {
+    // What the user configured wins: the host's archives are read only when it had nothing.
+    if (loc.fromHost && explicitHits === null) explicitHits = all.length;
+    if (loc.fromHost && explicitHits !== null && explicitHits > 0) break;
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted');
     all.push(...(await scanIndex(loc, names, arch, opts, attempts)));
     // With a pinned version the first archive that has it is enough (mirrors come first).
