@@ -14,6 +14,14 @@ export async function main(argv: string[]): Promise<number> {
     process.exit(130);
   };
   process.once('SIGINT', onSigint);
+  // `kdbg unpack --list | head`: the reader closing the pipe is its choice, not a kdbg error (no
+  // stack trace from an unhandled EPIPE).
+  if (process.stdout.listenerCount('error') === 0) {
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(0);
+      throw e;
+    });
+  }
   try {
     let parser: Argv = yargs(argv)
       .scriptName('kdbg')
