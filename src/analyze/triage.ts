@@ -163,7 +163,8 @@ function panicTaskFrom(bt: BtResult | null, window: readonly LogLine[]): { task:
 function logRip(window: readonly LogLine[]): { text: string; module: string | null; line: string } | null {
   for (let i = window.length - 1; i >= 0; i--) {
     const t = window[i]!.text;
-    const m = /\b(?:RIP|EIP|pc)\s*:\s*(?:[0-9a-f]{4}:)?(?:\[<[0-9a-f]+>\]\s*)?([A-Za-z_.$][\w.$]*\+0x[0-9a-f]+\/0x[0-9a-f]+)(?:\s+\[(\w+)\])?/.exec(t);
+    // 6.x: "RIP: 0010:fn+0x5/0x10 [mod]"; RHEL 7: "IP: [<addr>] fn+0x9/0x30", "RIP: 0010:[<a>]  [<a>] fn+…", "RIP  [<a>] fn+…"; arm64: "pc : fn+…".
+    const m = /\b(?:[RE]?IP|pc)\b\s*:?\s*(?:[0-9a-f]{4}:)?(?:\[<[0-9a-f]+>\]\s*)*([A-Za-z_.$][\w.$]*\+0x[0-9a-f]+\/0x[0-9a-f]+)(?:\s+\[(\w+)\])?/.exec(t);
     if (m) return { text: m[1]!, module: m[2] ?? null, line: t };
   }
   return null;
@@ -217,7 +218,9 @@ export function triage(input: TriageInput): Triage {
   const { lines: window } = panicWindow(input.log);
   const { cls, evidence: clsEvidence, line: clsLine } = classify(input.sys, window);
   const panicLine = window.find((l) => PANIC_LINE.test(l.text))?.text ?? null;
-  const panicMessage = input.sys?.panic || (panicLine ? panicLine.replace(/^.*?(Kernel panic - not syncing)/, '$1') : null);
+  // The log's "Kernel panic - not syncing: …" is the panic() argument; sys PANIC is crash's
+  // guess, which differs between versions (8.0.2 shows the Oops line instead).
+  const panicMessage = (panicLine ? panicLine.replace(/^.*?(Kernel panic - not syncing)/, '$1') : null) ?? (input.sys?.panic || null);
 
   let faultAddress: string | null = null;
   let bugAt: string | null = null;

@@ -45,7 +45,8 @@ export function parseSys(text: string): SysInfo {
   const dumpfileNotes = df ? [...df.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1]!) : [];
   const off = /OFFLINE:\s*(\d+)/.exec(fields['CPUS'] ?? '');
   let panic: string | null = fields['PANIC'] ?? null;
-  if (panic !== null) panic = panic.replace(/^"(.*)"$/, '$1');
+  // crash 8.0.2 prints `PANIC: "Oops: 0000 [#1] …" (check log for details)`: keep the quoted part.
+  if (panic !== null) panic = /^"(.*)"(?:\s.*)?$/.exec(panic)?.[1] ?? panic;
   return {
     fields,
     kernel: fields['KERNEL'] ?? null,
