@@ -244,67 +244,83 @@ interface FlatIndexEntry {
   offset: number;
   size: number;
   fileOffset: number;
-  seq: number;
 }
 
 /**
- * Positioned reads through a flattened file without reassembling it: an index of every record
- * (16 bytes read per record), last writer wins. Used when a fallback needs bytes beyond the
- * header window (banner scan of page data).
+ * Positioned reads through a flattened file without reassembling it. Record headers (16 bytes
+ * each) are indexed lazily, only as far as needed to cover what is read: writers emit page data
+ * in increasing offset order, so reading a kernel page early in the dump visits a prefix of the
+ * records only. A record read later may overwrite an earlier one (last writer wins) — a byte range
+ * is served once the records seen so far cover it, which is exact for page data (written once).
  */
 export class FlatIndexAccess implements RandomAccess {
+  private readonly entries: FlatIndexEntry[] = [];
+  /** Covered logical intervals, in the order they grew; sequential writes keep this short. */
+  private readonly covered: [number, number][] = [];
+  private pos = FLAT_HEADER_SIZE;
+  private ended = false;
+  private logicalSize = 0;
+
   private constructor(
     private readonly src: RandomAccess,
-    private readonly entries: FlatIndexEntry[],
-    private readonly maxSize: number,
-    readonly size: number,
+    private readonly maxRecords: number,
   ) {}
 
   get label(): string {
     return this.src.label;
   }
 
-  static async build(src: RandomAccess): Promise<FlatIndexAccess> {
+  /** The logical size once every record has been indexed, else null. */
+  get size(): number | null {
+    return this.ended ? this.logicalSize : null;
+  }
+
+  get recordsIndexed(): number {
+    return this.entries.length;
+  }
+
+  static async build(src: RandomAccess, maxRecords: number = FLAT_MAX_RECORDS): Promise<FlatIndexAccess> {
     parseFlatHeader(await readExactAt(src, 0, 32, FORMAT, 'flattened header'), src.label);
-    const entries: FlatIndexEntry[] = [];
-    let pos = FLAT_HEADER_SIZE;
-    let size = 0;
-    let maxSize = 0;
-    for (;;) {
-      if (src.size !== null && pos >= src.size) throw missingEnd(src.label, pos, Object.assign(new FlatImage(src.label), { records: entries.length }));
-      const rh = parseFlatRecordHeader(await readExactAt(src, pos, 16, FORMAT, 'record header'), src.label, pos);
-      if (rh === null) break;
-      if (entries.length >= FLAT_MAX_RECORDS) throw new LimitError(`${src.label}: flattened dump has more than ${FLAT_MAX_RECORDS} records (at offset ${pos})`, { file: src.label, format: FORMAT, offset: pos });
-      entries.push({ offset: rh.offset, size: rh.buf_size, fileOffset: pos + 16, seq: entries.length });
-      size = Math.max(size, rh.offset + rh.buf_size);
-      maxSize = Math.max(maxSize, rh.buf_size);
-      pos += 16 + rh.buf_size;
+    return new FlatIndexAccess(src, maxRecords);
+  }
+
+  private covers(a: number, b: number): boolean {
+    return this.covered.some(([s, e]) => s <= a && b <= e);
+  }
+
+  private async indexOne(): Promise<void> {
+    const src = this.src;
+    if (src.size !== null && this.pos >= src.size) {
+      throw new TruncatedError(`${src.label}: truncated flattened dump: input ends at offset ${this.pos} after ${this.entries.length} records, without the end marker`, {
+        file: src.label,
+        format: FORMAT,
+        offset: this.pos,
+      });
     }
-    entries.sort((a, b) => a.offset - b.offset || a.seq - b.seq);
-    return new FlatIndexAccess(src, entries, maxSize, size);
+    const rh = parseFlatRecordHeader(await readExactAt(src, this.pos, 16, FORMAT, 'record header'), src.label, this.pos);
+    if (rh === null) {
+      this.ended = true;
+      return;
+    }
+    if (this.entries.length >= this.maxRecords) {
+      throw new LimitError(`${src.label}: flattened dump: more than ${this.maxRecords} records indexed (at offset ${this.pos})`, { file: src.label, format: FORMAT, offset: this.pos });
+    }
+    this.entries.push({ offset: rh.offset, size: rh.buf_size, fileOffset: this.pos + 16 });
+    this.logicalSize = Math.max(this.logicalSize, rh.offset + rh.buf_size);
+    const last = this.covered[this.covered.length - 1];
+    if (last && last[1] === rh.offset) last[1] = rh.offset + rh.buf_size;
+    else if (rh.buf_size > 0) this.covered.push([rh.offset, rh.offset + rh.buf_size]);
+    this.pos += 16 + rh.buf_size;
   }
 
   async readAt(offset: number, length: number): Promise<Uint8Array> {
-    const end = Math.min(offset + length, this.size);
+    while (!this.ended && !this.covers(offset, offset + length)) await this.indexOne();
+    const end = this.ended ? Math.min(offset + length, this.logicalSize) : offset + length;
     if (end <= offset) return new Uint8Array(0);
     const out = new Uint8Array(end - offset);
-    // First entry that could overlap: offset > start - maxSize.
-    let lo = 0;
-    let hi = this.entries.length;
-    const from = offset - this.maxSize;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.entries[mid]!.offset <= from) lo = mid + 1;
-      else hi = mid;
-    }
-    const hits: FlatIndexEntry[] = [];
-    for (let i = lo; i < this.entries.length; i++) {
-      const e = this.entries[i]!;
-      if (e.offset >= end) break;
-      if (e.offset + e.size > offset) hits.push(e);
-    }
-    hits.sort((a, b) => a.seq - b.seq);
-    for (const e of hits) {
+    // In record order, so later records overwrite earlier ones.
+    for (const e of this.entries) {
+      if (e.offset >= end || e.offset + e.size <= offset) continue;
       const s = Math.max(offset, e.offset);
       const t = Math.min(end, e.offset + e.size);
       const b = await readExactAt(this.src, e.fileOffset + (s - e.offset), t - s, FORMAT, `record data (logical offset ${e.offset})`);

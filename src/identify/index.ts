@@ -22,6 +22,7 @@ import { decompressWhole, detectWholeFileCompression } from './compressed.js';
 import type { WholeFileCompression } from './compressed.js';
 import { FileRandomAccess } from './file-access.js';
 import { scanKdumpPagesForBanner } from './kdump-pages.js';
+import { elfPhysReader, elfVirtReader, kdumpPhysReader, readInitUtsname } from './memory.js';
 
 export { FileRandomAccess } from './file-access.js';
 
@@ -274,6 +275,37 @@ export function archFromRelease(release: string | null): string | null {
   return null;
 }
 
+/** utsname read from the kernel's memory (init_uts_ns). */
+function applyUtsname(id: DumpIdentification, u: NewUtsname): void {
+  id.utsname ??= u;
+  if (id.utsname.version === '' && id.utsname.release === '') id.utsname = { ...u, machine: id.utsname.machine || u.machine };
+  if (id.release === null && u.release) {
+    id.release = u.release;
+    id.source = 'utsname';
+  }
+  id.arch ??= u.machine || null;
+  id.packageVersion ??= packageVersionFrom(u.version, id.release);
+}
+
+/** Records kdbg indexes at most to reach page data in a flattened file (~10 GB of 64 KiB records). */
+const FLAT_INDEX_MAX_RECORDS = 200_000;
+
+/** Where page data can be read: the file itself, a record index of a flattened file, or nothing (stdin flattened). */
+async function memorySource(ra: RandomAccess, ctx: Ctx): Promise<RandomAccess | null> {
+  if (ctx.flatFile) return optional(() => FlatIndexAccess.build(ctx.flatFile!, FLAT_INDEX_MAX_RECORDS));
+  if (ctx.flattened) return null;
+  return ra;
+}
+
+/** Enrichments must not turn a good identification into an error. */
+async function optional<T>(f: () => Promise<T | null>): Promise<T | null> {
+  try {
+    return await f();
+  } catch {
+    return null;
+  }
+}
+
 function vmcoreinfoFromNotes(notes: readonly ElfNote[]): Record<string, string> | null {
   const n = notes.find((x) => x.name === 'VMCOREINFO');
   if (!n) return null;
@@ -301,6 +333,13 @@ async function identifyElf(ra: RandomAccess, path: string, ctx: Ctx): Promise<Du
   id.cpus = notes.filter((n) => n.name === 'CORE' && n.n_type === NT_PRSTATUS).length;
   const vi = vmcoreinfoFromNotes(notes);
   if (vi) applyVmcoreinfo(id, vi);
+  if (vi) {
+    const mem = await memorySource(ra, ctx);
+    if (mem) {
+      const u = await optional(() => readInitUtsname(vi, id.arch, elfPhysReader(mem, tables.programHeaders), elfVirtReader(mem, tables.programHeaders)));
+      if (u) applyUtsname(id, u);
+    }
+  }
   if (id.release === null) {
     const scanSrc = ctx.flatFile ? await FlatIndexAccess.build(ctx.flatFile) : ra;
     const firstLoad = Math.min(...tables.programHeaders.filter((p) => p.p_type === 1 && p.p_filesz > 0).map((p) => p.p_offset), Number.MAX_SAFE_INTEGER);
@@ -343,13 +382,21 @@ async function identifyKdump(ra: RandomAccess, path: string, ctx: Ctx): Promise<
     vi ??= vmcoreinfoFromNotes(notes);
   }
   if (vi) applyVmcoreinfo(id, vi);
+  // QEMU leaves the header's utsname empty: read the kernel's own init_uts_ns from the pages.
+  if (vi && !h.utsname.version) {
+    const mem = await memorySource(ra, ctx);
+    if (mem) {
+      const u = await optional(() => readInitUtsname(vi!, id.arch, kdumpPhysReader(mem, h), null));
+      if (u) applyUtsname(id, u);
+    }
+  }
   if (id.release === null && h.utsname.release) {
     id.release = h.utsname.release;
     id.source = 'utsname';
   }
   // Old dumps without VMCOREINFO: the header timestamp is the crash time.
   if (id.crashTime === null && vi === null && h.timestamp.tv_sec > 0) id.crashTime = new Date(h.timestamp.tv_sec * 1000).toISOString();
-  id.packageVersion = packageVersionFrom(h.utsname.version, id.release);
+  id.packageVersion ??= packageVersionFrom(h.utsname.version, id.release);
   if (s && s.split !== null && s.split !== 0) {
     const start = s.start_pfn_64 ?? s.start_pfn ?? 0n;
     const end = s.end_pfn_64 ?? s.end_pfn ?? 0n;

@@ -16,6 +16,7 @@ import {
 } from '../formats/kdump.js';
 import type { KdumpHeader } from '../formats/kdump.js';
 import { findBanner } from './banner.js';
+import { lzo1xDecompress } from './lzo.js';
 import type { BannerHit } from './banner.js';
 
 export interface PageScanResult {
@@ -51,7 +52,8 @@ export async function scanKdumpPagesForBanner(src: RandomAccess, h: KdumpHeader,
       try {
         if (d.flags & DUMP_DH_COMPRESSED_ZLIB) page = inflateSync(data, { maxOutputLength: bs });
         else if (d.flags & DUMP_DH_COMPRESSED_ZSTD) page = zstdDecompress(data, new Uint8Array(bs));
-        else if (d.flags & (DUMP_DH_COMPRESSED_LZO | DUMP_DH_COMPRESSED_SNAPPY)) page = null;
+        else if (d.flags & DUMP_DH_COMPRESSED_LZO) page = lzo1xDecompress(data, bs);
+        else if (d.flags & DUMP_DH_COMPRESSED_SNAPPY) page = null;
         else page = data;
       } catch {
         page = null;

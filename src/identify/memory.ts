@@ -1,0 +1,180 @@
+// Reading a few bytes of the crashed kernel's memory out of a dump: physical address → file bytes
+// through ELF PT_LOAD segments or the kdump bitmap + page descriptors. Used to read init_uts_ns
+// (the running kernel's utsname: release, and the UTS version carrying the package version, e.g.
+// "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)") when a dump's headers lack it (QEMU).
+
+import { inflateSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
+
+import type { RandomAccess } from '../core/byte-source.js';
+import type { ElfProgramHeader } from '../formats/elf.js';
+import { DUMP_DH_COMPRESSED_LZO, DUMP_DH_COMPRESSED_SNAPPY, DUMP_DH_COMPRESSED_ZLIB, DUMP_DH_COMPRESSED_ZSTD, pageDescStart, parsePageDescs } from '../formats/kdump.js';
+import type { KdumpHeader, NewUtsname } from '../formats/kdump.js';
+import { lzo1xDecompress } from './lzo.js';
+
+/** Reads physical memory; null when the dump does not hold (or cannot decode) those bytes. */
+export type PhysReader = (paddr: bigint, length: number) => Promise<Uint8Array | null>;
+
+const MASK64 = (1n << 64n) - 1n;
+const START_KERNEL_MAP = 0xffffffff80000000n;
+
+/** Kernel-image virtual address → physical, from VMCOREINFO (x86_64 phys_base, arm64 kimage_voffset). */
+export function kernelVirtToPhys(vaddr: bigint, arch: string | null, vi: Record<string, string>): bigint | null {
+  const kv = vi['NUMBER(kimage_voffset)'];
+  if ((arch === 'aarch64' || arch === null) && kv !== undefined) {
+    const off = parseBig(kv, true);
+    return off === null ? null : (vaddr - off) & MASK64;
+  }
+  if (arch === 'x86_64' && vaddr >= START_KERNEL_MAP) {
+    const pb = parseBig(vi['NUMBER(phys_base)'] ?? '0', false) ?? 0n;
+    return (vaddr - START_KERNEL_MAP + pb) & MASK64;
+  }
+  return null;
+}
+
+function parseBig(s: string, hexDefault: boolean): bigint | null {
+  const t = s.trim();
+  try {
+    if (/^-?0x[0-9a-f]+$/i.test(t)) return t.startsWith('-') ? -BigInt(t.slice(1)) : BigInt(t);
+    if (hexDefault && /^[0-9a-f]+$/i.test(t)) return BigInt(`0x${t}`);
+    if (/^-?\d+$/.test(t)) return BigInt(t);
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+/** Physical reads through ELF PT_LOAD segments (p_paddr), or by virtual address when asked. */
+export function elfPhysReader(ra: RandomAccess, phdrs: readonly ElfProgramHeader[]): PhysReader {
+  const loads = phdrs.filter((p) => p.p_type === 1 && p.p_filesz > 0);
+  return async (paddr, length) => {
+    for (const p of loads) {
+      const end = p.p_paddr + BigInt(p.p_filesz);
+      if (paddr >= p.p_paddr && paddr + BigInt(length) <= end) {
+        const b = await ra.readAt(p.p_offset + Number(paddr - p.p_paddr), length);
+        return b.length === length ? b : null;
+      }
+    }
+    return null;
+  };
+}
+
+/** Virtual reads through PT_LOADs that map kernel virtual addresses (/proc/vmcore has them). */
+export function elfVirtReader(ra: RandomAccess, phdrs: readonly ElfProgramHeader[]): PhysReader {
+  const loads = phdrs.filter((p) => p.p_type === 1 && p.p_filesz > 0);
+  return async (vaddr, length) => {
+    for (const p of loads) {
+      if (vaddr >= p.p_vaddr && vaddr + BigInt(length) <= p.p_vaddr + BigInt(p.p_filesz)) {
+        const b = await ra.readAt(p.p_offset + Number(vaddr - p.p_vaddr), length);
+        return b.length === length ? b : null;
+      }
+    }
+    return null;
+  };
+}
+
+/** Bitmap bytes kdbg reads at most to locate one page (covers 2^31 pfns = 8 TiB of 4 KiB pages). */
+const MAX_BITMAP_READ = 256 << 20;
+
+/** Physical reads through a kdump-compressed file: 2nd bitmap → descriptor index → page. */
+export function kdumpPhysReader(ra: RandomAccess, h: KdumpHeader): PhysReader {
+  const bs = h.block_size;
+  const bitmap2 = (1 + h.sub_hdr_size) * bs + (h.bitmap_blocks * bs) / 2;
+  const bitmapLen = (h.bitmap_blocks * bs) / 2;
+  const pages = new Map<bigint, Uint8Array | null>();
+  const readPage = async (pfn: bigint): Promise<Uint8Array | null> => {
+    if (pages.has(pfn)) return pages.get(pfn)!;
+    const byte = Number(pfn >> 3n);
+    if (byte >= bitmapLen || byte > MAX_BITMAP_READ) return null;
+    // Count dumped pages before pfn: the descriptor index.
+    let index = 0;
+    const chunk = 1 << 20;
+    for (let off = 0; off < byte; off += chunk) {
+      const b = await ra.readAt(bitmap2 + off, Math.min(chunk, byte - off));
+      for (const x of b) index += POPCOUNT[x]!;
+      if (b.length < Math.min(chunk, byte - off)) return null;
+    }
+    const last = await ra.readAt(bitmap2 + byte, 1);
+    const bit = Number(pfn & 7n);
+    if (last.length < 1 || !((last[0]! >> bit) & 1)) return null;
+    for (let i = 0; i < bit; i++) if ((last[0]! >> i) & 1) index++;
+    const descBytes = await ra.readAt(pageDescStart(h) + index * 24, 24);
+    const d = parsePageDescs(descBytes, h.endianness)[0];
+    if (!d || d.offset <= 0 || d.size === 0 || d.size > bs) return null;
+    const data = await ra.readAt(d.offset, d.size);
+    if (data.length < d.size) return null;
+    let page: Uint8Array | null = null;
+    try {
+      if (d.flags & DUMP_DH_COMPRESSED_ZLIB) page = inflateSync(data, { maxOutputLength: bs });
+      else if (d.flags & DUMP_DH_COMPRESSED_LZO) page = lzo1xDecompress(data, bs);
+      else if (d.flags & DUMP_DH_COMPRESSED_ZSTD) page = zstdDecompress(data, new Uint8Array(bs));
+      else if (d.flags & DUMP_DH_COMPRESSED_SNAPPY) page = null;
+      else page = data;
+    } catch {
+      page = null;
+    }
+    if (page && page.length !== bs) page = null;
+    pages.set(pfn, page);
+    return page;
+  };
+  return async (paddr, length) => {
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const pa = paddr + BigInt(done);
+      const pfn = pa / BigInt(bs);
+      const inPage = Number(pa % BigInt(bs));
+      const page = await readPage(pfn);
+      if (!page) return null;
+      const n = Math.min(bs - inPage, length - done);
+      out.set(page.subarray(inPage, inPage + n), done);
+      done += n;
+    }
+    return out;
+  };
+}
+
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, i) => {
+  let c = 0;
+  for (let x = i; x; x >>= 1) c += x & 1;
+  return c;
+});
+
+/**
+ * Parse `struct new_utsname` at init_uts_ns. The struct uts_namespace starts with it since 5.11;
+ * older kernels (el7's 3.10) have a 4-byte kref first, so both offsets are tried.
+ */
+export function parseUtsMemory(bytes: Uint8Array): NewUtsname | null {
+  for (const at of [0, 4, 8]) {
+    if (bytes.length < at + 6 * 65) continue;
+    const field = (i: number): string | null => {
+      const f = bytes.subarray(at + i * 65, at + (i + 1) * 65);
+      const nul = f.indexOf(0);
+      if (nul === -1) return null;
+      const s = new TextDecoder('latin1').decode(f.subarray(0, nul));
+      return /^[\x20-\x7e]*$/.test(s) ? s : null;
+    };
+    const f = [0, 1, 2, 3, 4, 5].map(field);
+    if (f.some((x) => x === null) || f[0] !== 'Linux' || !/^\d+\.\d+/.test(f[2]!)) continue;
+    return { sysname: f[0]!, nodename: f[1]!, release: f[2]!, version: f[3]!, machine: f[4]!, domainname: f[5]! };
+  }
+  return null;
+}
+
+/** init_uts_ns of the crashed kernel, via VMCOREINFO's SYMBOL(init_uts_ns). */
+export async function readInitUtsname(vi: Record<string, string>, arch: string | null, phys: PhysReader | null, virt: PhysReader | null): Promise<NewUtsname | null> {
+  const sym = vi['SYMBOL(init_uts_ns)'];
+  if (!sym || !/^[0-9a-f]{1,16}$/i.test(sym.trim())) return null;
+  const va = BigInt(`0x${sym.trim()}`);
+  const len = 8 + 6 * 65;
+  if (virt) {
+    const b = await virt(va, len);
+    const u = b && parseUtsMemory(b);
+    if (u) return u;
+  }
+  const pa = kernelVirtToPhys(va, arch, vi);
+  if (pa === null || !phys) return null;
+  const b = await phys(pa, len);
+  return b ? parseUtsMemory(b) : null;
+}
+
