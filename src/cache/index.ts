@@ -179,7 +179,11 @@ export class Cache {
   }
 
   async removePackage(sha256: string, fileName: string): Promise<void> {
-    await fsp.rm(this.packagePath(sha256), { force: true }).catch(() => undefined);
+    const p = this.packagePath(sha256);
+    await fsp.rm(p, { force: true }).catch(() => undefined);
+    // Drop the ab/cd/ fan-out directories once empty (rmdir fails harmlessly when they are not).
+    await fsp.rmdir(dirname(p)).catch(() => undefined);
+    await fsp.rmdir(dirname(dirname(p))).catch(() => undefined);
     if (isSafeName(fileName)) {
       const link = join(this.packagesDir, 'by-name', fileName);
       const target = await fsp.readlink(link).catch(() => '');

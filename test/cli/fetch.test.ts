@@ -110,6 +110,18 @@ describe('kdbg fetch (RPM fixture mirror)', () => {
     ]);
   });
 
+  it('--no-keep-packages drops the packages after publishing the entry; --quiet keeps stderr empty', async () => {
+    const cache = newCache();
+    const r = await runKdbg(['fetch', '3.10.0-327.el7', '--no-keep-packages', '--quiet', '--mirror', server.url, '--cache-dir', cache, '--config', config]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(sha256File(r.stdout.trim())).toBe(vmPkg.vmlinuxSha256);
+    expect(readdirSync(join(cache, 'packages', 'sha256'))).toEqual([]);
+    expect(readdirSync(join(cache, 'packages', 'by-name'))).toEqual([]);
+    const ls = await runKdbg(['cache', 'ls', '--cache-dir', cache]);
+    expect(ls.stdout.split('\t').slice(0, 4)).toEqual([vmPkg.uname, 'rhel', 'vmlinux+source', vmPkg.buildId]);
+  });
+
   it('exits 69 for --offline with an empty cache, and for cache path of an uncached release', async () => {
     const cache = newCache();
     const r = await runKdbg(['fetch', '3.10.0-327.el7', '--offline', '--cache-dir', cache]);
