@@ -10,6 +10,7 @@
 // Env: KDBG_FIXTURES (fixture root), BENCH_RATE (bytes/s per connection, default 40e6),
 //      BENCH_ONLY (comma list of scenario ids: a,b,b2,c,d,e), BENCH_NO_RECORD=1 (don't write results.md).
 import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { cpus, homedir, loadavg, tmpdir, totalmem } from 'node:os';
@@ -60,12 +61,25 @@ const base = await new Promise((resolve, reject) => {
   server.stdout.once('data', (d) => resolve(String(d).trim()));
   server.once('exit', (c) => reject(new Error(`server exited ${c}`)));
 });
+// Plain http with a fresh connection each time: a kept-alive socket may be closed by the server
+// while a long scenario runs.
+function control(path) {
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${base}${path}`, { agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve(text));
+      })
+      .on('error', reject);
+  });
+}
 async function serverStats() {
-  const r = await fetch(`${base}/__stats`);
-  return r.json();
+  return JSON.parse(await control('/__stats'));
 }
 async function serverReset() {
-  await fetch(`${base}/__reset`);
+  await control('/__reset');
 }
 
 const work = mkdtempSync(join(tmpdir(), 'kdbg-bench-'));
