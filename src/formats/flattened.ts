@@ -82,6 +82,8 @@ export class FlatImage implements RandomAccess {
   logicalSize = 0;
   records = 0;
   reachedEnd = false;
+  /** File offset of the next record header not yet replayed (file input). */
+  nextPos = FLAT_HEADER_SIZE;
 
   constructor(
     readonly label: string,
@@ -152,6 +154,8 @@ export class FlatImage implements RandomAccess {
 
 export interface ReassembleOptions {
   window?: number;
+  /** Continue replaying into this image from its `nextPos` (after a `done` stop). */
+  image?: FlatImage;
   /** Called after each record that touched the window; return true to stop reading. */
   done?: (image: FlatImage) => boolean;
 }
@@ -187,9 +191,9 @@ export async function reassembleFlattenedStream(src: ByteSource, opts: Reassembl
  * reads data only where it falls in the window.
  */
 export async function reassembleFlattenedFile(src: RandomAccess, opts: ReassembleOptions = {}): Promise<FlatImage> {
-  const image = new FlatImage(src.label, opts.window ?? FLAT_DEFAULT_WINDOW);
-  parseFlatHeader(await readExactAt(src, 0, 32, FORMAT, 'flattened header'), src.label);
-  let pos = FLAT_HEADER_SIZE;
+  const image = opts.image ?? new FlatImage(src.label, opts.window ?? FLAT_DEFAULT_WINDOW);
+  if (!opts.image) parseFlatHeader(await readExactAt(src, 0, 32, FORMAT, 'flattened header'), src.label);
+  let pos = image.nextPos;
   for (;;) {
     if (src.size !== null && pos >= src.size) throw missingEnd(src.label, pos, image);
     const rh = parseFlatRecordHeader(await readExactAt(src, pos, 16, FORMAT, 'record header'), src.label, pos);
@@ -200,21 +204,58 @@ export async function reassembleFlattenedFile(src: RandomAccess, opts: Reassembl
     countRecord(image, pos);
     image.logicalSize = Math.max(image.logicalSize, rh.offset + rh.buf_size);
     const keep = rh.offset < image.window ? Math.min(rh.buf_size, image.window - rh.offset) : 0;
+    const dataAt = pos;
+    pos += 16 + rh.buf_size;
+    image.nextPos = pos;
     if (keep > 0) {
-      image.write(rh.offset, await readExactAt(src, pos + 16, keep, FORMAT, `record data (logical offset ${rh.offset})`));
+      image.write(rh.offset, await readExactAt(src, dataAt + 16, keep, FORMAT, `record data (logical offset ${rh.offset})`));
       if (opts.done?.(image)) return image;
     }
-    pos += 16 + rh.buf_size;
     if (src.size !== null && pos > src.size) {
-      throw new TruncatedError(`${src.label}: truncated flattened dump: record at offset ${pos - 16 - rh.buf_size} has ${rh.buf_size} bytes of data but the file ends at ${src.size}`, {
+      throw new TruncatedError(`${src.label}: truncated flattened dump: record at offset ${dataAt} has ${rh.buf_size} bytes of data but the file ends at ${src.size}`, {
         file: src.label,
         format: FORMAT,
-        offset: pos - 16 - rh.buf_size,
+        offset: dataAt,
         expected: `${rh.buf_size} bytes`,
-        found: `${src.size - (pos - rh.buf_size)} bytes`,
+        found: `${src.size - (dataAt + 16)} bytes`,
       });
     }
   }
+}
+
+/**
+ * makedumpfile -F -E writes the program header table twice: as zeros in the first record and for
+ * real in one of the last records. Find that record in the file's tail (a 16-byte header
+ * {offset, size} whose chain of following records ends exactly at the end marker), so a multi-GB
+ * flattened ELF need not be walked record by record. Returns false when no such record is found
+ * (the caller then replays every record).
+ */
+export async function applyFlatTailRecord(src: RandomAccess, image: FlatImage, offset: number, size: number, tailWindow = 1 << 20): Promise<boolean> {
+  if (src.size === null || src.size < FLAT_HEADER_SIZE + 32 + size) return false;
+  const fileSize = src.size;
+  const from = Math.max(FLAT_HEADER_SIZE, fileSize - tailWindow);
+  const tail = Buffer.from(await src.readAt(from, fileSize - from));
+  if (tail.length !== fileSize - from || !tail.subarray(tail.length - 16).every((b) => b === 0xff)) return false;
+  const needle = Buffer.alloc(16);
+  needle.writeBigInt64BE(BigInt(offset), 0);
+  needle.writeBigInt64BE(BigInt(size), 8);
+  const chainEndsAtMarker = (start: number): boolean => {
+    let p = start;
+    for (let hops = 0; hops < 4096; hops++) {
+      if (p === tail.length - 16) return true;
+      if (p + 16 > tail.length - 16) return false;
+      const sz = tail.readBigInt64BE(p + 8);
+      if (sz < 0n || sz > BigInt(FLAT_MAX_RECORD)) return false;
+      p += 16 + Number(sz);
+    }
+    return false;
+  };
+  for (let i = tail.lastIndexOf(needle); i !== -1; i = i === 0 ? -1 : tail.lastIndexOf(needle, i - 1)) {
+    if (i + 16 + size > tail.length - 16 || !chainEndsAtMarker(i + 16 + size)) continue;
+    image.write(offset, new Uint8Array(tail.subarray(i + 16, i + 16 + size)));
+    return true;
+  }
+  return false;
 }
 
 function countRecord(image: FlatImage, at: number): void {

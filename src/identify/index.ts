@@ -11,7 +11,7 @@ import { InputFormatError, InputNotFoundError, isKdbgError, TruncatedError } fro
 import type { DumpIdentity } from '../core/types.js';
 import { elfMachineName, ET_CORE, isElf, NT_PRSTATUS, parseElfHeader, parseNotes, parseProgramHeaders, PT_NOTE, readElfSegmentNotes, readElfTables } from '../formats/elf.js';
 import type { ElfHeader, ElfNote } from '../formats/elf.js';
-import { FlatIndexAccess, isFlattened, reassembleFlattenedFile, reassembleFlattenedStream } from '../formats/flattened.js';
+import { applyFlatTailRecord, FlatIndexAccess, isFlattened, reassembleFlattenedFile, reassembleFlattenedStream } from '../formats/flattened.js';
 import type { FlatImage } from '../formats/flattened.js';
 import { DISKDUMP_SIGNATURE, KDUMP_HEADER_READ, kdumpCompression, kdumpSignature, parseKdumpHeader, parseKdumpSubHeader, readKdumpHeaders, SUB_HEADER_READ } from '../formats/kdump.js';
 import type { KdumpHeader, KdumpSubHeader, NewUtsname } from '../formats/kdump.js';
@@ -199,7 +199,13 @@ async function identifyRandomAccess(ra: RandomAccess, path: string, ctx: Ctx): P
   const head = await ra.readAt(0, 4096);
   if (head.length === 0) throw new TruncatedError(`${path}: empty input, not a crash dump`, { file: path, format: 'dump', offset: 0, expected: 'a dump header', found: '0 bytes' });
   if (isFlattened(head) && ctx.file && !ctx.flattened) {
-    const image = await reassembleFlattenedFile(ra, { done: flatDone });
+    let image = await reassembleFlattenedFile(ra, { done: (img) => flatDone(img) || elfTrap(img) !== null });
+    const trap = flatDone(image) ? null : elfTrap(image);
+    if (trap) {
+      // -F -E: take the real program headers from the last record, then read on for the notes.
+      if (await applyFlatTailRecord(ra, image, trap.offset, trap.size)) image = await reassembleFlattenedFile(ra, { image, done: flatDone });
+      else image = await reassembleFlattenedFile(ra, { done: flatDone });
+    }
     return identifyRandomAccess(image, path, { file: true, flattened: true, flatFile: ra });
   }
   let id: DumpIdentification;
@@ -515,6 +521,21 @@ function flatDone(img: FlatImage): boolean {
     return false;
   }
   return false;
+}
+
+/** The zero program header table of a makedumpfile -F -E stream, once seen. */
+function elfTrap(img: FlatImage): { offset: number; size: number } | null {
+  const head = img.bytesAt(0, 64);
+  if (!head || !isElf(head)) return null;
+  try {
+    const h = parseElfHeader(head, img.label);
+    if (h.e_phnum === 0xffff || h.e_phnum === 0) return null;
+    const size = h.e_phnum * (h.elfClass === 64 ? 56 : 32);
+    const table = img.bytesAt(h.e_phoff, size);
+    return table && table.every((b) => b === 0) ? { offset: h.e_phoff, size } : null;
+  } catch {
+    return null;
+  }
 }
 
 function elfDone(img: FlatImage, h: ElfHeader): boolean {
