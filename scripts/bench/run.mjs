@@ -213,6 +213,14 @@ if (want('c')) {
     ['xz -T2|tar --occurrence', b1],
     ['dpkg-deb -x', b2],
   ]);
+  // The partial/parallel path on the local file (what `kdbg unpack` gets once it calls
+  // tryPartialExtract with FileRandomAccess for literal member paths).
+  const out = fresh('c-partial');
+  const p = await measure(`node ${join(repo, 'scripts', 'bench', 'partial.mjs')} ${localDeb} ${out} ${debVmlinux}`, { output: join(out, debVmlinux), want: wantSha.deb });
+  clean('c-partial');
+  rows.push({ id: 'c*', scenario: 'local .deb through the partial/parallel path alone (FileRandomAccess)', goal: 'ratio <= 1.0', kd: p, baselines: [['xz -T2|tar --occurrence', b1]] });
+  console.log(fmtFig('kdbg partial path alone', p));
+  console.log(`  ratio partial/xz -T2|tar: ${ratioText(p, b1)}`);
 }
 
 // (d) Debian archive-style mirror
