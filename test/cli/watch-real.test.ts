@@ -21,7 +21,9 @@ const vmlinuxFx = requireFixture('debian-vmlinux', 'usr', 'lib', 'debug', 'boot'
 const vmlinuxSha = readFileSync(requireFixture('debian-vmlinux', 'vmlinux.sha256'), 'utf8').trim().split(/\s+/)[0]!;
 const manifest = JSON.parse(readFileSync(requireFixture('vmcores', 'manifest.json'), 'utf8')) as {
   dumps: { file: string; format: string; expected: { release: string | null; buildId: string | null } }[];
+  kinds: Record<string, { panicConsole: string[] }>;
 };
+const crashBin = requireFixture('crash-trixie', 'crash');
 const dumpFx = manifest.dumps.find((d) => d.file === 'oops/vmcore.kdump-zlib')!;
 
 async function sha256(file: string): Promise<string> {
@@ -117,5 +119,43 @@ describe('kdbg watch on host B ← kdbg serve on host A (real vmlinux, real dump
     } finally {
       if (p.exitCode === null) p.kill('SIGKILL');
     }
+  });
+
+  it('--analyze: a second real dump (sysrq, kdump-tools layout) gets a crash triage report next to it', async () => {
+    const crash = join(work, 'crash2');
+    const stamp = '202611251230';
+    const d = join(crash, stamp);
+    mkdirSync(d, { recursive: true });
+    const sysrq = manifest.dumps.find((x) => x.file === 'sysrq/vmcore.kdump-zlib')!;
+    copyFileSync(requireFixture('vmcores', 'sysrq', 'vmcore-dmesg.txt'), join(d, `dmesg.${stamp}`));
+    copyFileSync(requireFixture('vmcores', sysrq.file), join(d, `dump.${stamp}`));
+    const env: NodeJS.ProcessEnv = { ...process.env, DEBUGINFOD_URLS: server.url, KDBG_CACHE_DIR: join(work, 'cache-b'), KDBG_CRASH: crashBin };
+    const t0 = Date.now();
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, [bin, 'watch', '--json', '--once', '--analyze', '--settle', '0.2', '--state', join(work, 'state2.json'), crash], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+      p.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      p.once('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const done = events.find((e) => e['event'] === 'done');
+    expect(done, r.stderr).toBeDefined();
+    console.log(`watch --analyze (real sysrq dump, crash ${crashBin}): ${Date.now() - t0} ms`);
+    const out = join(d, `dump.${stamp}.kdbg`);
+    expect(done!['reports']).toEqual(['watch.json', 'report.md', 'report.json', 'report.html', 'crash-transcript.txt'].map((f) => join(out, f)));
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { summary: { panicClass: string; panicMessage: string | null }; dump: { buildId: string } };
+    expect(report.dump.buildId).toBe(sysrq.expected.buildId);
+    // The oracle: what the guest console printed at the panic.
+    const consoleLine = manifest.kinds['sysrq']!.panicConsole[0]!;
+    expect(consoleLine).toContain('sysrq triggered crash');
+    expect(report.summary.panicClass).toBe('sysrq');
+    expect(consoleLine).toContain(report.summary.panicMessage ?? '<none>');
+    const watchJson = JSON.parse(readFileSync(join(out, 'watch.json'), 'utf8')) as { fetch: { via: string }; analysis: { panicClass: string } };
+    expect(watchJson.fetch.via).toBe('cache');
+    expect(watchJson.analysis.panicClass).toBe('sysrq');
+    expect(readFileSync(join(out, 'report.md'), 'utf8').length).toBeGreaterThan(200);
   });
 });

@@ -8,6 +8,8 @@ import type { DumpProcessor } from '../watch-loop.js';
 export interface WatchArgs {
   dir: string;
   analyze: boolean;
+  crash?: string;
+  analyzeTimeout: number;
   reportDir?: string;
   state?: string;
   settle: number;
@@ -26,18 +28,15 @@ export interface WatchArgs {
   quiet: boolean;
 }
 
-/** The analyze entry point watch calls, once the analyze stage exports it. */
-export interface AnalyzeEntry {
-  (dumpPath: string, opts: { vmlinux: string; outDir: string; signal?: AbortSignal; onProgress?: (e: unknown) => void }): Promise<unknown>;
-}
-
 export const watchCommand: CommandModule<object, WatchArgs> = {
   command: 'watch <dir>',
   describe: 'Follow a kdump crash directory (/var/crash): fetch the debuginfo (and analyze) each new dump once',
   builder: (y: Argv): Argv<WatchArgs> =>
     y
       .positional('dir', { type: 'string', demandOption: true, describe: 'crash directory (e.g. /var/crash)' })
-      .option('analyze', { type: 'boolean', default: false, describe: 'also run the crash triage (kdbg analyze) and write its reports' })
+      .option('analyze', { type: 'boolean', default: false, describe: 'also run the crash triage (as kdbg analyze) and write its reports' })
+      .option('crash', { type: 'string', describe: 'crash binary for --analyze (default: KDBG_CRASH, then PATH)' })
+      .option('analyze-timeout', { type: 'number', default: 600, describe: 'seconds one crash session may take (--analyze)' })
       .option('report-dir', { type: 'string', describe: 'write results under this directory instead of next to each dump' })
       .option('state', { type: 'string', describe: 'state file remembering handled dumps (default: ${XDG_STATE_HOME:-~/.local/state}/kdbg/watch-<dir>.json)' })
       .option('settle', { type: 'number', default: 10, describe: 'seconds a dump size must stay unchanged before it counts as complete' })
@@ -67,7 +66,9 @@ export const watchCommand: CommandModule<object, WatchArgs> = {
     const dir = resolve(argv.dir);
     const stateFile = resolve(argv.state ?? defaultStateFile(dir, process.env, homedir(), createHash));
     await fsp.mkdir(resolve(stateFile, '..'), { recursive: true, mode: 0o700 });
-    const analyzer = argv.analyze ? await loadAnalyzer() : null;
+    if (!(argv.analyzeTimeout > 0)) throw new UsageError('--analyze-timeout must be a positive number of seconds');
+    // A missing crash is a setup problem: refuse to start (exit 69) rather than fail every dump.
+    const analyzer = argv.analyze ? await makeAnalyzer(argv) : null;
     const log = argv.quiet ? (): void => undefined : (l: string): void => writeErr(l);
 
     const processDump = makeProcessor(argv, dir, analyzer, log);
@@ -109,26 +110,70 @@ export function defaultStateFile(
   return `${base}/kdbg/watch-${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${h}.json`;
 }
 
+type Analyzer = (dump: string, identity: import('../../core/types.js').DumpIdentity & { packageVersion?: string | null }, fetched: { vmlinux: string; source: string | null; modules: string | null }, outDir: string) => Promise<Record<string, unknown>>;
+
 /**
- * The analyze stage's entry point. TODO(lead): when src/analyze/ exports its pipeline function,
- * adapt the call in makeProcessor (expected: run crash on `dumpPath` with `vmlinux`, write
- * report.md/report.json/report.html/crash-transcript.txt into `outDir`, honour `signal`).
+ * `kdbg analyze -o DIR` for one dump, composed from the analyze stage's exported steps the way
+ * src/cli/commands/analyze.ts composes them: verify the match (MismatchError, exit 67, records
+ * the dump as failed) → one crash session → report.md/.json/.html + crash-transcript.txt.
+ * TODO(lead): when the analyze command's handler body moves into an exported function, call that
+ * here instead, so both commands share one implementation.
  */
-async function loadAnalyzer(): Promise<AnalyzeEntry> {
-  const { UnavailableError } = await import('../../core/errors.js');
-  const spec = '../../analyze/index.js';
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(spec)) as Record<string, unknown>;
-  } catch (e) {
-    throw new UnavailableError('kdbg watch --analyze: the analyze stage is not available in this build', { cause: e, hint: 'run kdbg watch without --analyze' });
-  }
-  const fn = mod['analyzeDump'];
-  if (typeof fn !== 'function') throw new UnavailableError('kdbg watch --analyze: the analyze stage exports no analyzeDump()', { hint: 'run kdbg watch without --analyze' });
-  return fn as AnalyzeEntry;
+async function makeAnalyzer(argv: ArgumentsCamelCase<WatchArgs>): Promise<Analyzer> {
+  const { locateCrash, crashVersion } = await import('../../analyze/crash-binary.js');
+  const located = await locateCrash({ flag: argv.crash, env: { KDBG_CRASH: process.env['KDBG_CRASH'], PATH: process.env['PATH'] } });
+  const crash = { ...located, version: await crashVersion(located.path) };
+  return async (dump, identity, fetched, outDir) => {
+    const { join } = await import('node:path');
+    const { writeFileAtomic } = await import('../../cache/fs-util.js');
+    const { AnalysisError } = await import('../../core/errors.js');
+    const { verifyVmlinux, upstreamVersion } = await import('../../verify/index.js');
+    const { runCrashPlan, buildReport } = await import('../../analyze/index.js');
+    const { renderMarkdown } = await import('../../analyze/report/markdown.js');
+    const { renderHtml } = await import('../../analyze/report/html.js');
+    const timings: Record<string, number> = {};
+    let t = Date.now();
+    const { result: verification, vmlinux: vmId } = await verifyVmlinux({ ...identity, path: dump }, fetched.vmlinux, { force: false });
+    timings['verifyMs'] = Date.now() - t;
+    const kernelVersion = upstreamVersion(identity.release ?? vmId.release ?? '', vmId.banner ?? identity.banner, identity.packageVersion ?? null);
+    const header = ['kdbg watch --analyze transcript', `crash ${crash.version ?? '?'} (${crash.path})`, `vmlinux ${fetched.vmlinux}`, `dump ${dump}`];
+    t = Date.now();
+    let session;
+    try {
+      session = await runCrashPlan(
+        { dump, vmlinux: fetched.vmlinux, crash, timeoutMs: argv.analyzeTimeout * 1000, extraCommands: [], modulesDir: fetched.modules, sourceDir: fetched.source, kernelVersion },
+        header,
+      );
+    } catch (e) {
+      if (e instanceof AnalysisError && typeof e.details['transcript'] === 'string') {
+        const file = join(outDir, 'crash-transcript.txt');
+        await writeFileAtomic(file, e.details['transcript']);
+        delete e.details['transcript'];
+        e.details['transcriptFile'] = file;
+      }
+      throw e;
+    }
+    timings['crashMs'] = Date.now() - t;
+    const report = await buildReport({
+      dump: { path: dump, format: identity.format, release: identity.release, buildId: identity.buildId },
+      vmlinux: { path: fetched.vmlinux, release: vmId.release, buildId: vmId.buildId, banner: vmId.banner },
+      verification,
+      crash,
+      session,
+      kernelVersion,
+      sourceDir: fetched.source,
+      warnings: verification.warnings,
+      timings,
+    });
+    await writeFileAtomic(join(outDir, 'report.md'), renderMarkdown(report));
+    await writeFileAtomic(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    await writeFileAtomic(join(outDir, 'report.html'), renderHtml(report));
+    await writeFileAtomic(join(outDir, 'crash-transcript.txt'), session.transcript);
+    return { headline: report.summary.headline, panicClass: report.summary.panicClass, crashSeconds: Math.round(session.durationMs / 100) / 10, outDir };
+  };
 }
 
-function makeProcessor(argv: ArgumentsCamelCase<WatchArgs>, dir: string, analyzer: AnalyzeEntry | null, log: (l: string) => void): DumpProcessor {
+function makeProcessor(argv: ArgumentsCamelCase<WatchArgs>, dir: string, analyzer: Analyzer | null, log: (l: string) => void): DumpProcessor {
   return async (item, signal) => {
     const { join, relative } = await import('node:path');
     const { promises: fsp } = await import('node:fs');
@@ -178,14 +223,18 @@ function makeProcessor(argv: ArgumentsCamelCase<WatchArgs>, dir: string, analyze
     if (via === 'packages' && fetched.cached) via = 'cache';
     const outDir = argv.reportDir ? join(argv.reportDir, `${item.rel}.kdbg`) : `${item.path}.kdbg`;
     await fsp.mkdir(outDir, { recursive: true, mode: 0o755 });
-    let analysis: unknown = null;
-    if (analyzer) analysis = await analyzer(item.path, { vmlinux: fetched.vmlinux, outDir, signal });
+    let analysis: Record<string, unknown> | null = null;
+    if (analyzer) {
+      signal.throwIfAborted();
+      analysis = await analyzer(item.path, identity, fetched, outDir);
+    }
     const summary = {
       release: identity.release,
       buildId: identity.buildId,
       vmlinux: fetched.vmlinux,
       via,
       seconds: Math.round((Date.now() - started) / 100) / 10,
+      ...(analysis ? { headline: analysis['headline'], panicClass: analysis['panicClass'] } : {}),
     };
     const report = {
       kdbgWatch: 1,
@@ -194,7 +243,7 @@ function makeProcessor(argv: ArgumentsCamelCase<WatchArgs>, dir: string, analyze
       processedAt: new Date().toISOString(),
       identity,
       fetch: { ...fetchResultJson(fetched), via },
-      analysis: analyzer ? (analysis ?? { outDir }) : null,
+      analysis,
     };
     const reportFile = join(outDir, 'watch.json');
     await writeFileAtomic(reportFile, JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n', 0o644);
