@@ -72,6 +72,8 @@ export interface ParsedOutputs {
 
 export interface SessionOutcome {
   sections: TranscriptSection[];
+  /** What crash printed while loading (its WARNING lines matter: "not found in PID hash", "inconsistency"). */
+  startup: string;
   transcript: string;
   durationMs: number;
   exitCode: number | null;
@@ -100,7 +102,8 @@ export async function runCrashPlan(input: AnalyzeInput, header: string[]): Promi
   const t0 = Date.now();
   let session: CrashSession | null = null;
   try {
-    session = await CrashSession.start({ crash: input.crash.path, vmlinux: input.vmlinux, dump: input.dump, timeoutMs: input.timeoutMs, header, ...(input.env ? { env: input.env } : {}) });
+    session = CrashSession.spawn({ crash: input.crash.path, vmlinux: input.vmlinux, dump: input.dump, timeoutMs: input.timeoutMs, header, ...(input.env ? { env: input.env } : {}) });
+    await session.ready();
     const first: string[] = [];
     if (input.modulesDir) first.push(`mod -S ${input.modulesDir}`);
     first.push('sys', 'bt', 'log');
@@ -118,7 +121,8 @@ export async function runCrashPlan(input: AnalyzeInput, header: string[]): Promi
     rest.push('bt -a', 'kmem -i', 'ps', 'foreach UN bt', 'mod', ...(input.extraCommands ?? []));
     await session.runAll(rest);
     const exit = await session.close();
-    return { sections: session.sections, transcript: session.transcript(), durationMs: Date.now() - t0, exitCode: exit.code };
+    const startup = session.startup ? session.startup.output + session.startup.stderr : '';
+    return { sections: session.sections, startup, transcript: session.transcript(), durationMs: Date.now() - t0, exitCode: exit.code };
   } catch (e) {
     if (session) {
       session.kill();
@@ -229,7 +233,8 @@ export async function buildReport(input: BuildReportInput): Promise<AnalysisRepo
   const warnings = [...(input.warnings ?? [])];
   const old = crashTooOld(input.crash.version, input.kernelVersion);
   if (old) warnings.push(old);
-  const all = input.session.sections.map((s) => s.output + s.stderr).join('\n');
+  const all = [input.session.startup, ...input.session.sections.map((s) => s.output + s.stderr)].join('\n');
+  for (const w of input.session.startup.split('\n')) if (/^WARNING: .*(inconsistency|do not match|mismatch)/i.test(w)) warnings.push(`crash: ${w}`);
   const pidHash = all.split('\n').filter((l) => /not found in PID hash/.test(l));
   if (pidHash.length > 0) warnings.push(`crash could not gather every task (${pidHash.length} "not found in PID hash" messages${p.sys?.tasks != null && p.ps ? `; sys TASKS ${p.sys.tasks}, ps ${p.ps.rows.length}` : ''}): the process list is incomplete`);
   let source: SourceQuote | null = null;

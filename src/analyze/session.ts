@@ -88,11 +88,21 @@ export class CrashSession {
     void this.pump(this.child.stderr, 'err');
   }
 
+  /** Spawn crash; call ready() before the first command to learn whether it loaded the dump. */
+  static spawn(opts: CrashSessionOptions): CrashSession {
+    return new CrashSession(opts);
+  }
+
+  /** Wait until crash has loaded the vmlinux and the dump (throws AnalysisError when it gave up). */
+  async ready(): Promise<void> {
+    // The startup section collects what crash prints while loading (warnings, or why it gave up).
+    await this.run('', { hidden: true });
+  }
+
   /** Start crash and wait until it has loaded the vmlinux and the dump. */
   static async start(opts: CrashSessionOptions): Promise<CrashSession> {
     const s = new CrashSession(opts);
-    // The startup section collects what crash prints while loading (warnings, or why it gave up).
-    await s.run('', { hidden: true });
+    await s.ready();
     return s;
   }
 

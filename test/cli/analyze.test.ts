@@ -1,0 +1,122 @@
+// End to end: `kdbg analyze` with the real crash (trixie's 8.0.6, fixture 50) on D's QEMU dumps of
+// Debian's 6.1.0-56-amd64 (fixture 30) with the vmlinux kdbg extracted from Debian's -dbg package
+// (fixture 40). One crash session per dump kind, shared by the assertions. Expected values come
+// from what the guest printed on its serial console at the panic (and, for the NMI, whose panic
+// text never reaches the console, from crash's own `log`).
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AnalysisReport } from '../../src/analyze/index.js';
+import { parseLog } from '../../src/analyze/parsers/log.js';
+import { outputOf, splitTranscript } from '../../src/analyze/transcript.js';
+import { requireFixture } from '../helpers/fixtures.js';
+
+const run = promisify(execFile);
+const kdbg = join(import.meta.dirname, '..', '..', 'bin', 'kdbg.js');
+const VMLINUX = ['debian-vmlinux', 'usr', 'lib', 'debug', 'boot', 'vmlinux-6.1.0-56-amd64'];
+
+interface Outcome {
+  dir: string;
+  report: AnalysisReport;
+  md: string;
+  transcript: ReturnType<typeof splitTranscript>;
+  console: string[];
+  stderr: string;
+}
+
+async function analyze(kind: string, extra: string[] = []): Promise<Outcome> {
+  const dir = mkdtempSync(join(tmpdir(), `kdbg-analyze-${kind}-`));
+  const dump = requireFixture('vmcores', kind, 'vmcore.kdump-zlib');
+  const r = await run('node', [kdbg, 'analyze', dump, '--vmlinux', requireFixture(...VMLINUX), '--crash', requireFixture('crash-trixie', 'crash'), '-o', dir, ...extra], { maxBuffer: 64 << 20 });
+  const consoleText = readFileSync(requireFixture('vmcores', kind, 'console.log'), 'utf8');
+  return {
+    dir,
+    report: JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as AnalysisReport,
+    md: readFileSync(join(dir, 'report.md'), 'utf8'),
+    transcript: splitTranscript(readFileSync(join(dir, 'crash-transcript.txt'), 'utf8')),
+    console: parseLog(consoleText).map((l) => l.text),
+    stderr: r.stderr,
+  };
+}
+
+/** "CPU: 0 PID: 1 Comm: init …" printed with the panic. */
+function consoleTask(lines: string[]): { cpu: number; pid: number; comm: string } {
+  const l = lines.find((x) => /^CPU: \d+ PID: \d+ Comm: \S+/.test(x))!;
+  const m = /^CPU: (\d+) PID: (\d+) Comm: (\S+)/.exec(l)!;
+  return { cpu: Number(m[1]), pid: Number(m[2]), comm: m[3]! };
+}
+
+describe('kdbg analyze end to end (crash 8.0.6)', () => {
+  const got: Record<string, Outcome> = {};
+  beforeAll(async () => {
+    got['sysrq'] = await analyze('sysrq');
+    got['oops'] = await analyze('oops', ['--modules-dir', requireFixture('vmcores', 'oops')]);
+    got['nmi'] = await analyze('nmi', ['--cmd', 'sys -i']);
+  }, 300_000);
+
+  it('sysrq: class, task and panic text as the console printed them', () => {
+    const { report, console: con, md } = got['sysrq']!;
+    const panic = con.find((l) => l.startsWith('Kernel panic - not syncing'))!;
+    expect(report.schema).toBe('kdbg.analyze/v1');
+    expect(report.summary.panicClass).toBe('sysrq');
+    expect(report.summary.panicMessage).toBe(panic);
+    const t = consoleTask(con);
+    expect(report.summary.task).toMatchObject({ pid: t.pid, command: t.comm, cpu: t.cpu });
+    // The console's call trace names the function that called panic().
+    const caller = con.find((l) => /^\s*sysrq_handle_crash\+/.test(l))!.trim().split('+')[0];
+    expect(report.summary.location?.function).toBe(caller);
+    expect(report.crash.version).toBe(readFileSync(requireFixture('crash-trixie', 'VERSION'), 'utf8').trim());
+    expect(report.warnings.filter((w) => /too old|PID hash/.test(w))).toEqual([]);
+    expect(report.processes!.total).toBe(report.system.tasks);
+    // First screen: what, where, why.
+    const first = md.split('\n').slice(0, 12).join('\n');
+    expect(first).toContain(panic);
+    expect(first).toMatch(/\*\*Why \(probably\):\*\* Deliberately triggered/);
+  });
+
+  it('oops: NULL dereference, address, function+offset, module and source line', () => {
+    const { report, console: con } = got['oops']!;
+    const bug = con.find((l) => /NULL pointer dereference/.test(l))!;
+    const rip = /RIP: 0010:(\w+)\+(0x[0-9a-f]+)\/0x[0-9a-f]+ \[(\w+)\]/.exec(con.find((l) => /RIP: 0010:/.test(l))!)!;
+    expect(report.summary.panicClass).toBe('null-dereference');
+    expect(bug).toContain(report.summary.faultAddress!);
+    expect(report.summary.location).toMatchObject({ function: rip[1], offset: parseInt(rip[2]!, 16), module: rip[3] });
+    expect(report.summary.location?.file).toMatch(/kdbg_oops\.c$/);
+    expect(report.summary.location?.line).toBeGreaterThan(0);
+    const t = consoleTask(con);
+    expect(report.summary.task).toMatchObject({ pid: t.pid, command: t.comm, cpu: t.cpu });
+    expect(report.summary.panicMessage).toBe(con.find((l) => l.startsWith('Kernel panic - not syncing'))!);
+    expect(report.modules.map((m) => m.name)).toContain(rip[3]);
+  });
+
+  it('nmi: class and message from crash\'s log (the console never saw them), --cmd output kept', () => {
+    const { report, transcript, console: con } = got['nmi']!;
+    const log = parseLog(outputOf(transcript, 'log')!).map((l) => l.text);
+    const panic = log.find((l) => l.startsWith('Kernel panic - not syncing'))!;
+    expect(con.some((l) => l.startsWith('Kernel panic'))).toBe(false);
+    expect(panic).toMatch(/NMI/);
+    expect(report.summary.panicClass).toBe('nmi');
+    expect(report.summary.panicMessage).toBe(panic);
+    const rip = /RIP: 0010:(\w+)\+(0x[0-9a-f]+)/.exec(log.find((l) => /RIP: 0010:/.test(l))!)!;
+    expect(report.summary.location).toMatchObject({ function: rip[1], offset: parseInt(rip[2]!, 16) });
+    expect(report.backtrace?.stackSwitches).toContain('NMI exception stack');
+    expect(transcript.map((s) => s.command)).toContain('sys -i');
+  });
+
+  it('writes all four files and one HTML page without external resources', () => {
+    const html = readFileSync(join(got['oops']!.dir, 'report.html'), 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).not.toMatch(/<script|<link|src="http/);
+    expect(html).toContain(got['oops']!.report.summary.location!.function);
+  });
+
+  it('runs exactly one crash session per dump and keeps the plan', () => {
+    const cmds = got['sysrq']!.transcript.map((s) => s.command);
+    for (const c of ['sys', 'bt', 'log', 'bt -a', 'kmem -i', 'ps', 'foreach UN bt', 'mod']) expect(cmds).toContain(c);
+    expect(cmds.some((c) => c.startsWith('dis -rl '))).toBe(true);
+    expect(got['sysrq']!.report.timings['crashMs']).toBeGreaterThan(0);
+  });
+});
