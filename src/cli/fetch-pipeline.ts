@@ -49,6 +49,11 @@ export interface FetchOptions {
   http?: HttpFetcher;
   retry?: Partial<RetryPolicy>;
   lockTimeoutMs?: number;
+  /**
+   * debuginfod servers to try first when the input is a dump with a BUILD-ID (the `kdbg fetch`
+   * command passes DEBUGINFOD_URLS here). Undefined or empty: packages only.
+   */
+  debuginfodUrls?: readonly string[];
 }
 
 export interface FetchedPackage extends PackageProvenance {
@@ -152,6 +157,26 @@ export async function fetchRelease(input: string, opts: FetchOptions = {}): Prom
     // The holder we waited for has probably published it: answer from the cache.
     const again = await cache.readEntry(rel.uname);
     if (again && satisfies(again)) return cachedResult(cache, rel, again, dump);
+    if (!again && dump?.buildId && opts.debuginfodUrls && opts.debuginfodUrls.length > 0) {
+      // issue 6: a dump's build-id can be served by debuginfod; the package route then only adds
+      // what debuginfod does not serve (sources, modules).
+      const { fetchViaDebuginfod } = await import('./debuginfod-route.js');
+      const viaDbg = await fetchViaDebuginfod(cache, rel, dump, { urls: opts.debuginfodUrls, onProgress: emit, ...(opts.signal ? { signal: opts.signal } : {}) });
+      if (viaDbg && satisfies(viaDbg)) return { ...cachedResult(cache, rel, viaDbg, dump), cached: false, packages: viaDbg.entry.packages.map((p) => ({ ...p, cached: false, role: 'vmlinux' as const, path: null })) };
+      if (viaDbg) {
+        try {
+          const r = await fetchLocked(cache, rel, want, viaDbg, dump, opts, { wantedPackages, vmlinuxMemberPath });
+          // The debuginfod download happened in this run: not a cache answer.
+          const fromDbg = new Set(viaDbg.entry.packages.map((p) => p.url));
+          for (const p of r.packages) if (fromDbg.has(p.url)) p.cached = false;
+          return { ...r, cached: false };
+        } catch (e) {
+          // The vmlinux is published and verified against the dump; missing extras are a warning.
+          emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `${rel.uname}: vmlinux from debuginfod; sources/modules unavailable (${(e as Error).message})` });
+          return { ...cachedResult(cache, rel, viaDbg, dump), cached: false };
+        }
+      }
+    }
     return await fetchLocked(cache, rel, want, again, dump, opts, { wantedPackages, vmlinuxMemberPath });
   } finally {
     await lock.release();

@@ -1,12 +1,15 @@
 // `kdbg fetch <dump>`: the release (and build-id) come from the dump through the identify stage,
 // on real QEMU + makedumpfile dumps (scripts/fixtures/30-vmcores.sh). No network: --offline.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCache } from '../../src/cache/index.js';
 import { requireFixture } from '../helpers/fixtures.js';
-import { runKdbg } from './fetch-cli.js';
+import { startMirrorServer } from '../helpers/http-server.js';
+import { isolatedEnv, loopbackOnlyConfig, runKdbg } from './fetch-cli.js';
 
 interface Dump {
   file: string;
@@ -55,5 +58,38 @@ describe('kdbg fetch <dump>', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(j).toMatchObject({ release: kdump.expected.release, family: 'debian', vmlinux: join(root, 'releases', kdump.expected.release, 'vmlinux'), cached: true });
+  });
+
+  it('gets the vmlinux from a debuginfod server (DEBUGINFOD_URLS) by the dump\'s build-id', async () => {
+    // An ELF linked by the real toolchain with the dump's build-id, served at the debuginfod path.
+    const srv = mkdtempSync(join(tmpdir(), 'kdbg-dbgd-'));
+    const id = kdump.expected.buildId!;
+    mkdirSync(join(srv, 'buildid', id), { recursive: true });
+    writeFileSync(join(srv, 'main.c'), 'int main(void) { return 0; }\n');
+    const elf = join(srv, 'buildid', id, 'debuginfo');
+    execFileSync('gcc', ['-o', elf, join(srv, 'main.c'), `-Wl,--build-id=0x${id}`]);
+    const server = await startMirrorServer(srv);
+    try {
+      const root = mkdtempSync(join(tmpdir(), 'kdbg-dump-cache-'));
+      const env = isolatedEnv({ DEBUGINFOD_URLS: server.url });
+      const r = await runKdbg(['fetch', dumpPath, '--json', '--cache-dir', root, '--config', loopbackOnlyConfig()], env);
+      expect(r.stderr).not.toContain('internal error');
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.stdout) as { release: string; vmlinux: string; cached: boolean; packages: Array<{ url: string; sha256: string }> };
+      const want = createHash('sha256').update(readFileSync(elf)).digest('hex');
+      expect(j.release).toBe(kdump.expected.release);
+      expect(j.cached).toBe(false);
+      expect(createHash('sha256').update(readFileSync(j.vmlinux)).digest('hex')).toBe(want);
+      expect(j.packages[0]).toMatchObject({ url: `${server.url}/buildid/${id}/debuginfo`, sha256: want });
+      expect(readFileSync(join(root, 'buildid', id), 'utf8').trim()).toBe(kdump.expected.release);
+      // And now it is cached: no request the second time.
+      server.requests.length = 0;
+      const again = await runKdbg(['fetch', dumpPath, '--cache-dir', root, '--config', loopbackOnlyConfig()], env);
+      expect(again.code).toBe(0);
+      expect(again.stdout.trim()).toBe(j.vmlinux);
+      expect(server.requests).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -40,6 +40,7 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
     const { fetchRelease, fetchResultJson } = await import('../fetch-pipeline.js');
     const { createProgress } = await import('../progress.js');
     const { writeJson, writeOut } = await import('../output.js');
+    const { debuginfodUrls } = await import('../debuginfod-route.js');
     const progress = createProgress({ quiet: argv.quiet, label: argv.input });
     let result;
     try {
@@ -55,6 +56,8 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
         modules: argv.modules,
         keepPackages: argv.keepPackages,
         env: process.env,
+        // Used only for a dump with a BUILD-ID; --offline never asks a server.
+        debuginfodUrls: argv.offline ? [] : await debuginfodUrls(process.env),
         onProgress: progress.listener,
       });
     } finally {
