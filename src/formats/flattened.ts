@@ -301,6 +301,9 @@ export class FlatIndexAccess implements RandomAccess {
   private pos = FLAT_HEADER_SIZE;
   private ended = false;
   private logicalSize = 0;
+  /** Read-ahead over the file so that hopping small records costs one read per MiB, not per record. */
+  private ahead: Uint8Array = new Uint8Array(0);
+  private aheadAt = 0;
 
   private constructor(
     private readonly src: RandomAccess,
@@ -338,7 +341,13 @@ export class FlatIndexAccess implements RandomAccess {
         offset: this.pos,
       });
     }
-    const rh = parseFlatRecordHeader(await readExactAt(src, this.pos, 16, FORMAT, 'record header'), src.label, this.pos);
+    if (this.pos < this.aheadAt || this.pos + 16 > this.aheadAt + this.ahead.length) {
+      this.ahead = await src.readAt(this.pos, 1 << 20);
+      this.aheadAt = this.pos;
+      if (this.ahead.length < 16) await readExactAt(src, this.pos, 16, FORMAT, 'record header');
+    }
+    const o = this.pos - this.aheadAt;
+    const rh = parseFlatRecordHeader(this.ahead.subarray(o, o + 16), src.label, this.pos);
     if (rh === null) {
       this.ended = true;
       return;
