@@ -19,7 +19,7 @@ import { createReadStream } from 'node:fs';
 import { request } from 'undici';
 import type { Cache } from '../cache/index.js';
 import type { PartialFile } from '../cache/partial.js';
-import { IntegrityError, KdbgError, NetworkError, NotFoundError } from '../core/errors.js';
+import { CacheError, IntegrityError, KdbgError, NetworkError, NotFoundError } from '../core/errors.js';
 import type { ProgressListener, ResolvedPackage } from '../core/types.js';
 import { ByteChannel, RestartError } from './channel.js';
 import { dispatcher, flattenHeaders } from './http.js';
@@ -42,6 +42,12 @@ export interface DownloadOptions<T> {
   lockTimeoutMs?: number;
   /** Answer from a stored package with the same digest (default true). */
   useStore?: boolean;
+  /**
+   * Fetch large packages over several Range connections (and mirrors) at once, consumed in order
+   * (src/download/segmented.ts): mirrors cap each connection, el7 payloads are one xz stream.
+   * Used for a fresh download of a package of known size ≥ minSize (default 32 MiB); false: off.
+   */
+  segmented?: false | { minSize?: number; connections?: number; segmentSize?: number };
 }
 
 export interface DownloadResult<T> {
@@ -279,6 +285,46 @@ async function fromNetwork<T>(pkg: ResolvedPackage, partial: PartialFile, opts: 
     lastProgress = now;
     emit({ kind: 'download-progress', name, received: partial.size, total });
   };
+
+  const seg = opts.segmented === undefined ? {} : opts.segmented;
+  if (seg !== false && resumable === 0 && pkg.size !== null && pkg.size >= (seg.minSize ?? 32 << 20) && pkg.urls.length > 0) {
+    // Fast path. Any failure leaves a contiguous prefix on disk that the loop below resumes.
+    const url = pkg.urls[0]!;
+    try {
+      const head = await request(url, { method: 'HEAD', headers: { 'user-agent': 'kdbg/0.1 (+kernel debuginfo fetcher)' }, dispatcher: dispatcher(), ...(opts.signal ? { signal: opts.signal } : {}) });
+      await head.body.dump().catch(() => undefined);
+      const h = flattenHeaders(head.headers);
+      const { openSegmentedDownload } = await import('./segmented.js');
+      const dl =
+        head.statusCode === 200 && Number(h['content-length'] ?? pkg.size) === pkg.size
+          ? await openSegmentedDownload(pkg.urls, pkg.size, {
+              ...(seg.connections !== undefined ? { connections: seg.connections } : {}),
+              ...(seg.segmentSize !== undefined ? { segmentSize: seg.segmentSize } : {}),
+              ...(opts.signal ? { signal: opts.signal } : {}),
+            })
+          : null;
+      if (dl) {
+        // Validators of the first mirror, so a later single-connection resume can use If-Range.
+        await partial.setMeta({ url, etag: h['etag'] ?? null, lastModified: h['last-modified'] ?? null, size: pkg.size, bytes: 0, sha256: pkg.sha256, fileName: pkg.fileName });
+        emit({ kind: 'download-start', name, url, total: pkg.size, resumedFrom: 0 });
+        total = pkg.size;
+        for await (const chunk of dl.chunks) {
+          if (partial.size + chunk.length > pkg.size) throw new Error(`segments exceed the ${pkg.size} bytes the index announced`);
+          hash.update(chunk);
+          await Promise.all([partial.append(chunk), consumer.push(chunk)]);
+          fed += chunk.length;
+          bytesFromNetwork += chunk.length;
+          progress();
+        }
+        progress(true);
+        spliced = pkg.urls.length > 1; // segments may come from several mirrors
+      }
+    } catch (e) {
+      opts.signal?.throwIfAborted();
+      if (e instanceof CacheError) throw e; // our disk, not the network
+      emit({ kind: 'warning', code: 'KDBG_E_NETWORK', message: `${name}: segmented download stopped at ${partial.size} bytes (${errText(e)}); continuing over one connection` });
+    }
+  }
 
   for (;;) {
     opts.signal?.throwIfAborted();
