@@ -58,6 +58,7 @@ function debuginfodFind(url: string, args: string[], cachePath: string): Promise
 let vmlinux = '';
 let vmlinuxId = '';
 let moduleDebug = '';
+let stripped = '';
 let moduleId = '';
 let server: RunningServer;
 
@@ -74,6 +75,9 @@ beforeAll(async () => {
   execFileSync('gcc', ['-g', '-O0', '-c', '-o', join(built, 'mod.o'), join(srcDir, 'mod.c')]);
   execFileSync('ld', ['-r', '--build-id=sha1', '-o', join(built, 'kdbgmod.ko'), join(built, 'mod.o')]);
   execFileSync('objcopy', ['--only-keep-debug', join(built, 'kdbgmod.ko'), join(built, 'kdbgmod.ko.debug')]);
+  // What gdb is given: the same program without DWARF (the build-id note stays).
+  execFileSync('strip', ['-g', '-o', join(built, 'stripped'), join(built, 'vmlinux')]);
+  stripped = join(built, 'stripped');
   vmlinuxId = readelfBuildId(join(built, 'vmlinux'));
   moduleId = readelfBuildId(join(built, 'kdbgmod.ko.debug'));
 
@@ -153,6 +157,22 @@ describe('kdbg serve ↔ elfutils debuginfod-find', () => {
     const dump = join(work, 'debug_info.bin');
     execFileSync('objcopy', ['--dump-section', `.debug_info=${dump}`, vmlinux, join(work, 'objcopy-out')]);
     expect(readFileSync(r.stdout).equals(readFileSync(dump))).toBe(true);
+  });
+
+  it('gdb fetches the debuginfo and the source file from kdbg serve', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, DEBUGINFOD_URLS: server.url, DEBUGINFOD_CACHE_PATH: join(work, 'gdb-cache'), HOME: work };
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'gdb',
+        ['-q', '-batch', '-nx', '-iex', 'set debuginfod enabled on', '-ex', 'info line kdbg_serve_fixture', '-ex', 'list kdbg_serve_fixture', stripped],
+        { env, cwd: '/', encoding: 'utf8', timeout: 60_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout + stderr)),
+      ),
+    );
+    expect(out).toContain(`Line 1 of "${SRC_PATH}"`);
+    expect(out).toContain(`Downloading source file ${SRC_PATH}`);
+    // The listed line is the file's first line, as gdb printed it from kdbg serve's answer.
+    expect(out).toContain(`1\t${readFileSync(join(srcDir, 'hello.c'), 'utf8').split('\n')[0]}`);
   });
 
   it('an unknown build-id fails in debuginfod-find (404)', async () => {
