@@ -1,0 +1,88 @@
+// The block-parallel streaming xz decoder used for data.tar.xz: output equals `xz -dc`, under
+// hostile chunk sizes; a tampered index/footer or a corrupt block is refused; a single-block
+// stream (no sizes in the block header) goes through the sequential decoder.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KdbgError } from '../../src/core/errors.js';
+import { xzBlocksParallel } from '../../src/extract/deb.js';
+import { requireFixture } from '../helpers/fixtures.js';
+
+const pkgs = requireFixture('deb', 'pkgs');
+const work = mkdtempSync(join(tmpdir(), 'kdbg-xzp-'));
+
+function dataTarXz(deb: string): Buffer {
+  execFileSync('ar', ['x', deb, 'data.tar.xz'], { cwd: work });
+  return readFileSync(join(work, 'data.tar.xz'));
+}
+
+async function* chunked(b: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
+  let off = 0;
+  let i = 0;
+  while (off < b.length) {
+    const n = sizes[i++ % sizes.length]!;
+    yield b.subarray(off, off + n);
+    off += n;
+  }
+}
+
+async function digest(it: AsyncIterable<Uint8Array>): Promise<{ sha: string; bytes: number }> {
+  const h = createHash('sha256');
+  let bytes = 0;
+  for await (const c of it) {
+    h.update(c);
+    bytes += c.length;
+  }
+  return { sha: h.digest('hex'), bytes };
+}
+
+const multi = dataTarXz(join(pkgs, 'linux-image-6.1.0-99-amd64-dbg_6.1.999-2_amd64.xz.deb'));
+writeFileSync(join(work, 'multi.xz'), multi);
+const single = dataTarXz(join(pkgs, 'linux-image-6.1.0-99-amd64-dbg_6.1.999-2_amd64.xz1.deb'));
+const want = (b: Buffer): { sha: string; bytes: number } => {
+  const out = execFileSync('xz', ['-dc'], { input: b, maxBuffer: 256 << 20 });
+  return { sha: createHash('sha256').update(out).digest('hex'), bytes: out.length };
+};
+
+describe('xzBlocksParallel', () => {
+  it('the fixture really is multi-block with sizes in the headers', () => {
+    const robot = execFileSync('xz', ['--robot', '-lvv', join(work, 'multi.xz')], { encoding: 'utf8' });
+    const blocks = robot.split('\n').filter((l) => l.startsWith('block\t'));
+    expect(blocks.length).toBeGreaterThan(3);
+    // --robot -lvv block lines carry the header's size fields ("cu" = both sizes present).
+    for (const b of blocks) expect(b.split('\t')).toContain('cu');
+  });
+  for (const sizes of [[multi.length], [1, 13, 8, 4093, 5, 2, 3], [65536], [7]]) {
+    it(`equals xz -dc (chunks ${sizes.slice(0, 3).join(',')}…)`, async () => {
+      expect(await digest(xzBlocksParallel(chunked(multi, sizes), 'm.xz', 2))).toEqual(want(multi));
+    });
+  }
+  it('single-block xz (no sizes) takes the sequential decoder', async () => {
+    expect(await digest(xzBlocksParallel(chunked(single, [4096]), 's.xz', 2))).toEqual(want(single));
+  });
+  it('a tampered index is refused', async () => {
+    const t = Buffer.from(multi);
+    // The index sits just before the 12-byte footer; change one record byte (after the indicator/count).
+    const footer = t.length - 12;
+    const indexSize = (t.readUInt32LE(footer + 4) + 1) * 4;
+    t[footer - indexSize + 3] ^= 0x01;
+    const e = await digest(xzBlocksParallel(chunked(t, [65536]), 'bad-index.xz', 2)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(KdbgError);
+    expect((e as Error).message).toMatch(/bad-index\.xz: xz index\/footer does not match the \d+ blocks read at offset \d+/);
+  });
+  it('a corrupt block is refused (its check fails)', async () => {
+    const t = Buffer.from(multi);
+    t[Math.floor(t.length / 2)] ^= 0xff;
+    const e = await digest(xzBlocksParallel(chunked(t, [65536]), 'bad-block.xz', 2)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(KdbgError);
+    expect((e as KdbgError).exitCode).toBe(65);
+  });
+  it('a truncated stream is a TruncatedError, not silent success', async () => {
+    const e = await digest(xzBlocksParallel(chunked(multi.subarray(0, multi.length - 100), [65536]), 'cut.xz', 2)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(KdbgError);
+    expect((e as Error).message).toMatch(/cut\.xz: truncated/);
+  });
+});
