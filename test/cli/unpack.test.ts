@@ -1,7 +1,7 @@
 // `kdbg unpack` as a user runs it (the built CLI in a child process): the --json contract against
 // rpm's own view of each fixture, extraction against rpm2cpio | cpio, and exit codes.
 import { execSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -81,6 +81,26 @@ describe('kdbg unpack (extract)', () => {
     expect(r.stdout.trim().split('\n').length).toBe(Number(sh(`rpm -qlp ${f} | wc -l`).trim()));
     const listing = (d: string): string => sh(`cd ${d} && find . -mindepth 1 -printf '%p %y %m\\n' | sort && find . -type f -exec sha256sum {} + | sort`);
     expect(listing(dir)).toBe(listing(ref));
+  });
+});
+
+describe('kdbg unpack on .deb (through the same dispatch)', () => {
+  const debDir = join(root, '..', 'deb', 'pkgs');
+  const debs = existsSync(debDir) ? readdirSync(debDir).filter((f) => f.endsWith('.deb')) : [];
+  it.runIf(debs.length > 0)('--list --json names the same members as dpkg-deb --fsys-tarfile | tar -t', async () => {
+    for (const d of debs.slice(0, 2)) {
+      const f = join(debDir, d);
+      const r = await runKdbg(['unpack', f, '--list', '--json']);
+      expect(r.code, d).toBe(0);
+      const got = (JSON.parse(r.stdout) as { path: string }[]).map((m) => m.path).sort();
+      const want = sh(`dpkg-deb --fsys-tarfile ${f} | tar -t`)
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/^\.\//, '').replace(/\/$/, ''))
+        .filter((l) => l !== '' && l !== '.')
+        .sort();
+      expect(got, d).toEqual(want);
+    }
   });
 });
 
