@@ -119,7 +119,12 @@ const MACHINERY = /^(panic|__crash_kexec|crash_kexec|machine_kexec|oops_end|die|
 
 const RECLAIM = /^(shrink_\w+|kswapd\w*|balance_pgdat|try_to_free_pages|do_try_to_free_pages|__alloc_pages_slowpath\w*|__perform_reclaim|__alloc_pages_direct_reclaim|page_referenced\w*|try_to_unmap\w*|rmap_walk\w*|super_cache_scan|prune_\w+)$/;
 
-function panicWindow(log: readonly LogLine[]): { lines: LogLine[]; panicIndex: number } {
+/**
+ * The log up to and including the last "Kernel panic - not syncing" (what led to the panic), and
+ * the lines panic() printed after it (its own stack dump: "CPU: … PID: … Comm: …", "RIP: …"),
+ * up to "---[ end Kernel panic".
+ */
+function panicWindow(log: readonly LogLine[]): { lines: LogLine[]; after: LogLine[]; panicIndex: number } {
   let idx = -1;
   for (let i = log.length - 1; i >= 0; i--) {
     if (PANIC_LINE.test(log[i]!.text)) {
@@ -129,17 +134,32 @@ function panicWindow(log: readonly LogLine[]): { lines: LogLine[]; panicIndex: n
   }
   const end = idx === -1 ? log.length : idx + 1;
   const start = Math.max(0, end - 400);
-  return { lines: log.slice(start, end), panicIndex: idx };
+  const after: LogLine[] = [];
+  if (idx !== -1) {
+    for (const l of log.slice(idx + 1, idx + 121)) {
+      if (/---\[ end Kernel panic/.test(l.text)) break;
+      after.push(l);
+    }
+  }
+  return { lines: log.slice(start, end), after, panicIndex: idx };
 }
 
 function classify(sys: SysInfo | null, window: readonly LogLine[]): { cls: PanicClass; evidence: Evidence[]; line: string | null } {
   // Latest matching log line before the panic: the event closest to the panic caused it.
   for (let i = window.length - 1; i >= 0; i--) {
     const t = window[i]!.text;
-    for (const r of RULES) if (r.re.test(t)) return { cls: r.cls, evidence: [{ command: 'log', line: t }], line: t };
+    for (const r of RULES) {
+      if (!r.re.test(t)) continue;
+      // Evidence: every line of the same kind close before the panic (e.g. "Uhhuh. NMI received…" and "NMI: Not continuing").
+      const same = window.slice(Math.max(0, i - 60), i + 1).filter((l) => r.re.test(l.text)).slice(-4);
+      const first = same[0]?.text ?? t;
+      return { cls: r.cls, evidence: same.map((l) => ({ command: 'log', line: l.text })), line: /NULL pointer|paging request|page fault for|kernel BUG at/.test(first) ? first : t };
+    }
   }
   const p = sys?.panic ?? '';
   for (const r of RULES) if (r.re.test(p)) return { cls: r.cls, evidence: [{ command: 'sys', line: `PANIC: "${p}"` }], line: p };
+  const last = window[window.length - 1]?.text ?? '';
+  if (PANIC_LINE.test(last)) return { cls: 'panic', evidence: [{ command: 'log', line: last }], line: last };
   if (p !== '') return { cls: 'panic', evidence: [{ command: 'sys', line: `PANIC: "${p}"` }], line: p };
   return { cls: 'unknown', evidence: [], line: null };
 }
@@ -160,9 +180,10 @@ function panicTaskFrom(bt: BtResult | null, window: readonly LogLine[]): { task:
 }
 
 /** The last kernel-mode "RIP: 0010:fn+0x5/0x10 [mod]" before the panic. */
-function logRip(window: readonly LogLine[]): { text: string; module: string | null; line: string } | null {
-  for (let i = window.length - 1; i >= 0; i--) {
-    const t = window[i]!.text;
+function logRip(window: readonly LogLine[], after: readonly LogLine[] = []): { text: string; module: string | null; line: string } | null {
+  const order = [...[...window].reverse(), ...after];
+  for (const l of order) {
+    const t = l.text;
     // 6.x: "RIP: 0010:fn+0x5/0x10 [mod]"; RHEL 7: "IP: [<addr>] fn+0x9/0x30", "RIP: 0010:[<a>]  [<a>] fn+…", "RIP  [<a>] fn+…"; arm64: "pc : fn+…".
     const m = /\b(?:[RE]?IP|pc)\b\s*:?\s*(?:[0-9a-f]{4}:)?(?:\[<[0-9a-f]+>\]\s*)*([A-Za-z_.$][\w.$]*\+0x[0-9a-f]+\/0x[0-9a-f]+)(?:\s+\[(\w+)\])?/.exec(t);
     if (m) return { text: m[1]!, module: m[2] ?? null, line: t };
@@ -187,8 +208,8 @@ export function culpritFrame(task: BtTask | undefined): { location: string; addr
 
 /** Where to point `dis -l` and `sym` (chosen right after bt, before the rest of the plan runs). */
 export function pickTarget(bt: BtResult | null, logText: LogLine[] | null): { location: string; address: string | null } | null {
-  const w = logText ? panicWindow(logText).lines : [];
-  const fromLog = logRip(w);
+  const pw = logText ? panicWindow(logText) : { lines: [], after: [] };
+  const fromLog = logRip(pw.lines, pw.after);
   if (fromLog) return { location: fromLog.text.replace(/\/0x[0-9a-f]+$/, ''), address: null };
   const t = bt?.tasks[0];
   return exceptionOf(t) ?? culpritFrame(t);
@@ -215,7 +236,7 @@ const HEADLINE: Record<PanicClass, string> = {
 
 export function triage(input: TriageInput): Triage {
   const findings: Finding[] = [];
-  const { lines: window } = panicWindow(input.log);
+  const { lines: window, after } = panicWindow(input.log);
   const { cls, evidence: clsEvidence, line: clsLine } = classify(input.sys, window);
   const panicLine = window.find((l) => PANIC_LINE.test(l.text))?.text ?? null;
   // The log's "Kernel panic - not syncing: …" is the panic() argument; sys PANIC is crash's
@@ -232,12 +253,12 @@ export function triage(input: TriageInput): Triage {
   }
 
   // --- task and CPU ---
-  const { task, evidence: taskEv } = panicTaskFrom(input.bt, window);
+  const { task, evidence: taskEv } = panicTaskFrom(input.bt, [...window, ...after]);
 
   // --- location ---
   const panicBt = input.bt?.tasks[0];
   let location: FaultLocation | null = null;
-  const lr = logRip(window);
+  const lr = logRip(window, after);
   const exc = exceptionOf(panicBt);
   const locEvidence: Evidence[] = [];
   if (lr && cls !== 'sysrq') {

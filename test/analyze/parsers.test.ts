@@ -163,3 +163,29 @@ describe('parser edge cases', () => {
     expect(parseKmemInfo('nothing').rows).toEqual([]);
   });
 });
+
+describe('panic classes from kernel log shapes', () => {
+  const cases: [string[], string, Partial<{ faultAddress: string; bugAt: string }>][] = [
+    [['BUG: unable to handle page fault for address: ffffc90000a3f000', 'Oops: 0000 [#1] PREEMPT SMP NOPTI', 'Kernel panic - not syncing: Fatal exception'], 'paging-request', { faultAddress: 'ffffc90000a3f000' }],
+    [['general protection fault, probably for non-canonical address 0xdead000000000122: 0000 [#1] PREEMPT SMP NOPTI', 'Kernel panic - not syncing: Fatal exception'], 'general-protection-fault', {}],
+    [['------------[ cut here ]------------', 'kernel BUG at mm/slub.c:4290!', 'invalid opcode: 0000 [#1] SMP NOPTI', 'Kernel panic - not syncing: Fatal exception'], 'kernel-bug', { bugAt: 'mm/slub.c:4290' }],
+    [['watchdog: BUG: soft lockup - CPU#3 stuck for 22s! [kworker/3:1:1234]', 'Kernel panic - not syncing: softlockup: hung tasks'], 'soft-lockup', {}],
+    [['NMI watchdog: Watchdog detected hard LOCKUP on cpu 5', 'Kernel panic - not syncing: Hard LOCKUP'], 'hard-lockup', {}],
+    [['INFO: task jbd2/sda1-8:312 blocked for more than 120 seconds.', 'Kernel panic - not syncing: hung_task: blocked tasks'], 'hung-task', {}],
+    [['Out of memory: Killed process 4211 (mysqld)', 'Kernel panic - not syncing: System is deadlocked on memory'], 'oom-panic', {}],
+    [['divide error: 0000 [#1] SMP PTI', 'Kernel panic - not syncing: Fatal exception'], 'divide-error', {}],
+    [['mce: [Hardware Error]: CPU 0: Machine Check Exception: 5 Bank 1: b200000000000106', 'Kernel panic - not syncing: Fatal machine check'], 'machine-check', {}],
+    [['Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: foo+0x1/0x2'], 'stack-overflow', {}],
+    [['Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)'], 'panic', {}],
+  ];
+  for (const [log, cls, extra] of cases) {
+    it(`${cls}: ${log[0]}`, () => {
+      const lines = [{ time: 1, text: 'an older unrelated line' }, ...log.map((text, i) => ({ time: 2 + i, text }))];
+      const t = triage({ sys: null, bt: null, log: lines, kmem: null, ps: null, dis: null, sym: null, hung: null });
+      expect(t.panicClass).toBe(cls);
+      expect(t.panicMessage).toBe(log.find((l) => l.startsWith('Kernel panic'))!);
+      expect(t).toMatchObject(extra);
+      expect(t.findings[0]!.evidence.length).toBeGreaterThan(0);
+    });
+  }
+});

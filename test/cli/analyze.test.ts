@@ -53,7 +53,8 @@ describe('kdbg analyze end to end (crash 8.0.6)', () => {
   const got: Record<string, Outcome> = {};
   beforeAll(async () => {
     got['sysrq'] = await analyze('sysrq');
-    got['oops'] = await analyze('oops', ['--modules-dir', requireFixture('vmcores', 'oops')]);
+    // The oops module's source sits next to the dump: it doubles as the "sources" for quoting.
+    got['oops'] = await analyze('oops', ['--modules-dir', requireFixture('vmcores', 'oops'), '--source-dir', requireFixture('vmcores', 'oops')]);
     got['nmi'] = await analyze('nmi', ['--cmd', 'sys -i']);
   }, 300_000);
 
@@ -90,6 +91,12 @@ describe('kdbg analyze end to end (crash 8.0.6)', () => {
     expect(report.summary.task).toMatchObject({ pid: t.pid, command: t.comm, cpu: t.cpu });
     expect(report.summary.panicMessage).toBe(con.find((l) => l.startsWith('Kernel panic - not syncing'))!);
     expect(report.modules.map((m) => m.name)).toContain(rip[3]);
+    // The quoted source: the faulting line of the real file, with context.
+    const src = readFileSync(requireFixture('vmcores', 'oops', 'kdbg_oops.c'), 'utf8').split('\n');
+    const q = report.source!;
+    expect(q.line).toBe(report.summary.location!.line);
+    expect(q.lines[q.line - q.first]).toBe(src[q.line - 1]);
+    expect(got['oops']!.md).toContain(`## Source: ${q.file}:${q.line}`);
   });
 
   it('nmi: class and message from crash\'s log (the console never saw them), --cmd output kept', () => {
