@@ -68,14 +68,14 @@ describe('xzBlocksParallel', () => {
     // The index sits just before the 12-byte footer; change one record byte (after the indicator/count).
     const footer = t.length - 12;
     const indexSize = (t.readUInt32LE(footer + 4) + 1) * 4;
-    t[footer - indexSize + 3] ^= 0x01;
+    t[footer - indexSize + 3] = t[footer - indexSize + 3]! ^ 0x01;
     const e = await digest(xzBlocksParallel(chunked(t, [65536]), 'bad-index.xz', 2)).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(KdbgError);
     expect((e as Error).message).toMatch(/bad-index\.xz: xz index\/footer does not match the \d+ blocks read at offset \d+/);
   });
   it('a corrupt block is refused (its check fails)', async () => {
     const t = Buffer.from(multi);
-    t[Math.floor(t.length / 2)] ^= 0xff;
+    t[Math.floor(t.length / 2)] = t[Math.floor(t.length / 2)]! ^ 0xff;
     const e = await digest(xzBlocksParallel(chunked(t, [65536]), 'bad-block.xz', 2)).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(KdbgError);
     expect((e as KdbgError).exitCode).toBe(65);
