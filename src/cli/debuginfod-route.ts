@@ -5,14 +5,12 @@
 // checked against the dump's inside fetchDebuginfo; a mismatch is an IntegrityError and nothing
 // is published. Null means "not there": the caller falls back to the package route.
 //
-// Call site (for the lead): fetchRelease in src/cli/fetch-pipeline.ts, right after the release
-// lock is taken and the cache re-read (`again`), when `dump?.buildId` is set and `again` is null:
-//   const viaDbg = await fetchViaDebuginfod(cache, rel, dump, { urls, onProgress: emit, signal });
-//   if (viaDbg && !want.source && !want.modules) return cachedResult(cache, rel, viaDbg, dump);
-//   previous = viaDbg ?? again;   // the package route then fetches only sources/modules
-// with `urls = debuginfodUrls(env, opts.debuginfodUrls)`.
+// For commands: `fetchDebuginfodFirst(input, opts)` is `fetchRelease(input, opts)` with this route
+// tried first. `kdbg watch` uses it; `kdbg fetch` and `kdbg analyze` get the route by calling it
+// instead of fetchRelease (same options plus `debuginfodUrls`, same result plus `via`).
 
 import type { Cache, ResolvedEntry } from '../cache/index.js';
+import type { FetchOptions, FetchResult } from './fetch-pipeline.js';
 import type { DumpIdentity, KernelRelease, ProgressListener } from '../core/types.js';
 
 export interface DebuginfodRouteOptions {
@@ -71,4 +69,61 @@ export async function fetchViaDebuginfod(cache: Cache, rel: KernelRelease, dump:
   } finally {
     if (!published) await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+export interface DebuginfodFirstOptions extends FetchOptions {
+  /** Servers from flags or config, tried before DEBUGINFOD_URLS. */
+  debuginfodUrls?: readonly string[];
+  /** False skips the route (--no-debuginfod). Default true; --offline skips it too. */
+  debuginfod?: boolean;
+}
+
+export type FetchVia = 'cache' | 'debuginfod' | 'packages';
+
+/**
+ * fetchRelease with the debuginfod route first: when `input` is a dump file with a BUILD-ID and
+ * the cache has no entry for its release, ask the debuginfod servers; what they publish is then
+ * answered by fetchRelease from the cache (which fetches only what is still wanted, e.g. the
+ * sources package). A server answering with a wrong build-id publishes nothing; that is reported
+ * as a warning event and the package route is taken.
+ */
+export async function fetchDebuginfodFirst(input: string, opts: DebuginfodFirstOptions = {}): Promise<FetchResult & { via: FetchVia }> {
+  const env = opts.env ?? {};
+  const { fetchRelease } = await import('./fetch-pipeline.js');
+  let via: FetchVia = 'packages';
+  const urls = opts.debuginfod === false || opts.offline ? [] : await debuginfodUrls(env, opts.debuginfodUrls ?? []);
+  if (urls.length > 0 && input !== '-') {
+    const { promises: fsp } = await import('node:fs');
+    const isFile = await fsp.stat(input).then((st) => st.isFile(), () => false);
+    if (isFile) {
+      const { identifyDump } = await import('../identify/index.js');
+      const identity = await identifyDump(input);
+      if (identity.buildId && identity.release) {
+        const { openCache } = await import('../cache/index.js');
+        const { parseRelease } = await import('../release/index.js');
+        const { IntegrityError } = await import('../core/errors.js');
+        const cache = await openCache(opts.cacheDir, env);
+        const rel = parseRelease(identity.release, {
+          ...(opts.arch !== undefined ? { arch: opts.arch } : identity.arch ? { arch: identity.arch } : {}),
+          ...(opts.distro !== undefined ? { distro: opts.distro } : {}),
+        });
+        if (!(await cache.readEntry(rel.uname))) {
+          try {
+            const e = await fetchViaDebuginfod(cache, rel, identity, {
+              urls,
+              ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+              ...(opts.signal ? { signal: opts.signal } : {}),
+            });
+            if (e) via = 'debuginfod';
+          } catch (err) {
+            if (!(err instanceof IntegrityError)) throw err;
+            opts.onProgress?.({ kind: 'warning', code: err.code, message: `${err.message}; trying the package route` });
+          }
+        }
+      }
+    }
+  }
+  const fetched = await fetchRelease(input, opts);
+  if (via === 'packages' && fetched.cached) via = 'cache';
+  return { ...fetched, via };
 }

@@ -1,17 +1,18 @@
 // The debuginfod route into the cache: a verified vmlinux is published as a release entry with
 // its provenance and build-id index; a server answering with another build-id publishes nothing
 // (no entry, no index file, no staging directory left behind).
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/cache/index.js';
-import { debuginfodUrls, fetchViaDebuginfod } from '../../src/cli/debuginfod-route.js';
+import { debuginfodUrls, fetchDebuginfodFirst, fetchViaDebuginfod } from '../../src/cli/debuginfod-route.js';
 import { IntegrityError } from '../../src/core/errors.js';
 import type { DumpIdentity } from '../../src/core/types.js';
 import { parseRelease } from '../../src/release/index.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
+import { buildElfVmcore } from './watch-fixtures.js';
 
 const fx = requireFixture('debuginfod');
 const ids = JSON.parse(readFileSync(join(fx, 'build-ids.json'), 'utf8')) as { rpm: string; deb: string; plain: string };
@@ -69,5 +70,21 @@ describe('fetchViaDebuginfod', () => {
   it('reads server URLs from flags first, then DEBUGINFOD_URLS; KDBG_NO_DEBUGINFOD=1 disables', async () => {
     expect(await debuginfodUrls({ DEBUGINFOD_URLS: 'http://b:8002 http://a:8002/' }, ['http://a:8002'])).toEqual(['http://a:8002', 'http://b:8002']);
     expect(await debuginfodUrls({ DEBUGINFOD_URLS: 'http://b:8002', KDBG_NO_DEBUGINFOD: '1' })).toEqual([]);
+  });
+
+  it('fetchDebuginfodFirst: a dump with a BUILD-ID gets its vmlinux from debuginfod, then from the cache', async () => {
+    const dump = join(root, 'vmcore');
+    writeFileSync(dump, buildElfVmcore({ release: RELEASE, buildId: ids.plain }));
+    const opts = { cacheDir: join(root, 'cache-first'), vmlinuxOnly: true, env: { DEBUGINFOD_URLS: `${bad.url} ${good.url}` } };
+    const warnings: string[] = [];
+    const first = await fetchDebuginfodFirst(dump, { ...opts, onProgress: (e) => e.kind === 'warning' && warnings.push(e.code) });
+    expect(first.via).toBe('debuginfod');
+    expect(first.dump?.buildId).toBe(ids.plain);
+    expect(readFileSync(first.vmlinux).equals(readFileSync(join(fx, 'plain', 'hello-plain')))).toBe(true);
+    // The wrong server was tried first and reported, not trusted.
+    expect(warnings).toContain('KDBG_E_INTEGRITY');
+    const second = await fetchDebuginfodFirst(dump, opts);
+    expect(second.via).toBe('cache');
+    expect(second.vmlinux).toBe(first.vmlinux);
   });
 });

@@ -179,9 +179,8 @@ function makeProcessor(argv: ArgumentsCamelCase<WatchArgs>, dir: string, analyze
     const { promises: fsp } = await import('node:fs');
     const { writeFileAtomic } = await import('../../cache/fs-util.js');
     const { identifyDump } = await import('../../identify/index.js');
-    const { fetchRelease, fetchResultJson } = await import('../fetch-pipeline.js');
-    const { debuginfodUrls, fetchViaDebuginfod } = await import('../debuginfod-route.js');
-    const { IntegrityError } = await import('../../core/errors.js');
+    const { fetchResultJson } = await import('../fetch-pipeline.js');
+    const { fetchDebuginfodFirst } = await import('../debuginfod-route.js');
     const onProgress = (e: import('../../core/types.js').ProgressEvent): void => {
       if (e.kind === 'warning') log(`kdbg watch: ${relative(dir, item.path)}: warning: ${e.message}`);
       else if (e.kind === 'info' || e.kind === 'failover') log(`kdbg watch: ${relative(dir, item.path)}: ${e.kind === 'info' ? e.message : `failover ${e.from} → ${e.to}: ${e.reason}`}`);
@@ -189,26 +188,7 @@ function makeProcessor(argv: ArgumentsCamelCase<WatchArgs>, dir: string, analyze
 
     const started = Date.now();
     const identity = await identifyDump(item.path);
-    let via: 'cache' | 'debuginfod' | 'packages' = 'packages';
-    const urls = argv.debuginfod && !argv.offline ? await debuginfodUrls(process.env, argv.debuginfodUrl) : [];
-    if (identity.buildId && identity.release && urls.length > 0) {
-      const { openCache } = await import('../../cache/index.js');
-      const { parseRelease } = await import('../../release/index.js');
-      const cache = await openCache(argv.cacheDir, process.env);
-      const rel = parseRelease(identity.release, identity.arch ? { arch: identity.arch } : {});
-      if (!(await cache.readEntry(rel.uname))) {
-        try {
-          const e = await fetchViaDebuginfod(cache, rel, identity, { urls, onProgress, signal });
-          if (e) via = 'debuginfod';
-        } catch (err) {
-          // A server serving a wrong file published nothing; an unattended host still wants the
-          // dump handled, so say so and take the package route.
-          if (!(err instanceof IntegrityError)) throw err;
-          log(`kdbg watch: ${relative(dir, item.path)}: warning: ${err.message}; trying the package route`);
-        }
-      }
-    }
-    const fetched = await fetchRelease(item.path, {
+    const fetched = await fetchDebuginfodFirst(item.path, {
       ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
       ...(argv.config !== undefined ? { configFile: argv.config } : {}),
       mirrors: argv.mirror,
@@ -216,11 +196,13 @@ function makeProcessor(argv: ArgumentsCamelCase<WatchArgs>, dir: string, analyze
       offline: argv.offline,
       vmlinuxOnly: !argv.sources,
       modules: argv.modules,
+      debuginfod: argv.debuginfod,
+      debuginfodUrls: argv.debuginfodUrl,
       env: process.env,
       onProgress,
       signal,
     });
-    if (via === 'packages' && fetched.cached) via = 'cache';
+    const via = fetched.via;
     const outDir = argv.reportDir ? join(argv.reportDir, `${item.rel}.kdbg`) : `${item.path}.kdbg`;
     await fsp.mkdir(outDir, { recursive: true, mode: 0o755 });
     let analysis: Record<string, unknown> | null = null;
