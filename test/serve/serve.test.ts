@@ -270,6 +270,18 @@ describe('kdbg serve HTTP behaviour', () => {
     expect(text).toMatch(/^kdbg_serve_cache_entries 1$/m);
   });
 
+  it('listens on IPv6 loopback ([::1]) too', async () => {
+    const v6 = await startServe({ cacheDir, host: '::1', port: 0 });
+    try {
+      expect(v6.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
+      const dest = join(work, 'v6-vmlinux');
+      const r = await fetchDebuginfo(vmlinuxId, { urls: [v6.url], destFile: dest });
+      expect(r?.buildId).toBe(vmlinuxId);
+    } finally {
+      await v6.close();
+    }
+  });
+
   it("kdbg's own debuginfod client fetches the vmlinux from kdbg serve, build-id verified", async () => {
     const dest = join(work, 'client-vmlinux');
     const r = await fetchDebuginfo(vmlinuxId, { urls: [server.url], destFile: dest });
