@@ -1,6 +1,7 @@
 // The real elfutils `debuginfod` for interop tests. debuginfod 0.188 has no listen-address flag
 // (it binds every interface), so tests only ever talk to it through 127.0.0.1; DEBUGINFOD_URLS
-// is removed from its environment so it never federates to an upstream server.
+// is removed from its environment so it never federates to an upstream server (unless a test
+// passes a loopback upstream in `extraEnv`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -44,10 +45,18 @@ export function metricValue(text: string, name: string): number {
  * Start `debuginfod` with the given scanner flags (-F, -R, -U) over `paths`, and wait until
  * `ready(metricsText)` says the scan found what the test needs.
  */
-export async function startDebuginfod(flags: string[], paths: string[], ready: (metrics: string) => boolean, timeoutMs = 30_000): Promise<DebuginfodProcess> {
+export async function startDebuginfod(
+  flags: string[],
+  paths: string[],
+  ready: (metrics: string) => boolean,
+  timeoutMs = 30_000,
+  /** Extra environment, e.g. DEBUGINFOD_URLS of a loopback upstream to federate to. */
+  extraEnv: Record<string, string> = {},
+): Promise<DebuginfodProcess> {
   const work = mkdtempSync(join(tmpdir(), 'kdbg-debuginfod-'));
-  const env = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, DEBUGINFOD_CACHE_PATH: join(work, 'client-cache') };
   delete env['DEBUGINFOD_URLS'];
+  Object.assign(env, extraEnv);
   for (let tries = 0; tries < 3; tries++) {
     const port = await freePort();
     const p = spawn('debuginfod', ['-p', String(port), '-d', join(work, `db-${port}.sqlite`), '-t', '0', '-g', '0', '-c', '1', ...flags, ...paths], {

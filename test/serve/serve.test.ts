@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/cache/index.js';
 import { fetchDebuginfo } from '../../src/download/debuginfod.js';
 import { parseListen, parseRange, sourceCandidates, startServe, type RunningServer } from '../../src/serve/server.js';
+import { metricValue, startDebuginfod } from '../helpers/debuginfod.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kdbg-serve-'));
 const cacheDir = join(work, 'cache');
@@ -173,6 +174,21 @@ describe('kdbg serve ↔ elfutils debuginfod-find', () => {
     expect(out).toContain(`Downloading source file ${SRC_PATH}`);
     // The listed line is the file's first line, as gdb printed it from kdbg serve's answer.
     expect(out).toContain(`1\t${readFileSync(join(srcDir, 'hello.c'), 'utf8').split('\n')[0]}`);
+  });
+
+  it('an elfutils debuginfod federating to kdbg serve relays the vmlinux', async () => {
+    // A fleet's existing debuginfod with kdbg serve as its upstream (DEBUGINFOD_URLS of the server).
+    const fed = await startDebuginfod([], [], (t) => metricValue(t, 'ready') === 1, 30_000, { DEBUGINFOD_URLS: server.url });
+    try {
+      const before = server.metrics.requestCount('debuginfo', 200);
+      const dest = join(work, 'federated-vmlinux');
+      const r = await fetchDebuginfo(vmlinuxId, { urls: [fed.url], destFile: dest });
+      expect(r?.buildId).toBe(vmlinuxId);
+      expect(readFileSync(dest).equals(readFileSync(vmlinux))).toBe(true);
+      expect(server.metrics.requestCount('debuginfo', 200)).toBe(before + 1);
+    } finally {
+      await fed.stop();
+    }
   });
 
   it('an unknown build-id fails in debuginfod-find (404)', async () => {
