@@ -115,8 +115,10 @@ export async function runCrashPlan(input: AnalyzeInput, header: string[]): Promi
     if (target) {
       // crash's sym takes an address or a bare symbol name, not "fn+off".
       rest.push(`sym ${target.address ?? target.location.replace(/\+.*$/, '')}`);
-      rest.push(`dis -rl ${target.location}`);
-      rest.push(`dis -l ${target.location} 8`);
+      // A frame's return address is exact where "fn" alone would mean the function start.
+      const where = target.location.includes('+') || target.address === null ? target.location : target.address;
+      rest.push(`dis -rl ${where}`);
+      rest.push(`dis -l ${where} 8`);
     }
     rest.push('bt -a', 'kmem -i', 'ps', 'foreach UN bt', 'mod', ...(input.extraCommands ?? []));
     await session.runAll(rest);

@@ -52,7 +52,7 @@ export interface FaultLocation {
   module: string | null;
   address: string | null;
   /** Where it came from: the log's RIP line, bt's exception frame, or the first non-panic frame. */
-  from: 'log' | 'bt-exception' | 'bt-frame';
+  from: 'log' | 'bt-exception' | 'bt-frame' | 'log-trace';
   file: string | null;
   line: number | null;
   instruction: string | null;
@@ -206,13 +206,35 @@ export function culpritFrame(task: BtTask | undefined): { location: string; addr
   return null;
 }
 
+/**
+ * The first reliable ("?"-less) entry of the kernel's own "Call Trace:" that is not panic/oops
+ * machinery. crash's bt can stop early (seen on a sysrq dump: bt showed only `panic`), while
+ * the kernel printed the whole trace into the log.
+ */
+export function logTraceCulprit(lines: readonly LogLine[]): { location: string; module: string | null; line: string } | null {
+  let inTrace = false;
+  for (const l of lines) {
+    if (/Call Trace:/.test(l.text)) {
+      inTrace = true;
+      continue;
+    }
+    if (!inTrace) continue;
+    const m = /^\s*([A-Za-z_.$][\w.$]*)\+(0x[0-9a-f]+)\/0x[0-9a-f]+(?:\s+\[(\w+)\])?\s*$/.exec(l.text);
+    if (!m) continue;
+    if (MACHINERY.test(m[1]!.replace(/\.cold$/, '')) || MACHINERY.test(m[1]!)) continue;
+    return { location: `${m[1]!}+${m[2]!}`, module: m[3] ?? null, line: l.text };
+  }
+  return null;
+}
+
 /** Where to point `dis -l` and `sym` (chosen right after bt, before the rest of the plan runs). */
 export function pickTarget(bt: BtResult | null, logText: LogLine[] | null): { location: string; address: string | null } | null {
   const pw = logText ? panicWindow(logText) : { lines: [], after: [] };
   const fromLog = logRip(pw.lines, pw.after);
   if (fromLog) return { location: fromLog.text.replace(/\/0x[0-9a-f]+$/, ''), address: null };
   const t = bt?.tasks[0];
-  return exceptionOf(t) ?? culpritFrame(t);
+  const fromTrace = logTraceCulprit(pw.after.length ? pw.after : pw.lines);
+  return exceptionOf(t) ?? culpritFrame(t) ?? (fromTrace ? { location: fromTrace.location, address: null } : null);
 }
 
 const HEADLINE: Record<PanicClass, string> = {
@@ -271,10 +293,15 @@ export function triage(input: TriageInput): Triage {
     locEvidence.push({ command: 'bt', line: `[exception RIP: ${exc.location}]` });
   } else {
     const c = culpritFrame(panicBt);
+    const lt = c ? null : logTraceCulprit(after.length ? after : window);
     if (c) {
       location = { function: c.location, offset: 0, text: c.location, module: c.module, address: c.address, from: 'bt-frame', file: null, line: null, instruction: null };
       const f = panicBt?.frames.find((x) => x.address === c.address);
       if (f) locEvidence.push({ command: 'bt', line: `#${f.level} [${f.sp}] ${f.function} at ${f.address}${f.module ? ` [${f.module}]` : ''}` });
+    } else if (lt) {
+      const sl = splitLocation(lt.location);
+      location = { function: sl.function, offset: sl.offset, text: lt.location, module: lt.module, address: null, from: 'log-trace', file: null, line: null, instruction: null };
+      locEvidence.push({ command: 'log', line: lt.line.trim() });
     }
   }
   if (location) {
@@ -283,6 +310,11 @@ export function triage(input: TriageInput): Triage {
       locEvidence.push({ command: 'bt', line: `[exception RIP: ${exc.location}]` });
     }
     if (input.sym && input.sym.function === location.function) {
+      // A bt frame carries only its return address; sym turns it into fn+off.
+      if (location.from === 'bt-frame' && input.sym.address === location.address) {
+        location.offset = input.sym.offset;
+        location.text = input.sym.symbol;
+      }
       location.address ??= input.sym.address;
       location.module ??= input.sym.module;
       // sym of a bare function name gives the function's first line, not the faulting one.
@@ -293,7 +325,11 @@ export function triage(input: TriageInput): Triage {
       locEvidence.push({ command: 'sym', line: `${input.sym.address} (${input.sym.type}) ${input.sym.symbol}${input.sym.file ? ` ${input.sym.file}: ${input.sym.line}` : ''}` });
     }
     // dis -rl ends at the target instruction: its source line is the faulting line.
-    const ins = input.dis?.instructions.filter((i) => i.function === location!.function && i.offset === location!.offset).pop();
+    // For a frame (a return address) the interesting instruction is the call just before it.
+    const fn = input.dis?.instructions.filter((i) => i.function === location!.function) ?? [];
+    let at = fn.findIndex((i) => i.offset === location!.offset);
+    if (at > 0 && (location.from === 'bt-frame' || location.from === 'log-trace')) at -= 1;
+    const ins = at === -1 ? undefined : fn[at];
     if (ins) {
       location.instruction = ins.text;
       location.address ??= ins.address;
@@ -321,7 +357,7 @@ export function triage(input: TriageInput): Triage {
     findings.push({
       id: 'fault-location',
       severity: cls === 'sysrq' ? 'info' : 'critical',
-      title: `${location.from === 'bt-frame' ? 'Last function before the panic' : cls === 'nmi' ? 'Interrupted at' : 'Faulting function'}: ${where}${srcTxt}`,
+      title: `${location.from === 'bt-frame' || location.from === 'log-trace' ? 'Last function before the panic' : cls === 'nmi' ? 'Interrupted at' : 'Faulting function'}: ${where}${srcTxt}`,
       detail: location.instruction ? `Instruction: ${location.instruction}` : `From ${location.from === 'log' ? 'the RIP line of the oops' : location.from === 'bt-exception' ? 'the exception frame of bt' : 'the backtrace'}.`,
       evidence: locEvidence,
     });

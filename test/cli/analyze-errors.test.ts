@@ -67,6 +67,13 @@ describe('kdbg analyze: errors and warnings', () => {
     expect(r.stderr).toMatch(/^kdbg: crash exited .*: .+/m);
   }, 120_000);
 
+  it('without --vmlinux the dump\'s kernel goes to the fetch stage (--offline, empty cache: exit 69 naming the release)', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'kdbg-cache-'));
+    const r = await kdbgRun(['analyze', dump(), '--offline', '--cache-dir', cache, '--crash', '/nonexistent', '-q']);
+    expect(r.code).toBe(69);
+    expect(r.stderr).toMatch(/6\.1\.0-56-amd64.*not in the cache/);
+  });
+
   it('another kernel\'s vmlinux is refused before crash runs (exit 67)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kdbg-mm-'));
     const src = join(dir, 'b.c');

@@ -66,8 +66,10 @@ describe('kdbg analyze end to end (crash 8.0.6)', () => {
     expect(report.summary.panicMessage).toBe(panic);
     const t = consoleTask(con);
     expect(report.summary.task).toMatchObject({ pid: t.pid, command: t.comm, cpu: t.cpu });
-    // The console's call trace names the function that called panic().
-    const caller = con.find((l) => /^\s*sysrq_handle_crash\+/.test(l))!.trim().split('+')[0];
+    // The console's call trace: the first reliable ("?"-less) entry after panic+… called panic().
+    const trace = con.slice(con.findIndex((l) => /Call Trace:/.test(l)));
+    const afterPanic = trace.slice(trace.findIndex((l) => /^\s*panic\+/.test(l)) + 1);
+    const caller = afterPanic.find((l) => /^\s*[\w.]+\+0x/.test(l))!.trim().split('+')[0];
     expect(report.summary.location?.function).toBe(caller);
     expect(report.crash.version).toBe(readFileSync(requireFixture('crash-trixie', 'VERSION'), 'utf8').trim());
     expect(report.warnings.filter((w) => /too old|PID hash/.test(w))).toEqual([]);

@@ -82,6 +82,16 @@ describe('kdbg identify (CLI)', () => {
     expect(JSON.parse(out)).toMatchObject({ format: 'flattened', release: d.expected.release, path: '-' });
   });
 
+  it('reads a dump through a pipe path, e.g. <(zcat vmcore.gz)', async () => {
+    const d = manifest.dumps.find((x) => x.file === 'oops/vmcore.kdump-lzo')!;
+    const child = spawn('bash', ['-c', `"${process.execPath}" bin/kdbg.js identify --json <(cat "$0")`, fixturePath('vmcores', d.file)], { cwd: repoRoot, env: isolatedEnv() });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const code = await new Promise<number | null>((res) => child.on('close', res));
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ format: 'kdump-compressed', compression: 'lzo', release: d.expected.release, buildId: d.expected.buildId });
+  });
+
   const kdumpHead = head(fixturePath('vmcores', 'sysrq', 'vmcore.kdump-zlib'), 300);
   const absurd = buildElfVmcore({ notes: [prstatus(), { name: 'VMCOREINFO', type: 0, desc: vmcoreinfoText(el7Vmcoreinfo()) }] });
   // n_descsz of the first note → 0x7fffffff.

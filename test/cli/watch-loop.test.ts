@@ -2,7 +2,7 @@
 // a growing file waits until its size settles; a dump interrupted by the stop signal is not
 // recorded and is handled at the next start; dumps directly in DIR count; the state file is
 // private (0600) and survives a corrupt predecessor.
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -85,5 +85,43 @@ describe('runWatch', () => {
     await runWatch({ dir, stateFile, processDump, settleMs: 0, rescanMs: 100, signal: new AbortController().signal, once: true });
     expect(handled).toEqual(['202611251200/dump.202611251200']);
     expect((JSON.parse(readFileSync(stateFile, 'utf8')) as { items: Record<string, unknown> }).items).toHaveProperty(['202611251200/dump.202611251200']);
+  });
+
+  it("kdump-tools' makedumpfile failure: a stale dump-incomplete does not block the cp fallback's vmcore.<stamp>", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdbg-wl-'));
+    const d = join(dir, '202611251200');
+    mkdirSync(d);
+    // makedumpfile failed an hour ago and left its temporary behind …
+    writeFileSync(join(d, 'dump-incomplete'), 'partial');
+    const old = new Date(Date.now() - 3600_000);
+    utimesSync(join(d, 'dump-incomplete'), old, old);
+    const ac = new AbortController();
+    const { processDump, handled } = recorder();
+    const run = runWatch({ dir, stateFile: join(dir, '.state.json'), processDump, settleMs: 60_000, rescanMs: 100, signal: ac.signal });
+    // … then kdump-tools copied /proc/vmcore to vmcore-incomplete and renamed it.
+    await new Promise((r) => setTimeout(r, 300));
+    writeFileSync(join(d, 'vmcore-incomplete'), 'the whole dump');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(handled).toEqual([]);
+    renameSync(join(d, 'vmcore-incomplete'), join(d, 'vmcore.202611251200'));
+    const t0 = Date.now();
+    while (handled.length === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+    // Handled on the rename, long before the 60 s settle time.
+    expect(handled).toEqual(['202611251200/vmcore.202611251200']);
+    ac.abort();
+    await run;
+  });
+
+  it('a stale incomplete file found at start does not block a finished dump (settle rule)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdbg-wl-'));
+    const d = join(dir, '202611251300');
+    mkdirSync(d);
+    writeFileSync(join(d, 'dump-incomplete'), 'partial');
+    const old = new Date(Date.now() - 3600_000);
+    utimesSync(join(d, 'dump-incomplete'), old, old);
+    writeFileSync(join(d, 'vmcore.202611251300'), 'dump');
+    const { processDump, handled } = recorder();
+    await runWatch({ dir, stateFile: join(dir, '.state.json'), processDump, settleMs: 200, rescanMs: 100, signal: new AbortController().signal, once: true });
+    expect(handled).toEqual(['202611251300/vmcore.202611251300']);
   });
 });
