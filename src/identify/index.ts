@@ -80,7 +80,17 @@ export async function identifyDump(pathOrDash: string, opts: { stdin?: AsyncIter
     throw new InputNotFoundError(`${path}: no such dump file (${errnoText(e)})`, { details: { file: path }, cause: e });
   }
   if (st.isDirectory()) throw new InputNotFoundError(`${path}: is a directory, not a dump file`, { details: { file: path }, hint: 'pass the vmcore file inside it' });
-  if (!st.isFile()) throw new InputFormatError(`${path}: not a regular file (a device or pipe?); use '-' to read a dump from standard input`, { file: path, format: 'dump' });
+  if (st.isFIFO() || st.isCharacterDevice()) {
+    // A pipe such as <(zcat vmcore.gz): read it as a stream, like standard input.
+    const { createReadStream } = await import('node:fs');
+    const s = createReadStream(path, { highWaterMark: 256 << 10 });
+    try {
+      return await identifyStream(s, path);
+    } finally {
+      s.destroy();
+    }
+  }
+  if (!st.isFile()) throw new InputFormatError(`${path}: not a regular file, pipe or character device`, { file: path, format: 'dump' });
   if (st.size === 0) throw new TruncatedError(`${path}: empty file (0 bytes), not a crash dump`, { file: path, format: 'dump', offset: 0, expected: 'a dump header', found: '0 bytes' });
   let fh;
   try {
