@@ -6,9 +6,12 @@
 //   Debian kdump-tools:   <DIR>/<YYYYMMDDhhmm>/dump.<stamp>[.gz|.bz2|.xz|.lz4|.zst] (+ dmesg.<stamp>)
 //                         and vmcore.<stamp> when makedumpfile failed and it fell back to cp
 // Completeness: both tools write `vmcore-incomplete` / `dump-incomplete[.ext]` and rename it when
-// done, so a dump is ready when (a) no `*-incomplete*` file is next to it and (b) its size and
-// mtime have not changed for `settleMs` — or at once when this process saw the incomplete file
-// disappear (the rename). (b) also covers dumps copied in by hand or by other tools.
+// done, so a dump is ready when (a) no live `*-incomplete*` file is next to it and (b) its size
+// and mtime have not changed for `settleMs` — or at once when this process saw an incomplete file
+// of that directory disappear (the rename). (b) also covers dumps copied in by hand or by other
+// tools. "Live" means written no earlier than the dump itself: when makedumpfile fails,
+// kdump-tools leaves `dump-incomplete` behind, copies /proc/vmcore to `vmcore-incomplete` and
+// renames that to `vmcore.<stamp>` — the stale `dump-incomplete` must not block that dump.
 //
 // fs.watch is only a hint (it misses events on NFS and some overlay/FUSE file systems): every
 // event triggers a rescan, and a periodic rescan runs anyway. Processed and failed dumps are
@@ -158,8 +161,10 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
   const watchers = new Map<string, FSWatcher>();
   /** Last observed size/mtime per candidate and since when it has been unchanged. */
   const seen = new Map<string, { size: number; mtimeMs: number; since: number }>();
-  /** Crash directories in which an `-incomplete` file was seen by this process. */
-  const sawIncomplete = new Set<string>();
+  /** The `-incomplete` files of each crash directory at the previous scan. */
+  const lastIncomplete = new Map<string, Set<string>>();
+  /** Crash directories where one of them disappeared (a rename) and no dump was handled since. */
+  const renamedIn = new Set<string>();
   /** Waiting reasons already announced (log a waiting dump once, not every rescan). */
   const announced = new Map<string, string>();
   let processed = 0;
@@ -211,8 +216,14 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
       } catch {
         continue;
       }
-      const incomplete = names.some(isIncompleteName);
-      if (incomplete) sawIncomplete.add(d);
+      const incompleteNow = new Map<string, number>();
+      for (const n of names.filter(isIncompleteName)) {
+        const ist = await fsp.lstat(join(d, n)).catch(() => null);
+        if (ist) incompleteNow.set(n, ist.mtimeMs);
+      }
+      const before = lastIncomplete.get(d);
+      if (before && [...before].some((n) => !incompleteNow.has(n))) renamedIn.add(d);
+      lastIncomplete.set(d, new Set(incompleteNow.keys()));
       const dmesgName = names.find((n) => n === 'vmcore-dmesg.txt' || /^dmesg\.\d+/.test(n)) ?? null;
       for (const name of names) {
         if (!isDumpName(name)) continue;
@@ -228,6 +239,9 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
         const prev = state.items[rel];
         if (prev && prev.size === fst.size && prev.mtimeMs === fst.mtimeMs) continue;
         const item: WatchItem = { path, rel, crashDir: d, size: fst.size, mtimeMs: fst.mtimeMs, dmesg: dmesgName ? join(d, dmesgName) : null };
+        // An incomplete file written no earlier than this dump is still being written (or a
+        // newer dump is): wait. An older one is a leftover of a failed attempt.
+        const incomplete = [...incompleteNow.values()].some((m) => m >= fst.mtimeMs);
         if (incomplete) {
           waiting++;
           if (announced.get(rel) !== 'incomplete') {
@@ -237,7 +251,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
           continue;
         }
         // The rename from `-incomplete` happened while we watched: the dump is complete now.
-        if (sawIncomplete.has(d)) {
+        if (renamedIn.has(d)) {
           ready.push(item);
           continue;
         }
@@ -296,6 +310,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
         }
         announced.delete(item.rel);
         seen.delete(item.rel);
+        renamedIn.delete(item.crashDir);
         await saveState();
       }
       if (opts.signal.aborted) break;
