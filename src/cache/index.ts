@@ -9,6 +9,7 @@
 //   <root>/partial/<key>.part + <key>.json   resumable downloads and their validators
 //   <root>/tmp/                              staging for entries being built (same file system)
 //   <root>/locks/                            O_EXCL lock files (release-<uname>.lock, pkg-<key>.lock)
+//   <root>/used/<uname>                      last-use stamp (mtime) for `cache prune`, see usage.ts
 //
 // Readers never see a half-written file: files are written under a temporary name in the same
 // directory, fsynced, then renamed; an entry directory is staged in tmp/ and renamed into
@@ -24,6 +25,7 @@ import type { CacheEntry } from '../core/types.js';
 import { cacheIoError, exists, fsyncDir, fsyncTree, readJson, uniqueSuffix, writeFileAtomic } from './fs-util.js';
 import { acquireLock, type Lock, type LockOptions } from './lock.js';
 import { PartialFile } from './partial.js';
+import { touchUsed, usedDir } from './usage.js';
 
 export { PartialFile, type PartialMeta } from './partial.js';
 export { acquireLock, withLock, type Lock, type LockInfo, type LockOptions } from './lock.js';
@@ -106,13 +108,21 @@ export class Cache {
     const c = new Cache(resolve(root));
     try {
       await fsp.mkdir(c.root, { recursive: true, mode: 0o775 });
-      for (const d of [c.packagesDir, join(c.packagesDir, 'sha256'), join(c.packagesDir, 'by-name'), c.releasesDir, c.buildIdDir, c.partialDir, c.tmpDir, c.locksDir]) {
+      for (const d of [c.packagesDir, join(c.packagesDir, 'sha256'), join(c.packagesDir, 'by-name'), c.releasesDir, c.buildIdDir, c.partialDir, c.tmpDir, c.locksDir, usedDir(c.root)]) {
         await fsp.mkdir(d, { recursive: true, mode: 0o775 });
       }
       // A shared cache (group-writable root, usually setgid) keeps new directories group-writable
       // whatever each user's umask is, so every member of the group can publish into it.
       if (((await fsp.stat(c.root)).mode & 0o020) !== 0) {
-        for (const d of [c.packagesDir, c.releasesDir, c.buildIdDir, c.partialDir, c.tmpDir, c.locksDir]) await fsp.chmod(d, 0o2775).catch(() => undefined);
+        // ...and so are the files and entry directories this process creates (0664/2775), so
+        // another member can later replace or prune them: drop group-write from the umask.
+        try {
+          const mask = process.umask();
+          if ((mask & 0o020) !== 0) process.umask(mask & ~0o020);
+        } catch {
+          // worker threads cannot change the umask; the documented `umask 002` recipe covers it
+        }
+        for (const d of [c.packagesDir, join(c.packagesDir, 'sha256'), join(c.packagesDir, 'by-name'), c.releasesDir, c.buildIdDir, c.partialDir, c.tmpDir, c.locksDir, usedDir(c.root)]) await fsp.chmod(d, 0o2775).catch(() => undefined);
       }
       const tag = join(c.root, 'CACHEDIR.TAG');
       if (!(await exists(tag))) await writeFileAtomic(tag, CACHEDIR_TAG, 0o644);
@@ -291,7 +301,7 @@ export class Cache {
   }
 
   /** The entry for this exact uname, or null. Paths are returned absolute. */
-  async readEntry(uname: string): Promise<ResolvedEntry | null> {
+  async readEntry(uname: string, opts: { touch?: boolean } = {}): Promise<ResolvedEntry | null> {
     if (!isSafeName(uname)) return null;
     const dir = this.entryDir(uname);
     const stored = await readJson<StoredEntry>(join(dir, 'entry.json'));
@@ -300,6 +310,8 @@ export class Cache {
     const { layout: _layout, wanted, ...rest } = stored;
     const entry: CacheEntry = { ...rest, vmlinux: resolve(dir, stored.vmlinux), source: abs(stored.source), modules: abs(stored.modules) };
     if (!(await exists(entry.vmlinux))) return null; // a damaged entry is a miss, never a wrong answer
+    // Every hit counts as a use for `kdbg cache prune` (least recently used first); listing does not.
+    if (opts.touch !== false) await touchUsed(this.root, uname);
     return { dir, entry, wanted: wanted ?? { source: stored.source !== null, modules: stored.modules !== null } };
   }
 
@@ -348,7 +360,7 @@ export class Cache {
     }
     const out: ResolvedEntry[] = [];
     for (const n of names.sort()) {
-      const e = await this.readEntry(n);
+      const e = await this.readEntry(n, { touch: false });
       if (e) out.push(e);
     }
     return out;
