@@ -108,7 +108,7 @@ export class Cache {
     const c = new Cache(resolve(root));
     try {
       await fsp.mkdir(c.root, { recursive: true, mode: 0o775 });
-      for (const d of [c.packagesDir, join(c.packagesDir, 'sha256'), join(c.packagesDir, 'by-name'), c.releasesDir, c.buildIdDir, c.partialDir, c.tmpDir, c.locksDir, usedDir(c.root)]) {
+      for (const d of [c.packagesDir, join(c.packagesDir, 'sha256'), join(c.packagesDir, 'by-name'), c.releasesDir, c.buildIdDir, c.partialDir, c.tmpDir, c.locksDir]) {
         await fsp.mkdir(d, { recursive: true, mode: 0o775 });
       }
       // A shared cache (group-writable root, usually setgid) keeps new directories group-writable
