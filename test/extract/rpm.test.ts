@@ -26,6 +26,7 @@ interface ManifestPackage {
 interface Manifest {
   packages: ManifestPackage[];
   hostile: { name: string; cpio: string; rpm: string }[];
+  largefile: { file: string; compressor: string; bigMember: string; bigSize: number };
 }
 
 const root = requireFixture('rpm', 'manifest.json').replace(/\/manifest\.json$/, '');
@@ -302,5 +303,27 @@ describe('hostile archives', () => {
   it('listing a hostile archive shows the names as stored (listing writes nothing)', async () => {
     const members = await list(join(root, 'hostile/kdbg-hostile-absolute.rpm'));
     expect(members.map((m) => m.path)).toEqual(['usr/lib/debug/ok.txt', '/tmp/kdbg-evil-absolute']);
+  });
+});
+
+describe('rpm >= 4.12 large-file package (LONGFILESIZES, stripped 07070X cpio)', () => {
+  const f = join(root, manifest.largefile.file);
+  it('rpm2cpio refuses it; kdbg lists it exactly as rpm -qp describes it', async () => {
+    expect(() => execSync(`rpm2cpio ${f} > /dev/null`, { stdio: 'pipe', shell: '/bin/bash' })).toThrow();
+    const members = await list(f);
+    const qf = sh(`rpm -qp --qf '[%{FILENAMES}\\t%{LONGFILESIZES}\\t%{FILEMODES}\\t%{FILELINKTOS}\\n]' ${f}`).replace(/\n$/, '').split('\n');
+    expect(members.map((m) => `${m.path}\t${m.size}\t${m.mode}\t${m.linkTarget ?? ''}`).sort()).toEqual(qf.map((l) => l.replace(/^\//, '')).sort());
+    expect(members.find((m) => m.path === manifest.largefile.bigMember)!.size).toBe(manifest.largefile.bigSize);
+  });
+  it('extracts the small files around the 4 GiB one: hard links, symlink, data after the big file', async () => {
+    const dest = freshDir();
+    const r = await extractPackage(createReadStream(f), { destDir: dest, select: (m) => m.path !== manifest.largefile.bigMember, label: f });
+    const d = join(dest, 'usr/lib/debug/kdbg-largefile');
+    expect(readFileSync(join(d, 'a-small.txt'), 'utf8')).toBe('hello\n');
+    expect(statSync(join(d, 'a-small.txt')).ino).toBe(statSync(join(d, 'b-hardlink.txt')).ino);
+    expect(readlinkSync(join(d, 'c-symlink'))).toBe('a-small.txt');
+    expect(readFileSync(join(d, 'zzz-after.txt'), 'utf8')).toBe('after\n');
+    expect(existsSync(join(d, 'zz-big.bin'))).toBe(false);
+    expect(r.compressor).toBe('zstd');
   });
 });
