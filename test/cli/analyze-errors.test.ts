@@ -38,7 +38,7 @@ describe('kdbg analyze: errors and warnings', () => {
     // The evidence crash itself prints while loading, surfaced as a warning.
     expect(rep.warnings.join('\n')).toMatch(/not found in PID hash.*the process list is incomplete/);
     expect(rep.summary.panicClass).toBe('sysrq');
-  }, 120_000);
+  }, 300_000);
 
   it('crash missing: one line with the install hint, exit 69', async () => {
     const r = await kdbgRun(['analyze', dump(), '--vmlinux', requireFixture(...VMLINUX), '--crash', '/nonexistent/crash', '-q']);
@@ -65,7 +65,7 @@ describe('kdbg analyze: errors and warnings', () => {
     const r = await kdbgRun(['analyze', cut, '--vmlinux', requireFixture(...VMLINUX), '--crash', requireFixture('crash-trixie', 'crash'), '-o', dir, '-q']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^kdbg: crash exited .*: .+/m);
-  }, 120_000);
+  }, 300_000);
 
   it('without --vmlinux the dump\'s kernel goes to the fetch stage (--offline, empty cache: exit 69 naming the release)', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'kdbg-cache-'));

@@ -56,7 +56,7 @@ describe('kdbg analyze end to end (crash 8.0.6)', () => {
     // The oops module's source sits next to the dump: it doubles as the "sources" for quoting.
     got['oops'] = await analyze('oops', ['--modules-dir', requireFixture('vmcores', 'oops'), '--source-dir', requireFixture('vmcores', 'oops')]);
     got['nmi'] = await analyze('nmi', ['--cmd', 'sys -i']);
-  }, 300_000);
+  }, 540_000);
 
   it('sysrq: class, task and panic text as the console printed them', () => {
     const { report, console: con, md } = got['sysrq']!;
