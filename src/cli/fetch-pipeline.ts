@@ -23,6 +23,7 @@ import type {
   ResolvedPackage,
   WantedPackage,
 } from '../core/types.js';
+import type { DownloadOptions } from '../download/index.js';
 import type { RetryPolicy } from '../download/retry.js';
 import type { ExtractOptions, ExtractResult, MemberSelector, WrittenMember } from '../extract/types.js';
 
@@ -49,6 +50,8 @@ export interface FetchOptions {
   http?: HttpFetcher;
   retry?: Partial<RetryPolicy>;
   lockTimeoutMs?: number;
+  /** Multi-connection download of large packages (see downloadPackage); false turns it off. */
+  segmented?: DownloadOptions<unknown>['segmented'];
   /**
    * debuginfod servers to try first when the input is a dump with a BUILD-ID (the `kdbg fetch`
    * command passes DEBUGINFOD_URLS here). Undefined or empty: packages only.
@@ -288,6 +291,7 @@ async function fetchLocked(
             onProgress: emit,
             ...(opts.signal ? { signal: opts.signal } : {}),
             ...(opts.retry ? { retry: opts.retry } : {}),
+            ...(opts.segmented !== undefined ? { segmented: opts.segmented } : {}),
             ...(opts.lockTimeoutMs !== undefined ? { lockTimeoutMs: opts.lockTimeoutMs } : {}),
           }).then((r) => ({ job, r })),
         ),

@@ -299,7 +299,8 @@ async function fromNetwork<T>(pkg: ResolvedPackage, partial: PartialFile, opts: 
         head.statusCode === 200 && Number(h['content-length'] ?? pkg.size) === pkg.size
           ? await openSegmentedDownload(pkg.urls, pkg.size, {
               ...(seg.connections !== undefined ? { connections: seg.connections } : {}),
-              ...(seg.segmentSize !== undefined ? { segmentSize: seg.segmentSize } : {}),
+              // 4 MiB segments, connections + 2 buffered: ~24 MiB on top of the decoder's memory.
+              segmentSize: seg.segmentSize ?? 4 << 20,
               ...(opts.signal ? { signal: opts.signal } : {}),
             })
           : null;
