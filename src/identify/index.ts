@@ -7,7 +7,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BytesRandomAccess, ByteSource, hex } from '../core/byte-source.js';
 import type { RandomAccess } from '../core/byte-source.js';
-import { InputFormatError, InputNotFoundError, isKdbgError, TruncatedError } from '../core/errors.js';
+import { InputFormatError, InputNotFoundError, isKdbgError, TruncatedError, UsageError } from '../core/errors.js';
 import type { DumpIdentity } from '../core/types.js';
 import { elfMachineName, ET_CORE, isElf, NT_PRSTATUS, parseElfHeader, parseNotes, parseProgramHeaders, PT_NOTE, readElfSegmentNotes, readElfTables } from '../formats/elf.js';
 import type { ElfHeader, ElfNote } from '../formats/elf.js';
@@ -71,7 +71,12 @@ export async function isDumpPath(arg: string): Promise<boolean> {
 
 /** Identify a dump file, or standard input when `pathOrDash` is '-'. */
 export async function identifyDump(pathOrDash: string, opts: { stdin?: AsyncIterable<Uint8Array> } = {}): Promise<DumpIdentification> {
-  if (pathOrDash === '-') return identifyStream(opts.stdin ?? process.stdin, '-');
+  if (pathOrDash === '-') {
+    if (!opts.stdin && process.stdin.isTTY) {
+      throw new UsageError("'-' reads the dump from standard input, which is a terminal: pipe a dump in (e.g. cat vmcore | kdbg identify -)");
+    }
+    return identifyStream(opts.stdin ?? process.stdin, '-');
+  }
   const path = pathOrDash;
   let st;
   try {
