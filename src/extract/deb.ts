@@ -16,9 +16,7 @@
 // its target) the walk returns; the decompressor and the input are torn down, so a 5.7 GB tar is
 // decoded only up to the end of the vmlinux.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readlink, rename, symlink, unlink } from 'node:fs/promises';
-import { dirname, isAbsolute, join, posix, relative, resolve as resolvePath, sep } from 'node:path';
+import { posix, resolve as resolvePath } from 'node:path';
 import pLimit from 'p-limit';
 import { extract as tarExtract, type Header as TarHeader } from 'tar-stream';
 import { ByteSource, latin1Decoder } from '../core/byte-source.js';
@@ -26,6 +24,7 @@ import { InputFormatError, isKdbgError, UnsafePathError } from '../core/errors.j
 import { readArEntries } from '../formats/ar.js';
 import { buildIndexAndFooter, checkSize, parseBlockHeader, parseStreamHeader, roundUp4, type XzBlock } from '../formats/xz.js';
 import { decompressStream } from './decompress.js';
+import { createWriterState, writeMember, type WriterState } from './write-members.js';
 import { decodeXzBlock, defaultDecodeConcurrency } from './parallel-xz.js';
 import type { ArchiveMember, ExtractOptions, ExtractResult, MemberType, WrittenMember } from './types.js';
 
@@ -381,93 +380,6 @@ export async function* listDeb(src: ByteSource): AsyncGenerator<ArchiveMember> {
   }
 }
 
-/** A path inside destDir, or UnsafePathError. */
-function destPath(destDir: string, path: string, label: string): string {
-  const full = resolvePath(destDir, ...path.split('/'));
-  const rel = relative(destDir, full);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-    throw new UnsafePathError(`${label}: member ${JSON.stringify(path)} would be written outside ${destDir}`, { file: label, format: 'tar', expected: `a path under ${destDir}`, found: path });
-  }
-  return full;
-}
-
-/** Refuse to write through a symlink that already exists in destDir and points elsewhere. */
-async function ensureParents(destDir: string, full: string, label: string): Promise<void> {
-  const dir = dirname(full);
-  await mkdir(dir, { recursive: true });
-  // Walk the parents below destDir: a parent that is a symlink leading out of destDir is hostile.
-  const rel = relative(destDir, dir);
-  if (rel === '') return;
-  let cur = destDir;
-  for (const part of rel.split(sep)) {
-    cur = join(cur, part);
-    const st = await lstat(cur);
-    if (st.isSymbolicLink()) {
-      const t = resolvePath(dirname(cur), await readlink(cur));
-      const r = relative(destDir, t);
-      if (r.startsWith('..') || isAbsolute(r)) {
-        throw new UnsafePathError(`${label}: ${cur} is a symlink leading out of ${destDir}`, { file: label, format: 'tar', expected: 'parents inside destDir', found: t });
-      }
-    }
-  }
-}
-
-/**
- * Write one body to destDir/path via a temporary file in the same directory, hashing as it goes;
- * the good name appears only after the whole body arrived (rename), so a truncated package never
- * leaves a partial file under the member's name.
- */
-async function writeBody(destDir: string, path: string, mode: number, body: AsyncIterable<Uint8Array>, label: string, expectedSize: number): Promise<{ path: string; sha256: string; bytes: number }> {
-  const full = destPath(destDir, path, label);
-  await ensureParents(destDir, full, label);
-  const tmp = `${full}.kdbg-tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fh = await open(tmp, 'wx', 0o600);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  let ok = false;
-  try {
-    for await (const c of body) {
-      hash.update(c);
-      bytes += c.length;
-      let off = 0;
-      while (off < c.length) {
-        const { bytesWritten } = await fh.write(c, off, c.length - off);
-        off += bytesWritten;
-      }
-    }
-    if (bytes !== expectedSize) {
-      throw new InputFormatError(`${label}: member ${path} ended after ${bytes} of ${expectedSize} bytes`, { file: label, format: 'tar', expected: `${expectedSize} bytes`, found: `${bytes} bytes` });
-    }
-    await fh.chmod((mode & 0o777) | 0o600);
-    await fh.sync();
-    ok = true;
-  } finally {
-    await fh.close();
-    if (!ok) await unlink(tmp).catch(() => undefined);
-  }
-  try {
-    await rename(tmp, full);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  return { path: full, sha256: hash.digest('hex'), bytes };
-}
-
-async function writeSymlink(destDir: string, m: ArchiveMember, label: string): Promise<string> {
-  const full = destPath(destDir, m.path, label);
-  await ensureParents(destDir, full, label);
-  const target = m.linkTarget ?? '';
-  const resolved = resolvePath(dirname(full), target);
-  const r = relative(destDir, resolved);
-  if (r.startsWith('..') || isAbsolute(r) || isAbsolute(target)) {
-    throw new UnsafePathError(`${label}: symlink ${m.path} -> ${target} leads out of ${destDir}`, { file: label, format: 'tar', expected: 'a link inside the package', found: target });
-  }
-  await unlink(full).catch(() => undefined);
-  await symlink(target, full);
-  return full;
-}
-
 interface WalkPlan {
   /** Archive paths to write even though the selector did not pick them (link targets). */
   extraTargets: Set<string>;
@@ -481,8 +393,8 @@ interface WalkPlan {
 export async function extractDeb(src: ByteSource, opts: DebExtractOptions): Promise<ExtractResult> {
   const label = opts.label || src.label;
   const destDir = resolvePath(opts.destDir);
-  await mkdir(destDir, { recursive: true });
-  const first = await extractPass(src, opts, label, destDir, { extraTargets: new Set() });
+  const state = await createWriterState(destDir);
+  const first = await extractPass(src, opts, label, destDir, state, { extraTargets: new Set() });
   if (first.missed.size === 0 || !opts.reopen) {
     if (first.missed.size > 0) {
       const [link, target] = [...first.missed][0]!;
@@ -496,26 +408,21 @@ export async function extractDeb(src: ByteSource, opts: DebExtractOptions): Prom
   }
   // Second pass: write the targets the first pass had already passed, then link.
   const again = new ByteSource(opts.reopen(), label, 'package');
-  const second = await extractPass(again, { ...opts, select: () => false, stopAfter: first.missed.size }, label, destDir, { extraTargets: new Set(first.missed.values()) });
+  const second = await extractPass(again, { ...opts, select: () => false, stopAfter: new Set(first.missed.values()).size }, label, destDir, state, { extraTargets: new Set(first.missed.values()) });
   const written = [...first.result.written, ...second.result.written];
   for (const link of first.pendingLinks) {
-    if (first.missed.has(link.path)) written.push({ member: link, path: await writeLinkOrCopy(destDir, link, label, written), sha256: null });
+    if (first.missed.has(link.path)) written.push(await writeLink(destDir, link, label, state));
   }
   return { ...first.result, written, stoppedEarly: first.result.stoppedEarly || second.result.stoppedEarly };
 }
 
-async function writeLinkOrCopy(destDir: string, link: ArchiveMember, label: string, written: WrittenMember[]): Promise<string> {
-  if (link.type === 'symlink') return writeSymlink(destDir, link, label);
-  // Hardlink: link to the written copy of its target.
-  const target = resolveLinkTarget(link);
-  const t = written.find((w) => w.member.path === target);
-  const full = destPath(destDir, link.path, label);
-  await ensureParents(destDir, full, label);
-  await unlink(full).catch(() => undefined);
-  const { link: hardlink } = await import('node:fs/promises');
-  if (!t) throw new InputFormatError(`${label}: hardlink ${link.path} target ${link.linkTarget ?? ''} was not written`, { file: label, format: 'tar', expected: 'target written', found: 'none' });
-  await hardlink(t.path, full);
-  return full;
+/** Recreate a selected link (its target is already written in this extraction). */
+async function writeLink(destDir: string, link: ArchiveMember, label: string, state: WriterState): Promise<WrittenMember> {
+  if (link.type === 'hardlink') {
+    // tar hardlink targets are archive paths, as writeMember expects.
+    return writeMember(destDir, { ...link, linkTarget: resolveLinkTarget(link) }, null, { label, state });
+  }
+  return writeMember(destDir, link, null, { label, state });
 }
 
 interface PassResult {
@@ -525,7 +432,7 @@ interface PassResult {
   pendingLinks: ArchiveMember[];
 }
 
-async function extractPass(src: ByteSource, opts: DebExtractOptions, label: string, destDir: string, plan: WalkPlan): Promise<PassResult> {
+async function extractPass(src: ByteSource, opts: DebExtractOptions, label: string, destDir: string, state: WriterState, plan: WalkPlan): Promise<PassResult> {
   const written: WrittenMember[] = [];
   const links = new Map<string, string>(); // every symlink seen: path → resolved target (for chains)
   const seenFiles = new Map<string, boolean>(); // regular file path → written?
@@ -570,10 +477,10 @@ async function extractPass(src: ByteSource, opts: DebExtractOptions, label: stri
           throw new UnsafePathError(`${label}: ${m.type} ${m.path} -> ${m.linkTarget ?? ''} leads out of the archive`, { file: label, format: 'tar', offset, expected: 'a target inside the package', found: m.linkTarget ?? '' });
         }
         const target = m.type === 'symlink' ? resolveChain(raw, m) : raw;
-        const state = seenFiles.get(target);
-        if (state === true) {
-          written.push({ member: m, path: await writeLinkOrCopy(destDir, m, label, written), sha256: null });
-        } else if (state === false) {
+        const seen = seenFiles.get(target);
+        if (seen === true) {
+          written.push(await writeLink(destDir, m, label, state));
+        } else if (seen === false) {
           missed.set(m.path, target);
           pendingLinks.push(m);
         } else {
@@ -590,11 +497,7 @@ async function extractPass(src: ByteSource, opts: DebExtractOptions, label: stri
         continue;
       }
       if (m.type === 'dir') {
-        if (opts.select(m)) {
-          const full = destPath(destDir, m.path, label);
-          await ensureParents(destDir, join(full, 'x'), label);
-          written.push({ member: m, path: full, sha256: null });
-        }
+        if (opts.select(m)) written.push(await writeMember(destDir, m, null, { label, state }));
         continue;
       }
       const waiting = pendingTargets.get(m.path);
@@ -602,12 +505,12 @@ async function extractPass(src: ByteSource, opts: DebExtractOptions, label: stri
       seenFiles.set(m.path, wanted);
       if (!wanted) continue;
       opts.onProgress?.({ kind: 'extract', name: label, member: m.path, bytes: m.size });
-      const w = await writeBody(destDir, m.path, m.mode, body, label, m.size);
-      written.push({ member: m, path: w.path, sha256: w.sha256 });
+      // No fsync here: the cache fsyncs the entry tree when it publishes, and unpack does not need it.
+      written.push(await writeMember(destDir, m, body, { label, state }));
       filesWritten++;
       if (waiting) {
         pendingTargets.delete(m.path);
-        for (const link of waiting) written.push({ member: link, path: await writeLinkOrCopy(destDir, link, label, written), sha256: null });
+        for (const link of waiting) written.push(await writeLink(destDir, link, label, state));
       }
       if (done()) {
         stoppedEarly = true;
