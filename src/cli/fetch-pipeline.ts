@@ -12,7 +12,7 @@ import { promises as fsp } from 'node:fs';
 import { dirname, join, posix, resolve as resolvePath } from 'node:path';
 import pLimit from 'p-limit';
 import type { Cache, ResolvedEntry } from '../cache/index.js';
-import { InputFormatError, InputNotFoundError, NotFoundError } from '../core/errors.js';
+import { InputFormatError, InputNotFoundError, IntegrityError, NotFoundError } from '../core/errors.js';
 import type {
   CacheEntry,
   DumpIdentity,
@@ -278,7 +278,8 @@ async function fetchLocked(
     // directory we are about to remove. The sibling's verified package still lands in the store.
     const settled = await Promise.allSettled(
       jobs.map((job) =>
-        limit(() =>
+        limit(async () =>
+          (opts.keepPackages === false ? await partialFetch(job, cache, emit, opts.signal) : null) ??
           downloadPackage<ExtractResult>(job.pkg, {
             cache,
             consume: async (chunks, attempt) => {
@@ -403,6 +404,43 @@ async function fetchLocked(
     };
   } finally {
     await cache.removeTree(staging);
+  }
+}
+
+/**
+ * When the package is not to be kept, a block-indexed package (multi-block xz: Debian debs, RHEL 8+
+ * RPMs) need not be downloaded whole: only the xz blocks holding the vmlinux are fetched by Range
+ * and checked by their own xz checks and the archive's sizes (docs/speed.md). The package's own
+ * sha256 cannot be checked on a part of it; the provenance records the index's digest and says so
+ * in a warning. Null: not applicable (single block, no Range, a full walk, no size) — stream it.
+ */
+async function partialFetch(
+  job: { pkg: ResolvedPackage; selector: MemberSelector; stopAfter?: number; dir: string },
+  cache: Cache,
+  emit: ProgressListener,
+  signal: AbortSignal | undefined,
+): Promise<{ job: typeof job; r: { url: string; sha256: string; size: number; cached: boolean; path: string; consumed: ExtractResult } } | null> {
+  const { pkg } = job;
+  const url = pkg.urls[0];
+  if (job.stopAfter === undefined || pkg.size === null || url === undefined || (await cache.findPackage(pkg.sha256, pkg.fileName))) return null;
+  const { openRangeReader } = await import('../download/range-reader.js');
+  const { tryPartialExtract } = await import('../extract/partial.js');
+  try {
+    const ra = await openRangeReader(url, pkg.size, signal ? { signal } : {});
+    if (!ra) return null;
+    const r = await tryPartialExtract(ra, pkg.kind, { destDir: job.dir, select: job.selector, stopAfter: job.stopAfter, label: pkg.fileName, onProgress: emit, ...(signal ? { signal } : {}) });
+    if (!r) return null;
+    emit({
+      kind: 'info',
+      message: `${pkg.fileName}: fetched ${r.partial.compressedBytesRead} of ${pkg.size} bytes (${r.partial.blocksDecoded} of ${r.partial.blocksTotal} xz blocks), each block checked by its xz check; the package sha256 covers the whole file and was not checked`,
+    });
+    return { job, r: { url, sha256: pkg.sha256 ?? '', size: pkg.size, cached: false, path: '', consumed: r } };
+  } catch (e) {
+    signal?.throwIfAborted();
+    if (e instanceof IntegrityError) throw e;
+    emit({ kind: 'warning', code: 'KDBG_E_NETWORK', message: `${pkg.fileName}: partial fetch failed (${(e as Error).message}); downloading the whole package` });
+    await cache.removeTree(job.dir);
+    return null;
   }
 }
 
