@@ -1,9 +1,14 @@
 // kdbg fetch <release|dump-path>: print the absolute path of the verified vmlinux (or, with
-// --json, one JSON object; see docs/fetch.md for the contract).
+// --json, one JSON object; see docs/fetch.md for the contract). Several inputs, or --from-file,
+// make a batch: one line (or JSON line) per item as it completes (docs/batch-and-cache.md).
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { UsageError } from '../../core/errors.js';
+import type { FetchOptions } from '../fetch-pipeline.js';
 
 export interface FetchArgs {
-  input: string;
+  input?: string[];
+  fromFile?: string;
+  jobs: number;
   mirror: string[];
   repo: string[];
   arch?: string;
@@ -19,11 +24,13 @@ export interface FetchArgs {
 }
 
 export const fetchCommand: CommandModule<object, FetchArgs> = {
-  command: 'fetch <input>',
+  command: 'fetch [input..]',
   describe: 'Fetch the debug vmlinux (and sources) of a kernel release or of the kernel that wrote a dump; prints the vmlinux path',
   builder: (y: Argv): Argv<FetchArgs> =>
     y
-      .positional('input', { type: 'string', demandOption: true, describe: 'kernel release (uname -r, e.g. 3.10.0-327.el7) or a dump path (- for stdin)' })
+      .positional('input', { type: 'string', array: true, describe: 'kernel release (uname -r, e.g. 3.10.0-327.el7) or a dump path (- for stdin); several make a batch' })
+      .option('from-file', { type: 'string', describe: 'read more inputs from FILE (- = stdin), one per line, # comments' })
+      .option('jobs', { alias: 'j', type: 'number', default: 2, describe: 'batch: items fetched at the same time' })
       .option('mirror', { type: 'string', array: true, default: [] as string[], describe: "mirror base laid out like the family's public mirror (repeatable)" })
       .option('repo', { type: 'string', array: true, default: [] as string[], describe: 'directory URL holding the packages and/or repodata/ (repeatable)' })
       .option('arch', { type: 'string', describe: 'architecture when the release has none (default x86_64)' })
@@ -37,14 +44,22 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (see docs/fetch.md)' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or warnings on stderr' }) as unknown as Argv<FetchArgs>,
   handler: async (argv: ArgumentsCamelCase<FetchArgs>): Promise<void> => {
+    const inputs = (argv.input ?? []).map(String);
+    if (argv.fromFile !== undefined) {
+      const { readInputFile } = await import('../batch.js');
+      inputs.push(...(await readInputFile(argv.fromFile)));
+    }
+    if (inputs.length === 0) throw new UsageError(argv.fromFile !== undefined ? `${argv.fromFile}: no inputs in the list` : 'kdbg fetch: a release, a dump path or --from-file is required');
+    if (inputs.length > 1 || argv.fromFile !== undefined) return fetchBatch(inputs, argv);
+    const input = inputs[0]!;
     const { fetchRelease, fetchResultJson } = await import('../fetch-pipeline.js');
     const { createProgress } = await import('../progress.js');
     const { writeJson, writeOut } = await import('../output.js');
     const { debuginfodUrls } = await import('../debuginfod-route.js');
-    const progress = createProgress({ quiet: argv.quiet, label: argv.input });
+    const progress = createProgress({ quiet: argv.quiet, label: input });
     let result;
     try {
-      result = await fetchRelease(argv.input, {
+      result = await fetchRelease(input, {
         mirrors: argv.mirror,
         repos: argv.repo,
         ...(argv.arch !== undefined ? { arch: argv.arch } : {}),
@@ -67,3 +82,66 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
     else writeOut(result.vmlinux);
   },
 };
+
+/** The fetch options every item of a batch shares. */
+async function batchFetchOptions(argv: ArgumentsCamelCase<FetchArgs>): Promise<FetchOptions> {
+  const { debuginfodUrls } = await import('../debuginfod-route.js');
+  return {
+    mirrors: argv.mirror,
+    repos: argv.repo,
+    ...(argv.arch !== undefined ? { arch: argv.arch } : {}),
+    ...(argv.distro !== undefined ? { distro: argv.distro } : {}),
+    ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
+    ...(argv.config !== undefined ? { configFile: argv.config } : {}),
+    offline: argv.offline,
+    vmlinuxOnly: argv.vmlinuxOnly,
+    modules: argv.modules,
+    keepPackages: argv.keepPackages,
+    env: process.env,
+    debuginfodUrls: argv.offline ? [] : await debuginfodUrls(process.env),
+  };
+}
+
+async function fetchBatch(inputs: string[], argv: ArgumentsCamelCase<FetchArgs>): Promise<void> {
+  if (inputs.includes('-')) throw new UsageError('kdbg fetch: a dump on stdin (-) cannot be part of a batch; pass its path');
+  const { statSync } = await import('node:fs');
+  const { fetchRelease, fetchResultJson } = await import('../fetch-pipeline.js');
+  const { runBatch, batchItemJson } = await import('../batch.js');
+  const { parseRelease } = await import('../../release/index.js');
+  const { createProgress } = await import('../progress.js');
+  const { writeErr, writeJsonLine, writeOut, setExitCode } = await import('../output.js');
+  const { worstExitCode } = await import('../../core/errors.js');
+  const base = await batchFetchOptions(argv);
+  const progress = createProgress({ quiet: argv.quiet, label: 'batch' });
+  const relOpts = { ...(argv.arch !== undefined ? { arch: argv.arch } : {}), ...(argv.distro !== undefined ? { distro: argv.distro } : {}) };
+  let items;
+  try {
+    items = await runBatch(inputs, {
+      jobs: argv.jobs,
+      fetch: (input) => fetchRelease(input, { ...base, onProgress: progress.listener }),
+      // A release string names its entry; a dump does not until it is read (its fetch then meets
+      // any same-release sibling at the release lock and answers from the cache).
+      keyOf: (input) => {
+        if (input.includes('/')) return null;
+        try {
+          if (statSync(input).isFile()) return null;
+        } catch {
+          // not a file: a release string
+        }
+        return parseRelease(input, relOpts).uname;
+      },
+      onItem: (item) => {
+        if (argv.json) writeJsonLine(batchItemJson(item, fetchResultJson));
+        else writeOut(item.ok ? `${item.input}\t${item.result.vmlinux}` : `${item.input}\tERROR ${item.error.message}`);
+      },
+    });
+  } finally {
+    progress.done();
+  }
+  const failed = items.filter((i) => !i.ok);
+  if (failed.length > 0) {
+    writeErr(`kdbg: ${failed.length} of ${items.length} inputs failed:`);
+    for (const f of failed) if (!f.ok) writeErr(`kdbg:   ${f.input}: ${f.error.message} (${f.error.code}, exit ${f.error.exitCode})`);
+    setExitCode(worstExitCode(failed.map((f) => (f.ok ? 0 : f.error.exitCode))));
+  }
+}
