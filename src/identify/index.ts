@@ -607,6 +607,7 @@ export function formatIdentity(id: DumpIdentification): string[] {
   lines.push(`release:        ${id.release ?? 'unknown'}${id.source ? `  (from ${id.source})` : ''}`);
   lines.push(`arch:           ${id.arch ?? 'unknown'}`);
   lines.push(`build-id:       ${id.buildId ?? 'none'}`);
+  if (id.utsname?.version) lines.push(`uts version:    ${id.utsname.version}`);
   if (id.packageVersion) lines.push(`package:        ${id.packageVersion}`);
   lines.push(`crash time:     ${id.crashTime ?? 'not recorded'}`);
   if (id.pageSize !== null) lines.push(`page size:      ${id.pageSize}`);
