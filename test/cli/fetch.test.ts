@@ -159,6 +159,7 @@ describe('kdbg fetch (RPM fixture mirror)', () => {
     const badServer = await startMirrorServer(bad);
     try {
       const r = await runKdbg(['fetch', '3.10.0-327.el7', '--mirror', badServer.url, '--cache-dir', cache, '--config', config]);
+      expect(r.stderr).not.toContain('internal error');
       expect(r.code).toBe(65);
       const first = errorLine(r.stderr);
       expect(first).toContain('sha256');
