@@ -45,12 +45,17 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or warnings on stderr' }) as unknown as Argv<FetchArgs>,
   handler: async (argv: ArgumentsCamelCase<FetchArgs>): Promise<void> => {
     const inputs = (argv.input ?? []).map(String);
-    if (argv.fromFile !== undefined) {
+    // yargs swallows a lone `-` (it parses it as an empty flag group): `--from-file -` arrives as
+    // '' and a `-` positional (a dump on stdin) vanishes. Recover both from the raw arguments.
+    const raw = process.argv.slice(2);
+    const fromFile = argv.fromFile === '' ? '-' : argv.fromFile;
+    if (raw.some((a, i) => a === '-' && raw[i - 1] !== '--from-file') && !inputs.includes('-')) inputs.unshift('-');
+    if (fromFile !== undefined) {
       const { readInputFile } = await import('../batch.js');
-      inputs.push(...(await readInputFile(argv.fromFile)));
+      inputs.push(...(await readInputFile(fromFile)));
     }
-    if (inputs.length === 0) throw new UsageError(argv.fromFile !== undefined ? `${argv.fromFile}: no inputs in the list` : 'kdbg fetch: a release, a dump path or --from-file is required');
-    if (inputs.length > 1 || argv.fromFile !== undefined) return fetchBatch(inputs, argv);
+    if (inputs.length === 0) throw new UsageError(fromFile !== undefined ? `${fromFile}: no inputs in the list` : 'kdbg fetch: a release, a dump path or --from-file is required');
+    if (inputs.length > 1 || fromFile !== undefined) return fetchBatch(inputs, argv);
     const input = inputs[0]!;
     const { fetchRelease, fetchResultJson } = await import('../fetch-pipeline.js');
     const { createProgress } = await import('../progress.js');
