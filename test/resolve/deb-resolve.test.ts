@@ -113,6 +113,45 @@ describe('Debian archive layout', () => {
   });
 });
 
+describe('faulty archives', () => {
+  it('a 503 and a garbled index on the first archive: recorded, and the next archive answers', async () => {
+    const other = await startMirrorServer(root);
+    try {
+      other.setFault((path) => {
+        if (path.endsWith('/bookworm/main/binary-amd64/Packages.xz')) return { status: 503 };
+        return undefined;
+      });
+      // A second faulty copy whose security index is cut mid-stream (xz ends early).
+      const cut = await startMirrorServer(root);
+      cut.setFault((path) => (path.endsWith('/bookworm-security/main/binary-amd64/Packages.xz') ? { dropAfterBytes: 40 } : undefined));
+      try {
+        const [r] = await resolve('6.1.0-99-amd64', { mirrors: [`${other.url}/debian`, `${cut.url}/debian`, `${server.url}/debian`] });
+        expect(r!.evr).toBe('6.1.999-2');
+        // The newest file is offered by the two archives whose security index was readable.
+        expect(r!.urls).toEqual([`${other.url}/debian/${pool}/${P}_6.1.999-2_amd64.deb`, `${server.url}/debian/${pool}/${P}_6.1.999-2_amd64.deb`]);
+      } finally {
+        await cut.close();
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('every index unreadable: NotFoundError whose attempts say why', async () => {
+    const bad = await startMirrorServer(root);
+    try {
+      bad.setFault((path) => (path.includes('/dists/') ? { status: 500 } : undefined));
+      const e = await resolve('6.1.0-99-amd64', { mirrors: [`${bad.url}/debian`] }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(NotFoundError);
+      const attempts = (e as NotFoundError).details['attempts'] as { url: string; result: string }[];
+      expect(attempts.length).toBeGreaterThan(3);
+      expect(attempts.every((a) => a.result === 'HTTP 500')).toBe(true);
+    } finally {
+      await bad.close();
+    }
+  });
+});
+
 describe("the host's apt sources", () => {
   it('deb822 and one-line sources are read; suites as listed (incl. -security and -updates)', async () => {
     const apt = mkdtempSync(join(tmpdir(), 'kdbg-apt-'));
