@@ -45,7 +45,11 @@ export interface DownloadOptions<T> {
   /**
    * Fetch large packages over several Range connections (and mirrors) at once, consumed in order
    * (src/download/segmented.ts): mirrors cap each connection, el7 payloads are one xz stream.
-   * Used for a fresh download of a package of known size ≥ minSize (default 32 MiB); false: off.
+   * Used, when given, for a fresh download of a package of known size ≥ minSize (default 32 MiB).
+   * Off by default: measured on the el7 bench package at 40 MB/s per connection the decoder, not
+   * the connection, is the bottleneck, and the segment window raised peak RSS from ~140 MB to
+   * ~220–285 MB (the goal is ≤ 250 MB). Turn it on where mirrors cap connections far below the
+   * decoder's speed.
    */
   segmented?: false | { minSize?: number; connections?: number; segmentSize?: number };
 }
@@ -286,7 +290,7 @@ async function fromNetwork<T>(pkg: ResolvedPackage, partial: PartialFile, opts: 
     emit({ kind: 'download-progress', name, received: partial.size, total });
   };
 
-  const seg = opts.segmented === undefined ? {} : opts.segmented;
+  const seg = opts.segmented ?? false;
   if (seg !== false && resumable === 0 && pkg.size !== null && pkg.size >= (seg.minSize ?? 32 << 20) && pkg.urls.length > 0) {
     // Fast path. Any failure leaves a contiguous prefix on disk that the loop below resumes.
     const url = pkg.urls[0]!;
