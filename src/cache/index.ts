@@ -25,7 +25,7 @@ import type { CacheEntry } from '../core/types.js';
 import { cacheIoError, exists, fsyncDir, fsyncTree, readJson, uniqueSuffix, writeFileAtomic } from './fs-util.js';
 import { acquireLock, type Lock, type LockOptions } from './lock.js';
 import { PartialFile } from './partial.js';
-import { touchUsed, usedDir } from './usage.js';
+import { shareTree, touchUsed, usedDir } from './usage.js';
 
 export { PartialFile, type PartialMeta } from './partial.js';
 export { acquireLock, withLock, type Lock, type LockInfo, type LockOptions } from './lock.js';
@@ -94,6 +94,9 @@ export class Cache {
   readonly tmpDir: string;
   readonly locksDir: string;
 
+  /** The root is group-writable: a cache shared by the members of a group (see publishEntry). */
+  private shared = false;
+
   private constructor(readonly root: string) {
     this.packagesDir = join(root, 'packages');
     this.releasesDir = join(root, 'releases');
@@ -114,6 +117,7 @@ export class Cache {
       // A shared cache (group-writable root, usually setgid) keeps new directories group-writable
       // whatever each user's umask is, so every member of the group can publish into it.
       if (((await fsp.stat(c.root)).mode & 0o020) !== 0) {
+        c.shared = true;
         // ...and so are the files and entry directories this process creates (0664/2775), so
         // another member can later replace or prune them: drop group-write from the umask.
         try {
@@ -328,6 +332,7 @@ export class Cache {
     let old: string | null = null;
     try {
       await writeFileAtomic(join(staging, 'entry.json'), JSON.stringify(stored, null, 2) + '\n', 0o644);
+      if (this.shared) await shareTree(staging);
       await fsyncTree(staging);
       if (await exists(dest)) {
         old = join(this.tmpDir, `${hostname()}-${process.pid}-old-${uniqueSuffix()}`);

@@ -102,3 +102,27 @@ export async function treeSize(p: string, seen: Set<string> = new Set()): Promis
   }
   return out;
 }
+
+/**
+ * In a group-shared cache, make a tree about to be published usable by every member: directories
+ * group-writable and setgid (2775-style), files group-readable/-writable like their owner bits.
+ * The extractor creates directories with the package's modes (0755); without this another member
+ * could not rename or delete the entry (renaming a directory needs write on the directory itself).
+ */
+export async function shareTree(p: string): Promise<void> {
+  let st;
+  try {
+    st = await fsp.lstat(p);
+  } catch {
+    return;
+  }
+  if (st.isSymbolicLink()) return;
+  const mode = st.mode & 0o7777;
+  if (st.isDirectory()) {
+    if ((mode & 0o2070) !== 0o2070) await fsp.chmod(p, mode | 0o2070).catch(() => undefined);
+    for (const n of await fsp.readdir(p).catch(() => [] as string[])) await shareTree(join(p, n));
+  } else if (st.isFile()) {
+    const want = mode | ((mode & 0o600) >> 3);
+    if (want !== mode) await fsp.chmod(p, want).catch(() => undefined);
+  }
+}
