@@ -258,12 +258,13 @@ const cpu = cpus()[0]?.model ?? 'unknown cpu';
 const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${sh('uname -r').stdout.trim()}, node ${process.version}; load average at start ${startLoad}, at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`;
 const commit = sh('git rev-parse --short HEAD', { cwd: repo }).stdout.trim();
 const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-const cell = (f) => (f.note.startsWith('skipped') || f.note.startsWith('FAILED') ? f.note.replace(/\|/g, '/') : `${f.wall.toFixed(2)} s, ${fmtBytes(f.bytes)}, ${f.rssMb.toFixed(0)} MB, ${(f.cpu * 100).toFixed(0)} %${f.ok === false ? ', WRONG OUTPUT' : ''}`);
+const cell = (f) => (f.note.startsWith('skipped') || f.note.startsWith('FAILED') ? f.note : `${f.wall.toFixed(2)} s, ${fmtBytes(f.bytes)}, ${f.rssMb.toFixed(0)} MB, ${(f.cpu * 100).toFixed(0)} %${f.ok === false ? ', WRONG OUTPUT' : ''}`);
 let md = `\n## ${date} — commit ${commit}\n\nMachine: ${machine}. Mirror rate limit: ${rate / 1e6} MB/s per connection.\n\n`;
 md += '| id | scenario | goal | kdbg (wall, bytes down, peak RSS, CPU) | baseline (same figures) | ratio |\n|---|---|---|---|---|---|\n';
+const esc = (t) => String(t).replace(/\|/g, '\\|');
 for (const r of rows) {
   if (r.baselines.length === 0) md += `| ${r.id} | ${r.scenario} | ${r.goal} | ${cell(r.kd)} | — | — |\n`;
-  for (const [name, b] of r.baselines) md += `| ${r.id} | ${r.scenario} | ${r.goal} | ${cell(r.kd)} | ${name}: ${cell(b)} | ${ratioText(r.kd, b)} |\n`;
+  for (const [name, b] of r.baselines) md += `| ${r.id} | ${esc(r.scenario)} | ${esc(r.goal)} | ${esc(cell(r.kd))} | ${esc(name)}: ${esc(cell(b))} | ${ratioText(r.kd, b)} |\n`;
 }
 if (process.env.BENCH_NO_RECORD !== '1') {
   const file = join(repo, 'bench', 'results.md');

@@ -8,14 +8,15 @@
 // most `window` decoded blocks wait for the consumer.
 
 import { availableParallelism } from 'node:os';
-import { unxzAsync } from 'node-liblzma';
+import { createUnxz } from 'node-liblzma';
 import pLimit from 'p-limit';
 import { IntegrityError } from '../core/errors.js';
 import { wrapBlocks, type XzBlock } from '../formats/xz.js';
 
 export interface DecodedBlock {
   block: XzBlock;
-  data: Uint8Array;
+  /** The block's bytes as decoded, in 1 MiB pieces (no concatenated copy: bounded memory). */
+  chunks: Uint8Array[];
 }
 
 export interface ParallelDecodeOptions {
@@ -34,29 +35,55 @@ export function defaultDecodeConcurrency(): number {
   return Math.max(1, Math.min(availableParallelism(), pool));
 }
 
-/** Decode one raw block (its `totalSize` bytes as stored) into exactly `uncompressedSize` bytes. */
-export async function decodeXzBlock(block: XzBlock, raw: Uint8Array, label: string): Promise<Uint8Array> {
+function check(block: XzBlock, raw: Uint8Array, label: string): void {
   if (raw.length !== block.totalSize) {
     throw new IntegrityError(`${label}: xz block ${block.index}: got ${raw.length} bytes, the index says ${block.totalSize}`, {
       details: { file: label, block: block.index, offset: block.offset },
     });
   }
+}
+
+/**
+ * Decode one raw block (its `totalSize` bytes as stored) into exactly `uncompressedSize` bytes,
+ * returned as the decoder's 1 MiB output pieces. The decoder runs on libuv's thread pool.
+ */
+export async function decodeXzBlockChunks(block: XzBlock, raw: Uint8Array, label: string): Promise<Uint8Array[]> {
+  check(block, raw, label);
   const { head, tail } = wrapBlocks([block]);
-  let out: Buffer;
+  const chunks: Uint8Array[] = [];
+  let total = 0;
   try {
-    out = await unxzAsync(Buffer.concat([head, raw, tail]));
+    await new Promise<void>((resolve, reject) => {
+      const u = createUnxz({ chunkSize: 1 << 20 });
+      u.on('data', (...args: unknown[]) => {
+        const c = args[0] as Uint8Array;
+        chunks.push(c);
+        total += c.length;
+      });
+      u.on('error', (...args: unknown[]) => reject(args[0]));
+      u.on('end', () => resolve());
+      u.write(head);
+      u.write(raw);
+      u.end(tail);
+    });
   } catch (e) {
     throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset} does not decode (${(e as Error).message}); its check failed or the data is corrupt`, {
       cause: e,
       details: { file: label, block: block.index, offset: block.offset },
     });
   }
-  if (out.length !== block.uncompressedSize) {
-    throw new IntegrityError(`${label}: xz block ${block.index} decoded to ${out.length} bytes, the index says ${block.uncompressedSize}`, {
+  if (total !== block.uncompressedSize) {
+    throw new IntegrityError(`${label}: xz block ${block.index} decoded to ${total} bytes, the index says ${block.uncompressedSize}`, {
       details: { file: label, block: block.index, offset: block.offset },
     });
   }
-  return out;
+  return chunks;
+}
+
+/** Like decodeXzBlockChunks, as one contiguous buffer (for reading headers across a block). */
+export async function decodeXzBlock(block: XzBlock, raw: Uint8Array, label: string): Promise<Uint8Array> {
+  const chunks = await decodeXzBlockChunks(block, raw, label);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /**
@@ -80,8 +107,8 @@ export async function* decodeBlocksInOrder(
     const ready = predecoded.get(b.index);
     predecoded.delete(b.index); // handed over: hold no second reference
     const p = ready
-      ? Promise.resolve({ block: b, data: ready })
-      : readRaw(b).then((raw) => decodeLimit(async () => ({ block: b, data: await decodeXzBlock(b, raw, opts.label) })));
+      ? Promise.resolve({ block: b, chunks: [ready] })
+      : readRaw(b).then((raw) => decodeLimit(async () => ({ block: b, chunks: await decodeXzBlockChunks(b, raw, opts.label) })));
     // A rejection is observed when its turn comes; until then keep it from being "unhandled".
     p.catch(() => undefined);
     pending.push(p);

@@ -433,20 +433,24 @@ async function writeMember(m: TarMember, blocks: XzBlock[], reader: BlockReader,
     const end = m.dataOffset + m.size;
     const predecoded = reader.takeCached(blocks);
     const decodeOpts = { label: opts.label, concurrency: opts.concurrency ?? defaultDecodeConcurrency(), ...(opts.signal ? { signal: opts.signal } : {}) };
-    for await (const { block, data } of decodeBlocksInOrder(
-      blocks,
-      async (b) => reader.rawBlock(b),
-      decodeOpts,
-      predecoded,
-    )) {
+    for await (const { block, chunks } of decodeBlocksInOrder(blocks, async (b) => reader.rawBlock(b), decodeOpts, predecoded)) {
       reader.decoded.add(block.index);
+      // The member's slice of this block, walked over the decoder's pieces without copying.
       const from = Math.max(start, block.uncompressedOffset) - block.uncompressedOffset;
       const to = Math.min(end, block.uncompressedOffset + block.uncompressedSize) - block.uncompressedOffset;
-      const slice = data.subarray(from, to);
-      hash.update(slice);
-      // Sequential writes: the next block's decode overlaps this write.
-      await fh.write(slice, 0, slice.length, null);
-      written += slice.length;
+      let at = 0;
+      for (const c of chunks) {
+        const a = Math.max(from, at);
+        const z = Math.min(to, at + c.length);
+        at += c.length;
+        if (z <= a) continue;
+        const slice = c.subarray(a - (at - c.length), z - (at - c.length));
+        hash.update(slice);
+        // Sequential writes: the next blocks' decodes overlap this write.
+        await fh.write(slice, 0, slice.length, null);
+        written += slice.length;
+      }
+      chunks.length = 0; // drop the references as soon as they are written
       opts.onProgress?.({ kind: 'extract', name: opts.label, member: m.path, bytes: written });
     }
     if (written !== m.size) {

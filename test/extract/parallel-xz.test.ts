@@ -25,7 +25,7 @@ describe('parallel xz block decoding', () => {
       const order: number[] = [];
       for await (const d of decodeBlocksInOrder(idx.blocks, async (b) => file.subarray(b.offset, b.offset + b.totalSize), { label: 'p.xz', concurrency })) {
         order.push(d.block.index);
-        parts.push(d.data);
+        parts.push(Buffer.concat(d.chunks));
       }
       expect(order).toEqual(idx.blocks.map((b) => b.index));
       expect(sha(Buffer.concat(parts))).toBe(sha(plain));
@@ -45,7 +45,7 @@ describe('parallel xz block decoding', () => {
     let n = 0;
     for await (const d of decodeBlocksInOrder(idx.blocks, reads, { label: 'p.xz', concurrency: 2, window: 3 })) {
       inFlight--; // consumed
-      n += d.data.length;
+      n += Buffer.concat(d.chunks).length;
       await new Promise((r) => setTimeout(r, 5));
     }
     expect(n).toBe(plain.length);
@@ -58,7 +58,7 @@ describe('parallel xz block decoding', () => {
     const pre = new Map([[0, await decodeXzBlock(first, file.subarray(first.offset, first.offset + first.totalSize), 'p.xz')]]);
     const asked: number[] = [];
     const out: Uint8Array[] = [];
-    for await (const d of decodeBlocksInOrder(idx.blocks.slice(0, 4), async (b) => (asked.push(b.index), file.subarray(b.offset, b.offset + b.totalSize)), { label: 'p.xz' }, pre)) out.push(d.data);
+    for await (const d of decodeBlocksInOrder(idx.blocks.slice(0, 4), async (b) => (asked.push(b.index), file.subarray(b.offset, b.offset + b.totalSize)), { label: 'p.xz' }, pre)) out.push(Buffer.concat(d.chunks));
     expect(asked).toEqual([1, 2, 3]);
     expect(Buffer.concat(out).equals(plain.subarray(0, idx.blocks[4]!.uncompressedOffset))).toBe(true);
   });
@@ -80,7 +80,7 @@ describe('parallel xz block decoding', () => {
     const idx = await index();
     let got = 0;
     for await (const d of decodeBlocksInOrder(idx.blocks, async (b) => file.subarray(b.offset, b.offset + b.totalSize), { label: 'p.xz', concurrency: 2 })) {
-      got += d.data.length;
+      got += Buffer.concat(d.chunks).length;
       if (d.block.index === 2) break;
     }
     expect(got).toBe(idx.blocks[3]!.uncompressedOffset);
