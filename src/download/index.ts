@@ -242,7 +242,8 @@ async function fromNetwork<T>(pkg: ResolvedPackage, partial: PartialFile, opts: 
   let hash: Hash = createHash('sha256');
   /** Bytes hashed and handed to the consumer; always ≤ partial.size. */
   let fed = 0;
-  let total: number | null = pkg.size;
+  // Without an index size, the size a previous run learnt lets a complete partial skip the request.
+  let total: number | null = pkg.size ?? (partial.size > 0 ? (partial.meta?.size ?? null) : null);
   let spliced = false;
   let refetched = false;
   let bytesFromNetwork = 0;

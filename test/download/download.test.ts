@@ -377,4 +377,16 @@ describe('downloadPackage', () => {
     expect(again.resumedFrom).toBe(kept);
     expect(a.requests.filter((q) => q.method === 'GET').map((q) => q.range)).toEqual([`bytes=${kept}-`]);
   });
+
+  it('publishes a partial that is already complete (killed after the last byte) without a request', async () => {
+    await freshCache();
+    writeFileSync(join(cacheRoot, 'partial', `${sha}.part`), body);
+    const meta = { url: pkg().urls[0], etag: '"x"', lastModified: null, size: SIZE, bytes: SIZE, sha256: sha, fileName };
+    writeFileSync(join(cacheRoot, 'partial', `${sha}.json`), JSON.stringify(meta));
+    const r = await downloadPackage(pkg({ size: null }), { cache, consume: collector().consume });
+    expect(r.consumed).toBe(sha);
+    expect(r.resumedFrom).toBe(SIZE);
+    expect(r.bytesFromNetwork).toBe(0);
+    expect(a.requests).toEqual([]);
+  });
 });
