@@ -129,7 +129,7 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
       // node-liblzma ends quietly when the input stops inside the stream, so look at the tail
       // ourselves: a complete .xz ends with the footer magic "YZ" (then only 4-byte zero padding).
       const tail = new TailKeeper(64);
-      yield* viaNodeStream(kind, createUnxz({ chunkSize: XZ_CHUNK }, { readableHighWaterMark: 4 * XZ_CHUNK }) as unknown as Duplex, tail.wrap(rest), label, false);
+      yield* viaNodeStream(kind, createUnxz({ chunkSize: XZ_CHUNK }, { readableHighWaterMark: XZ_CHUNK }) as unknown as Duplex, tail.wrap(rest), label, false);
       if (!tail.endsWithXzFooter()) throw truncated(kind, label, 'the input ended before the xz stream footer');
       return;
     }
