@@ -132,6 +132,15 @@ export async function removeEntryDir(cache: Cache, r: ReleaseDir): Promise<void>
   await forgetUsed(cache.root, r.uname);
 }
 
+/** Size of the buildid/ index file that goes with the entry (removed with it). */
+async function buildIdFileBytes(cache: Cache, r: ReleaseDir): Promise<number> {
+  const id = r.stored?.buildId;
+  if (!id || !/^[0-9a-f]{8,128}$/.test(id)) return 0;
+  const p = join(cache.buildIdDir, id);
+  const owner = await fsp.readFile(p, 'utf8').catch(() => '');
+  return owner.trim() === r.uname ? Buffer.byteLength(owner) : 0;
+}
+
 // ---- prune --------------------------------------------------------------------------------------
 
 export interface PruneOptions {
@@ -233,7 +242,7 @@ export async function pruneCache(cache: Cache, opts: PruneOptions = {}): Promise
         skipped.push({ release: r.uname, reason: 'used-meanwhile' });
         return false;
       }
-      const bytes = (await treeSize(r.dir)).bytes;
+      const bytes = (await treeSize(r.dir)).bytes + (await buildIdFileBytes(cache, r));
       if (!dryRun) await removeEntryDir(cache, r);
       note({ kind: 'entry', name: r.uname, path: r.dir, bytes, reason, lastUsed: r.lastUsed.toISOString() });
       // Its packages go too once no remaining entry references them.
@@ -298,7 +307,7 @@ export async function removeRelease(cache: Cache, uname: string, opts: { lockTim
     const all = await scanReleases(cache);
     const r = all.find((x) => x.uname === uname);
     if (!r) return null;
-    const removed: PrunedItem[] = [{ kind: 'entry', name: uname, path: dir, bytes: (await treeSize(dir)).bytes, reason: 'rm', lastUsed: r.lastUsed.toISOString() }];
+    const removed: PrunedItem[] = [{ kind: 'entry', name: uname, path: dir, bytes: (await treeSize(dir)).bytes + (await buildIdFileBytes(cache, r)), reason: 'rm', lastUsed: r.lastUsed.toISOString() }];
     await removeEntryDir(cache, r);
     const stillUsed = new Set(all.filter((x) => x.uname !== uname).flatMap((x) => (x.stored?.packages ?? []).map((p) => p.sha256)));
     const stored = new Map((await scanPackages(cache)).map((p) => [p.sha256, p]));
