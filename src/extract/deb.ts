@@ -20,9 +20,10 @@ import { posix, resolve as resolvePath } from 'node:path';
 import pLimit from 'p-limit';
 import { extract as tarExtract, type Header as TarHeader } from 'tar-stream';
 import { ByteSource, latin1Decoder } from '../core/byte-source.js';
-import { InputFormatError, isKdbgError, UnsafePathError } from '../core/errors.js';
+import { InputFormatError, IntegrityError, isKdbgError, UnsafePathError } from '../core/errors.js';
 import { readArEntries } from '../formats/ar.js';
-import { buildIndexAndFooter, checkSize, parseBlockHeader, parseStreamHeader, roundUp4, type XzBlock } from '../formats/xz.js';
+import { unxzAsync } from 'node-liblzma';
+import { buildIndexAndFooter, checkSize, parseBlockHeader, parseStreamHeader, roundUp4, wrapBlocks, type XzBlock } from '../formats/xz.js';
 import { decompressStream } from './decompress.js';
 import { createWriterState, writeMember, type WriterState } from './write-members.js';
 import { decodeXzBlock, defaultDecodeConcurrency } from './parallel-xz.js';
@@ -55,6 +56,36 @@ export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<
   if (kind === 'xz') return xzBlocksParallel(chunks, `${label} data.tar.xz`);
   return decompressStream(kind, chunks, `${label} data.tar`);
 }
+
+/**
+ * Decode one raw block in a single liblzma call on the thread pool. node-liblzma's buffer API
+ * otherwise works in BUFSIZ output pieces, each needing a round trip through the main thread — so
+ * a busy main thread (tar parsing, hashing, writing) would stall the decoders. An output buffer
+ * as large as the block (sizes come from the block header, bounded) avoids that and the final
+ * concatenation. liblzma verifies the block's check; sizes are checked here.
+ */
+async function decodeWholeBlock(block: XzBlock, raw: Uint8Array, label: string): Promise<Uint8Array> {
+  if (block.uncompressedSize > MAX_PARALLEL_BLOCK) return decodeXzBlock(block, raw, label);
+  const { head, tail } = wrapBlocks([block]);
+  let out: Buffer;
+  try {
+    out = await unxzAsync(Buffer.concat([head, raw, tail]), { chunkSize: block.uncompressedSize + 4096 });
+  } catch (e) {
+    throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset} does not decode (${(e as Error).message}); its check failed or the data is corrupt`, {
+      cause: e,
+      details: { file: label, block: block.index, offset: block.offset },
+    });
+  }
+  if (out.length !== block.uncompressedSize) {
+    throw new IntegrityError(`${label}: xz block ${block.index} decoded to ${out.length} bytes, its header says ${block.uncompressedSize}`, {
+      details: { file: label, block: block.index, offset: block.offset },
+    });
+  }
+  return out;
+}
+
+/** Blocks above this many uncompressed bytes are decoded in pieces (memory bound: window × this). */
+const MAX_PARALLEL_BLOCK = 64 << 20;
 
 /**
  * Streaming xz decode that uses several cores when it can. dpkg-deb and Debian's archive write
@@ -116,7 +147,7 @@ export async function* xzBlocksParallel(chunks: AsyncIterable<Uint8Array>, label
       uncompressedOffset += bh.uncompressedSize;
       records.push({ unpaddedSize, uncompressedSize: bh.uncompressedSize });
       while (pending.length >= window) yield await pending.shift()!;
-      const p = limit(() => decodeXzBlock(block, raw, label));
+      const p = limit(() => decodeWholeBlock(block, raw, label));
       p.catch(() => undefined); // observed when its turn comes
       pending.push(p);
     }
