@@ -20,7 +20,8 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
   private wakeConsumer: (() => void) | null = null;
   private wakeProducer: (() => void) | null = null;
 
-  constructor(private readonly highWaterBytes = 8 << 20) {}
+  // 2 MiB: enough to keep the decoder busy across network hiccups, small next to its own buffers.
+  constructor(private readonly highWaterBytes = 2 << 20) {}
 
   /** Queue a chunk; resolves once there is room (or at once when the consumer is gone). */
   async push(chunk: Uint8Array): Promise<void> {
