@@ -22,7 +22,7 @@ import { decompressWhole, detectWholeFileCompression } from './compressed.js';
 import type { WholeFileCompression } from './compressed.js';
 import { FileRandomAccess } from './file-access.js';
 import { scanKdumpPagesForBanner } from './kdump-pages.js';
-import { elfPhysReader, elfVirtReader, kdumpPhysReader, readInitUtsname } from './memory.js';
+import { elfPhysReader, elfVirtReader, kdumpPhysReader, kernelVirtToPhys, readInitUtsname } from './memory.js';
 
 export { FileRandomAccess } from './file-access.js';
 
@@ -214,13 +214,7 @@ async function identifyRandomAccess(ra: RandomAccess, path: string, ctx: Ctx): P
   const head = await ra.readAt(0, 4096);
   if (head.length === 0) throw new TruncatedError(`${path}: empty input, not a crash dump`, { file: path, format: 'dump', offset: 0, expected: 'a dump header', found: '0 bytes' });
   if (isFlattened(head) && ctx.file && !ctx.flattened) {
-    let image = await reassembleFlattenedFile(ra, { done: (img) => flatDone(img) || elfTrap(img) !== null });
-    const trap = flatDone(image) ? null : elfTrap(image);
-    if (trap) {
-      // -F -E: take the real program headers from the last record, then read on for the notes.
-      if (await applyFlatTailRecord(ra, image, trap.offset, trap.size)) image = await reassembleFlattenedFile(ra, { image, done: flatDone });
-      else image = await reassembleFlattenedFile(ra, { done: flatDone });
-    }
+    const image = await reassembleFlatHeaders(ra);
     return identifyRandomAccess(image, path, { file: true, flattened: true, flatFile: ra });
   }
   let id: DumpIdentification;
@@ -538,6 +532,18 @@ function flatDone(img: FlatImage): boolean {
   return false;
 }
 
+/** The header window of a flattened file: records replayed until headers and notes are in. */
+async function reassembleFlatHeaders(ra: RandomAccess): Promise<FlatImage> {
+  let image = await reassembleFlattenedFile(ra, { done: (img) => flatDone(img) || elfTrap(img) !== null });
+  const trap = flatDone(image) ? null : elfTrap(image);
+  if (trap) {
+    // -F -E: take the real program headers from the tail, then read on for the notes.
+    if (await applyFlatTailRecord(ra, image, trap.offset, trap.size)) image = await reassembleFlattenedFile(ra, { image, done: flatDone });
+    else image = await reassembleFlattenedFile(ra, { done: flatDone });
+  }
+  return image;
+}
+
 /** The zero program header table of a makedumpfile -F -E stream, once seen. */
 function elfTrap(img: FlatImage): { offset: number; size: number } | null {
   const head = img.bytesAt(0, 64);
@@ -616,3 +622,63 @@ export function formatIdentity(id: DumpIdentification): string[] {
   if (id.banner) lines.push(`banner:         ${id.banner}`);
   return lines;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kernel memory of a dump, for stages that compare it with a vmlinux (verify: linux_banner at the
+// vmlinux's symbol address, as crash does before it accepts a vmlinux).
+
+export interface DumpMemory {
+  identity: DumpIdentification;
+  /**
+   * Read kernel-image virtual memory: a vmlinux symbol address plus the dump's KASLR offset
+   * (`identity.kernelOffset`). Null when the dump does not hold those bytes (filtered page,
+   * snappy page, address outside the kernel image on an arch kdbg cannot translate).
+   */
+  readKernel(vaddr: bigint, length: number): Promise<Uint8Array | null>;
+  close(): Promise<void>;
+}
+
+/** Open a dump file (ELF, kdump-compressed, flattened, split part) for kernel-memory reads. */
+export async function openDumpMemory(path: string): Promise<DumpMemory> {
+  const identity = await identifyDump(path);
+  if (path === '-' || identity.format === 'dmesg' || identity.compressed) {
+    throw new InputFormatError(`${path}: ${identity.format === 'dmesg' ? 'a kernel log, not a memory dump' : 'memory reads need a seekable, uncompressed dump file'}`, { file: path, format: identity.format });
+  }
+  const st = await stat(path);
+  const fh = await open(path, 'r');
+  try {
+    const file = new FileRandomAccess(fh, path, st.size);
+    const flat = isFlattened(await file.readAt(0, 16));
+    // Headers from the replayed header window (exact: last writer wins); page data through the
+    // lazy record index.
+    const headers: RandomAccess = flat ? await reassembleFlatHeaders(file) : file;
+    const ra: RandomAccess = flat ? await FlatIndexAccess.build(file) : file;
+    const head = await headers.readAt(0, 64);
+    let phys: PhysReaderFn | null = null;
+    let virt: PhysReaderFn | null = null;
+    if (isElf(head)) {
+      const tables = await readElfTables(headers, { sections: false });
+      phys = elfPhysReader(ra, tables.programHeaders);
+      virt = elfVirtReader(ra, tables.programHeaders);
+    } else {
+      const { header } = await readKdumpHeaders(headers);
+      phys = kdumpPhysReader(ra, header);
+    }
+    const vi = identity.vmcoreinfo ?? {};
+    return {
+      identity,
+      readKernel: async (vaddr, length) => {
+        const v = virt ? await optional(() => virt!(vaddr, length)) : null;
+        if (v) return v;
+        const pa = kernelVirtToPhys(vaddr, identity.arch, vi);
+        return pa === null || !phys ? null : optional(() => phys!(pa, length));
+      },
+      close: () => fh.close(),
+    };
+  } catch (e) {
+    await fh.close();
+    throw wrapUnexpected(e, path);
+  }
+}
+
+type PhysReaderFn = (addr: bigint, length: number) => Promise<Uint8Array | null>;
