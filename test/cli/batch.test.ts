@@ -164,6 +164,27 @@ describe('kdbg fetch batch', () => {
     expect(missing.code).toBe(66);
   });
 
+  it('--jobs bounds the concurrency: with --jobs 1 the releases are fetched one after the other, with --jobs 3 they overlap', async () => {
+    const releases = ['3.10.0-327.el7', '4.18.0-348.7.1.el8_5', '5.14.0-284.11.1.el9_2'];
+    // The mirror tree of each release: /7/…, /8/…, /9/….
+    const runsOf = (paths: string[]): number => paths.map((p) => p.split('/')[1]).filter((d, i, a) => i === 0 || d !== a[i - 1]).length;
+    server.setFault(() => ({ delayMs: 150 }));
+    try {
+      server.requests.length = 0;
+      const serial = await runKdbg(['fetch', ...releases, '--jobs', '1', '--vmlinux-only', ...common(newDir('kdbg-batch-'))]);
+      expect(serial.code).toBe(0);
+      // One contiguous run of requests per release: no request of the next before the last of the previous.
+      expect(runsOf(server.requests.map((q) => q.path))).toBe(3);
+
+      server.requests.length = 0;
+      const parallel = await runKdbg(['fetch', ...releases, '--jobs', '3', '--vmlinux-only', ...common(newDir('kdbg-batch-'))]);
+      expect(parallel.code).toBe(0);
+      expect(runsOf(server.requests.map((q) => q.path))).toBeGreaterThan(3);
+    } finally {
+      server.setFault(null);
+    }
+  });
+
   it('a warm batch of 20 cached releases answers from the cache without any request', async () => {
     // Twenty entries: the real el7 entry, copied under nineteen other release names (the cache
     // looks entries up by directory name, so each is a genuine warm hit).
