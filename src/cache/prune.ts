@@ -229,6 +229,18 @@ export async function pruneCache(cache: Cache, opts: PruneOptions = {}): Promise
     note({ kind: 'package', name: p.sha256, path: p.path, bytes: p.bytes, reason: 'orphan', lastUsed: null });
   }
 
+  // by-name links whose package is gone (removed by verify or --no-keep-packages) mislead nobody
+  // (findPackage stats the target) but are clutter: drop them.
+  if (!dryRun) {
+    const byName = join(cache.packagesDir, 'by-name');
+    for (const n of await fsp.readdir(byName).catch(() => [] as string[])) {
+      const link = join(byName, n);
+      if ((await fsp.lstat(link).catch(() => null))?.isSymbolicLink() && !(await fsp.stat(link).then(() => true, () => false))) {
+        await fsp.rm(link, { force: true }).catch(() => undefined);
+      }
+    }
+  }
+
   const removeEntry = async (r: ReleaseDir, reason: PruneReason): Promise<boolean> => {
     const lock = await tryLockRelease(cache, r.uname);
     if (!lock) {

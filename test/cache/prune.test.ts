@@ -2,7 +2,7 @@
 // orphaned packages; last-use stamps under concurrency; the --max-size/--max-age grammar.
 // The cache is populated by the real `kdbg fetch` against the fixture mirror on 127.0.0.1.
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,9 +80,13 @@ describe('pruneCache: stale leftovers', () => {
     writeFileSync(f, blob);
     await cache.storePackage(f, sha, 'orphan-1.0.rpm');
     const stored = cache.packagePath(sha);
+    // A by-name link whose package is gone is dropped by any prune.
+    symlinkSync('../sha256/00/00/' + '0'.repeat(64), join(root, 'packages', 'by-name', 'gone-1.0.rpm'));
     // Just stored: could belong to a fetch about to publish.
     expect((await pruneCache(cache, {})).removed).toEqual([]);
     expect(existsSync(stored)).toBe(true);
+    expect(readdirSync(join(root, 'packages', 'by-name'))).not.toContain('gone-1.0.rpm');
+    expect(readdirSync(join(root, 'packages', 'by-name'))).toContain('orphan-1.0.rpm');
     // Seen from two days later (a store's time is its ctime, which utimes cannot move back).
     const later = await pruneCache(cache, { now: new Date(Date.now() + 2 * DAY_MS), dryRun: true });
     expect(later.removed).toEqual([{ kind: 'package', name: sha, path: stored, bytes: blob.length, reason: 'orphan', lastUsed: null }]);
