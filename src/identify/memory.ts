@@ -144,8 +144,8 @@ const POPCOUNT = Uint8Array.from({ length: 256 }, (_, i) => {
  * Parse `struct new_utsname` at init_uts_ns. The struct uts_namespace starts with it since 5.11;
  * older kernels (el7's 3.10) have a 4-byte kref first, so both offsets are tried.
  */
-export function parseUtsMemory(bytes: Uint8Array): NewUtsname | null {
-  for (const at of [0, 4, 8]) {
+export function parseUtsMemory(bytes: Uint8Array, offsets: readonly number[] = [0, 4, 8]): NewUtsname | null {
+  for (const at of offsets) {
     if (bytes.length < at + 6 * 65) continue;
     const field = (i: number): string | null => {
       const f = bytes.subarray(at + i * 65, at + (i + 1) * 65);
@@ -166,15 +166,18 @@ export async function readInitUtsname(vi: Record<string, string>, arch: string |
   const sym = vi['SYMBOL(init_uts_ns)'];
   if (!sym || !/^[0-9a-f]{1,16}$/i.test(sym.trim())) return null;
   const va = BigInt(`0x${sym.trim()}`);
-  const len = 8 + 6 * 65;
+  // VMCOREINFO names the field offset on kernels that have it; else try the known layouts.
+  const named = vi['OFFSET(uts_namespace.name)'];
+  const offsets = named !== undefined && /^\d{1,4}$/.test(named) ? [Number(named)] : [0, 4, 8];
+  const len = Math.max(...offsets) + 6 * 65;
   if (virt) {
     const b = await virt(va, len);
-    const u = b && parseUtsMemory(b);
+    const u = b && parseUtsMemory(b, offsets);
     if (u) return u;
   }
   const pa = kernelVirtToPhys(va, arch, vi);
   if (pa === null || !phys) return null;
   const b = await phys(pa, len);
-  return b ? parseUtsMemory(b) : null;
+  return b ? parseUtsMemory(b, offsets) : null;
 }
 
