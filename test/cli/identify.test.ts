@@ -1,10 +1,10 @@
 // `kdbg identify` as a user runs it (node bin/kdbg.js, built by `npm run build`): the JSON
 // contract on a real dump, standard input, and one-line errors with the documented exit codes.
 import { spawn } from 'node:child_process';
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildElfVmcore, buildKdump, el7Vmcoreinfo, prstatus, vmcoreinfoText } from '../builders/vmcore.js';
 import { fixturePath, requireFixture } from '../helpers/fixtures.js';
 
@@ -12,6 +12,7 @@ const manifest = JSON.parse(readFileSync(requireFixture('vmcores', 'manifest.jso
   dumps: { file: string; format: string; expected: { release: string; buildId: string | null } }[];
 };
 const dir = mkdtempSync(join(tmpdir(), 'kdbg-cli-identify-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const repoRoot = join(import.meta.dirname, '..', '..');
 
 function isolatedEnv(): NodeJS.ProcessEnv {

@@ -1,10 +1,10 @@
 // Every reader on synthetic dumps of the el7 family (3.10.0-327.el7.x86_64), which we cannot
 // produce here, in every layout variant; each delivered as a file and as standard input in
 // hostile chunk sizes.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { identifyDump, identifyStream } from '../../src/identify/index.js';
 import type { DumpIdentification } from '../../src/identify/index.js';
 import {
@@ -24,6 +24,7 @@ const REL = '3.10.0-327.el7.x86_64';
 /** The banner crosses a page boundary, as it may in memory. */
 const twoPages = (b: Uint8Array): Uint8Array[] => [b.slice(0, 4096), b.slice(4096)];
 const dir = mkdtempSync(join(tmpdir(), 'kdbg-synth-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const vi = vmcoreinfoText(el7Vmcoreinfo());
 const el7Uts = { release: REL, version: '#1 SMP Thu Nov 19 22:10:57 UTC 2015', machine: 'x86_64' };
 
@@ -94,7 +95,8 @@ describe('identify on synthetic el7 dumps', () => {
   }
 
   it('split parts side by side: any part names the kernel and says which part it is', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'kdbg-split-'));
+    const d = join(dir, 'split-set');
+    mkdirSync(d);
     const ranges = [
       [0, 70],
       [70, 140],
