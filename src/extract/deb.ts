@@ -29,11 +29,8 @@ import { createWriterState, writeMember, type WriterState } from './write-member
 import { decodeXzBlock, defaultDecodeConcurrency } from './parallel-xz.js';
 import type { ArchiveMember, ExtractOptions, ExtractResult, MemberType, WrittenMember } from './types.js';
 
-/** deb extraction options; `reopen` enables the second pass for links to already-passed files. */
-export interface DebExtractOptions extends ExtractOptions {
-  /** Re-read the same package from its first byte (a file can; a one-shot download cannot). */
-  reopen?: () => AsyncIterable<Uint8Array>;
-}
+/** deb extraction options; `reopen` (in ExtractOptions) enables the second pass for links to already-passed files. */
+export type DebExtractOptions = ExtractOptions;
 
 export type DebCompressor = 'xz' | 'zstd' | 'gzip' | 'bzip2' | 'lzma' | 'none';
 

@@ -31,6 +31,11 @@ export interface ExtractOptions {
   stopAfter?: number;
   /** For messages: the package file name or URL. */
   label: string;
+  /**
+   * Reads the package again from its first byte. Lets an extractor take a second pass when a
+   * wanted symlink points at a member the walk has already passed (Debian's vmlinux links).
+   */
+  reopen?: () => AsyncIterable<Uint8Array>;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
 }

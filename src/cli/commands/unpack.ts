@@ -87,7 +87,17 @@ export async function runUnpack(req: UnpackRequest): Promise<void> {
   const dest = resolve(req.directory);
   let result;
   try {
-    result = await extractPackage(chunks, { destDir: dest, select, label: req.file });
+    // Literal member names (no glob characters) tell us how many files we want, so the walk can
+    // stop as soon as they are written instead of decompressing the rest of a 5 GB payload.
+    // `reopen` lets the deb walker take a second pass for a symlink whose target it has passed.
+    const literal = req.globs.length > 0 && req.globs.every((g) => !/[*?[\\]/.test(g));
+    result = await extractPackage(chunks, {
+      destDir: dest,
+      select,
+      label: req.file,
+      ...(literal ? { stopAfter: new Set(req.globs.map((g) => g.replace(/^(?:\.\/|\/)+/, ''))).size } : {}),
+      reopen: () => createReadStream(req.file, { highWaterMark: 1 << 20 }),
+    });
   } finally {
     chunks.destroy();
   }
