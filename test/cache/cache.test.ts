@@ -1,15 +1,23 @@
 // The cache's on-disk contract: layout, CACHEDIR.TAG, atomic entry publish, build-id index,
 // locks with stale-holder detection, and where the default cache lives.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { acquireLock, defaultCacheDir, openCache } from '../../src/cache/index.js';
 import { CacheError } from '../../src/core/errors.js';
 import type { CacheEntry } from '../../src/core/types.js';
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'kdbg-cache-'));
+const made: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'kdbg-cache-'));
+  made.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 /** A pid that certainly belongs to no running process: a child that has exited. */
 function deadPid(): number {
@@ -74,7 +82,6 @@ describe('cache layout', () => {
     const cache = await openCache(root);
     const { staging, entry } = await stagedEntry(cache, '4.18.0-348.el8.x86_64', 'ELF');
     await cache.publishEntry(staging, entry, { source: true, modules: false });
-    const { rmSync } = await import('node:fs');
     rmSync(join(root, 'releases', '4.18.0-348.el8.x86_64', 'vmlinux'));
     expect(await cache.readEntry('4.18.0-348.el8.x86_64')).toBeNull();
   });

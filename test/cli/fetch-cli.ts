@@ -1,11 +1,22 @@
 // Run the built CLI (`node bin/kdbg.js`, needs `npm run build`) as a child process, the way a
 // user or a script does. Asynchronous on purpose: tests serve HTTP from their own process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
+
+const made: string[] = [];
+/** A temporary directory removed by cleanupTmp() (call it in afterAll). */
+export function tmpDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+export function cleanupTmp(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+}
 
 export interface CliResult {
   code: number | null;
@@ -18,12 +29,12 @@ export interface CliResult {
 export function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (/^(https?|all|no)_proxy$/i.test(k) || k.startsWith('KDBG_') || k === 'DEBUGINFOD_URLS') delete env[k];
-  return { ...env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'kdbg-xdg-')), ...extra };
+  return { ...env, XDG_CONFIG_HOME: tmpDir('kdbg-xdg-'), ...extra };
 }
 
 /** A config file that turns off the built-in public presets and the host's repos: tests see only 127.0.0.1. */
 export function loopbackOnlyConfig(): string {
-  const f = join(mkdtempSync(join(tmpdir(), 'kdbg-cfg-')), 'config.json');
+  const f = join(tmpDir('kdbg-cfg-'), 'config.json');
   writeFileSync(f, JSON.stringify({ presets: false, hostRepos: false }));
   return f;
 }

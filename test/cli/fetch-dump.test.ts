@@ -2,14 +2,13 @@
 // on real QEMU + makedumpfile dumps (scripts/fixtures/30-vmcores.sh). No network: --offline.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openCache } from '../../src/cache/index.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer } from '../helpers/http-server.js';
-import { isolatedEnv, loopbackOnlyConfig, runKdbg } from './fetch-cli.js';
+import { cleanupTmp, isolatedEnv, loopbackOnlyConfig, runKdbg, tmpDir } from './fetch-cli.js';
 
 interface Dump {
   file: string;
@@ -21,16 +20,18 @@ const dumps = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { dumps: Dump[]
 const kdump = dumps.find((d) => d.format === 'kdump-compressed' && d.expected.buildId !== null)!;
 const dumpPath = join(manifestPath, '..', kdump.file);
 
+afterAll(() => cleanupTmp());
+
 describe('kdbg fetch <dump>', () => {
   it('reads the release from the dump: an empty cache with --offline names that release (69)', async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'kdbg-dump-cache-'));
+    const cache = tmpDir('kdbg-dump-cache-');
     const r = await runKdbg(['fetch', dumpPath, '--offline', '--cache-dir', cache]);
     expect(r.code).toBe(69);
     expect(r.stderr).toContain(`kdbg: ${kdump.expected.release}: not in the cache`);
   });
 
   it("answers from the cache entry whose build-id is the dump's", async () => {
-    const root = mkdtempSync(join(tmpdir(), 'kdbg-dump-cache-'));
+    const root = tmpDir('kdbg-dump-cache-');
     const cache = await openCache(root);
     // Seed an entry the way a fetch publishes one (the vmlinux content is not read by fetch).
     const staging = join(await cache.makeStagingDir('seed'), 'entry');
@@ -62,7 +63,7 @@ describe('kdbg fetch <dump>', () => {
 
   it('gets the vmlinux from a debuginfod server (DEBUGINFOD_URLS) by the dump\'s build-id', async () => {
     // An ELF linked by the real toolchain with the dump's build-id, served at the debuginfod path.
-    const srv = mkdtempSync(join(tmpdir(), 'kdbg-dbgd-'));
+    const srv = tmpDir('kdbg-dbgd-');
     const id = kdump.expected.buildId!;
     mkdirSync(join(srv, 'buildid', id), { recursive: true });
     writeFileSync(join(srv, 'main.c'), 'int main(void) { return 0; }\n');
@@ -70,7 +71,7 @@ describe('kdbg fetch <dump>', () => {
     execFileSync('gcc', ['-o', elf, join(srv, 'main.c'), `-Wl,--build-id=0x${id}`]);
     const server = await startMirrorServer(srv);
     try {
-      const root = mkdtempSync(join(tmpdir(), 'kdbg-dump-cache-'));
+      const root = tmpDir('kdbg-dump-cache-');
       const env = isolatedEnv({ DEBUGINFOD_URLS: server.url });
       const r = await runKdbg(['fetch', dumpPath, '--json', '--cache-dir', root, '--config', loopbackOnlyConfig()], env);
       expect(r.stderr).not.toContain('internal error');

@@ -1,13 +1,12 @@
 // Crash safety and concurrency of `kdbg fetch`, with real processes: a fetch SIGKILLed in the
 // middle of a download resumes where it stopped (Range on the next run, far less than twice the
 // package served in total), and two fetches of one release at once download it once.
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
-import { loopbackOnlyConfig, runKdbg, startKdbg } from './fetch-cli.js';
+import { cleanupTmp, loopbackOnlyConfig, runKdbg, startKdbg, tmpDir } from './fetch-cli.js';
 
 interface ManifestPackage {
   file: string;
@@ -28,7 +27,10 @@ let server: MirrorServer;
 beforeAll(async () => {
   server = await startMirrorServer(mirrorRoot);
 });
-afterAll(() => server.close());
+afterAll(async () => {
+  await server.close();
+  cleanupTmp();
+});
 afterEach(() => {
   server.setRateLimit(null);
   server.requests.length = 0;
@@ -44,7 +46,7 @@ const waitFor = async (cond: () => boolean, timeoutMs: number): Promise<void> =>
 
 describe('kdbg fetch: crash safety and concurrency', () => {
   it('resumes a download after the process was SIGKILLed mid-body', async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'kdbg-kill-cache-'));
+    const cache = tmpDir('kdbg-kill-cache-');
     // ~4.5 MB at 1 MB/s: the kill lands well inside the body.
     server.setRateLimit(1_000_000);
     const { child, done } = startKdbg(['fetch', '3.10.0-327.el7', '--mirror', server.url, '--cache-dir', cache, '--config', config]);
@@ -78,7 +80,7 @@ describe('kdbg fetch: crash safety and concurrency', () => {
   }, 60_000);
 
   it('downloads once when two fetches of one release run at the same time', async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'kdbg-conc-cache-'));
+    const cache = tmpDir('kdbg-conc-cache-');
     server.setRateLimit(3_000_000);
     const args = ['fetch', '3.10.0-327.el7', '--mirror', server.url, '--cache-dir', cache, '--config', config, '--json'];
     const [a, b] = await Promise.all([runKdbg(args), runKdbg(args)]);

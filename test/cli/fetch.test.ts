@@ -3,13 +3,12 @@
 // digests and build-ids come from the fixture manifest, which the fixture script records from
 // the real tools (sha256sum, readelf -n), not from kdbg.
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
-import { loopbackOnlyConfig, runKdbg } from './fetch-cli.js';
+import { cleanupTmp, loopbackOnlyConfig, runKdbg, tmpDir } from './fetch-cli.js';
 
 interface ManifestPackage {
   file: string;
@@ -36,7 +35,7 @@ const vmPath = `/7/x86_64/${vmPkg.file.split('/').pop()}`;
 const sha256File = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 /** The error line: the last `kdbg: …` line on stderr (progress and info lines come before it). */
 const errorLine = (stderr: string): string => stderr.trim().split('\n').filter((l) => l.startsWith('kdbg: ')).pop() ?? '';
-const newCache = (): string => mkdtempSync(join(tmpdir(), 'kdbg-fetch-cache-'));
+const newCache = (): string => tmpDir('kdbg-fetch-cache-');
 
 let server: MirrorServer;
 const config = loopbackOnlyConfig();
@@ -44,7 +43,10 @@ const config = loopbackOnlyConfig();
 beforeAll(async () => {
   server = await startMirrorServer(mirrorRoot);
 });
-afterAll(() => server.close());
+afterAll(async () => {
+  await server.close();
+  cleanupTmp();
+});
 
 describe('kdbg fetch (RPM fixture mirror)', () => {
   it('fetches 3.10.0-327.el7: verified vmlinux and sources in the cache, path on stdout; warm cache needs no request', async () => {
@@ -135,7 +137,7 @@ describe('kdbg fetch (RPM fixture mirror)', () => {
 
   it('exits 69 naming every URL tried when no mirror has the release', async () => {
     const cache = newCache();
-    const empty = mkdtempSync(join(tmpdir(), 'kdbg-empty-mirror-'));
+    const empty = tmpDir('kdbg-empty-mirror-');
     const other = await startMirrorServer(empty);
     try {
       const r = await runKdbg(['fetch', '3.10.0-1160.el7', '--mirror', other.url, '--cache-dir', cache, '--config', config]);
@@ -150,7 +152,7 @@ describe('kdbg fetch (RPM fixture mirror)', () => {
 
   it('exits 65 on a package that does not match its repodata sha256: nothing published, nothing stored under its name', async () => {
     const cache = newCache();
-    const bad = mkdtempSync(join(tmpdir(), 'kdbg-bad-mirror-'));
+    const bad = tmpDir('kdbg-bad-mirror-');
     cpSync(join(mirrorRoot, '7'), join(bad, '7'), { recursive: true });
     const f = join(bad, vmPath);
     const bytes = readFileSync(f);
