@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { access, constants, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { UnavailableError } from '../core/errors.js';
+import semver from 'semver';
 
 export interface CrashBinary {
   path: string;
@@ -73,18 +74,12 @@ export function parseCrashVersion(text: string): string | null {
   return m ? m[1]! : null;
 }
 
-function nums(v: string): number[] {
-  return (/^(\d+(?:\.\d+)*)/.exec(v)?.[1] ?? '').split('.').filter((x) => x !== '').map(Number);
-}
-
+/** Orders two dotted versions ("8.0.2", "8.0.4++", "6.1.192"); the tails semver cannot read are ignored. */
 export function compareVersions(a: string, b: string): number {
-  const x = nums(a);
-  const y = nums(b);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
+  const x = semver.coerce(a);
+  const y = semver.coerce(b);
+  if (x === null || y === null) return x === null ? (y === null ? 0 : -1) : 1;
+  return semver.compare(x, y);
 }
 
 /**
