@@ -7,6 +7,9 @@ export default defineConfig({
     // two cores of a CI machine from being oversubscribed.
     testTimeout: 120_000,
     hookTimeout: 600_000,
+    // Tests talk only to 127.0.0.1: a host profile that points DEBUGINFOD_URLS at a public
+    // server must not leak into kdbg processes the tests start (tests that need it set it).
+    env: { DEBUGINFOD_URLS: '' },
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
   },

@@ -350,14 +350,4 @@ export function pageWithBanner(banner: string, at = 100, size = 4096): Uint8Arra
 export const EL7_BANNER =
   'Linux version 3.10.0-327.el7.x86_64 (builder@kbuilder.dev.centos.org) (gcc version 4.8.3 20140911 (Red Hat 4.8.3-9) (GCC) ) #1 SMP Thu Nov 19 22:10:57 UTC 2015';
 
-/** Deliver bytes as an async stream in the given chunk sizes (cycled). */
-export async function* chunked(bytes: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
-  let i = 0;
-  for (let off = 0; off < bytes.length; i++) {
-    const n = sizes[i % sizes.length]!;
-    yield bytes.slice(off, off + n);
-    off += n;
-  }
-}
-
-export const HOSTILE_CHUNKS: number[][] = [[1], [2], [3], [5], [8], [13], [1, 7, 2, 4093, 3, 65536, 5]];
+export { chunked, HOSTILE_CHUNKS } from '../helpers/chunks.js';

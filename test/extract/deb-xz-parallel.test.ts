@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { KdbgError } from '../../src/core/errors.js';
 import { xzBlocksParallel } from '../../src/extract/deb.js';
 import { requireFixture } from '../helpers/fixtures.js';
+import { chunked } from '../helpers/chunks.js';
 
 const pkgs = requireFixture('deb', 'pkgs');
 const work = mkdtempSync(join(tmpdir(), 'kdbg-xzp-'));
@@ -17,16 +18,6 @@ const work = mkdtempSync(join(tmpdir(), 'kdbg-xzp-'));
 function dataTarXz(deb: string): Buffer {
   execFileSync('ar', ['x', deb, 'data.tar.xz'], { cwd: work });
   return readFileSync(join(work, 'data.tar.xz'));
-}
-
-async function* chunked(b: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
-  let off = 0;
-  let i = 0;
-  while (off < b.length) {
-    const n = sizes[i++ % sizes.length]!;
-    yield b.subarray(off, off + n);
-    off += n;
-  }
 }
 
 async function digest(it: AsyncIterable<Uint8Array>): Promise<{ sha: string; bytes: number }> {

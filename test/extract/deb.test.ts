@@ -11,6 +11,7 @@ import { InputFormatError, KdbgError, UnsafePathError } from '../../src/core/err
 import { extractDeb, listDeb } from '../../src/extract/deb.js';
 import { extractPackage, listPackage, type ArchiveMember } from '../../src/extract/index.js';
 import { requireFixture } from '../helpers/fixtures.js';
+import { chunked } from '../helpers/chunks.js';
 
 const REL = '6.1.0-99-amd64';
 const VMLINUX = `usr/lib/debug/boot/vmlinux-${REL}`;
@@ -55,16 +56,6 @@ async function list(file: string, chunks?: AsyncIterable<Uint8Array>): Promise<A
   const out: ArchiveMember[] = [];
   for await (const m of listPackage(chunks ?? createReadStream(file, { highWaterMark: 1 << 16 }), file)) out.push(m);
   return out;
-}
-
-async function* chunked(b: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
-  let off = 0;
-  let i = 0;
-  while (off < b.length) {
-    const n = sizes[i++ % sizes.length]!;
-    yield b.subarray(off, off + n);
-    off += n;
-  }
 }
 
 function countingStream(file: string, hwm: number): { chunks: AsyncIterable<Uint8Array>; pulled: () => number } {

@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InputFormatError, TruncatedError } from '../../src/core/errors.js';
 import { decompressStream, detectCompressor, type Compressor } from '../../src/extract/decompress.js';
+import { chunked } from '../helpers/chunks.js';
 
 // ~3 MiB of mixed data: random (incompressible) and text (compressible), like a vmlinux.
 const plain = Buffer.concat([randomBytes(1 << 20), Buffer.from(Array.from({ length: 200_000 }, (_, i) => `line ${i}\n`).join(''))]);
@@ -20,16 +21,6 @@ const tools: Record<Exclude<Compressor, 'none'>, [string, string[]]> = {
 const compressed = Object.fromEntries(
   Object.entries(tools).map(([k, [cmd, args]]) => [k, execFileSync(cmd, args, { input: plain, maxBuffer: 64 << 20 })]),
 ) as Record<Exclude<Compressor, 'none'>, Buffer>;
-
-async function* chunked(b: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
-  let off = 0;
-  let i = 0;
-  while (off < b.length) {
-    const n = sizes[i++ % sizes.length]!;
-    yield b.subarray(off, off + n);
-    off += n;
-  }
-}
 
 async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];

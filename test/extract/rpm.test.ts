@@ -11,6 +11,7 @@ import { extractPackage, listPackage } from '../../src/extract/index.js';
 import { anyOf, globSelector, modulesSelector, sourceSelector, vmlinuxSelector } from '../../src/extract/select.js';
 import type { ArchiveMember } from '../../src/extract/types.js';
 import { requireFixture } from '../helpers/fixtures.js';
+import { chunked } from '../helpers/chunks.js';
 
 interface ManifestPackage {
   file: string;
@@ -52,16 +53,6 @@ async function list(file: string, chunks?: AsyncIterable<Uint8Array>): Promise<A
 }
 
 /** Deliver a file in chunks of the given sizes, cycling. */
-async function* chunked(b: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
-  let off = 0;
-  let i = 0;
-  while (off < b.length) {
-    const n = sizes[i++ % sizes.length]!;
-    yield b.subarray(off, off + n);
-    off += n;
-  }
-}
-
 /** A file stream that counts what was pulled and whether it was closed early. */
 function countingStream(file: string): { chunks: AsyncIterable<Uint8Array>; pulled: () => number; returned: () => boolean } {
   let pulled = 0;

@@ -9,20 +9,11 @@ import { ByteSource } from '../../src/core/byte-source.js';
 import { InputFormatError, LimitError, TruncatedError } from '../../src/core/errors.js';
 import { readArEntries, type ArMemberHeader } from '../../src/formats/ar.js';
 import { requireFixture } from '../helpers/fixtures.js';
+import { chunked } from '../helpers/chunks.js';
 
 const pkgs = requireFixture('deb', 'pkgs');
 const debs = readdirSync(pkgs).filter((f) => f.endsWith('.deb')).map((f) => join(pkgs, f));
 const CHUNKS = [[1], [2], [3], [5], [8], [13], [1, 13, 8, 4093, 5, 2, 3]];
-
-async function* chunked(b: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
-  let off = 0;
-  let i = 0;
-  while (off < b.length) {
-    const n = sizes[i++ % sizes.length]!;
-    yield b.subarray(off, off + n);
-    off += n;
-  }
-}
 
 async function walk(src: ByteSource, drain: boolean): Promise<{ h: ArMemberHeader; sha: string }[]> {
   const { createHash } = await import('node:crypto');

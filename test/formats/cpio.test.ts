@@ -10,6 +10,7 @@ import { ByteSource } from '../../src/core/byte-source.js';
 import { InputFormatError, LimitError, TruncatedError } from '../../src/core/errors.js';
 import { parseCpioHeader, walkCpio, type CpioHeader } from '../../src/formats/cpio.js';
 import { requireFixture } from '../helpers/fixtures.js';
+import { chunked } from '../helpers/chunks.js';
 
 const root = requireFixture('rpm', 'manifest.json').replace(/\/manifest\.json$/, '');
 const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as { packages: { file: string; set: string; role: string }[] };
@@ -27,16 +28,6 @@ for (let i = 0; i < 6; i++) writeFileSync(join(tree, `d/f${i}`), 'x'.repeat(i));
 writeFileSync(join(tree, 'd/e/long-name-to-shift-the-padding-around.txt'), 'hello\n');
 symlinkSync('../d/f3', join(tree, 'd/e/link'));
 const gnu = (fmt: string): Buffer => execSync(`cd ${tree} && find . | sort | cpio --quiet -o -H ${fmt}`, { maxBuffer: 64 << 20 });
-
-async function* chunked(b: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
-  let off = 0;
-  let i = 0;
-  while (off < b.length) {
-    const n = sizes[i++ % sizes.length]!;
-    yield b.subarray(off, off + n);
-    off += n;
-  }
-}
 
 async function walkAll(src: ByteSource): Promise<{ header: CpioHeader; sha: string }[]> {
   const out: { header: CpioHeader; sha: string }[] = [];

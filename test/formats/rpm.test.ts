@@ -19,20 +19,12 @@ import {
   RpmTagType,
 } from '../../src/formats/rpm.js';
 import { requireFixture } from '../helpers/fixtures.js';
+import { chunked } from '../helpers/chunks.js';
 
 const root = requireFixture('rpm', 'manifest.json').replace(/\/manifest\.json$/, '');
 const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as { packages: { file: string; role: string; compressor: string }[] };
 const good = manifest.packages.filter((p) => p.role === 'vmlinux' || p.role === 'source');
 
-async function* chunked(b: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
-  let off = 0;
-  let i = 0;
-  while (off < b.length) {
-    const n = sizes[i++ % sizes.length]!;
-    yield b.subarray(off, off + n);
-    off += n;
-  }
-}
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 describe('readRpmHead on real packages', () => {

@@ -8,16 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { InputFormatError } from '../../src/core/errors.js';
 import { debVersionCompare, parsePackagesStanzas, type Stanza } from '../../src/resolve/deb-index.js';
 import { requireFixture } from '../helpers/fixtures.js';
+import { chunked } from '../helpers/chunks.js';
 
-async function* chunked(b: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
-  let off = 0;
-  let i = 0;
-  while (off < b.length) {
-    const n = sizes[i++ % sizes.length]!;
-    yield b.subarray(off, off + n);
-    off += n;
-  }
-}
 async function all(it: AsyncIterable<Stanza>): Promise<Stanza[]> {
   const out: Stanza[] = [];
   for await (const s of it) out.push(s);
