@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { IntegrityError, InputFormatError, NetworkError, UsageError, isKdbgError } from '../core/errors.js';
-import type { RandomAccess } from '../core/byte-source.js';
+import { withFileAccess } from '../core/file-access.js';
 import type { HttpFetcher, ProgressListener } from '../core/types.js';
 import { readElfBuildId } from '../formats/elf.js';
 import { undiciFetcher } from './http.js';
@@ -81,36 +81,9 @@ export function normalizeBuildId(id: string): string {
   return v;
 }
 
-/** Positioned reads over an open file (for the build-id check). */
-class FileHandleAccess implements RandomAccess {
-  constructor(
-    private readonly fh: FileHandle,
-    readonly label: string,
-    readonly size: number,
-  ) {}
-  async readAt(offset: number, length: number): Promise<Uint8Array> {
-    const len = Math.max(0, Math.min(length, this.size - offset));
-    if (len === 0) return new Uint8Array(0);
-    const buf = new Uint8Array(len);
-    let got = 0;
-    while (got < len) {
-      const { bytesRead } = await this.fh.read(buf, got, len - got, offset + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return buf.subarray(0, got);
-  }
-}
-
 /** The GNU build-id of an ELF file on disk, or null (no note). Throws InputFormatError if not ELF. */
 export async function readFileBuildId(path: string): Promise<string | null> {
-  const fh = await open(path, 'r');
-  try {
-    const st = await fh.stat();
-    return await readElfBuildId(new FileHandleAccess(fh, path, st.size));
-  } finally {
-    await fh.close();
-  }
+  return withFileAccess(path, (ra) => readElfBuildId(ra));
 }
 
 type Outcome = { kind: 'ok'; result: DebuginfodResult } | { kind: 'not-found' } | { kind: 'failed'; error: unknown };

@@ -20,11 +20,11 @@ import { bannerFromDmesg, findBanner, looksLikeDmesg, packageVersionFrom, scanFo
 import type { BannerHit } from './banner.js';
 import { decompressWhole, detectWholeFileCompression } from './compressed.js';
 import type { WholeFileCompression } from './compressed.js';
-import { FileRandomAccess } from './file-access.js';
+import { FileRandomAccess } from '../core/file-access.js';
 import { scanKdumpPagesForBanner } from './kdump-pages.js';
 import { elfPhysReader, elfVirtReader, kdumpPhysReader, kernelVirtToPhys, readInitUtsname } from './memory.js';
 
-export { FileRandomAccess } from './file-access.js';
+export { FileRandomAccess } from '../core/file-access.js';
 
 /** Which part of a `makedumpfile --split` set a file is. */
 export interface SplitInfo {

@@ -15,7 +15,7 @@ import { findGnuBuildId, parseNotes, readElfTables, SHT_NOTE } from '../formats/
 import type { ElfTables } from '../formats/elf.js';
 import { findSymbols, readSymbolBytes } from '../formats/elf-symbols.js';
 import type { RandomAccess } from '../core/byte-source.js';
-import { FileRandomAccess } from '../identify/file-access.js';
+import { FileRandomAccess } from '../core/file-access.js';
 
 /** What a vmlinux says about itself. */
 export interface VmlinuxIdentity {

@@ -1,0 +1,51 @@
+// RandomAccess over an open file: positioned reads, nothing read that is not asked for. Dumps,
+// vmlinux files and local packages are hundreds of MB to many GB; their parsers only ever need
+// headers, tables and notes.
+import { open, type FileHandle } from 'node:fs/promises';
+import type { RandomAccess } from './byte-source.js';
+
+export class FileRandomAccess implements RandomAccess {
+  constructor(
+    private readonly fh: FileHandle,
+    readonly label: string,
+    readonly size: number,
+  ) {}
+
+  /** Open `path` for positioned reads; the caller closes it. */
+  static async open(path: string, label: string = path): Promise<FileRandomAccess> {
+    const fh = await open(path, 'r');
+    try {
+      return new FileRandomAccess(fh, label, (await fh.stat()).size);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+  }
+
+  async readAt(offset: number, length: number): Promise<Uint8Array> {
+    const end = Math.min(offset + length, this.size);
+    if (end <= offset) return new Uint8Array(0);
+    const buf = new Uint8Array(end - offset);
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await this.fh.read(buf, got, buf.length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === buf.length ? buf : buf.subarray(0, got);
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+/** Run `fn` with positioned reads over `path`, closing the file afterwards. */
+export async function withFileAccess<T>(path: string, fn: (ra: FileRandomAccess) => Promise<T>): Promise<T> {
+  const ra = await FileRandomAccess.open(path);
+  try {
+    return await fn(ra);
+  } finally {
+    await ra.close();
+  }
+}
