@@ -33,6 +33,8 @@ export interface FetchOptions {
   repos?: string[];
   arch?: string;
   distro?: string;
+  /** Debian/Ubuntu package version the release string lacks; default: the dump's, when it says. */
+  packageVersion?: string;
   configFile?: string;
   /** Answer from the cache only; NotFoundError (69) when the release is not there. */
   offline?: boolean;
@@ -129,6 +131,7 @@ export async function fetchRelease(input: string, opts: FetchOptions = {}): Prom
   const rel = parseRelease(releaseString, {
     ...(opts.arch !== undefined ? { arch: opts.arch } : dump?.arch ? { arch: dump.arch } : {}),
     ...(opts.distro !== undefined ? { distro: opts.distro } : {}),
+    ...(opts.packageVersion !== undefined ? { packageVersion: opts.packageVersion } : dump?.packageVersion ? { packageVersion: dump.packageVersion } : {}),
   });
   const want = { source: !opts.vmlinuxOnly, modules: opts.modules ?? false };
 

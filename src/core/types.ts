@@ -81,6 +81,8 @@ export interface DumpIdentity {
   banner: string | null;
   source: 'vmcoreinfo' | 'utsname' | 'banner-scan' | null;
   vmcoreinfo: Record<string, string> | null;
+  /** Distribution package version from the banner (`Debian 6.1.192-2` → `6.1.192-2`), when it says. */
+  packageVersion?: string | null;
 }
 
 /** One package's provenance as recorded in a cache entry. */

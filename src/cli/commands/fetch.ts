@@ -13,6 +13,7 @@ export interface FetchArgs {
   repo: string[];
   arch?: string;
   distro?: string;
+  pkgVersion?: string;
   cacheDir?: string;
   config?: string;
   offline: boolean;
@@ -35,6 +36,7 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       .option('repo', { type: 'string', array: true, default: [] as string[], describe: 'directory URL holding the packages and/or repodata/ (repeatable)' })
       .option('arch', { type: 'string', describe: 'architecture when the release has none (default x86_64)' })
       .option('distro', { type: 'string', describe: 'distribution (centos, rhel, rocky, alma, oracle, fedora, amazon, debian, ubuntu)' })
+      .option('pkg-version', { type: 'string', describe: 'Debian/Ubuntu package version uname -r lacks (e.g. 6.1.192-2, 5.15.0-91.101); a dump supplies it from its banner' })
       .option('cache-dir', { type: 'string', describe: 'cache directory (default: KDBG_CACHE_DIR, ./cache in a checkout, else ~/.cache/kdbg)' })
       .option('config', { type: 'string', describe: 'mirror configuration file (default: KDBG_CONFIG, then the per-user and system files)' })
       .option('offline', { type: 'boolean', default: false, describe: 'answer from the cache only' })
@@ -60,26 +62,10 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
     const { fetchRelease, fetchResultJson } = await import('../fetch-pipeline.js');
     const { createProgress } = await import('../progress.js');
     const { writeJson, writeOut } = await import('../output.js');
-    const { debuginfodUrls } = await import('../debuginfod-route.js');
     const progress = createProgress({ quiet: argv.quiet, label: input });
     let result;
     try {
-      result = await fetchRelease(input, {
-        mirrors: argv.mirror,
-        repos: argv.repo,
-        ...(argv.arch !== undefined ? { arch: argv.arch } : {}),
-        ...(argv.distro !== undefined ? { distro: argv.distro } : {}),
-        ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
-        ...(argv.config !== undefined ? { configFile: argv.config } : {}),
-        offline: argv.offline,
-        vmlinuxOnly: argv.vmlinuxOnly,
-        modules: argv.modules,
-        keepPackages: argv.keepPackages,
-        env: process.env,
-        // Used only for a dump with a BUILD-ID; --offline never asks a server.
-        debuginfodUrls: argv.offline ? [] : await debuginfodUrls(process.env),
-        onProgress: progress.listener,
-      });
+      result = await fetchRelease(input, { ...(await fetchOptionsFrom(argv)), onProgress: progress.listener });
     } finally {
       progress.done();
     }
@@ -88,14 +74,15 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
   },
 };
 
-/** The fetch options every item of a batch shares. */
-async function batchFetchOptions(argv: ArgumentsCamelCase<FetchArgs>): Promise<FetchOptions> {
+/** FetchOptions from the command line (shared by a single fetch and every item of a batch). */
+async function fetchOptionsFrom(argv: ArgumentsCamelCase<FetchArgs>): Promise<FetchOptions> {
   const { debuginfodUrls } = await import('../debuginfod-route.js');
   return {
     mirrors: argv.mirror,
     repos: argv.repo,
     ...(argv.arch !== undefined ? { arch: argv.arch } : {}),
     ...(argv.distro !== undefined ? { distro: argv.distro } : {}),
+    ...(argv.pkgVersion !== undefined ? { packageVersion: argv.pkgVersion } : {}),
     ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
     ...(argv.config !== undefined ? { configFile: argv.config } : {}),
     offline: argv.offline,
@@ -116,7 +103,7 @@ async function fetchBatch(inputs: string[], argv: ArgumentsCamelCase<FetchArgs>)
   const { createProgress } = await import('../progress.js');
   const { writeErr, writeJsonLine, writeOut, setExitCode } = await import('../output.js');
   const { worstExitCode } = await import('../../core/errors.js');
-  const base = await batchFetchOptions(argv);
+  const base = await fetchOptionsFrom(argv);
   const progress = createProgress({ quiet: argv.quiet, label: 'batch' });
   const relOpts = { ...(argv.arch !== undefined ? { arch: argv.arch } : {}), ...(argv.distro !== undefined ? { distro: argv.distro } : {}) };
   let items;
