@@ -25,7 +25,7 @@
 // or the reader signalled that the server cannot do ranges.
 
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, normalize, posix } from 'node:path';
 import { ByteSource, latin1Decoder, readExactAt, type RandomAccess } from '../core/byte-source.js';
 import { InputFormatError, IntegrityError, UnsafePathError } from '../core/errors.js';
@@ -468,36 +468,4 @@ async function writeMember(m: TarMember, blocks: XzBlock[], reader: BlockReader,
 }
 
 /** A local package as a RandomAccess, so `kdbg unpack` can take the same partial, parallel path. */
-export class FileRandomAccess implements RandomAccess {
-  private constructor(
-    private readonly fh: FileHandle,
-    readonly label: string,
-    readonly size: number,
-  ) {}
-
-  static async open(path: string): Promise<FileRandomAccess> {
-    const fh = await open(path, 'r');
-    try {
-      return new FileRandomAccess(fh, path, (await fh.stat()).size);
-    } catch (e) {
-      await fh.close();
-      throw e;
-    }
-  }
-
-  async readAt(offset: number, length: number): Promise<Uint8Array> {
-    const n = Math.max(0, Math.min(length, this.size - offset));
-    const buf = Buffer.allocUnsafe(n);
-    let got = 0;
-    while (got < n) {
-      const { bytesRead } = await this.fh.read(buf, got, n - got, offset + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return buf.subarray(0, got);
-  }
-
-  close(): Promise<void> {
-    return this.fh.close();
-  }
-}
+export { FileRandomAccess } from '../core/file-access.js';
