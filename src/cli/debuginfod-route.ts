@@ -22,7 +22,7 @@ export interface DebuginfodRouteOptions {
 /** Server URLs: explicit ones (flags/config) first, then DEBUGINFOD_URLS; `KDBG_NO_DEBUGINFOD=1` disables. */
 export async function debuginfodUrls(env: Record<string, string | undefined>, explicit: readonly string[] = []): Promise<string[]> {
   if (env['KDBG_NO_DEBUGINFOD'] === '1') return [];
-  const { parseDebuginfodUrls } = await import('../download/debuginfod.js');
+  const { parseDebuginfodUrls } = await import('../download/debuginfod-urls.js');
   const out = parseDebuginfodUrls(explicit.join(' '));
   for (const u of parseDebuginfodUrls(env['DEBUGINFOD_URLS'])) if (!out.includes(u)) out.push(u);
   return out;

@@ -18,6 +18,7 @@ import { withFileAccess } from '../core/file-access.js';
 import type { HttpFetcher, ProgressListener } from '../core/types.js';
 import { readElfBuildId } from '../formats/elf.js';
 import { undiciFetcher } from './http.js';
+export { parseDebuginfodUrls } from './debuginfod-urls.js';
 import { backoffDelay, defaultRetryPolicy, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
 
 export type DebuginfodArtifact = 'debuginfo' | 'executable';
@@ -55,22 +56,6 @@ export interface DebuginfodResult {
 }
 
 const BUILD_ID_RE = /^[0-9a-f]{2,128}$/;
-
-/**
- * DEBUGINFOD_URLS as elfutils reads it: space-separated server URLs. Empty entries and tokens
- * that are not http(s) URLs (e.g. elfutils 0.190's `ima:enforcing` policy words) are dropped;
- * trailing slashes are trimmed so `<base>/buildid/…` has one slash.
- */
-export function parseDebuginfodUrls(value: string | undefined | null): string[] {
-  if (!value) return [];
-  const out: string[] = [];
-  for (const tok of value.split(/\s+/)) {
-    if (!/^https?:\/\//i.test(tok)) continue;
-    const u = tok.replace(/\/+$/, '');
-    if (!out.includes(u)) out.push(u);
-  }
-  return out;
-}
 
 /** Normalise a build-id for the URL: lowercase hex, as elfutils sends it. */
 export function normalizeBuildId(id: string): string {
