@@ -254,7 +254,8 @@ async function fetchLocked(
   if (!reuseVmlinux && !vmPkg) {
     throw new NotFoundError(`${rel.uname}: no mirror has ${wanted.find((w) => w.role === 'vmlinux')?.fileName ?? 'the debuginfo package'}`, { details: { release: rel.uname } });
   }
-  if (want.source && !reuseSource && !srcPkg) emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `${rel.uname}: no sources package found; continuing without sources` });
+  // Debian and Ubuntu ship no separate sources package: only warn where the family has one.
+  if (want.source && !reuseSource && !srcPkg && wanted.some((w) => w.role === 'source')) emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `${rel.uname}: no sources package found; continuing without sources` });
 
   const staging = await cache.makeStagingDir(rel.uname);
   const entryDir = join(staging, 'entry');
