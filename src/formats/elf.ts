@@ -249,21 +249,44 @@ function shentsizeFor(hdr: ElfHeader): number {
 }
 
 /**
+ * Where a program or section header table lies in `bytes`: its entry size checked against the
+ * class, its start inside the bytes given, and all of it present. Null for an empty table.
+ */
+function locateTable(
+  bytes: Uint8Array,
+  hdr: ElfHeader,
+  opts: ElfTableOptions,
+  t: { kind: 'program' | 'section'; tableOffset: number; count: number; entsize: number; expectedEntsize: number; entsizeOffset: number },
+): { start: number; ent: number; count: number; f: Fields } | null {
+  if (t.count === 0) return null;
+  const label = opts.label ?? 'input';
+  const base = opts.offset ?? 0;
+  const [off, ent] = t.kind === 'program' ? ['e_phoff', 'e_phentsize'] : ['e_shoff', 'e_shentsize'];
+  if (t.entsize !== t.expectedEntsize) throw formatError(label, `${ent} ${t.entsize}`, t.entsizeOffset, String(t.expectedEntsize), String(t.entsize));
+  const start = t.tableOffset - base;
+  if (start < 0) throw formatError(label, `${t.kind} header table (${off} ${t.tableOffset}) lies before the bytes given (offset ${base})`, t.tableOffset);
+  const need = t.count * t.expectedEntsize;
+  if (start + need > bytes.length) throw truncated(label, `${t.kind} header table (${t.count} entries)`, t.tableOffset, need, bytes.length - start);
+  return { start, ent: t.expectedEntsize, count: t.count, f: new Fields(bytes, hdr.endianness) };
+}
+
+/**
  * Parse the program header table. `count` overrides e_phnum (pass the sh_info of section 0 when
  * e_phnum is PN_XNUM; `readElfTables` does this).
  */
 export function parseProgramHeaders(bytes: Uint8Array, hdr: ElfHeader, opts: ElfTableOptions & { count?: number } = {}): ElfProgramHeader[] {
   const label = opts.label ?? 'input';
-  const base = opts.offset ?? 0;
-  const count = boundedLength(opts.count ?? hdr.e_phnum, ELF_LIMITS.maxPhnum, { label, format: FORMAT, field: 'e_phnum', offset: hdr.elfClass === 64 ? 56 : 44 });
-  if (count === 0) return [];
-  const ent = phentsizeFor(hdr);
-  if (hdr.e_phentsize !== ent) throw formatError(label, `e_phentsize ${hdr.e_phentsize}`, hdr.elfClass === 64 ? 54 : 42, String(ent), String(hdr.e_phentsize));
-  const start = hdr.e_phoff - base;
-  if (start < 0) throw formatError(label, `program header table (e_phoff ${hdr.e_phoff}) lies before the bytes given (offset ${base})`, hdr.e_phoff);
-  const need = count * ent;
-  if (start + need > bytes.length) throw truncated(label, `program header table (${count} entries)`, hdr.e_phoff, need, bytes.length - start);
-  const f = new Fields(bytes, hdr.endianness);
+  const is64 = hdr.elfClass === 64;
+  const table = locateTable(bytes, hdr, opts, {
+    kind: 'program',
+    tableOffset: hdr.e_phoff,
+    count: boundedLength(opts.count ?? hdr.e_phnum, ELF_LIMITS.maxPhnum, { label, format: FORMAT, field: 'e_phnum', offset: is64 ? 56 : 44 }),
+    entsize: hdr.e_phentsize,
+    expectedEntsize: phentsizeFor(hdr),
+    entsizeOffset: is64 ? 54 : 42,
+  });
+  if (table === null) return [];
+  const { start, ent, count, f } = table;
   const out: ElfProgramHeader[] = [];
   for (let i = 0; i < count; i++) {
     const o = start + i * ent;
@@ -301,16 +324,19 @@ export function parseProgramHeaders(bytes: Uint8Array, hdr: ElfHeader, opts: Elf
  */
 export function parseSectionHeaders(bytes: Uint8Array, hdr: ElfHeader, opts: ElfTableOptions & { count?: number } = {}): ElfSectionHeader[] {
   const label = opts.label ?? 'input';
-  const base = opts.offset ?? 0;
-  const count = boundedLength(opts.count ?? hdr.e_shnum, ELF_LIMITS.maxShnum, { label, format: FORMAT, field: 'e_shnum', offset: hdr.elfClass === 64 ? 60 : 48 });
-  if (count === 0 || hdr.e_shoff === 0) return [];
-  const ent = shentsizeFor(hdr);
-  if (hdr.e_shentsize !== ent) throw formatError(label, `e_shentsize ${hdr.e_shentsize}`, hdr.elfClass === 64 ? 58 : 46, String(ent), String(hdr.e_shentsize));
-  const start = hdr.e_shoff - base;
-  if (start < 0) throw formatError(label, `section header table (e_shoff ${hdr.e_shoff}) lies before the bytes given (offset ${base})`, hdr.e_shoff);
-  const need = count * ent;
-  if (start + need > bytes.length) throw truncated(label, `section header table (${count} entries)`, hdr.e_shoff, need, bytes.length - start);
-  const f = new Fields(bytes, hdr.endianness);
+  const is64 = hdr.elfClass === 64;
+  const shnum = boundedLength(opts.count ?? hdr.e_shnum, ELF_LIMITS.maxShnum, { label, format: FORMAT, field: 'e_shnum', offset: is64 ? 60 : 48 });
+  if (hdr.e_shoff === 0) return [];
+  const table = locateTable(bytes, hdr, opts, {
+    kind: 'section',
+    tableOffset: hdr.e_shoff,
+    count: shnum,
+    entsize: hdr.e_shentsize,
+    expectedEntsize: shentsizeFor(hdr),
+    entsizeOffset: is64 ? 58 : 46,
+  });
+  if (table === null) return [];
+  const { start, ent, count, f } = table;
   const out: ElfSectionHeader[] = [];
   for (let i = 0; i < count; i++) {
     const o = start + i * ent;
