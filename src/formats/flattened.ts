@@ -173,9 +173,7 @@ export async function reassembleFlattenedStream(src: ByteSource, opts: Reassembl
       image.reachedEnd = true;
       return image;
     }
-    countRecord(image, at);
-    image.logicalSize = Math.max(image.logicalSize, rh.offset + rh.buf_size);
-    const keep = rh.offset < image.window ? Math.min(rh.buf_size, image.window - rh.offset) : 0;
+    const keep = admitRecord(image, rh, at);
     if (keep > 0) {
       image.write(rh.offset, await src.read(keep, 'flattened record data'));
       await src.skip(rh.buf_size - keep, 'flattened record data');
@@ -201,9 +199,7 @@ export async function reassembleFlattenedFile(src: RandomAccess, opts: Reassembl
       image.reachedEnd = true;
       return image;
     }
-    countRecord(image, pos);
-    image.logicalSize = Math.max(image.logicalSize, rh.offset + rh.buf_size);
-    const keep = rh.offset < image.window ? Math.min(rh.buf_size, image.window - rh.offset) : 0;
+    const keep = admitRecord(image, rh, pos);
     const dataAt = pos;
     pos += 16 + rh.buf_size;
     image.nextPos = pos;
@@ -258,7 +254,11 @@ export async function applyFlatTailRecord(src: RandomAccess, image: FlatImage, o
   return false;
 }
 
-function countRecord(image: FlatImage, at: number): void {
+/**
+ * Count a record (bounded), grow the logical size, and return how many of its data bytes fall in
+ * the window and are kept; the rest is skipped by the caller.
+ */
+function admitRecord(image: FlatImage, rh: { offset: number; buf_size: number }, at: number): number {
   image.records++;
   if (image.records > FLAT_MAX_RECORDS) {
     throw new LimitError(`${image.label}: flattened dump has more than ${FLAT_MAX_RECORDS} records (at offset ${at})`, {
@@ -268,6 +268,8 @@ function countRecord(image: FlatImage, at: number): void {
       expected: `<= ${FLAT_MAX_RECORDS} records`,
     });
   }
+  image.logicalSize = Math.max(image.logicalSize, rh.offset + rh.buf_size);
+  return rh.offset < image.window ? Math.min(rh.buf_size, image.window - rh.offset) : 0;
 }
 
 function missingEnd(label: string, at: number, image: FlatImage): TruncatedError {
