@@ -2,7 +2,7 @@
 // orphaned packages; last-use stamps under concurrency; the --max-size/--max-age grammar.
 // The cache is populated by the real `kdbg fetch` against the fixture mirror on 127.0.0.1.
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,11 +10,11 @@ import { openCache } from '../../src/cache/index.js';
 import { cacheUsage, DAY_MS, parseAge, parseSize, pruneCache } from '../../src/cache/prune.js';
 import { lastUsed, touchUsed } from '../../src/cache/usage.js';
 import { loopbackOnlyConfig, runKdbg } from '../cli/fetch-cli.js';
-import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
+import { readRpmManifest, rpmManifestPath } from '../helpers/rpm-manifest.js';
 
-const manifestPath = requireFixture('rpm', 'manifest.json');
-const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { mirrorBase: string; packages: Array<{ set: string; role: string; uname: string; sha256: string }> };
+const manifestPath = rpmManifestPath;
+const manifest = readRpmManifest();
 const el7 = manifest.packages.find((p) => p.set === 'el7' && p.role === 'vmlinux')!;
 
 let server: MirrorServer;

@@ -1,17 +1,17 @@
 // cache/verify.ts as a library, on a cache populated by the real `kdbg fetch` against the
 // fixture mirror on 127.0.0.1; expected digests from the fixture manifest (sha256sum).
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCache } from '../../src/cache/index.js';
 import { sha256OfFile, verifyCache } from '../../src/cache/verify.js';
 import { loopbackOnlyConfig, runKdbg } from '../cli/fetch-cli.js';
-import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
+import { readRpmManifest, rpmManifestPath } from '../helpers/rpm-manifest.js';
 
-const manifestPath = requireFixture('rpm', 'manifest.json');
-const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { mirrorBase: string; packages: Array<{ set: string; role: string; uname: string; sha256: string; vmlinuxSha256: string | null }> };
+const manifestPath = rpmManifestPath;
+const manifest = readRpmManifest();
 const vm = (set: string) => manifest.packages.find((p) => p.set === set && p.role === 'vmlinux')!;
 const el7 = vm('el7');
 const el9 = vm('el9');

@@ -7,21 +7,12 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { isolatedEnv, loopbackOnlyConfig, repoRoot, runKdbg, type CliResult } from './fetch-cli.js';
+import { readRpmManifest, rpmManifestPath, type RpmManifestPackage as ManifestPackage } from '../helpers/rpm-manifest.js';
 
-interface ManifestPackage {
-  file: string;
-  set: string;
-  role: string;
-  uname: string;
-  vmlinuxSha256: string | null;
-  sha256: string;
-}
-
-const manifestPath = requireFixture('rpm', 'manifest.json');
-const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { mirrorBase: string; packages: ManifestPackage[] };
+const manifestPath = rpmManifestPath;
+const manifest = readRpmManifest();
 const mirrorRoot = join(manifestPath, '..', manifest.mirrorBase);
 const vmOf = (set: string): ManifestPackage => manifest.packages.find((p) => p.set === set && p.role === 'vmlinux')!;
 const el7 = vmOf('el7');

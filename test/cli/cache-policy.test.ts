@@ -6,21 +6,12 @@ import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtemp
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { loopbackOnlyConfig, repoRoot, runKdbg } from './fetch-cli.js';
+import { readRpmManifest, rpmManifestPath, type RpmManifestPackage as ManifestPackage } from '../helpers/rpm-manifest.js';
 
-interface ManifestPackage {
-  file: string;
-  set: string;
-  role: string;
-  uname: string;
-  vmlinuxSha256: string | null;
-  sha256: string;
-  size: number;
-}
-const manifestPath = requireFixture('rpm', 'manifest.json');
-const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { mirrorBase: string; packages: ManifestPackage[] };
+const manifestPath = rpmManifestPath;
+const manifest = readRpmManifest();
 const mirrorRoot = join(manifestPath, '..', manifest.mirrorBase);
 const pkgs = (set: string): ManifestPackage[] => manifest.packages.filter((p) => p.set === set);
 const vm = (set: string): ManifestPackage => pkgs(set).find((p) => p.role === 'vmlinux')!;

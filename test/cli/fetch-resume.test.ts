@@ -4,20 +4,12 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { cleanupTmp, loopbackOnlyConfig, runKdbg, startKdbg, tmpDir } from './fetch-cli.js';
+import { readRpmManifest, rpmManifestPath } from '../helpers/rpm-manifest.js';
 
-interface ManifestPackage {
-  file: string;
-  set: string;
-  role: string;
-  uname: string;
-  sha256: string;
-  size: number;
-}
-const manifestPath = requireFixture('rpm', 'manifest.json');
-const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { mirrorBase: string; packages: ManifestPackage[] };
+const manifestPath = rpmManifestPath;
+const manifest = readRpmManifest();
 const mirrorRoot = join(manifestPath, '..', manifest.mirrorBase);
 const vmPkg = manifest.packages.find((p) => p.set === 'el7' && p.role === 'vmlinux')!;
 const vmPath = `/7/x86_64/${vmPkg.file.split('/').pop()}`;

@@ -6,25 +6,12 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { cleanupTmp, loopbackOnlyConfig, runKdbg, tmpDir } from './fetch-cli.js';
+import { readRpmManifest, rpmManifestPath } from '../helpers/rpm-manifest.js';
 
-interface ManifestPackage {
-  file: string;
-  set: string;
-  role: string;
-  name: string;
-  uname: string;
-  vmlinux: string | null;
-  vmlinuxSha256: string | null;
-  buildId: string | null;
-  sha256: string;
-  size: number;
-}
-
-const manifestPath = requireFixture('rpm', 'manifest.json');
-const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { mirrorBase: string; packages: ManifestPackage[] };
+const manifestPath = rpmManifestPath;
+const manifest = readRpmManifest();
 const rpmRoot = join(manifestPath, '..');
 const mirrorRoot = join(rpmRoot, manifest.mirrorBase);
 const el7 = manifest.packages.filter((p) => p.set === 'el7');

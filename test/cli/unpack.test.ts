@@ -1,23 +1,15 @@
 // `kdbg unpack` as a user runs it (the built CLI in a child process): the --json contract against
 // rpm's own view of each fixture, extraction against rpm2cpio | cpio, and exit codes.
 import { execSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { requireFixture } from '../helpers/fixtures.js';
 import { repoRoot, runKdbg } from './fetch-cli.js';
+import { readRpmManifest, rpmFixtureRoot } from '../helpers/rpm-manifest.js';
 
-interface ManifestPackage {
-  file: string;
-  set: string;
-  role: string;
-  uname: string;
-  vmlinux: string | null;
-  vmlinuxSha256: string | null;
-}
-const root = requireFixture('rpm', 'manifest.json').replace(/\/manifest\.json$/, '');
-const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as { packages: ManifestPackage[] };
+const root = rpmFixtureRoot;
+const manifest = readRpmManifest();
 const good = manifest.packages.filter((p) => p.role === 'vmlinux' || p.role === 'source');
 const el7 = good.find((p) => p.set === 'el7' && p.role === 'vmlinux')!;
 const tmp = mkdtempSync(join(tmpdir(), 'kdbg-unpack-cli-'));

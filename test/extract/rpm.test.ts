@@ -10,28 +10,11 @@ import { InputFormatError, IntegrityError, LimitError, TruncatedError, UnsafePat
 import { extractPackage, listPackage } from '../../src/extract/index.js';
 import { anyOf, globSelector, modulesSelector, sourceSelector, vmlinuxSelector } from '../../src/extract/select.js';
 import type { ArchiveMember } from '../../src/extract/types.js';
-import { requireFixture } from '../helpers/fixtures.js';
 import { chunked } from '../helpers/chunks.js';
+import { readRpmManifest, rpmFixtureRoot } from '../helpers/rpm-manifest.js';
 
-interface ManifestPackage {
-  file: string;
-  set: string;
-  role: 'vmlinux' | 'source' | 'corrupt' | 'truncated' | 'invalid';
-  name: string;
-  uname: string;
-  compressor: string;
-  vmlinux: string | null;
-  vmlinuxSha256: string | null;
-  sha256: string;
-}
-interface Manifest {
-  packages: ManifestPackage[];
-  hostile: { name: string; cpio: string; rpm: string }[];
-  largefile: { file: string; compressor: string; bigMember: string; bigSize: number };
-}
-
-const root = requireFixture('rpm', 'manifest.json').replace(/\/manifest\.json$/, '');
-const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as Manifest;
+const root = rpmFixtureRoot;
+const manifest = readRpmManifest();
 const good = manifest.packages.filter((p) => p.role === 'vmlinux' || p.role === 'source');
 const el7 = good.find((p) => p.set === 'el7' && p.role === 'vmlinux')!;
 const el7common = good.find((p) => p.set === 'el7' && p.role === 'source')!;

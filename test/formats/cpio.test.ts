@@ -9,11 +9,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ByteSource } from '../../src/core/byte-source.js';
 import { InputFormatError, LimitError, TruncatedError } from '../../src/core/errors.js';
 import { parseCpioHeader, walkCpio, type CpioHeader } from '../../src/formats/cpio.js';
-import { requireFixture } from '../helpers/fixtures.js';
 import { chunked } from '../helpers/chunks.js';
+import { readRpmManifest, rpmFixtureRoot } from '../helpers/rpm-manifest.js';
 
-const root = requireFixture('rpm', 'manifest.json').replace(/\/manifest\.json$/, '');
-const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as { packages: { file: string; set: string; role: string }[] };
+const root = rpmFixtureRoot;
+const manifest = readRpmManifest();
 const common = join(root, manifest.packages.find((p) => p.set === 'el7' && p.role === 'source')!.file);
 const rpmCpio = execSync(`rpm2cpio ${common}`, { maxBuffer: 64 << 20 });
 

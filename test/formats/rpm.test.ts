@@ -18,11 +18,11 @@ import {
   RpmTag,
   RpmTagType,
 } from '../../src/formats/rpm.js';
-import { requireFixture } from '../helpers/fixtures.js';
 import { chunked } from '../helpers/chunks.js';
+import { readRpmManifest, rpmFixtureRoot } from '../helpers/rpm-manifest.js';
 
-const root = requireFixture('rpm', 'manifest.json').replace(/\/manifest\.json$/, '');
-const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as { packages: { file: string; role: string; compressor: string }[] };
+const root = rpmFixtureRoot;
+const manifest = readRpmManifest();
 const good = manifest.packages.filter((p) => p.role === 'vmlinux' || p.role === 'source');
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');

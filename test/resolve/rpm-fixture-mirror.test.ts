@@ -12,17 +12,7 @@ import { parseRelease, wantedPackages } from '../../src/release/index.js';
 import { loadMirrorConfig, resolvePackages } from '../../src/resolve/index.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
-
-interface ManifestPackage {
-  file: string;
-  set: string;
-  role: string;
-  name: string;
-  uname: string;
-  sha256: string;
-  size: number;
-  copies?: string[];
-}
+import { type RpmManifestPackage as ManifestPackage } from '../helpers/rpm-manifest.js';
 
 let root: string;
 let manifest: { packages: ManifestPackage[] };
