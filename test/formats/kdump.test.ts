@@ -1,21 +1,13 @@
 // kdump-compressed header and sub-header parsing: real makedumpfile/QEMU headers (values checked
 // against what the fixture's tools wrote) and synthetic ones in every ABI/version/endianness.
-import { closeSync, openSync, readSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ByteSource } from '../../src/core/byte-source.js';
 import { InputFormatError, TruncatedError } from '../../src/core/errors.js';
 import { kdumpCompression, parseKdumpHeader, parseKdumpSubHeader, SUB_HEADER_READ } from '../../src/formats/kdump.js';
 import { parseVmcoreinfo } from '../../src/formats/vmcoreinfo.js';
 import { buildKdump, chunked, el7Vmcoreinfo, HOSTILE_CHUNKS, vmcoreinfoText } from '../builders/vmcore.js';
-import { requireFixture } from '../helpers/fixtures.js';
+import { requireFixture, readHead } from '../helpers/fixtures.js';
 
-function head(file: string, n: number): Uint8Array {
-  const fd = openSync(file, 'r');
-  const b = Buffer.alloc(n);
-  const got = readSync(fd, b, 0, n, 0);
-  closeSync(fd);
-  return new Uint8Array(b.subarray(0, got));
-}
 
 /** Parse header, sub-header and VMCOREINFO from a stream delivered in the given chunk sizes. */
 async function parseStreamed(bytes: Uint8Array, sizes: number[]): Promise<{ release: string | undefined; version: number; layout: string }> {
@@ -34,7 +26,7 @@ async function parseStreamed(bytes: Uint8Array, sizes: number[]): Promise<{ rele
 
 describe('kdump-compressed headers', () => {
   it('real makedumpfile -c header: v6, zlib, 4096-byte blocks, utsname and VMCOREINFO pointer', () => {
-    const b = head(requireFixture('vmcores', 'sysrq', 'vmcore.kdump-zlib'), 16384);
+    const b = readHead(requireFixture('vmcores', 'sysrq', 'vmcore.kdump-zlib'), 16384);
     const h = parseKdumpHeader(b, 'kdump');
     expect(h).toMatchObject({ signature: 'KDUMP   ', header_version: 6, abi: 64, endianness: 'le', block_size: 4096 });
     expect(kdumpCompression(h.status)).toBe('zlib');
@@ -48,7 +40,7 @@ describe('kdump-compressed headers', () => {
   });
 
   it('real lzo header says lzo', () => {
-    const h = parseKdumpHeader(head(requireFixture('vmcores', 'sysrq', 'vmcore.kdump-lzo'), 464), 'x');
+    const h = parseKdumpHeader(readHead(requireFixture('vmcores', 'sysrq', 'vmcore.kdump-lzo'), 464), 'x');
     expect(kdumpCompression(h.status)).toBe('lzo');
   });
 

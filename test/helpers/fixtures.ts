@@ -1,5 +1,5 @@
 // Where the fixture scripts put their (git-ignored, cached) output.
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,4 +14,16 @@ export function requireFixture(...parts: string[]): string {
   const p = fixturePath(...parts);
   if (!existsSync(p)) throw new Error(`fixture missing: ${p} (run: npm run fixtures)`);
   return p;
+}
+
+/** The first `n` bytes of a (possibly huge) file, without reading the rest. */
+export function readHead(file: string, n: number): Uint8Array {
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    const got = readSync(fd, b, 0, n, 0);
+    return new Uint8Array(b.subarray(0, got));
+  } finally {
+    closeSync(fd);
+  }
 }

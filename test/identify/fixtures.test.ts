@@ -3,7 +3,7 @@
 // --dump-dmesg). Also: standard input, hostile chunk sizes on real headers, and a 10 GB sparse
 // dump read in < 0.1 s.
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, openSync, readFileSync, readSync, closeSync, writeFileSync, truncateSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, writeFileSync, truncateSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,7 +15,7 @@ import { scanKdumpPagesForBanner } from '../../src/identify/kdump-pages.js';
 import { lzo1xDecompress } from '../../src/identify/lzo.js';
 import { kdumpPhysReader } from '../../src/identify/memory.js';
 import { chunked, HOSTILE_CHUNKS } from '../builders/vmcore.js';
-import { fixturePath, requireFixture } from '../helpers/fixtures.js';
+import { fixturePath, requireFixture, readHead } from '../helpers/fixtures.js';
 
 interface ManifestDump {
   file: string;
@@ -42,13 +42,6 @@ const tmp = mkdtempSync(join(tmpdir(), 'kdbg-vmcores-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const timings: string[] = [];
 
-function head(file: string, n: number): Uint8Array {
-  const fd = openSync(file, 'r');
-  const b = Buffer.alloc(n);
-  const got = readSync(fd, b, 0, n, 0);
-  closeSync(fd);
-  return new Uint8Array(b.subarray(0, got));
-}
 
 describe('identify names the kernel of every generated dump', () => {
   it('has the variants the issue asks for', () => {
@@ -104,7 +97,7 @@ describe('identify names the kernel of every generated dump', () => {
     expect(picks.length).toBe(7);
     for (const d of picks) {
       // Headers and notes are in the first 16 KiB of each (and the flattened records for them).
-      const bytes = head(join(root, d.file), 16 << 10);
+      const bytes = readHead(join(root, d.file), 16 << 10);
       for (const sizes of HOSTILE_CHUNKS) {
         const id = await identifyStream(chunked(bytes, sizes), '-');
         expect(id.release, `${d.file} chunks ${sizes.join(',')}`).toBe(d.expected.release);
@@ -118,7 +111,7 @@ describe('identify names the kernel of every generated dump', () => {
       const d = manifest.dumps.find((x) => x.file === `sysrq/${name}`)!;
       // 256 KiB of the dump hold its headers and notes (and the flattened records carrying them).
       const plain = join(tmp, `head-${name}`);
-      writeFileSync(plain, head(join(root, d.file), 256 << 10));
+      writeFileSync(plain, readHead(join(root, d.file), 256 << 10));
       for (const [tool, args, ext, kind] of [
         ['gzip', ['-1', '-k', '-f'], 'gz', 'gzip'],
         ['xz', ['-0', '-k', '-f', '-T1'], 'xz', 'xz'],
@@ -172,7 +165,7 @@ describe('identify names the kernel of every generated dump', () => {
     ] as const) {
       const d = manifest.dumps.find((x) => x.file === `sysrq/${name}`)!;
       const f = join(tmp, `sparse-${name}`);
-      writeFileSync(f, head(join(root, d.file), 64 << 10));
+      writeFileSync(f, readHead(join(root, d.file), 64 << 10));
       truncateSync(f, 10 * 1024 ** 3);
       await identifyDump(f); // warm the module code once
       const rss0 = process.memoryUsage().rss;
