@@ -6,7 +6,9 @@
 
 import { PassThrough, Readable, type Duplex } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { createHash, type Hash } from 'node:crypto';
 import { InputFormatError, isKdbgError, TruncatedError } from '../core/errors.js';
+import { XZ_CHECK_SHA256, XzCheckStripper } from '../formats/xz-strip.js';
 
 export type Compressor = 'xz' | 'zstd' | 'gzip' | 'bzip2' | 'lzma' | 'none';
 
@@ -129,7 +131,15 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
       // node-liblzma ends quietly when the input stops inside the stream, so look at the tail
       // ourselves: a complete .xz ends with the footer magic "YZ" (then only 4-byte zero padding).
       const tail = new TailKeeper(64);
-      yield* viaNodeStream(kind, createUnxz({ chunkSize: XZ_CHUNK }, { readableHighWaterMark: XZ_CHUNK }) as unknown as Duplex, tail.wrap(rest), label, false);
+      const unxz = (): Duplex => createUnxz({ chunkSize: XZ_CHUNK }, { readableHighWaterMark: XZ_CHUNK }) as unknown as Duplex;
+      if ((head[7]! & 0x0f) === XZ_CHECK_SHA256) {
+        // SHA-256 block checks (RPM payloads): liblzma's own SHA-256 is slow and runs on the
+        // decoder's thread; hash on ours with node:crypto instead (formats/xz-strip.ts).
+        const stripper = new XzCheckStripper(label);
+        yield* verifyStrippedChecks(viaNodeStream(kind, unxz(), tail.wrap(stripChecks(stripper, rest)), label, false), stripper, label);
+      } else {
+        yield* viaNodeStream(kind, unxz(), tail.wrap(rest), label, false);
+      }
       if (!tail.endsWithXzFooter()) throw truncated(kind, label, 'the input ended before the xz stream footer');
       return;
     }
@@ -148,6 +158,74 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
       yield* viaNodeStream(kind, bz2() as unknown as Duplex, rest, label, true);
       return;
     }
+  }
+}
+
+/** The input rewritten by `stripper` (check type None); its end is checked for truncation. */
+async function* stripChecks(stripper: XzCheckStripper, input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of input) yield* stripper.push(chunk);
+  stripper.end();
+}
+
+/**
+ * Pass `decoded` through, hashing each block whose check the stripper removed and comparing the
+ * digest with that check as soon as both are known. The decoder can only emit a block's bytes
+ * after the stripper walked its header, so the current block is always in `stripper.blocks`.
+ */
+async function* verifyStrippedChecks(decoded: AsyncIterable<Uint8Array>, stripper: XzCheckStripper, label: string): AsyncGenerator<Uint8Array> {
+  let current = 0;
+  let inBlock = 0;
+  let hash: Hash | null = null;
+  const digests: { block: number; digest: Buffer }[] = [];
+  const compare = (): void => {
+    while (digests.length > 0) {
+      const { block, digest } = digests[0]!;
+      const want = stripper.blocks[block]!.check;
+      if (want === null) return; // its check is still on the way
+      if (!digest.equals(want)) {
+        // The same class liblzma's own check failure gets (decoderError): a corrupt payload.
+        const offset = stripper.blocks[block]!.offset;
+        throw new InputFormatError(`${label}: corrupt xz payload: block ${block} at offset ${offset}: SHA-256 of the decoded data is ${digest.toString('hex')}, the stream says ${Buffer.from(want).toString('hex')}`, {
+          file: label,
+          format: 'xz',
+          offset,
+          expected: Buffer.from(want).toString('hex'),
+          found: digest.toString('hex'),
+        });
+      }
+      digests.shift();
+    }
+  };
+  // Close every block the decoded bytes have completely covered (including empty ones).
+  const closeFinished = (): void => {
+    for (;;) {
+      const b = stripper.blocks[current];
+      if (!b || b.uncompressedSize === null || inBlock < b.uncompressedSize) return;
+      if (b.stripped) digests.push({ block: current, digest: (hash ?? createHash('sha256')).digest() });
+      hash = null;
+      inBlock = 0;
+      current++;
+    }
+  };
+  for await (const chunk of decoded) {
+    let at = 0;
+    while (at < chunk.length) {
+      closeFinished();
+      const b = stripper.blocks[current];
+      if (!b) throw new InputFormatError(`${label}: corrupt xz payload: the decoder produced more data than the stream's blocks hold`, { file: label, format: 'xz' });
+      const take = b.uncompressedSize === null ? chunk.length - at : Math.min(chunk.length - at, b.uncompressedSize - inBlock);
+      if (b.stripped) (hash ??= createHash('sha256')).update(chunk.subarray(at, at + take));
+      inBlock += take;
+      at += take;
+    }
+    closeFinished();
+    compare();
+    yield chunk;
+  }
+  closeFinished();
+  compare();
+  if (digests.length > 0 || current !== stripper.blocks.length) {
+    throw new InputFormatError(`${label}: corrupt xz payload: ${stripper.blocks.length - current} block(s) not fully decoded or checked`, { file: label, format: 'xz' });
   }
 }
 

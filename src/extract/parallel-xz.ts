@@ -2,15 +2,17 @@
 //
 // Each block is wrapped into a one-block stream (formats/xz.ts wrapBlocks) and decoded by
 // node-liblzma's async API, which runs liblzma on libuv's thread pool — so N blocks in flight use
-// N cores without worker_threads plumbing. liblzma verifies each block's own check (CRC64 or
-// SHA-256 of the uncompressed block) and our wrapper's index, so a wrong or truncated block fails
+// N cores without worker_threads plumbing. Each block's own check (CRC64 by liblzma; SHA-256 by
+// node:crypto here, faster) and our wrapper's index are verified, so a wrong or truncated block fails
 // here, not later. At most `window` raw blocks and `concurrency` decodes are in flight, and at
 // most `window` decoded blocks wait for the consumer.
 
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { createUnxz } from 'node-liblzma';
 import pLimit from 'p-limit';
 import { IntegrityError } from '../core/errors.js';
+import { XZ_CHECK_SHA256 } from '../formats/xz-strip.js';
 import { wrapBlocks, type XzBlock } from '../formats/xz.js';
 
 export interface DecodedBlock {
@@ -49,7 +51,13 @@ function check(block: XzBlock, raw: Uint8Array, label: string): void {
  */
 export async function decodeXzBlockChunks(block: XzBlock, raw: Uint8Array, label: string): Promise<Uint8Array[]> {
   check(block, raw, label);
-  const { head, tail } = wrapBlocks([block]);
+  // A SHA-256 check is verified here with node:crypto rather than by liblzma's slower portable
+  // SHA-256 on the pool thread (see formats/xz-strip.ts): the block is wrapped as check None.
+  const offload = block.checkId === XZ_CHECK_SHA256;
+  const stored = offload ? raw.subarray(raw.length - 32) : null;
+  const wrapped: XzBlock = offload ? { ...block, checkId: 0, unpaddedSize: block.unpaddedSize - 32, totalSize: block.totalSize - 32 } : block;
+  const data = offload ? raw.subarray(0, raw.length - 32) : raw;
+  const { head, tail } = wrapBlocks([wrapped]);
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
@@ -63,7 +71,7 @@ export async function decodeXzBlockChunks(block: XzBlock, raw: Uint8Array, label
       u.on('error', (...args: unknown[]) => reject(args[0]));
       u.on('end', () => resolve());
       u.write(head);
-      u.write(raw);
+      u.write(data);
       u.end(tail);
     });
   } catch (e) {
@@ -76,6 +84,16 @@ export async function decodeXzBlockChunks(block: XzBlock, raw: Uint8Array, label
     throw new IntegrityError(`${label}: xz block ${block.index} decoded to ${total} bytes, the index says ${block.uncompressedSize}`, {
       details: { file: label, block: block.index, offset: block.offset },
     });
+  }
+  if (stored) {
+    const h = createHash('sha256');
+    for (const c of chunks) h.update(c);
+    const digest = h.digest();
+    if (!digest.equals(stored)) {
+      throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset}: SHA-256 of the decoded data is ${digest.toString('hex')}, the block says ${Buffer.from(stored).toString('hex')}`, {
+        details: { file: label, block: block.index, offset: block.offset },
+      });
+    }
   }
   return chunks;
 }

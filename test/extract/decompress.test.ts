@@ -2,6 +2,9 @@
 // xz --format=lzma): round trip, hostile chunk sizes, truncation, corruption, early stop.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputFormatError, TruncatedError } from '../../src/core/errors.js';
 import { decompressStream, detectCompressor, type Compressor } from '../../src/extract/decompress.js';
@@ -103,6 +106,48 @@ describe('decompressStream', () => {
       expect(pulled).toBeLessThan(c.length);
     });
   }
+
+  describe('xz with SHA-256 checks (RPM payloads): the checks are verified by kdbg, not liblzma', () => {
+    // Multi-block as RHEL 8+ writes (w3T), sizes in the block headers; and rpm's el7 single block.
+    const multi = execFileSync('xz', ['-c', '-1', '-T2', '--block-size=300000', '--check=sha256'], { input: plain, maxBuffer: 64 << 20 });
+    const single = compressed.xz;
+    /** Offsets of each block's stored check, from `xz --robot -lvv` (block lines: offset f[4], total size f[6]). */
+    const checkOffsets = (file: Buffer): number[] => {
+      const dir = mkdtempSync(join(tmpdir(), 'kdbg-dec-'));
+      try {
+        writeFileSync(join(dir, 'f.xz'), file);
+        return execFileSync('xz', ['--robot', '-lvv', join(dir, 'f.xz')])
+          .toString()
+          .split('\n')
+          .map((l) => l.split('\t'))
+          .filter((f) => f[0] === 'block')
+          .map((f) => Number(f[4]) + Number(f[6]) - 32);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+
+    it('multi-block: round trip under hostile chunk sizes', async () => {
+      expect(checkOffsets(multi).length).toBeGreaterThan(3);
+      for (const sizes of [[65536], [1, 2, 3, 5, 8, 13, 4096, 7, 65536]]) {
+        const out = await collect(decompressStream('xz', chunked(multi, sizes), 'mb.rpm'));
+        expect(sha(out)).toBe(sha(plain));
+      }
+    });
+
+    it.each([
+      ['single block', () => single, 0],
+      ['multi-block, block 2', () => multi, 2],
+    ])('%s: a stored check that does not match the data → InputFormatError naming file and block', async (_, file, block) => {
+      const bad = Buffer.from(file());
+      bad[checkOffsets(bad)[block]! + 7]! ^= 0x01;
+      const run = collect(decompressStream('xz', chunked(bad, [65536]), 'badcheck.rpm'));
+      await expect(run).rejects.toThrow(InputFormatError);
+      await expect(collect(decompressStream('xz', chunked(bad, [65536]), 'badcheck.rpm'))).rejects.toThrow(
+        new RegExp(`^badcheck\\.rpm: corrupt xz payload: block ${block} at offset \\d+: SHA-256 of the decoded data`),
+      );
+    });
+  });
 
   it('none: passes bytes through', async () => {
     const cpio = Buffer.concat([Buffer.from('070701'), plain.subarray(0, 1000)]);

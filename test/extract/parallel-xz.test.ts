@@ -76,6 +76,19 @@ describe('parallel xz block decoding', () => {
     await expect(decodeXzBlock(victim, bad.subarray(victim.offset, victim.offset + victim.totalSize - 4), 'bad.xz')).rejects.toThrow(/got \d+ bytes, the index says/);
   });
 
+  it('SHA-256 blocks (as RPM payloads): same bytes, and a wrong stored check is caught by kdbg', async () => {
+    const shaFile = execFileSync('xz', ['-T2', '--block-size=50000', '-c', '--check=sha256'], { input: plain, maxBuffer: 64 << 20 });
+    const idx = await readXzIndex(new BytesRandomAccess(shaFile, 's.xz'));
+    expect(idx.blocks[0]!.checkId).toBe(10);
+    const parts: Uint8Array[] = [];
+    for await (const d of decodeBlocksInOrder(idx.blocks, async (b) => shaFile.subarray(b.offset, b.offset + b.totalSize), { label: 's.xz', concurrency: 2 })) parts.push(...d.chunks);
+    expect(sha(Buffer.concat(parts))).toBe(sha(plain));
+    const victim = idx.blocks[3]!;
+    const bad = Buffer.from(shaFile.subarray(victim.offset, victim.offset + victim.totalSize));
+    bad[bad.length - 1]! ^= 0x80; // last byte of the stored SHA-256
+    await expect(decodeXzBlock(victim, bad, 's.xz')).rejects.toThrow(/^s\.xz: xz block 3 at offset \d+: SHA-256 of the decoded data is [0-9a-f]{64}, the block says/);
+  });
+
   it('stops cleanly when the consumer leaves early', async () => {
     const idx = await index();
     let got = 0;
