@@ -10,7 +10,6 @@
 
 import { promises as fsp } from 'node:fs';
 import { dirname, join, posix, resolve as resolvePath } from 'node:path';
-import pLimit from 'p-limit';
 import type { Cache, ResolvedEntry } from '../cache/index.js';
 import { InputFormatError, InputNotFoundError, IntegrityError, NotFoundError } from '../core/errors.js';
 import type {
@@ -128,17 +127,13 @@ export async function fetchRelease(input: string, opts: FetchOptions = {}): Prom
   const dump = (await isDumpInput(input)) ? await identify(input) : null;
   const releaseString = dump?.release ?? input;
   const { parseRelease, wantedPackages, vmlinuxMemberPath } = await import('../release/index.js');
-  const rel = parseRelease(releaseString, {
-    ...(opts.arch !== undefined ? { arch: opts.arch } : dump?.arch ? { arch: dump.arch } : {}),
-    ...(opts.distro !== undefined ? { distro: opts.distro } : {}),
-    ...(opts.packageVersion !== undefined ? { packageVersion: opts.packageVersion } : dump?.packageVersion ? { packageVersion: dump.packageVersion } : {}),
-  });
-  const want = { source: !opts.vmlinuxOnly, modules: opts.modules ?? false };
+  const rel = parseRelease(releaseString, releaseOptions(opts, dump));
+  const want = wantedOf(opts);
 
   const { openCache } = await import('../cache/index.js');
   const cache = await openCache(opts.cacheDir, env);
 
-  const satisfies = (e: ResolvedEntry): boolean => (!want.source || e.wanted.source) && (!want.modules || e.wanted.modules);
+  const satisfies = (e: ResolvedEntry): boolean => entrySatisfies(e, want);
   // A dump's build-id names its kernel exactly: the buildid/ index answers first.
   const byId = dump?.buildId ? await cache.lookupBuildId(dump.buildId) : null;
   const hit = byId ?? (await cache.readEntry(rel.uname));
@@ -187,6 +182,40 @@ export async function fetchRelease(input: string, opts: FetchOptions = {}): Prom
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * The cached-entry early exit on its own: the answer `fetchRelease(input, opts)` would give when
+ * a release string's entry is in the cache and has what was asked for; null in every other case
+ * (a dump, a miss, an entry lacking sources or modules), where the caller runs fetchRelease. No
+ * lock, no mirror configuration, no network, nothing heavier than release/ and cache/ is loaded:
+ * `kdbg fetch` answers a warm cache through this before it even loads yargs (docs/speed.md).
+ */
+export async function fetchFromCache(input: string, opts: FetchOptions = {}): Promise<FetchResult | null> {
+  if (await isDumpInput(input)) return null;
+  const { parseRelease } = await import('../release/index.js');
+  const rel = parseRelease(input, releaseOptions(opts, null));
+  const { openCache } = await import('../cache/index.js');
+  const cache = await openCache(opts.cacheDir, opts.env ?? process.env);
+  const hit = await cache.readEntry(rel.uname);
+  return hit && entrySatisfies(hit, wantedOf(opts)) ? cachedResult(cache, rel, hit, null) : null;
+}
+
+function releaseOptions(opts: FetchOptions, dump: DumpIdentity | null): { arch?: string; distro?: string; packageVersion?: string } {
+  return {
+    ...(opts.arch !== undefined ? { arch: opts.arch } : dump?.arch ? { arch: dump.arch } : {}),
+    ...(opts.distro !== undefined ? { distro: opts.distro } : {}),
+    ...(opts.packageVersion !== undefined ? { packageVersion: opts.packageVersion } : dump?.packageVersion ? { packageVersion: dump.packageVersion } : {}),
+  };
+}
+
+function wantedOf(opts: FetchOptions): { source: boolean; modules: boolean } {
+  return { source: !opts.vmlinuxOnly, modules: opts.modules ?? false };
+}
+
+/** A cached entry answers when it was fetched with at least what is asked now. */
+function entrySatisfies(e: ResolvedEntry, want: { source: boolean; modules: boolean }): boolean {
+  return (!want.source || e.wanted.source) && (!want.modules || e.wanted.modules);
 }
 
 function cachedResult(cache: Cache, rel: KernelRelease, hit: ResolvedEntry, dump: DumpIdentity | null): FetchResult {
@@ -277,6 +306,8 @@ async function fetchLocked(
     }
     if (srcPkg) jobs.push({ pkg: srcPkg, selector: select.sourceSelector(), dir: join(staging, 'x-source') });
 
+    // p-limit loads here, not at the top: a cache hit never needs it.
+    const { default: pLimit } = await import('p-limit');
     const limit = pLimit(2);
     // allSettled, not all: a failed package must not leave its sibling writing into a staging
     // directory we are about to remove. The sibling's verified package still lands in the store.
