@@ -94,6 +94,24 @@ export interface PackageProvenance {
   size: number;
   /** True when no network transfer was needed for it. */
   cached: boolean;
+  /**
+   * Whether `sha256` was computed over the whole package and matched the repository index. False
+   * after a partial fetch (only some xz blocks were read; each was checked by its own xz check).
+   * Absent in entries written before this field existed: those were whole, verified downloads.
+   */
+  sha256Verified?: boolean;
+  /** What a partial fetch (HTTP Range, only the xz blocks holding the vmlinux) read; null or absent: the whole package. */
+  partial?: PartialFetchProvenance | null;
+}
+
+/** How much of a block-indexed package a partial fetch read. */
+export interface PartialFetchProvenance {
+  /** Body bytes received from the mirror (headers, xz index and blocks). */
+  bytesFetched: number;
+  /** xz blocks fetched and decoded. */
+  blocksDecoded: number;
+  /** xz blocks in the package's payload. */
+  blocksTotal: number;
 }
 
 /** A per-release cache entry (cache/releases/<uname>/entry.json). */
