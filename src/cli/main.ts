@@ -1,10 +1,11 @@
 // The CLI entry point: parse flags with yargs, dispatch to a command module, and map every error
 // to one line on stderr and a documented exit code. This is the only place that decides exit codes.
+// yargs and the command modules load only after the warm-cache fast path of `kdbg fetch` has
+// declined (src/cli/fast-fetch.ts): loading yargs and its help rendering were ~100 ms of a
+// ~190 ms warm fetch (docs/speed.md, "Warm fetch").
 
-import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { InternalError, isKdbgError, UsageError } from '../core/errors.js';
-import { commands } from './commands/index.js';
 import { writeErr } from './output.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -23,6 +24,11 @@ export async function main(argv: string[]): Promise<number> {
     });
   }
   try {
+    if (argv[0] === 'fetch') {
+      const { tryWarmFetch } = await import('./fast-fetch.js');
+      if (await tryWarmFetch(argv.slice(1))) return 0;
+    }
+    const [{ default: yargs }, { commands }] = await Promise.all([import('yargs'), import('./commands/index.js')]);
     let parser: Argv = yargs(argv)
       .scriptName('kdbg')
       .usage('$0 <command> [options]')
