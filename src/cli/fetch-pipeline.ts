@@ -18,6 +18,7 @@ import type {
   HttpFetcher,
   KernelRelease,
   PackageProvenance,
+  PartialFetchProvenance,
   ProgressListener,
   ResolvedPackage,
   WantedPackage,
@@ -41,7 +42,16 @@ export interface FetchOptions {
   vmlinuxOnly?: boolean;
   /** Also extract the modules' debug files. */
   modules?: boolean;
-  /** Keep the downloaded packages in packages/sha256/ (default true: a later re-extraction needs no network). */
+  /**
+   * What to do with the debug packages (docs/fetch.md, "Partial fetch"):
+   * - `true`: download each package whole, check its sha256 against the repository index and keep
+   *   it in packages/sha256/ (a later --modules/sources fetch re-extracts without the network);
+   * - unset (default): a block-indexed package (multi-block xz: Debian/Ubuntu debs, RHEL 8+/Fedora
+   *   RPMs) of which only the vmlinux is wanted is fetched partially — only the xz blocks holding
+   *   the vmlinux, by HTTP Range; anything else (single-block xz as el7, no Range, modules or a
+   *   sources package wanted, no size known) is downloaded whole, sha256-checked and kept;
+   * - `false`: partial when possible, else downloaded whole, checked, and dropped after extraction.
+   */
   keepPackages?: boolean;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
@@ -89,7 +99,16 @@ export function fetchResultJson(r: FetchResult): Record<string, unknown> {
     family: r.release.family,
     vmlinux: r.vmlinux,
     source: r.source,
-    packages: r.packages.map((p) => ({ name: p.name, url: p.url, sha256: p.sha256, size: p.size, cached: p.cached })),
+    packages: r.packages.map((p) => ({
+      name: p.name,
+      url: p.url,
+      sha256: p.sha256,
+      size: p.size,
+      cached: p.cached,
+      // Entries written before these fields existed held whole, verified packages only.
+      sha256Verified: p.sha256Verified ?? true,
+      partial: p.partial ?? null,
+    })),
     cached: r.cached,
   };
 }
@@ -314,7 +333,7 @@ async function fetchLocked(
     const settled = await Promise.allSettled(
       jobs.map((job) =>
         limit(async () =>
-          (opts.keepPackages === false ? await partialFetch(job, cache, emit, opts.signal) : null) ??
+          (opts.keepPackages !== true ? await partialFetch(job, cache, emit, opts.signal) : null) ??
           downloadPackage<ExtractResult>(job.pkg, {
             cache,
             consume: async (chunks, attempt) => {
@@ -329,7 +348,7 @@ async function fetchLocked(
             ...(opts.retry ? { retry: opts.retry } : {}),
             ...(opts.segmented !== undefined ? { segmented: opts.segmented } : {}),
             ...(opts.lockTimeoutMs !== undefined ? { lockTimeoutMs: opts.lockTimeoutMs } : {}),
-          }).then((r) => ({ job, r })),
+          }).then((r) => ({ job, r: { ...r, sha256Verified: true, partial: null } })),
         ),
       ),
     );
@@ -391,7 +410,18 @@ async function fetchLocked(
     }
 
     for (const { job, r } of results) {
-      packages.push({ name: job.pkg.name, fileName: job.pkg.fileName, url: r.url, sha256: r.sha256, size: r.size, cached: r.cached, role: job.pkg.role, path: r.path });
+      packages.push({
+        name: job.pkg.name,
+        fileName: job.pkg.fileName,
+        url: r.url,
+        sha256: r.sha256,
+        size: r.size,
+        cached: r.cached,
+        sha256Verified: r.sha256Verified,
+        partial: r.partial,
+        role: job.pkg.role,
+        path: r.path,
+      });
     }
     if (previous) {
       for (const p of previous.entry.packages) if (!packages.some((q) => q.fileName === p.fileName)) packages.push({ ...p, cached: true, role: p === previous.entry.packages[0] ? 'vmlinux' : 'source', path: null });
@@ -417,7 +447,16 @@ async function fetchLocked(
       modules: modulesPath,
       buildId,
       banner: dump?.banner ?? previous?.entry.banner ?? null,
-      packages: packages.map(({ name, fileName, url, sha256, size }) => ({ name, fileName, url, sha256, size, cached: false })),
+      packages: packages.map(({ name, fileName, url, sha256, size, sha256Verified, partial }) => ({
+        name,
+        fileName,
+        url,
+        sha256,
+        size,
+        cached: false,
+        sha256Verified: sha256Verified ?? true,
+        partial: partial ?? null,
+      })),
       createdAt: new Date().toISOString(),
     };
     const published = await cache.publishEntry(entryDir, entry, { source: want.source || (previous?.wanted.source ?? false), modules: want.modules || (previous?.wanted.modules ?? false) });
@@ -443,18 +482,22 @@ async function fetchLocked(
 }
 
 /**
- * When the package is not to be kept, a block-indexed package (multi-block xz: Debian debs, RHEL 8+
- * RPMs) need not be downloaded whole: only the xz blocks holding the vmlinux are fetched by Range
- * and checked by their own xz checks and the archive's sizes (docs/speed.md). The package's own
- * sha256 cannot be checked on a part of it; the provenance records the index's digest and says so
- * in a warning. Null: not applicable (single block, no Range, a full walk, no size) — stream it.
+ * Unless the package is to be kept (--keep-packages), a block-indexed package (multi-block xz:
+ * Debian debs, RHEL 8+ RPMs) need not be downloaded whole: only the xz blocks holding the vmlinux
+ * are fetched by Range and checked by their own xz checks and the archive's sizes (docs/speed.md).
+ * The package's own sha256 cannot be checked on a part of it: the provenance keeps the index's
+ * digest with `sha256Verified: false` and an info line says so. Null: not applicable (single
+ * block, no Range, a full walk, no size, already in the store) — download it whole.
  */
 async function partialFetch(
   job: { pkg: ResolvedPackage; selector: MemberSelector; stopAfter?: number; dir: string },
   cache: Cache,
   emit: ProgressListener,
   signal: AbortSignal | undefined,
-): Promise<{ job: typeof job; r: { url: string; sha256: string; size: number; cached: boolean; path: string; consumed: ExtractResult } } | null> {
+): Promise<{
+  job: typeof job;
+  r: { url: string; sha256: string; size: number; cached: boolean; path: null; consumed: ExtractResult; sha256Verified: boolean; partial: PartialFetchProvenance };
+} | null> {
   const { pkg } = job;
   const url = pkg.urls[0];
   if (job.stopAfter === undefined || pkg.size === null || url === undefined || (await cache.findPackage(pkg.sha256, pkg.fileName))) return null;
@@ -465,11 +508,12 @@ async function partialFetch(
     if (!ra) return null;
     const r = await tryPartialExtract(ra, pkg.kind, { destDir: job.dir, select: job.selector, stopAfter: job.stopAfter, label: pkg.fileName, onProgress: emit, ...(signal ? { signal } : {}) });
     if (!r) return null;
+    const partial: PartialFetchProvenance = { bytesFetched: ra.bytesReceived, blocksDecoded: r.partial.blocksDecoded, blocksTotal: r.partial.blocksTotal };
     emit({
       kind: 'info',
-      message: `${pkg.fileName}: fetched ${r.partial.compressedBytesRead} of ${pkg.size} bytes (${r.partial.blocksDecoded} of ${r.partial.blocksTotal} xz blocks), each block checked by its xz check; the package sha256 covers the whole file and was not checked`,
+      message: `${pkg.fileName}: fetched ${partial.bytesFetched} of ${pkg.size} bytes (${partial.blocksDecoded} of ${partial.blocksTotal} xz blocks), each block checked by its xz check; the package sha256 covers the whole file and was not checked (--keep-packages downloads and checks it whole)`,
     });
-    return { job, r: { url, sha256: pkg.sha256 ?? '', size: pkg.size, cached: false, path: '', consumed: r } };
+    return { job, r: { url, sha256: pkg.sha256 ?? '', size: pkg.size, cached: false, path: null, consumed: r, sha256Verified: false, partial } };
   } catch (e) {
     signal?.throwIfAborted();
     if (e instanceof IntegrityError) throw e;

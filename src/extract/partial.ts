@@ -40,6 +40,17 @@ export interface PartialExtractOptions extends ExtractOptions {
   /** Blocks decoded at once (default: cores, ≤ 4). */
   concurrency?: number;
   /**
+   * Blocks being decoded or held decoded by the writer (decodeBlocksInOrder's window). Default:
+   * `concurrency` — each decoded block is 24 MiB in Debian's debs, so one more costs that much
+   * peak RSS and gains nothing once the compressed blocks are prefetched (`prefetch`).
+   */
+  window?: number;
+  /**
+   * Compressed blocks fetched ahead of the decoders (default 2), so a decoder that frees up never
+   * waits for the network; they are a few MB each.
+   */
+  prefetch?: number;
+  /**
    * Give up (return null) when locating the members would decode more than this share of the
    * blocks just to read headers; the streaming path is then as good. Default 0.5.
    */
@@ -421,6 +432,40 @@ async function locateRpm(ra: RandomAccess, opts: PartialExtractOptions): Promise
   return { reader, index, members };
 }
 
+/**
+ * Compressed blocks fetched ahead of their decode: when the decoder asks for block k, the fetches
+ * of the next `ahead` blocks are already running (each its own Range request), so a freed decoder
+ * slot starts at once instead of waiting a round trip plus a few MB of transfer. The raw bytes are
+ * dropped as soon as the decoder has them.
+ */
+class RawPrefetcher {
+  private readonly pending = new Map<number, Promise<Uint8Array>>();
+  private next = 0;
+  constructor(
+    private readonly reader: BlockReader,
+    private readonly order: readonly XzBlock[],
+    private readonly ahead: number,
+  ) {}
+
+  private fill(upTo: number): void {
+    while (this.next < this.order.length && this.next <= upTo) {
+      const b = this.order[this.next++]!;
+      const p = this.reader.rawBlock(b);
+      p.catch(() => undefined); // observed by take(); an early exit must not leave it unhandled
+      this.pending.set(b.index, p);
+    }
+  }
+
+  take(b: XzBlock): Promise<Uint8Array> {
+    const i = this.order.indexOf(b);
+    if (i < 0) return this.reader.rawBlock(b);
+    this.fill(i + this.ahead);
+    const p = this.pending.get(b.index)!;
+    this.pending.delete(b.index);
+    return p;
+  }
+}
+
 async function writeMember(m: TarMember, blocks: XzBlock[], reader: BlockReader, opts: PartialExtractOptions): Promise<WrittenMember> {
   const final = safeJoin(opts.destDir, m.path, opts.label);
   await mkdir(dirname(final), { recursive: true });
@@ -432,8 +477,10 @@ async function writeMember(m: TarMember, blocks: XzBlock[], reader: BlockReader,
     const start = m.dataOffset;
     const end = m.dataOffset + m.size;
     const predecoded = reader.takeCached(blocks);
-    const decodeOpts = { label: opts.label, concurrency: opts.concurrency ?? defaultDecodeConcurrency(), ...(opts.signal ? { signal: opts.signal } : {}) };
-    for await (const { block, chunks } of decodeBlocksInOrder(blocks, async (b) => reader.rawBlock(b), decodeOpts, predecoded)) {
+    const concurrency = opts.concurrency ?? defaultDecodeConcurrency();
+    const decodeOpts = { label: opts.label, concurrency, window: opts.window ?? concurrency, ...(opts.signal ? { signal: opts.signal } : {}) };
+    const raw = new RawPrefetcher(reader, blocks.filter((b) => !predecoded.has(b.index)), opts.prefetch ?? 2);
+    for await (const { block, chunks } of decodeBlocksInOrder(blocks, (b) => raw.take(b), decodeOpts, predecoded)) {
       reader.decoded.add(block.index);
       // The member's slice of this block, walked over the decoder's pieces without copying.
       const from = Math.max(start, block.uncompressedOffset) - block.uncompressedOffset;

@@ -19,7 +19,8 @@ export interface FetchArgs {
   offline: boolean;
   vmlinuxOnly: boolean;
   modules: boolean;
-  keepPackages: boolean;
+  /** undefined: the default (partial fetch when possible, else keep); see FetchOptions.keepPackages. */
+  keepPackages?: boolean;
   json: boolean;
   quiet: boolean;
 }
@@ -42,7 +43,11 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       .option('offline', { type: 'boolean', default: false, describe: 'answer from the cache only' })
       .option('vmlinux-only', { type: 'boolean', default: false, describe: 'skip the sources package' })
       .option('modules', { type: 'boolean', default: false, describe: "also extract the modules' debug files" })
-      .option('keep-packages', { type: 'boolean', default: true, describe: 'keep downloaded packages in the cache (--no-keep-packages to drop them after extraction)' })
+      .option('keep-packages', {
+        type: 'boolean',
+        describe:
+          'download the packages whole, sha256-checked, and keep them in the cache. Default: fetch only the xz blocks holding the vmlinux when the package allows it (else download whole and keep); --no-keep-packages: never keep',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (see docs/fetch.md)' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or warnings on stderr' }) as unknown as Argv<FetchArgs>,
   handler: async (argv: ArgumentsCamelCase<FetchArgs>): Promise<void> => {
@@ -88,7 +93,7 @@ async function fetchOptionsFrom(argv: ArgumentsCamelCase<FetchArgs>): Promise<Fe
     offline: argv.offline,
     vmlinuxOnly: argv.vmlinuxOnly,
     modules: argv.modules,
-    keepPackages: argv.keepPackages,
+    ...(argv.keepPackages !== undefined ? { keepPackages: argv.keepPackages } : {}),
     env: process.env,
     debuginfodUrls: argv.offline ? [] : await debuginfodUrls(process.env),
   };
