@@ -7,8 +7,10 @@
 //      offset and uncompressed range, without decompressing anything;
 //   3. walk the tar headers, decoding only the block that holds each header (a member's body is
 //      skipped by arithmetic: the next header is at data + round_up(size, 512));
-//   4. once the wanted members are located (`stopAfter`), fetch and decode just the blocks that
-//      cover their bodies, several at once on the thread pool, in order, and write the slices.
+//   4. once the wanted members are located (`stopAfter`), fetch just the blocks that cover their
+//      bodies (a couple ahead of the decoders) and decode several at once on the thread pool,
+//      each streaming its output straight to its place in the file (writeMember): memory holds
+//      the decoders' dictionaries and a piece each, never whole decoded blocks.
 // Debian's linux-image-6.1.0-56-amd64-dbg: the vmlinux is tar entry 11 and lies in blocks 0–25 of
 // 229 (103 MB of 858 MB).
 //
@@ -25,26 +27,22 @@
 // or the reader signalled that the server cannot do ranges.
 
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, normalize, posix } from 'node:path';
+import { createUnxz } from 'node-liblzma';
 import { ByteSource, latin1Decoder, readExactAt, type RandomAccess } from '../core/byte-source.js';
 import { InputFormatError, IntegrityError, UnsafePathError } from '../core/errors.js';
 import { AR_HEADER_SIZE, decodeArHeader } from '../formats/ar.js';
 import { CPIO_HEADER_SIZE, parseCpioHeader } from '../formats/cpio.js';
 import { readRpmHead, RPMFILE_GHOST } from '../formats/rpm.js';
-import { blockAt, blocksForRange, readXzIndex, type XzBlock, type XzFileIndex } from '../formats/xz.js';
-import { decodeBlocksInOrder, decodeXzBlock, defaultDecodeConcurrency } from './parallel-xz.js';
+import { blockAt, blocksForRange, readXzIndex, wrapBlocks, type XzBlock, type XzFileIndex } from '../formats/xz.js';
+import { decodeXzBlock, defaultDecodeConcurrency } from './parallel-xz.js';
 import type { ArchiveMember, ExtractOptions, ExtractResult, MemberType, WrittenMember } from './types.js';
 
 export interface PartialExtractOptions extends ExtractOptions {
   /** Blocks decoded at once (default: cores, ≤ 4). */
   concurrency?: number;
-  /**
-   * Blocks being decoded or held decoded by the writer (decodeBlocksInOrder's window). Default:
-   * `concurrency` — each decoded block is 24 MiB in Debian's debs, so one more costs that much
-   * peak RSS and gains nothing once the compressed blocks are prefetched (`prefetch`).
-   */
-  window?: number;
   /**
    * Compressed blocks fetched ahead of the decoders (default 2), so a decoder that frees up never
    * waits for the network; they are a few MB each.
@@ -466,42 +464,147 @@ class RawPrefetcher {
   }
 }
 
+/** xz check ID of SHA-256 (the .xz file format, 2.1.1.2), the check rpm writes into its payloads. */
+const XZ_CHECK_SHA256 = 0x0a;
+/** Compressed bytes handed to the decoder at a time: its output then comes in bounded bursts. */
+const FEED = 64 * 1024;
+
+/**
+ * Decode one raw block and hand each decoded piece (the decoder's output buffers, in order) to
+ * `sink` as it comes out, so nothing of the block is held beyond the piece being written: the
+ * compressed bytes go in FEED at a time, and the next piece is decoded only when `sink` is done
+ * with the last (stream backpressure). Verified like decodeXzBlockChunks: liblzma checks a
+ * CRC32/CRC64 block check itself; a SHA-256 check (rpm's) is computed here with node:crypto,
+ * which is several times faster than liblzma's portable SHA-256; the size must equal the index's.
+ * A failure is an IntegrityError naming the block — the caller then deletes what it wrote.
+ */
+async function streamXzBlock(
+  block: XzBlock,
+  raw: Uint8Array,
+  label: string,
+  sink: (piece: Uint8Array, at: number) => Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const where = { details: { file: label, block: block.index, offset: block.offset } };
+  if (raw.length !== block.totalSize) throw new IntegrityError(`${label}: xz block ${block.index}: got ${raw.length} bytes, the index says ${block.totalSize}`, where);
+  const sha = block.checkId === XZ_CHECK_SHA256;
+  const data = sha ? raw.subarray(0, raw.length - 32) : raw;
+  const { head, tail } = wrapBlocks([sha ? { ...block, checkId: 0, unpaddedSize: block.unpaddedSize - 32, totalSize: block.totalSize - 32 } : block]);
+  const hash = sha ? createHash('sha256') : null;
+  const u = createUnxz({ chunkSize: 1 << 20 });
+  const stopFeeding = new AbortController();
+  const feeding = (async (): Promise<void> => {
+    u.write(head);
+    for (let o = 0; o < data.length; o += FEED) {
+      if (!u.write(data.subarray(o, Math.min(o + FEED, data.length)))) await once(u, 'drain', { signal: stopFeeding.signal });
+    }
+    u.end(tail);
+  })();
+  feeding.catch(() => undefined); // its errors are the stream's, seen by the reader below
+  let at = 0;
+  try {
+    for await (const piece of u as AsyncIterable<Uint8Array>) {
+      signal?.throwIfAborted();
+      if (at + piece.length > block.uncompressedSize) throw new IntegrityError(`${label}: xz block ${block.index} decodes to more than the ${block.uncompressedSize} bytes its index says`, where);
+      hash?.update(piece);
+      await sink(piece, at);
+      at += piece.length;
+    }
+  } catch (e) {
+    u.destroy();
+    if (e instanceof IntegrityError || signal?.aborted) throw e;
+    throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset} does not decode (${(e as Error).message}); its check failed or the data is corrupt`, { cause: e, ...where });
+  } finally {
+    stopFeeding.abort();
+  }
+  if (at !== block.uncompressedSize) throw new IntegrityError(`${label}: xz block ${block.index} decoded to ${at} bytes, the index says ${block.uncompressedSize}`, where);
+  if (hash) {
+    const digest = hash.digest();
+    if (!digest.equals(raw.subarray(raw.length - 32))) {
+      throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset}: SHA-256 of the decoded data is ${digest.toString('hex')}, the block says ${Buffer.from(raw.subarray(raw.length - 32)).toString('hex')}`, where);
+    }
+  }
+}
+
+/**
+ * Write member `m` from the xz blocks that cover it. `concurrency` blocks decode at once, each
+ * streaming its pieces straight to their place in the file (positional writes), so memory is
+ * bounded by the decoders' dictionaries plus a piece each — not by whole decoded blocks (24 MiB
+ * each in Debian's debs) waiting for their turn. The member's sha256 is computed in order by
+ * reading back each block's slice once it and all before it are on disk (page cache), overlapping
+ * the later blocks' decoding. The file is published only when every block passed its checks.
+ */
 async function writeMember(m: TarMember, blocks: XzBlock[], reader: BlockReader, opts: PartialExtractOptions): Promise<WrittenMember> {
   const final = safeJoin(opts.destDir, m.path, opts.label);
   await mkdir(dirname(final), { recursive: true });
   const tmp = `${final}.kdbg-partial-${process.pid}`;
-  const fh = await open(tmp, 'w', m.mode & 0o777 || 0o644);
+  const fh = await open(tmp, 'w+', m.mode & 0o777 || 0o644);
   const hash = createHash('sha256');
+  const start = m.dataOffset;
+  const end = m.dataOffset + m.size;
   let written = 0;
-  try {
-    const start = m.dataOffset;
-    const end = m.dataOffset + m.size;
-    const predecoded = reader.takeCached(blocks);
-    const concurrency = opts.concurrency ?? defaultDecodeConcurrency();
-    const decodeOpts = { label: opts.label, concurrency, window: opts.window ?? concurrency, ...(opts.signal ? { signal: opts.signal } : {}) };
-    const raw = new RawPrefetcher(reader, blocks.filter((b) => !predecoded.has(b.index)), opts.prefetch ?? 2);
-    for await (const { block, chunks } of decodeBlocksInOrder(blocks, (b) => raw.take(b), decodeOpts, predecoded)) {
-      reader.decoded.add(block.index);
-      // The member's slice of this block, walked over the decoder's pieces without copying.
-      const from = Math.max(start, block.uncompressedOffset) - block.uncompressedOffset;
-      const to = Math.min(end, block.uncompressedOffset + block.uncompressedSize) - block.uncompressedOffset;
-      let at = 0;
-      for (const c of chunks) {
-        const a = Math.max(from, at);
-        const z = Math.min(to, at + c.length);
-        at += c.length;
-        if (z <= a) continue;
-        const slice = c.subarray(a - (at - c.length), z - (at - c.length));
-        hash.update(slice);
-        // Sequential writes: the next blocks' decodes overlap this write.
-        await fh.write(slice, 0, slice.length, null);
-        written += slice.length;
-      }
-      chunks.length = 0; // drop the references as soon as they are written
-      opts.onProgress?.({ kind: 'extract', name: opts.label, member: m.path, bytes: written });
+  // Write the part of a decoded piece (at `at` in block b) that belongs to the member.
+  const put = async (b: XzBlock, piece: Uint8Array, at: number): Promise<void> => {
+    const lo = Math.max(start, b.uncompressedOffset + at);
+    const hi = Math.min(end, b.uncompressedOffset + at + piece.length);
+    if (hi <= lo) return;
+    const slice = piece.subarray(lo - b.uncompressedOffset - at, hi - b.uncompressedOffset - at);
+    let done = 0;
+    while (done < slice.length) done += (await fh.write(slice, done, slice.length - done, lo - start + done)).bytesWritten;
+    written += slice.length;
+  };
+  // In-order hashing of what is on disk: blocks[hashed] is the next block to hash.
+  const complete = new Set<number>();
+  let hashed = 0;
+  let hashing: Promise<void> = Promise.resolve();
+  const readBack = Buffer.allocUnsafe(1 << 20);
+  const hashCompleted = (): void => {
+    while (hashed < blocks.length && complete.has(blocks[hashed]!.index)) {
+      const b = blocks[hashed++]!;
+      const lo = Math.max(start, b.uncompressedOffset) - start;
+      const hi = Math.min(end, b.uncompressedOffset + b.uncompressedSize) - start;
+      hashing = hashing.then(async () => {
+        for (let pos = lo; pos < hi; ) {
+          const { bytesRead } = await fh.read(readBack, 0, Math.min(readBack.length, hi - pos), pos);
+          if (bytesRead === 0) throw new IntegrityError(`${opts.label}: ${m.path}: short read back at ${pos} of the file being written`, { details: { file: opts.label, member: m.path } });
+          hash.update(readBack.subarray(0, bytesRead));
+          pos += bytesRead;
+        }
+      });
     }
-    if (written !== m.size) {
-      throw new IntegrityError(`${opts.label}: ${m.path}: wrote ${written} bytes, the tar header says ${m.size}`, { details: { file: opts.label, member: m.path } });
+  };
+  try {
+    const predecoded = reader.takeCached(blocks);
+    const concurrency = Math.max(1, opts.concurrency ?? defaultDecodeConcurrency());
+    const raw = new RawPrefetcher(reader, blocks.filter((b) => !predecoded.has(b.index)), opts.prefetch ?? 2);
+    let next = 0;
+    let failed = false;
+    const lane = async (): Promise<void> => {
+      while (!failed && next < blocks.length) {
+        const b = blocks[next++]!;
+        try {
+          const ready = predecoded.get(b.index);
+          predecoded.delete(b.index);
+          if (ready) await put(b, ready, 0);
+          else await streamXzBlock(b, await raw.take(b), opts.label, (piece, at) => put(b, piece, at), opts.signal);
+        } catch (e) {
+          failed = true;
+          throw e;
+        }
+        reader.decoded.add(b.index);
+        complete.add(b.index);
+        hashCompleted();
+        opts.onProgress?.({ kind: 'extract', name: opts.label, member: m.path, bytes: written });
+      }
+    };
+    const lanes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, blocks.length) }, lane));
+    const failure = lanes.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    await hashing.catch((e: unknown) => {
+      if (!failure) throw e;
+    });
+    if (failure) throw failure.reason;
+    if (written !== m.size || hashed !== blocks.length) {
+      throw new IntegrityError(`${opts.label}: ${m.path}: wrote ${written} bytes, the archive header says ${m.size}`, { details: { file: opts.label, member: m.path } });
     }
     await fh.sync();
     await fh.close();
