@@ -61,8 +61,6 @@ export function compressorFromName(name: string | null): Compressor | null {
   }
 }
 
-/** Output chunk size for the xz decoder: larger chunks mean fewer JS round trips. */
-const XZ_CHUNK = 1 << 20;
 const HEAD_BYTES = 13;
 
 /**
@@ -127,18 +125,16 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
       yield* zstdStream(rest, label);
       return;
     case 'xz': {
-      const { createUnxz } = await import('node-liblzma');
       // node-liblzma ends quietly when the input stops inside the stream, so look at the tail
       // ourselves: a complete .xz ends with the footer magic "YZ" (then only 4-byte zero padding).
       const tail = new TailKeeper(64);
-      const unxz = (): Duplex => createUnxz({ chunkSize: XZ_CHUNK }, { readableHighWaterMark: XZ_CHUNK }) as unknown as Duplex;
       if ((head[7]! & 0x0f) === XZ_CHECK_SHA256) {
         // SHA-256 block checks (RPM payloads): liblzma's own SHA-256 is slow and runs on the
         // decoder's thread; hash on ours with node:crypto instead (formats/xz-strip.ts).
         const stripper = new XzCheckStripper(label);
-        yield* verifyStrippedChecks(viaNodeStream(kind, unxz(), tail.wrap(stripChecks(stripper, rest)), label, false), stripper, label);
+        yield* verifyStrippedChecks(xzOnWorker(tail.wrap(stripChecks(stripper, rest)), label), stripper, label);
       } else {
-        yield* viaNodeStream(kind, unxz(), tail.wrap(rest), label, false);
+        yield* xzOnWorker(tail.wrap(rest), label);
       }
       if (!tail.endsWithXzFooter()) throw truncated(kind, label, 'the input ended before the xz stream footer');
       return;
@@ -158,6 +154,16 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
       yield* viaNodeStream(kind, bz2() as unknown as Duplex, rest, label, true);
       return;
     }
+  }
+}
+
+/** The decoder on its own thread (xz-thread.ts), its errors named like the others'. */
+async function* xzOnWorker(input: AsyncIterable<Uint8Array>, label: string): AsyncGenerator<Uint8Array> {
+  const { decodeXzOnWorker } = await import('./xz-thread.js');
+  try {
+    yield* decodeXzOnWorker(input);
+  } catch (e) {
+    throw decoderError('xz', label, e);
   }
 }
 

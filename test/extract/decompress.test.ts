@@ -77,8 +77,17 @@ describe('decompressStream', () => {
     it(`${kind}: early stop tears the decoder and the input down`, async () => {
       let pulled = 0;
       let returned = false;
-      // bzip2 decodes whole 900 kB blocks, so give it several.
-      const c = kind === 'bzip2' ? execFileSync('bzip2', ['-c', '-9'], { input: randomBytes(5 << 20), maxBuffer: 64 << 20 }) : compressed[kind];
+      // bzip2 decodes whole 900 kB blocks, so give it several. The xz decoder thread reads
+      // ahead a bounded amount (xz-thread.ts: about 1.25 MiB of input queued and 2–4 MiB of
+      // output, which for incompressible data is as much input again; 4.5 MiB measured): 10 MiB
+      // and a reader that pauses show the bound holds.
+      const big = (cmd: string, args: string[], n: number): Buffer => execFileSync(cmd, args, { input: randomBytes(n), maxBuffer: 64 << 20 });
+      const c =
+        kind === 'bzip2'
+          ? big('bzip2', ['-c', '-9'], 5 << 20)
+          : kind === 'xz'
+            ? big('xz', ['-c', '--check=sha256', '--lzma2=preset=0,mf=hc3,nice=8,mode=fast'], 10 << 20)
+            : compressed[kind];
       const input: AsyncIterable<Uint8Array> = {
         [Symbol.asyncIterator]: () => {
           const inner = chunked(c, [4096]);
@@ -98,12 +107,15 @@ describe('decompressStream', () => {
       let got = 0;
       for await (const chunk of decompressStream(kind, input, `t.${kind}`)) {
         got += chunk.length;
-        if (got >= 64 * 1024) break;
+        if (got >= 64 * 1024) {
+          if (kind === 'xz') await new Promise((r) => setTimeout(r, 300)); // let the decoder run ahead
+          break;
+        }
       }
       expect(got).toBeGreaterThanOrEqual(64 * 1024);
       await new Promise((r) => setTimeout(r, 20));
       expect(returned).toBe(true);
-      expect(pulled).toBeLessThan(c.length);
+      expect(pulled).toBeLessThan(kind === 'xz' ? 6 << 20 : c.length);
     });
   }
 

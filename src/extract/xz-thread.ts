@@ -1,0 +1,201 @@
+// An xz decoder driven from its own worker thread.
+//
+// Why: node-liblzma decodes on libuv's pool, but every 1 MiB of output and every input chunk is a
+// round trip through the JavaScript thread that drives it. On the main thread that thread is
+// also parsing cpio, hashing, writing files and running the download; each time it is busy the
+// decoder waits, and a single-block payload (el7) has no second decoder to fill the gap. Driven
+// from a worker whose event loop does nothing else, the decoder runs back to back, while the main
+// thread keeps up to INPUT_AHEAD bytes of input queued for it and reads its output.
+//
+// The worker is small and self-contained (its source is `xzWorkerMain` below, run with
+// `eval: true`, so the same code runs from dist/ and under the test runner). Memory is bounded
+// both ways: at most INPUT_AHEAD bytes of input are unconsumed and at most OUTPUT_AHEAD bytes of
+// output are unread.
+
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/** Compressed bytes queued ahead of the decoder: ~50 ms of el7 payload, more than the main thread's usual pauses; small enough that an early stop reads little past what it needed. */
+const INPUT_AHEAD = 1 << 20;
+/** Decoded bytes the worker may hold or have in flight before the reader catches up (~20 ms of output). */
+const OUTPUT_AHEAD = 2 << 20;
+/** Input is sent in pieces of about this size (fewer messages than network-sized chunks). */
+const INPUT_PIECE = 256 << 10;
+
+type ToWorker = { type: 'input'; chunk: Uint8Array } | { type: 'end' } | { type: 'read'; bytes: number } | { type: 'stop' };
+type FromWorker =
+  | { type: 'output'; chunk: Uint8Array }
+  | { type: 'consumed'; bytes: number }
+  | { type: 'end' }
+  | { type: 'error'; message: string };
+
+/** The worker's whole program. It must not refer to anything outside its own body. */
+function xzWorkerMain(): void {
+  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const port = parentPort!;
+  const { liblzmaPath, outputAhead } = workerData as { liblzmaPath: string; outputAhead: number };
+  // require, not import(): test runners rewrite import() in the function's source text. Node
+  // ≥ 20.19 loads node-liblzma's ES module through require.
+  const { createUnxz } = require(liblzmaPath) as typeof import('node-liblzma');
+  const unxz = createUnxz({ chunkSize: 1 << 20 }, { readableHighWaterMark: 1 << 20 });
+  let unread = 0; // output posted and not yet read by the main thread
+  let batch: Uint8Array[] = [];
+  let batched = 0;
+  const post = (m: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
+  const flush = (): void => {
+    if (batched === 0) return;
+    // One copy into a buffer of our own, which can then be transferred (the decoder's output
+    // pieces share its 1 MiB buffers).
+    const out = new Uint8Array(batched);
+    let at = 0;
+    for (const b of batch) {
+      out.set(b, at);
+      at += b.length;
+    }
+    unread += batched;
+    batch = [];
+    batched = 0;
+    post({ type: 'output', chunk: out }, [out.buffer as ArrayBuffer]);
+    if (unread >= outputAhead) unxz.pause();
+  };
+  unxz.on('data', (...args: unknown[]) => {
+    const c = args[0] as Uint8Array;
+    batch.push(c);
+    batched += c.length;
+    if (batched >= 1 << 20) flush();
+  });
+  unxz.on('end', () => {
+    flush();
+    post({ type: 'end' });
+  });
+  unxz.on('error', (...args: unknown[]) => post({ type: 'error', message: (args[0] as Error).message }));
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'input') {
+      const n = m.chunk.length;
+      unxz.write(m.chunk, () => {
+        // Whatever the decoder made of this chunk so far goes out now, so the reader never waits
+        // on a half-filled batch while the decoder waits for input.
+        flush();
+        post({ type: 'consumed', bytes: n });
+      });
+    } else if (m.type === 'end') {
+      unxz.end();
+    } else if (m.type === 'stop') {
+      // Stop taking work and let the thread end on its own once a decode in flight returns
+      // (terminating it mid-call, or while it still loads the addon, is not safe).
+      unxz.pause();
+      port.close();
+    } else {
+      unread -= m.bytes;
+      if (unread < outputAhead && unxz.isPaused()) unxz.resume();
+    }
+  });
+}
+
+/**
+ * Decode the xz `input` on a worker-driven decoder; yields the decoded bytes in order. Errors
+ * from the decoder surface as plain Errors carrying liblzma's message (the caller classifies
+ * them); errors from `input` pass through. Returning early stops the worker.
+ */
+export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const worker = new Worker(`(${xzWorkerMain.toString()})();`, {
+    eval: true,
+    workerData: { liblzmaPath: createRequire(import.meta.url).resolve('node-liblzma'), outputAhead: OUTPUT_AHEAD },
+  });
+  const outputs: Uint8Array[] = [];
+  let ended = false;
+  let failure: Error | null = null;
+  let inFlight = 0;
+  // Both the pump (room for input) and the reader (output) may be waiting: wake them all.
+  let waiters: (() => void)[] = [];
+  const wakeUp = (): void => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  const until = async (ready: () => boolean): Promise<void> => {
+    while (!ready() && failure === null) await new Promise<void>((r) => waiters.push(r));
+  };
+  worker.on('message', (m: FromWorker) => {
+    if (m.type === 'output') outputs.push(m.chunk);
+    else if (m.type === 'consumed') inFlight -= m.bytes;
+    else if (m.type === 'end') ended = true;
+    else failure ??= new Error(m.message);
+    wakeUp();
+  });
+  worker.on('error', (e) => {
+    failure ??= e;
+    wakeUp();
+  });
+  let exited = false;
+  worker.on('exit', () => {
+    exited = true;
+    if (!ended) failure ??= new Error('the xz decoder thread exited early');
+    wakeUp();
+  });
+  const send = (m: ToWorker, transfer?: ArrayBuffer[]): void => worker.postMessage(m, transfer);
+
+  // The pump feeds the worker while the generator below hands out output.
+  let stopped = false;
+  const it = input[Symbol.asyncIterator]();
+  const pump = (async (): Promise<void> => {
+    let piece: Uint8Array[] = [];
+    let pieceLen = 0;
+    const sendPiece = async (): Promise<void> => {
+      if (pieceLen === 0) return;
+      const buf = new Uint8Array(pieceLen);
+      let at = 0;
+      for (const p of piece) {
+        buf.set(p, at);
+        at += p.length;
+      }
+      piece = [];
+      pieceLen = 0;
+      await until(() => inFlight < INPUT_AHEAD || stopped);
+      if (stopped) return;
+      inFlight += buf.length;
+      send({ type: 'input', chunk: buf }, [buf.buffer]);
+    };
+    for (;;) {
+      const r = await it.next();
+      if (r.done || stopped) break;
+      piece.push(r.value);
+      pieceLen += r.value.length;
+      if (pieceLen >= INPUT_PIECE) await sendPiece();
+    }
+    await sendPiece();
+    if (!stopped) send({ type: 'end' });
+  })().catch((e: unknown) => {
+    failure ??= e instanceof Error ? e : new Error(String(e));
+    wakeUp();
+  });
+
+  const stopWorker = async (w: Worker, stop: () => void): Promise<void> => {
+    if (exited) return;
+    const gone = new Promise<void>((r) => w.once('exit', () => r()));
+    stop();
+    // A decode in flight returns within milliseconds; terminate only if the thread hangs.
+    const timer = setTimeout(() => void w.terminate(), 10_000);
+    await gone;
+    clearTimeout(timer);
+  };
+
+  try {
+    for (;;) {
+      await until(() => outputs.length > 0 || ended);
+      if (failure) throw failure;
+      const chunk = outputs.shift();
+      if (chunk === undefined) break; // ended and drained
+      yield chunk;
+      send({ type: 'read', bytes: chunk.length });
+    }
+    await pump;
+    if (failure) throw failure;
+  } finally {
+    stopped = true;
+    wakeUp();
+    // The pump may be inside it.next(); don't wait for it, but let the input clean up.
+    void Promise.resolve(it.return?.()).catch(() => undefined);
+    await stopWorker(worker, () => send({ type: 'stop' }));
+  }
+}
