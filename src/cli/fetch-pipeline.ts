@@ -482,6 +482,13 @@ async function fetchLocked(
 }
 
 /**
+ * Below this size a package is downloaded whole: the partial path's own reads (a 64 KiB window at
+ * each end for the archive headers and the xz index, one request per block) would save little or
+ * nothing — on a 1 MB package they cost more than the package — and the sha256 check is kept.
+ */
+const PARTIAL_MIN_SIZE = 4 << 20;
+
+/**
  * Unless the package is to be kept (--keep-packages), a block-indexed package (multi-block xz:
  * Debian debs, RHEL 8+ RPMs) need not be downloaded whole: only the xz blocks holding the vmlinux
  * are fetched by Range and checked by their own xz checks and the archive's sizes (docs/speed.md).
@@ -500,7 +507,7 @@ async function partialFetch(
 } | null> {
   const { pkg } = job;
   const url = pkg.urls[0];
-  if (job.stopAfter === undefined || pkg.size === null || url === undefined || (await cache.findPackage(pkg.sha256, pkg.fileName))) return null;
+  if (job.stopAfter === undefined || pkg.size === null || pkg.size < PARTIAL_MIN_SIZE || url === undefined || (await cache.findPackage(pkg.sha256, pkg.fileName))) return null;
   const { openRangeReader } = await import('../download/range-reader.js');
   const { tryPartialExtract } = await import('../extract/partial.js');
   try {
