@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
+import pLimit from 'p-limit';
 import { CacheError } from '../core/errors.js';
 
 /** Wrap an fs failure into a one-line CacheError that names the path (exit 74). */
@@ -88,13 +89,35 @@ export async function readJson<T>(path: string): Promise<T | null> {
   }
 }
 
-/** fsync every regular file below dir, then the directories bottom-up. */
+/** fsyncs in flight at once: each is an open/fsync/close through libuv's pool. */
+const FSYNC_CONCURRENCY = 16;
+
+/**
+ * fsync every regular file below dir, then the directories deepest first. Concurrently: a source
+ * tree is tens of thousands of files and one at a time is mostly waiting (8,000 files of
+ * /usr/include: 2.5 s one by one).
+ */
 export async function fsyncTree(dir: string): Promise<void> {
-  const entries = await fsp.readdir(dir, { withFileTypes: true });
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) await fsyncTree(p);
-    else if (e.isFile()) await fsyncFile(p);
-  }
-  await fsyncDir(dir);
+  const files: string[] = [];
+  const dirs: { path: string; depth: number }[] = [];
+  const walk = async (d: string, depth: number): Promise<void> => {
+    dirs.push({ path: d, depth });
+    for (const e of await fsp.readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p, depth + 1);
+      else if (e.isFile()) files.push(p);
+    }
+  };
+  await walk(dir, 0);
+  await eachLimited(files, fsyncFile);
+  // A directory after everything in it, so a rename of the tree publishes only synced entries.
+  const byDepth = new Map<number, string[]>();
+  for (const d of dirs) byDepth.set(d.depth, [...(byDepth.get(d.depth) ?? []), d.path]);
+  for (const depth of [...byDepth.keys()].sort((a, b) => b - a)) await eachLimited(byDepth.get(depth)!, fsyncDir);
+}
+
+/** Run `fn` over `items`, FSYNC_CONCURRENCY at a time. */
+async function eachLimited(items: readonly string[], fn: (item: string) => Promise<void>): Promise<void> {
+  const limit = pLimit(FSYNC_CONCURRENCY);
+  await Promise.all(items.map((item) => limit(() => fn(item))));
 }
