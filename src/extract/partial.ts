@@ -27,7 +27,6 @@
 // or the reader signalled that the server cannot do ranges.
 
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, normalize, posix } from 'node:path';
 import { createUnxz } from 'node-liblzma';
@@ -470,58 +469,98 @@ const XZ_CHECK_SHA256 = 0x0a;
 const FEED = 64 * 1024;
 
 /**
- * Decode one raw block and hand each decoded piece (the decoder's output buffers, in order) to
- * `sink` as it comes out, so nothing of the block is held beyond the piece being written: the
- * compressed bytes go in FEED at a time, and the next piece is decoded only when `sink` is done
- * with the last (stream backpressure). Verified like decodeXzBlockChunks: liblzma checks a
- * CRC32/CRC64 block check itself; a SHA-256 check (rpm's) is computed here with node:crypto,
- * which is several times faster than liblzma's portable SHA-256; the size must equal the index's.
- * A failure is an IntegrityError naming the block — the caller then deletes what it wrote.
+ * One xz decoder that decodes block after block (each wrapped as a one-block stream; liblzma
+ * decodes concatenated streams), so its dictionary (8 MiB for Debian's `xz -6`) is allocated once
+ * per decoder instead of once per block — with blocks decoded on libuv's pool threads, a fresh
+ * dictionary per block spread freed 8 MiB holes over every thread's malloc arena.
+ *
+ * Each decoded piece (the decoder's output buffers, in order) goes to `sink` as it comes out, so
+ * nothing of a block is held beyond the piece being written: the compressed bytes go in FEED at a
+ * time and the next piece is decoded only when `sink` is done with the last (back-pressure).
+ * Verified like decodeXzBlockChunks: liblzma checks a CRC32/CRC64 block check and the wrapper's
+ * index; a SHA-256 check (rpm's) is computed here with node:crypto, several times faster than
+ * liblzma's portable SHA-256; the size must equal the index's. A block counts as verified only
+ * when the decoder has consumed its stream's end (check, index, footer). Failures are
+ * IntegrityErrors naming the block; the caller then deletes what it wrote.
  */
-async function streamXzBlock(
-  block: XzBlock,
-  raw: Uint8Array,
-  label: string,
-  sink: (piece: Uint8Array, at: number) => Promise<void>,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const where = { details: { file: label, block: block.index, offset: block.offset } };
-  if (raw.length !== block.totalSize) throw new IntegrityError(`${label}: xz block ${block.index}: got ${raw.length} bytes, the index says ${block.totalSize}`, where);
-  const sha = block.checkId === XZ_CHECK_SHA256;
-  const data = sha ? raw.subarray(0, raw.length - 32) : raw;
-  const { head, tail } = wrapBlocks([sha ? { ...block, checkId: 0, unpaddedSize: block.unpaddedSize - 32, totalSize: block.totalSize - 32 } : block]);
-  const hash = sha ? createHash('sha256') : null;
-  const u = createUnxz({ chunkSize: 1 << 20 });
-  const stopFeeding = new AbortController();
-  const feeding = (async (): Promise<void> => {
-    u.write(head);
-    for (let o = 0; o < data.length; o += FEED) {
-      if (!u.write(data.subarray(o, Math.min(o + FEED, data.length)))) await once(u, 'drain', { signal: stopFeeding.signal });
-    }
-    u.end(tail);
-  })();
-  feeding.catch(() => undefined); // its errors are the stream's, seen by the reader below
-  let at = 0;
-  try {
-    for await (const piece of u as AsyncIterable<Uint8Array>) {
-      signal?.throwIfAborted();
-      if (at + piece.length > block.uncompressedSize) throw new IntegrityError(`${label}: xz block ${block.index} decodes to more than the ${block.uncompressedSize} bytes its index says`, where);
-      hash?.update(piece);
-      await sink(piece, at);
-      at += piece.length;
-    }
-  } catch (e) {
-    u.destroy();
-    if (e instanceof IntegrityError || signal?.aborted) throw e;
-    throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset} does not decode (${(e as Error).message}); its check failed or the data is corrupt`, { cause: e, ...where });
-  } finally {
-    stopFeeding.abort();
+class BlockDecoder {
+  private readonly u = createUnxz({ chunkSize: 1 << 20 });
+  private readonly out = this.u[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  /** Output already read that belongs to the next block (a piece can straddle two streams). */
+  private carry: Uint8Array | null = null;
+  private broken = false;
+
+  constructor(private readonly label: string) {}
+
+  /** Write `chunk`; resolves when the decoder has consumed it (its transform callback). */
+  private put(chunk: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => this.u.write(chunk, (e?: Error | null) => (e ? reject(e) : resolve())));
   }
-  if (at !== block.uncompressedSize) throw new IntegrityError(`${label}: xz block ${block.index} decoded to ${at} bytes, the index says ${block.uncompressedSize}`, where);
-  if (hash) {
-    const digest = hash.digest();
-    if (!digest.equals(raw.subarray(raw.length - 32))) {
-      throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset}: SHA-256 of the decoded data is ${digest.toString('hex')}, the block says ${Buffer.from(raw.subarray(raw.length - 32)).toString('hex')}`, where);
+
+  async decode(block: XzBlock, raw: Uint8Array, sink: (piece: Uint8Array, at: number) => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+    const label = this.label;
+    const where = { details: { file: label, block: block.index, offset: block.offset } };
+    if (raw.length !== block.totalSize) throw new IntegrityError(`${label}: xz block ${block.index}: got ${raw.length} bytes, the index says ${block.totalSize}`, where);
+    const sha = block.checkId === XZ_CHECK_SHA256;
+    const data = sha ? raw.subarray(0, raw.length - 32) : raw;
+    const { head, tail } = wrapBlocks([sha ? { ...block, checkId: 0, unpaddedSize: block.unpaddedSize - 32, totalSize: block.totalSize - 32 } : block]);
+    const hash = sha ? createHash('sha256') : null;
+    // The input goes in while the output is read; each piece waits until the decoder took the last.
+    const fed = (async (): Promise<void> => {
+      await this.put(head);
+      for (let o = 0; o < data.length; o += FEED) await this.put(data.subarray(o, Math.min(o + FEED, data.length)));
+      await this.put(tail);
+    })();
+    fed.catch(() => undefined); // seen below
+    let at = 0;
+    try {
+      while (at < block.uncompressedSize) {
+        signal?.throwIfAborted();
+        let piece = this.carry;
+        this.carry = null;
+        if (!piece) {
+          const r = await this.out.next();
+          if (r.done) throw new IntegrityError(`${label}: xz block ${block.index} decoded to ${at} bytes, the index says ${block.uncompressedSize}`, where);
+          piece = r.value;
+        }
+        if (piece.length > block.uncompressedSize - at) {
+          this.carry = piece.subarray(block.uncompressedSize - at);
+          piece = piece.subarray(0, block.uncompressedSize - at);
+        }
+        hash?.update(piece);
+        await sink(piece, at);
+        at += piece.length;
+      }
+      // The stream's end (check, index, footer) consumed without error: the block is verified. A
+      // block that decodes to more than its index says fails here (liblzma: the index disagrees).
+      await fed;
+      if (this.carry) throw new IntegrityError(`${label}: xz block ${block.index} decodes to more than the ${block.uncompressedSize} bytes its index says`, where);
+    } catch (e) {
+      this.broken = true;
+      if (e instanceof IntegrityError || signal?.aborted) throw e;
+      throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset} does not decode (${(e as Error).message}); its check failed or the data is corrupt`, { cause: e, ...where });
+    }
+    if (hash) {
+      const digest = hash.digest();
+      const stored = raw.subarray(raw.length - 32);
+      if (!digest.equals(stored)) {
+        this.broken = true;
+        throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset}: SHA-256 of the decoded data is ${digest.toString('hex')}, the block says ${Buffer.from(stored).toString('hex')}`, where);
+      }
+    }
+  }
+
+  /** End the decoder (frees liblzma's state); after a failure just drop it. */
+  async close(): Promise<void> {
+    if (this.broken) {
+      this.u.destroy();
+      return;
+    }
+    this.u.end();
+    try {
+      while (!(await this.out.next()).done);
+    } catch {
+      // every block it decoded was verified already; nothing depends on its end
     }
   }
 }
@@ -580,21 +619,26 @@ async function writeMember(m: TarMember, blocks: XzBlock[], reader: BlockReader,
     let next = 0;
     let failed = false;
     const lane = async (): Promise<void> => {
-      while (!failed && next < blocks.length) {
-        const b = blocks[next++]!;
-        try {
-          const ready = predecoded.get(b.index);
-          predecoded.delete(b.index);
-          if (ready) await put(b, ready, 0);
-          else await streamXzBlock(b, await raw.take(b), opts.label, (piece, at) => put(b, piece, at), opts.signal);
-        } catch (e) {
-          failed = true;
-          throw e;
+      const decoder = new BlockDecoder(opts.label);
+      try {
+        while (!failed && next < blocks.length) {
+          const b = blocks[next++]!;
+          try {
+            const ready = predecoded.get(b.index);
+            predecoded.delete(b.index);
+            if (ready) await put(b, ready, 0);
+            else await decoder.decode(b, await raw.take(b), (piece, at) => put(b, piece, at), opts.signal);
+          } catch (e) {
+            failed = true;
+            throw e;
+          }
+          reader.decoded.add(b.index);
+          complete.add(b.index);
+          hashCompleted();
+          opts.onProgress?.({ kind: 'extract', name: opts.label, member: m.path, bytes: written });
         }
-        reader.decoded.add(b.index);
-        complete.add(b.index);
-        hashCompleted();
-        opts.onProgress?.({ kind: 'extract', name: opts.label, member: m.path, bytes: written });
+      } finally {
+        await decoder.close();
       }
     };
     const lanes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, blocks.length) }, lane));

@@ -90,6 +90,15 @@ beforeAll(async () => {
   const victim = idx.blocks[3]!;
   bytes[dataAt + victim.offset + Math.floor(victim.totalSize / 2)]! ^= 0x55;
   writeFileSync(join(www, 'corrupt.deb'), bytes);
+  // A SHA-256-checked deb whose block 2 decodes fine but whose stored check is wrong: only the
+  // node:crypto verification of the decoded bytes can catch it.
+  const shaBytes = readFileSync(join(www, 'sha.deb'));
+  const shaAt = shaBytes.indexOf('data.tar.xz') + 60;
+  const shaSize = Number(shaBytes.subarray(shaAt - 12, shaAt - 2).toString('latin1').trim());
+  const shaIdx = await readXzIndex(new BytesRandomAccess(shaBytes), shaAt, shaSize);
+  const shaVictim = shaIdx.blocks[2]!;
+  shaBytes[shaAt + shaVictim.offset + shaVictim.totalSize - 1]! ^= 0x01;
+  writeFileSync(join(www, 'corrupt-sha.deb'), shaBytes);
   server = await startMirrorServer(www);
 });
 
@@ -182,6 +191,15 @@ describe('partial fetch of a multi-block deb over HTTP Range', () => {
     } finally {
       await ra.close();
     }
+  });
+
+  it('fails with IntegrityError when a SHA-256 block check does not match the decoded bytes, leaving no file', async () => {
+    const dest = mkdtempSync(join(dir, 'out-'));
+    const ra = await openRangeReader(`${server.url}/corrupt-sha.deb`, sizeOf('corrupt-sha.deb'));
+    const err = await tryPartialExtract(ra!, 'deb', { destDir: dest, label: 'corrupt-sha.deb', select: (m) => m.path === VMLINUX, stopAfter: 1, concurrency: 2 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect((err as Error).message).toMatch(/xz block 2 .*SHA-256/);
+    expect(listFiles(dest)).toEqual([]);
   });
 
   it('fails with IntegrityError on a corrupted block and leaves no file behind', async () => {
