@@ -67,7 +67,15 @@ const HEAD_BYTES = 13;
  * Decompress `chunks` as `kind`. The first bytes are checked against the compressor's magic so a
  * mislabelled payload fails with a clear message instead of a decoder's cryptic one.
  */
-export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<Uint8Array>, label: string): AsyncGenerator<Uint8Array> {
+export interface DecompressOptions {
+  /**
+   * Drive the xz decoder from its own worker thread (xz-thread.ts): worth its ~12 MB and ~30 ms
+   * start-up for a long single-stream decode (el7's 2 GB payload), not for a small package.
+   */
+  offThread?: boolean;
+}
+
+export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<Uint8Array>, label: string, opts: DecompressOptions = {}): AsyncGenerator<Uint8Array> {
   const it = chunks[Symbol.asyncIterator]();
   // Gather the head for the magic check without losing any byte.
   const headChunks: Uint8Array[] = [];
@@ -128,13 +136,21 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
       // node-liblzma ends quietly when the input stops inside the stream, so look at the tail
       // ourselves: a complete .xz ends with the footer magic "YZ" (then only 4-byte zero padding).
       const tail = new TailKeeper(64);
+      const decode = async function* (input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+        if (opts.offThread) {
+          yield* xzOnWorker(input, label);
+        } else {
+          const { createUnxz } = await import('node-liblzma');
+          yield* viaNodeStream(kind, createUnxz({ chunkSize: 1 << 20 }, { readableHighWaterMark: 1 << 20 }) as unknown as Duplex, input, label, false);
+        }
+      };
       if ((head[7]! & 0x0f) === XZ_CHECK_SHA256) {
         // SHA-256 block checks (RPM payloads): liblzma's own SHA-256 is slow and runs on the
         // decoder's thread; hash on ours with node:crypto instead (formats/xz-strip.ts).
         const stripper = new XzCheckStripper(label);
-        yield* verifyStrippedChecks(xzOnWorker(tail.wrap(stripChecks(stripper, rest)), label), stripper, label);
+        yield* verifyStrippedChecks(decode(tail.wrap(stripChecks(stripper, rest))), stripper, label);
       } else {
-        yield* xzOnWorker(tail.wrap(rest), label);
+        yield* decode(tail.wrap(rest));
       }
       if (!tail.endsWithXzFooter()) throw truncated(kind, label, 'the input ended before the xz stream footer');
       return;

@@ -52,6 +52,9 @@ export function choosePayloadCompressor(tag: string | null, head: Uint8Array, la
   return kind;
 }
 
+/** Payloads that unpack to at least this much are decoded from a worker thread (decompress.ts). */
+const OFF_THREAD_BYTES = 256 << 20;
+
 async function openPayload(src: ByteSource): Promise<OpenPayload> {
   const label = src.label;
   const head = await readRpmHead(src);
@@ -67,9 +70,11 @@ async function openPayload(src: ByteSource): Promise<OpenPayload> {
     }
     compressedDone = true;
   })();
-  const payload = new ByteSource(decompressStream(compressor, hashed, label), label, 'cpio payload');
-
   const files = head.info.files;
+  // A big payload (el7 kernel-debuginfo: 2 GB from one xz block) gets a decoder thread of its own.
+  const unpacked = files.reduce((n, f) => n + f.size, 0);
+  const payload = new ByteSource(decompressStream(compressor, hashed, label, { offThread: unpacked >= OFF_THREAD_BYTES }), label, 'cpio payload');
+
   const byPath = new Map<string, RpmFileInfo>();
   for (const f of files) byPath.set(f.path, f);
 

@@ -19,13 +19,13 @@ import { Worker } from 'node:worker_threads';
 const INPUT_AHEAD = 1 << 20;
 /** Decoded bytes the worker may hold or have in flight before the reader catches up (~20 ms of output). */
 const OUTPUT_AHEAD = 2 << 20;
-/** Input is sent in pieces of about this size (fewer messages than network-sized chunks). */
+/** Input is sent in pieces of this size (fewer messages than network-sized chunks). */
 const INPUT_PIECE = 256 << 10;
 
 type ToWorker = { type: 'input'; chunk: Uint8Array } | { type: 'end' } | { type: 'read'; bytes: number } | { type: 'stop' };
 type FromWorker =
   | { type: 'output'; chunk: Uint8Array }
-  | { type: 'consumed'; bytes: number }
+  | { type: 'consumed'; bytes: number; buffer: ArrayBuffer }
   | { type: 'end' }
   | { type: 'error'; message: string };
 
@@ -44,8 +44,8 @@ function xzWorkerMain(): void {
   const post = (m: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
   const flush = (): void => {
     if (batched === 0) return;
-    // One copy into a buffer of our own, which can then be transferred (the decoder's output
-    // pieces share its 1 MiB buffers).
+    // Pieces of a partly filled decoder buffer: one copy into a buffer of our own, which can
+    // then be transferred (the decoder keeps writing into the rest of its buffer).
     const out = new Uint8Array(batched);
     let at = 0;
     for (const b of batch) {
@@ -60,6 +60,15 @@ function xzWorkerMain(): void {
   };
   unxz.on('data', (...args: unknown[]) => {
     const c = args[0] as Uint8Array;
+    if (c.byteOffset === 0 && c.byteLength === c.buffer.byteLength && c.byteLength >= 1 << 20) {
+      // A whole output buffer (the decoder starts a new one when it fills one): hand it over
+      // as is, no copy and no garbage left behind in this thread.
+      flush();
+      unread += c.length;
+      post({ type: 'output', chunk: c }, [c.buffer as ArrayBuffer]);
+      if (unread >= outputAhead) unxz.pause();
+      return;
+    }
     batch.push(c);
     batched += c.length;
     if (batched >= 1 << 20) flush();
@@ -74,9 +83,10 @@ function xzWorkerMain(): void {
       const n = m.chunk.length;
       unxz.write(m.chunk, () => {
         // Whatever the decoder made of this chunk so far goes out now, so the reader never waits
-        // on a half-filled batch while the decoder waits for input.
+        // on a half-filled batch while the decoder waits for input. The input buffer goes back
+        // for reuse: left here, hundreds of MB of dead buffers would wait for this thread's GC.
         flush();
-        post({ type: 'consumed', bytes: n });
+        post({ type: 'consumed', bytes: n, buffer: m.chunk.buffer as ArrayBuffer }, [m.chunk.buffer as ArrayBuffer]);
       });
     } else if (m.type === 'end') {
       unxz.end();
@@ -103,6 +113,7 @@ export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>): Async
     workerData: { liblzmaPath: createRequire(import.meta.url).resolve('node-liblzma'), outputAhead: OUTPUT_AHEAD },
   });
   const outputs: Uint8Array[] = [];
+  const spare: ArrayBuffer[] = [];
   let ended = false;
   let failure: Error | null = null;
   let inFlight = 0;
@@ -118,7 +129,10 @@ export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>): Async
   };
   worker.on('message', (m: FromWorker) => {
     if (m.type === 'output') outputs.push(m.chunk);
-    else if (m.type === 'consumed') inFlight -= m.bytes;
+    else if (m.type === 'consumed') {
+      inFlight -= m.bytes;
+      spare.push(m.buffer);
+    }
     else if (m.type === 'end') ended = true;
     else failure ??= new Error(m.message);
     wakeUp();
@@ -139,29 +153,31 @@ export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>): Async
   let stopped = false;
   const it = input[Symbol.asyncIterator]();
   const pump = (async (): Promise<void> => {
-    let piece: Uint8Array[] = [];
-    let pieceLen = 0;
+    // Input is copied into INPUT_PIECE buffers that travel to the worker and back (`spare`).
+    let piece: Uint8Array | null = null;
+    let filled = 0;
     const sendPiece = async (): Promise<void> => {
-      if (pieceLen === 0) return;
-      const buf = new Uint8Array(pieceLen);
-      let at = 0;
-      for (const p of piece) {
-        buf.set(p, at);
-        at += p.length;
-      }
-      piece = [];
-      pieceLen = 0;
+      if (piece === null || filled === 0) return;
+      const buf = piece.subarray(0, filled);
+      piece = null;
+      filled = 0;
       await until(() => inFlight < INPUT_AHEAD || stopped);
       if (stopped) return;
       inFlight += buf.length;
-      send({ type: 'input', chunk: buf }, [buf.buffer]);
+      send({ type: 'input', chunk: buf }, [buf.buffer as ArrayBuffer]);
     };
     for (;;) {
       const r = await it.next();
       if (r.done || stopped) break;
-      piece.push(r.value);
-      pieceLen += r.value.length;
-      if (pieceLen >= INPUT_PIECE) await sendPiece();
+      let at = 0;
+      while (at < r.value.length) {
+        piece ??= new Uint8Array(spare.pop() ?? new ArrayBuffer(INPUT_PIECE));
+        const n = Math.min(piece.length - filled, r.value.length - at);
+        piece.set(r.value.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
+        if (filled === piece.length) await sendPiece();
+      }
     }
     await sendPiece();
     if (!stopped) send({ type: 'end' });

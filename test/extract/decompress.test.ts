@@ -77,17 +77,8 @@ describe('decompressStream', () => {
     it(`${kind}: early stop tears the decoder and the input down`, async () => {
       let pulled = 0;
       let returned = false;
-      // bzip2 decodes whole 900 kB blocks, so give it several. The xz decoder thread reads
-      // ahead a bounded amount (xz-thread.ts: about 1.25 MiB of input queued and 2–4 MiB of
-      // output, which for incompressible data is as much input again; 4.5 MiB measured): 10 MiB
-      // and a reader that pauses show the bound holds.
-      const big = (cmd: string, args: string[], n: number): Buffer => execFileSync(cmd, args, { input: randomBytes(n), maxBuffer: 64 << 20 });
-      const c =
-        kind === 'bzip2'
-          ? big('bzip2', ['-c', '-9'], 5 << 20)
-          : kind === 'xz'
-            ? big('xz', ['-c', '--check=sha256', '--lzma2=preset=0,mf=hc3,nice=8,mode=fast'], 10 << 20)
-            : compressed[kind];
+      // bzip2 decodes whole 900 kB blocks, so give it several.
+      const c = kind === 'bzip2' ? execFileSync('bzip2', ['-c', '-9'], { input: randomBytes(5 << 20), maxBuffer: 64 << 20 }) : compressed[kind];
       const input: AsyncIterable<Uint8Array> = {
         [Symbol.asyncIterator]: () => {
           const inner = chunked(c, [4096]);
@@ -107,15 +98,12 @@ describe('decompressStream', () => {
       let got = 0;
       for await (const chunk of decompressStream(kind, input, `t.${kind}`)) {
         got += chunk.length;
-        if (got >= 64 * 1024) {
-          if (kind === 'xz') await new Promise((r) => setTimeout(r, 300)); // let the decoder run ahead
-          break;
-        }
+        if (got >= 64 * 1024) break;
       }
       expect(got).toBeGreaterThanOrEqual(64 * 1024);
       await new Promise((r) => setTimeout(r, 20));
       expect(returned).toBe(true);
-      expect(pulled).toBeLessThan(kind === 'xz' ? 6 << 20 : c.length);
+      expect(pulled).toBeLessThan(c.length);
     });
   }
 
@@ -158,6 +146,61 @@ describe('decompressStream', () => {
       await expect(collect(decompressStream('xz', chunked(bad, [65536]), 'badcheck.rpm'))).rejects.toThrow(
         new RegExp(`^badcheck\\.rpm: corrupt xz payload: block ${block} at offset \\d+: SHA-256 of the decoded data`),
       );
+    });
+  });
+
+  describe('xz decoded from a worker thread (offThread, as for big RPM payloads)', () => {
+    const off = { offThread: true };
+    it('round trip under hostile chunk sizes, SHA-256 and CRC64 streams', async () => {
+      const crc = execFileSync('xz', ['-c', '-2', '--check=crc64'], { input: plain, maxBuffer: 64 << 20 });
+      for (const c of [compressed.xz, crc]) {
+        const out = await collect(decompressStream('xz', chunked(c, [1, 2, 3, 5, 8, 13, 4096, 7, 65536]), 'w.xz', off));
+        expect(sha(out)).toBe(sha(plain));
+      }
+    });
+
+    it('truncated → TruncatedError, damaged → InputFormatError, both naming the file', async () => {
+      const c = compressed.xz;
+      await expect(collect(decompressStream('xz', chunked(c.subarray(0, Math.floor(c.length * 0.6)), [8192]), 'cut.rpm', off))).rejects.toThrow(TruncatedError);
+      const bad = Buffer.from(c);
+      for (let i = 0; i < 64; i++) bad[(c.length >> 1) + i]! ^= 0x5a;
+      const err = await collect(decompressStream('xz', chunked(bad, [8192]), 'bad.rpm', off)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InputFormatError);
+      expect((err as Error).message).toMatch(/^bad\.rpm: /);
+    });
+
+    it('an early stop reads a bounded amount ahead and stops the thread', async () => {
+      // 1 MiB of input queued plus 2 MiB of unread output (as much input again for random data).
+      const c = execFileSync('xz', ['-c', '--check=sha256', '--lzma2=preset=0,mf=hc3,nice=8,mode=fast'], { input: randomBytes(10 << 20), maxBuffer: 64 << 20 });
+      let pulled = 0;
+      let returned = false;
+      const input: AsyncIterable<Uint8Array> = {
+        [Symbol.asyncIterator]: () => {
+          const inner = chunked(c, [4096]);
+          return {
+            next: async () => {
+              const r = await inner.next();
+              if (!r.done) pulled += r.value.length;
+              return r;
+            },
+            return: async () => {
+              returned = true;
+              return { done: true, value: undefined };
+            },
+          };
+        },
+      };
+      let got = 0;
+      for await (const chunk of decompressStream('xz', input, 'stop.xz', off)) {
+        got += chunk.length;
+        if (got >= 64 * 1024) {
+          await new Promise((r) => setTimeout(r, 300)); // let the decoder run ahead to its bound
+          break;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      expect(returned).toBe(true);
+      expect(pulled).toBeLessThan(6 << 20);
     });
   });
 

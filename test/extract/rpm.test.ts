@@ -120,10 +120,9 @@ describe('early stop', () => {
     expect(r.stoppedEarly).toBe(true);
     expect(r.written.map((w) => w.member.path)).toEqual([first.path]);
     expect(c.returned()).toBe(true);
-    // The first module sits near the start; the vmlinux at the end was never read. What was
-    // pulled beyond the module is the decoder thread's bounded read-ahead (src/extract/xz-thread.ts;
-    // its bound is tested in test/extract/decompress.test.ts), a good part of this 4.5 MB fixture.
-    expect(c.pulled()).toBeLessThan(size);
+    // The first module sits near the start; most of the vmlinux at the end was never read (the
+    // decoder's read-ahead of about one 1 MiB output chunk is all that was pulled beyond it).
+    expect(c.pulled()).toBeLessThan(size / 2);
   });
 
   it('vmlinux + modules: the walk still ends at the vmlinux when it is the last wanted member', async () => {
