@@ -39,42 +39,34 @@ function xzWorkerMain(): void {
   const { createUnxz } = require(liblzmaPath) as typeof import('node-liblzma');
   const unxz = createUnxz({ chunkSize: 1 << 20 }, { readableHighWaterMark: 1 << 20 });
   let unread = 0; // output posted and not yet read by the main thread
-  let batch: Uint8Array[] = [];
-  let batched = 0;
   const post = (m: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
-  const flush = (): void => {
-    if (batched === 0) return;
-    // Pieces of a partly filled decoder buffer: one copy into a buffer of our own, which can
-    // then be transferred (the decoder keeps writing into the rest of its buffer).
-    const out = new Uint8Array(batched);
-    let at = 0;
-    for (const b of batch) {
-      out.set(b, at);
-      at += b.length;
-    }
-    unread += batched;
-    batch = [];
-    batched = 0;
-    post({ type: 'output', chunk: out }, [out.buffer as ArrayBuffer]);
+  // The decoder writes into a 1 MiB buffer piece by piece and starts a new one only when it is
+  // full. Each buffer is handed over whole once its last piece is out: transferred, not copied,
+  // and nothing left behind for this thread's garbage collector (copying the pieces left ~35 MB
+  // of dead buffers waiting here).
+  let current: ArrayBuffer | null = null;
+  let start = 0;
+  let end = 0;
+  const handOver = (): void => {
+    if (current === null || end === start) return;
+    const view = new Uint8Array(current, start, end - start);
+    current = null;
+    unread += view.length;
+    post({ type: 'output', chunk: view }, [view.buffer as ArrayBuffer]);
     if (unread >= outputAhead) unxz.pause();
   };
   unxz.on('data', (...args: unknown[]) => {
     const c = args[0] as Uint8Array;
-    if (c.byteOffset === 0 && c.byteLength === c.buffer.byteLength && c.byteLength >= 1 << 20) {
-      // A whole output buffer (the decoder starts a new one when it fills one): hand it over
-      // as is, no copy and no garbage left behind in this thread.
-      flush();
-      unread += c.length;
-      post({ type: 'output', chunk: c }, [c.buffer as ArrayBuffer]);
-      if (unread >= outputAhead) unxz.pause();
-      return;
+    if (c.buffer !== current) {
+      handOver(); // not reached while the decoder fills buffers in turn; kept for safety
+      current = c.buffer as ArrayBuffer;
+      start = c.byteOffset;
     }
-    batch.push(c);
-    batched += c.length;
-    if (batched >= 1 << 20) flush();
+    end = c.byteOffset + c.length;
+    if (end === current!.byteLength) handOver();
   });
   unxz.on('end', () => {
-    flush();
+    handOver();
     post({ type: 'end' });
   });
   unxz.on('error', (...args: unknown[]) => post({ type: 'error', message: (args[0] as Error).message }));
@@ -82,10 +74,8 @@ function xzWorkerMain(): void {
     if (m.type === 'input') {
       const n = m.chunk.length;
       unxz.write(m.chunk, () => {
-        // Whatever the decoder made of this chunk so far goes out now, so the reader never waits
-        // on a half-filled batch while the decoder waits for input. The input buffer goes back
-        // for reuse: left here, hundreds of MB of dead buffers would wait for this thread's GC.
-        flush();
+        // The input buffer goes back for reuse: left here, hundreds of MB of dead buffers would
+        // wait for this thread's GC.
         post({ type: 'consumed', bytes: n, buffer: m.chunk.buffer as ArrayBuffer }, [m.chunk.buffer as ArrayBuffer]);
       });
     } else if (m.type === 'end') {
