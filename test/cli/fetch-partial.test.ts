@@ -225,6 +225,24 @@ describe('kdbg fetch: partial fetch by default', () => {
     expect(whole).toHaveLength(1);
   });
 
+  it('falls back to the whole download when the file changes on the server half-way through the partial fetch', async () => {
+    const cache = tmpDir('kdbg-partial-cache-');
+    // The first few Range requests see one ETag, every later one another (a mirror sync mid-fetch).
+    let seen = 0;
+    debServer.setFault((path) => (path === multiDeb && ++seen > 3 ? { etag: '"resynced"' } : undefined));
+    const n0 = getsFor(debServer, multiDeb).length;
+    const r = await runKdbg(debArgs(cache, '--json'));
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as FetchJson;
+    expect(sha256File(j.vmlinux)).toBe(want['deb']);
+    expect(j.packages[0]).toMatchObject({ sha256Verified: true, partial: null });
+    expect(keptPackages(cache)).toEqual([sha256File(join(debRoot, multiDeb))]);
+    const gets = getsFor(debServer, multiDeb).slice(n0);
+    expect(gets.some((q) => q.range !== null)).toBe(true); // the partial attempt
+    expect(gets.filter((q) => q.range === null)).toHaveLength(1); // then one whole download
+  });
+
   it('downloads a single-block package whole and keeps it (behaviour unchanged)', async () => {
     const cache = tmpDir('kdbg-partial-cache-');
     const r = await runKdbg(debArgs(cache, '--json', '--pkg-version', '6.1.997-1'));
