@@ -286,6 +286,23 @@ describe('kdbg fetch: partial fetch by default', () => {
     expect(keptPackages(b)).toEqual([]);
   });
 
+  it('a batch follows the same default: both releases fetched partially, provenance per item', async () => {
+    const cache = tmpDir('kdbg-partial-cache-');
+    const r = await runKdbg(['fetch', REL, RPM_REL, '--vmlinux-only', '--repo', debServer.url, '--repo', rpmServer.url, '--cache-dir', cache, '--config', config, '--json']);
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.code).toBe(0);
+    const items = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as FetchJson & { input: string; ok: boolean });
+    expect(items.map((i) => i.input).sort()).toEqual([REL, RPM_REL].sort());
+    for (const i of items) {
+      expect(i.ok).toBe(true);
+      expect(sha256File(i.vmlinux)).toBe(i.input === REL ? want['deb'] : want['rpm']);
+      expect(i.packages).toHaveLength(1);
+      expect(i.packages[0]).toMatchObject({ sha256Verified: false, cached: false });
+      expect(i.packages[0]!.partial!.bytesFetched).toBeLessThan(i.packages[0]!.size);
+    }
+    expect(keptPackages(cache)).toEqual([]);
+  });
+
   it('multi-block RPM (el9-style): the vmlinux package is fetched partially, the -common sources package whole, checked and kept', async () => {
     const cache = tmpDir('kdbg-partial-cache-');
     const r = await runKdbg(['fetch', RPM_REL, '--repo', rpmServer.url, '--cache-dir', cache, '--config', config, '--json']);
