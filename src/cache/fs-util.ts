@@ -4,7 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
-import pLimit from 'p-limit';
 import { CacheError } from '../core/errors.js';
 
 /** Wrap an fs failure into a one-line CacheError that names the path (exit 74). */
@@ -118,6 +117,9 @@ export async function fsyncTree(dir: string): Promise<void> {
 
 /** Run `fn` over `items`, FSYNC_CONCURRENCY at a time. */
 async function eachLimited(items: readonly string[], fn: (item: string) => Promise<void>): Promise<void> {
+  // Loaded here, not at the top: the warm-cache fetch path imports this module and loads nothing
+  // from node_modules (test/cli/warm-fetch.test.ts).
+  const { default: pLimit } = await import('p-limit');
   const limit = pLimit(FSYNC_CONCURRENCY);
   await Promise.all(items.map((item) => limit(() => fn(item))));
 }
