@@ -30,11 +30,13 @@ export interface ParallelDecodeOptions {
   signal?: AbortSignal;
 }
 
+/** libuv's pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise; more decodes than threads only queue. */
+export function threadPoolSize(): number {
+  return Number(process.env['UV_THREADPOOL_SIZE'] ?? 4) || 4;
+}
+
 export function defaultDecodeConcurrency(): number {
-  // libuv's pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise; more decodes than
-  // threads only queue.
-  const pool = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4) || 4;
-  return Math.max(1, Math.min(availableParallelism(), pool));
+  return Math.max(1, Math.min(availableParallelism(), threadPoolSize()));
 }
 
 function check(block: XzBlock, raw: Uint8Array, label: string): void {

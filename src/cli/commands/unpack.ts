@@ -2,7 +2,7 @@
 // RPM (or .deb) with kdbg's own parsers — the replacement for `rpm2cpio X | cpio -idm`. The --json
 // shapes are a contract, documented in docs/unpack.md.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import type { ArchiveMember } from '../../extract/types.js';
+import type { ArchiveMember, ExtractResult } from '../../extract/types.js';
 
 export interface UnpackArgs {
   package: string;
@@ -91,7 +91,12 @@ export async function runUnpack(req: UnpackRequest): Promise<void> {
     // stop as soon as they are written instead of decompressing the rest of a 5 GB payload.
     // `reopen` lets the deb walker take a second pass for a symlink whose target it has passed.
     const literal = req.globs.length > 0 && req.globs.every((g) => !/[*?[\\]/.test(g));
-    result = await extractPackage(chunks, {
+    // Literal names in a block-indexed package (a multi-block xz payload: Debian debs, RHEL 8+
+    // RPMs): positioned reads decode only the blocks that hold them, on every core, each block
+    // written straight to its place — faster than `xz -T2 | tar` and a third less memory than
+    // the streaming walk (docs/speed.md). Anything else streams.
+    if (literal) result = await unpackPartially(req.file, dest, select, new Set(req.globs.map((g) => g.replace(/^(?:\.\/|\/)+/, ''))).size);
+    result ??= await extractPackage(chunks, {
       destDir: dest,
       select,
       label: req.file,
@@ -107,6 +112,19 @@ export async function runUnpack(req: UnpackRequest): Promise<void> {
   } else {
     for (const w of result.written) writeOut(rel(w.path));
   }
+}
+
+/** The partial path on a local file, or null when it does not apply (see tryPartialExtract). */
+async function unpackPartially(file: string, destDir: string, select: (m: ArchiveMember) => boolean, stopAfter: number): Promise<ExtractResult | null> {
+  const { tryPartialExtract } = await import('../../extract/partial.js');
+  const { withFileAccess } = await import('../../core/file-access.js');
+  return withFileAccess(file, async (ra) => {
+    const head = await ra.readAt(0, 8);
+    const isDeb = Buffer.from(head).toString('latin1') === '!<arch>\n';
+    const isRpm = head[0] === 0xed && head[1] === 0xab && head[2] === 0xee && head[3] === 0xdb;
+    if (!isDeb && !isRpm) return null;
+    return tryPartialExtract(ra, isDeb ? 'deb' : 'rpm', { destDir, select, stopAfter, label: file });
+  });
 }
 
 /** `ls -l`-like line: mode string, size, path and link target. */
