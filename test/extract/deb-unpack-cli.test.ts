@@ -42,6 +42,22 @@ describe('kdbg unpack on debs', () => {
     const want = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -xO "./$1" | sha256sum', ddeb, member], { encoding: 'utf8' }).split(' ')[0];
     expect(got).toBe(want);
   });
+  it('literal members of a multi-block deb (partial path) and of a single-block one (streaming) match dpkg-deb', () => {
+    // The .xz.deb's data.tar.xz is multi-block (xz -T2 --block-size): unpack decodes only the
+    // blocks that hold the member; the .xz1.deb is one block and streams. Same bytes either way.
+    const member = 'usr/lib/debug/boot/vmlinux-6.1.0-99-amd64';
+    for (const suffix of ['.xz.deb', '.xz1.deb']) {
+      const f = join(pkgs, readdirSync(pkgs).find((x) => x.endsWith(suffix))!);
+      const dest = mkdtempSync(join(tmpdir(), 'kdbg-unpack-deb-'));
+      const r = run(['unpack', f, '-C', dest, member, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const want = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -xO "./$1" | sha256sum', f, member], { encoding: 'utf8' }).split(' ')[0];
+      expect(execFileSync('sha256sum', [join(dest, member)], { encoding: 'utf8' }).split(' ')[0]).toBe(want);
+      expect(JSON.parse(r.stdout)).toEqual([{ path: member, size: Number(execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -xO "./$1" | wc -c', f, member], { encoding: 'utf8' }).trim()), sha256: want }]);
+      expect(readdirSync(join(dest, 'usr/lib/debug/boot'))).toEqual(['vmlinux-6.1.0-99-amd64']); // no temporary left
+    }
+  });
+
   it('a truncated deb: one line, exit 65', () => {
     const f = join(requireFixture('deb', 'bad'), 'truncated-in-ar.deb');
     const r = run(['unpack', f, '--list']);
