@@ -330,27 +330,49 @@ async function fetchLocked(
     const limit = pLimit(2);
     // allSettled, not all: a failed package must not leave its sibling writing into a staging
     // directory we are about to remove. The sibling's verified package still lands in the store.
+    //
+    // A partial vmlinux fetch decodes on every core; the sources package (thousands of small
+    // files: ~100 MB of heap churn) waits until it is done instead of competing with it for both
+    // (a multi-block RPM fetch peaked at 234 MB with the two side by side). A whole download
+    // decodes one stream on one core, and the sources job runs beside it on the other.
+    let partialDecided: (partial: boolean) => void = () => undefined;
+    const vmlinuxWasPartial = new Promise<boolean>((r) => (partialDecided = r));
+    if (!vmPkg) partialDecided(false);
+    let vmlinuxRun: Promise<unknown> = Promise.resolve();
+    const runJob = async (job: (typeof jobs)[number]) => {
+      const isVmlinux = job.pkg === vmPkg;
+      if (!isVmlinux && (await vmlinuxWasPartial)) await vmlinuxRun.catch(() => undefined);
+      let partial = null;
+      try {
+        partial = opts.keepPackages !== true ? await partialFetch(job, cache, emit, opts.signal) : null;
+      } finally {
+        if (isVmlinux) partialDecided(partial !== null);
+      }
+      return (
+        partial ??
+        downloadPackage<ExtractResult>(job.pkg, {
+          cache,
+          consume: async (chunks, attempt) => {
+            if (attempt > 0) await cache.removeTree(job.dir); // the bytes it saw were void
+            const xo: ExtractOptions = { destDir: job.dir, select: job.selector, label: job.pkg.fileName, onProgress: emit };
+            if (job.stopAfter !== undefined) xo.stopAfter = job.stopAfter;
+            if (opts.signal) xo.signal = opts.signal;
+            return extractPackage(chunks, xo);
+          },
+          onProgress: emit,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          ...(opts.retry ? { retry: opts.retry } : {}),
+          ...(opts.segmented !== undefined ? { segmented: opts.segmented } : {}),
+          ...(opts.lockTimeoutMs !== undefined ? { lockTimeoutMs: opts.lockTimeoutMs } : {}),
+        }).then((r) => ({ job, r: { ...r, sha256Verified: true, partial: null } }))
+      );
+    };
     const settled = await Promise.allSettled(
-      jobs.map((job) =>
-        limit(async () =>
-          (opts.keepPackages !== true ? await partialFetch(job, cache, emit, opts.signal) : null) ??
-          downloadPackage<ExtractResult>(job.pkg, {
-            cache,
-            consume: async (chunks, attempt) => {
-              if (attempt > 0) await cache.removeTree(job.dir); // the bytes it saw were void
-              const xo: ExtractOptions = { destDir: job.dir, select: job.selector, label: job.pkg.fileName, onProgress: emit };
-              if (job.stopAfter !== undefined) xo.stopAfter = job.stopAfter;
-              if (opts.signal) xo.signal = opts.signal;
-              return extractPackage(chunks, xo);
-            },
-            onProgress: emit,
-            ...(opts.signal ? { signal: opts.signal } : {}),
-            ...(opts.retry ? { retry: opts.retry } : {}),
-            ...(opts.segmented !== undefined ? { segmented: opts.segmented } : {}),
-            ...(opts.lockTimeoutMs !== undefined ? { lockTimeoutMs: opts.lockTimeoutMs } : {}),
-          }).then((r) => ({ job, r: { ...r, sha256Verified: true, partial: null } })),
-        ),
-      ),
+      jobs.map((job) => {
+        const run = limit(() => runJob(job));
+        if (job.pkg === vmPkg) vmlinuxRun = run;
+        return run;
+      }),
     );
     const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (failed) throw failed.reason;
