@@ -259,7 +259,7 @@ const cpu = cpus()[0]?.model ?? 'unknown cpu';
 // Which liblzma kdbg decoded with: node-liblzma's bundled one (5.8 here) decodes ~35 % faster
 // than Debian 12's system 5.4, which a local `node-gyp rebuild` of the package links instead.
 const liblzma = (await import('node-liblzma')).versionString();
-const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${sh('uname -r').stdout.trim()}, node ${process.version}, kdbg's liblzma ${liblzma}, baselines' xz ${sh('xz --version').stdout.split('\n')[0]}; load average at start ${startLoad}, at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`;
+const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${sh('uname -r').stdout.trim()}, node ${process.version}, kdbg's liblzma ${liblzma}, baselines' ${sh('xz --version').stdout.split('\n')[0]}; load average at start ${startLoad}, at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`;
 const commit = sh('git rev-parse --short HEAD', { cwd: repo }).stdout.trim();
 const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const cell = (f) => (f.note.startsWith('skipped') || f.note.startsWith('FAILED') ? f.note : `${f.wall.toFixed(2)} s, ${fmtBytes(f.bytes)}, ${f.rssMb.toFixed(0)} MB, ${(f.cpu * 100).toFixed(0)} %${f.ok === false ? ', WRONG OUTPUT' : ''}`);
