@@ -67,7 +67,13 @@ describe('kdbg fetch (RPM fixture mirror)', () => {
 
     const ls = await runKdbg(['cache', 'ls', '--json', '--cache-dir', cache]);
     expect(ls.code).toBe(0);
-    expect((JSON.parse(ls.stdout) as Array<{ release: string }>).map((e) => e.release)).toEqual([vmPkg.uname]);
+    const listed = JSON.parse(ls.stdout) as Array<{ release: string; packages: Array<Record<string, unknown>> }>;
+    expect(listed.map((e) => e.release)).toEqual([vmPkg.uname]);
+    // The same provenance fields as fetch --json (a whole, sha256-checked download here).
+    expect(listed[0]!.packages.map((p) => [p['name'], p['sha256Verified'], p['partial']])).toEqual([
+      [vmPkg.name, true, null],
+      [srcPkg.name, true, null],
+    ]);
     const path = await runKdbg(['cache', 'path', '3.10.0-327.el7', '--cache-dir', cache]);
     expect(path.code).toBe(0);
     expect(path.stdout).toBe(`${join(entryDir, 'vmlinux')}\n`);

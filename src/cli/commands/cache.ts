@@ -55,7 +55,8 @@ const ls: CommandModule<object, CacheArgs> = {
           modules: entry.modules,
           buildId: entry.buildId,
           createdAt: entry.createdAt,
-          packages: entry.packages.map((p) => ({ name: p.name, url: p.url, sha256: p.sha256, size: p.size })),
+          // sha256Verified/partial as in `fetch --json`; entries from before they existed were whole downloads.
+          packages: entry.packages.map((p) => ({ name: p.name, url: p.url, sha256: p.sha256, size: p.size, sha256Verified: p.sha256Verified ?? true, partial: p.partial ?? null })),
         })),
       );
       return;
