@@ -304,8 +304,9 @@ async function fromNetwork<T>(pkg: ResolvedPackage, partial: PartialFile, opts: 
         head.statusCode === 200 && Number(h['content-length'] ?? pkg.size) === pkg.size
           ? await openSegmentedDownload(pkg.urls, pkg.size, {
               ...(seg.connections !== undefined ? { connections: seg.connections } : {}),
-              // 4 MiB segments, connections + 2 buffered: ~24 MiB on top of the decoder's memory.
-              segmentSize: seg.segmentSize ?? 4 << 20,
+              // Up to 4 MiB segments, connections + 2 buffered: ≤ 24 MiB on top of the decoder's
+              // memory; smaller for a smaller package, so every connection gets several.
+              segmentSize: seg.segmentSize ?? Math.min(4 << 20, Math.max(256 << 10, Math.floor(pkg.size / (4 * (seg.connections ?? 4))))),
               ...(opts.signal ? { signal: opts.signal } : {}),
             })
           : null;

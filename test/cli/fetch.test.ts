@@ -170,6 +170,35 @@ describe('kdbg fetch (RPM fixture mirror)', () => {
     }
   });
 
+  it('--connections N downloads a package over N Range connections, in order, sha256-checked', async () => {
+    // The uncompressed-payload variant (9.5 MB, rpmbuild w0.ufdio) is big enough to be cut into
+    // segments; the vmlinux and the package digest must come out as from one connection.
+    // --keep-packages: no partial-fetch probe, so every ranged request is a segment.
+    const none = manifest.packages.find((p) => p.set === 'variant-none' && p.role === 'vmlinux')!;
+    const dir = join(rpmRoot, 'variants', 'none', '7', 'x86_64');
+    const vserver = await startMirrorServer(dir);
+    try {
+      const cache = newCache();
+      const r = await runKdbg(['fetch', '3.10.0-327.el7', '--repo', vserver.url, '--cache-dir', cache, '--config', config, '--connections', '3', '--keep-packages', '--json', '-q']);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { vmlinux: string; packages: Array<{ name: string; sha256: string; sha256Verified: boolean }> };
+      expect(sha256File(out.vmlinux)).toBe(none.vmlinuxSha256);
+      expect(out.packages[0]).toMatchObject({ name: none.name, sha256: none.sha256, sha256Verified: true });
+      const file = `/${none.file.split('/').pop()}`;
+      const ranged = vserver.requests.filter((q) => q.method === 'GET' && q.path === file && q.range !== null && q.status === 206);
+      // Several segments, their bytes adding up to the whole package exactly once.
+      expect(ranged.length).toBeGreaterThanOrEqual(3);
+      expect(ranged.reduce((n, q) => n + q.bytesSent, 0)).toBe(none.size);
+    } finally {
+      await vserver.close();
+    }
+    for (const bad of ['0', '17', '1.5']) {
+      const b = await runKdbg(['fetch', '3.10.0-327.el7', '--cache-dir', newCache(), '--config', config, '--connections', bad]);
+      expect(b.code).toBe(64);
+      expect(errorLine(b.stderr)).toMatch(/--connections must be an integer from 1 to 16/);
+    }
+  });
+
   it('rejects a dump path that does not exist with exit 66', async () => {
     const r = await runKdbg(['fetch', '/nonexistent/vmcore', '--cache-dir', newCache()]);
     expect(r.code).toBe(66);

@@ -21,6 +21,7 @@ export interface FetchArgs {
   modules: boolean;
   /** undefined: the default (partial fetch when possible, else keep); see FetchOptions.keepPackages. */
   keepPackages?: boolean;
+  connections: number;
   json: boolean;
   quiet: boolean;
 }
@@ -43,6 +44,11 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       .option('offline', { type: 'boolean', default: false, describe: 'answer from the cache only' })
       .option('vmlinux-only', { type: 'boolean', default: false, describe: 'skip the sources package' })
       .option('modules', { type: 'boolean', default: false, describe: "also extract the modules' debug files" })
+      .option('connections', {
+        type: 'number',
+        default: 1,
+        describe: 'download a package over N HTTP Range connections at once (spread over the mirrors that carry it), decoded in order; for mirrors that cap each connection below the decoder speed (1-16)',
+      })
       .option('keep-packages', {
         type: 'boolean',
         describe:
@@ -79,6 +85,13 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
   },
 };
 
+/** --connections, checked: an integer 1–16 (more only queue on the mirror's per-client limits). */
+function connections(n: number | undefined): number {
+  const v = n ?? 1;
+  if (!Number.isInteger(v) || v < 1 || v > 16) throw new UsageError(`kdbg fetch: --connections must be an integer from 1 to 16, not ${String(n)}`);
+  return v;
+}
+
 /** FetchOptions from the command line (shared by a single fetch and every item of a batch). */
 async function fetchOptionsFrom(argv: ArgumentsCamelCase<FetchArgs>): Promise<FetchOptions> {
   const { debuginfodUrls } = await import('../debuginfod-route.js');
@@ -94,6 +107,8 @@ async function fetchOptionsFrom(argv: ArgumentsCamelCase<FetchArgs>): Promise<Fe
     vmlinuxOnly: argv.vmlinuxOnly,
     modules: argv.modules,
     ...(argv.keepPackages !== undefined ? { keepPackages: argv.keepPackages } : {}),
+    // A whole download of 4 MiB or more goes over several connections when asked (download/segmented.ts).
+    ...(connections(argv.connections) > 1 ? { segmented: { connections: connections(argv.connections), minSize: 4 << 20 } } : {}),
     env: process.env,
     debuginfodUrls: argv.offline ? [] : await debuginfodUrls(process.env),
   };
