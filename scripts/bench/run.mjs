@@ -8,7 +8,8 @@
 // the server-side body byte counter of scripts/bench/serve.mjs (40 MB/s per connection).
 //
 // Env: KDBG_FIXTURES (fixture root), BENCH_RATE (bytes/s per connection, default 40e6),
-//      BENCH_ONLY (comma list of scenario ids: a,b,b2,c,d,e), BENCH_NO_RECORD=1 (don't write results.md).
+//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e), BENCH_NO_RECORD=1 (don't write results.md),
+//      BENCH_SLOW_RATE (per-connection limit of scenario b4, default 10e6).
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
@@ -197,6 +198,30 @@ if (want('e') && warm) {
   console.log(`\n(e) warm cache kdbg fetch   goal: <= 0.3 s, 0 bytes\n${fmtFig('kdbg', k)}`);
 }
 clean('b-cache');
+// (b4) a mirror that gives each connection 10 MB/s (a distant public mirror): one connection is
+// now the limit, not the decoder; --connections 4 spreads the package over four.
+if (want('b4')) {
+  const slow = Number(process.env.BENCH_SLOW_RATE ?? 10e6);
+  await control(`/__rate?bps=${slow}`);
+  const dirUrl = `${base}/centos/7/x86_64`;
+  const dl = fresh('b4-base');
+  const b = await measure(
+    `curl -sf --parallel -O ${dirUrl}/kernel-debuginfo-${rel7}.rpm -O ${dirUrl}/kernel-debuginfo-common-x86_64-${rel7}.rpm` +
+      ` && rpm2cpio kernel-debuginfo-${rel7}.rpm | cpio -idm --quiet ./${rpmVmlinux}` +
+      ` && rpm2cpio kernel-debuginfo-common-x86_64-${rel7}.rpm | cpio -idm --quiet`,
+    { cwd: dl, output: join(dl, rpmVmlinux), want: wantSha.rpm },
+  );
+  clean('b4-base');
+  const one = await measure(`${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --cache-dir ${fresh('b4-one')} --quiet`, { outputFromStdout: true, want: wantSha.rpm });
+  clean('b4-one');
+  const four = await measure(`${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --cache-dir ${fresh('b4-four')} --connections 4 --quiet`, { outputFromStdout: true, want: wantSha.rpm });
+  clean('b4-four');
+  await control(`/__rate?bps=${rate}`);
+  row('b4', `remote el7 RPMs via a ${slow / 1e6} MB/s/conn mirror: kdbg fetch (one connection)`, 'informational', one, [['curl+rpm2cpio|cpio', b]]);
+  rows.push({ id: 'b4*', scenario: `the same: kdbg fetch --connections 4`, goal: 'informational', kd: four, baselines: [['curl+rpm2cpio|cpio', b]] });
+  console.log(fmtFig('kdbg fetch --connections 4', four));
+  console.log(`  ratio --connections 4/curl+rpm2cpio|cpio: ${ratioText(four, b)}`);
+}
 if (want('b2') && existsSync(join(www, 'el9mb'))) {
   const r = await remoteRpm('b2', `${base}/el9mb`, 'remote RPM, multi-block xz payload (w3T2, as RHEL 8+): kdbg fetch --repo');
   rmSync(r.cache, { recursive: true, force: true });

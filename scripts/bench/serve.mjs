@@ -2,7 +2,8 @@
 // Loopback static file server for the benchmark: GET/HEAD, single `bytes=` Range requests,
 // ETag/Last-Modified, and a bandwidth limit applied PER CONNECTION (a token bucket per socket),
 // like a public mirror that caps each TCP stream. Counts body bytes sent (the "bytes downloaded"
-// column) and exposes them at /__stats (GET) and resets them at /__reset.
+// column) and exposes them at /__stats (GET) and resets them at /__reset; /__rate?bps=N changes
+// the per-connection limit.
 //
 //   node scripts/bench/serve.mjs ROOT [--rate BYTES_PER_SECOND]   → prints "http://127.0.0.1:PORT" on stdout
 //
@@ -17,7 +18,7 @@ if (!root) {
   process.exit(64);
 }
 const rateArg = process.argv.indexOf('--rate');
-const rate = rateArg > 0 ? Number(process.argv[rateArg + 1]) : 40e6;
+let rate = rateArg > 0 ? Number(process.argv[rateArg + 1]) : 40e6;
 
 const stats = { requests: 0, rangeRequests: 0, bytes: 0, connections: 0 };
 /** Per-socket pacing state: bytes sent on this connection since it opened, and when it opened. */
@@ -69,6 +70,13 @@ const server = createServer(async (req, res) => {
   try {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     if (path === '/__stats') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
+    if (path === '/__rate') {
+      // /__rate?bps=N: the per-connection limit from now on (a slow-mirror scenario in the same run).
+      const bps = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('bps'));
+      if (!(bps > 0)) return void res.writeHead(400).end('bps must be > 0');
+      rate = bps;
+      return void res.writeHead(204).end();
+    }
     if (path === '/__reset') {
       Object.assign(stats, { requests: 0, rangeRequests: 0, bytes: 0, connections: 0 });
       return void res.writeHead(204).end();
