@@ -39,6 +39,14 @@ interface FetchJson {
   packages: PkgJson[];
 }
 
+/** Run kdbg (its args include --json); it must succeed without an internal error. */
+async function fetchJson(args: string[]): Promise<{ j: FetchJson; stderr: string }> {
+  const r = await runKdbg(args);
+  expect(r.stderr).not.toContain('internal error');
+  expect(r.code, r.stderr).toBe(0);
+  return { j: JSON.parse(r.stdout) as FetchJson, stderr: r.stderr };
+}
+
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const sha256File = (f: string): string => sha256(readFileSync(f));
 const config = loopbackOnlyConfig();
@@ -164,10 +172,7 @@ const debArgs = (cache: string, ...more: string[]): string[] => ['fetch', REL, '
 describe('kdbg fetch: partial fetch by default', () => {
   it('fetches only the xz blocks of a multi-block deb; the vmlinux equals dpkg-deb | tar; provenance says the package sha256 was not checked', async () => {
     const cache = tmpDir('kdbg-partial-cache-');
-    const r = await runKdbg(debArgs(cache, '--json'));
-    expect(r.stderr).not.toContain('internal error');
-    expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout) as FetchJson;
+    const { j, stderr } = await fetchJson(debArgs(cache, '--json'));
     expect(sha256File(j.vmlinux)).toBe(want['deb']);
     const size = readFileSync(join(debRoot, multiDeb)).length;
     const [p] = j.packages;
@@ -191,7 +196,7 @@ describe('kdbg fetch: partial fetch by default', () => {
     expect(entry.vmlinuxSha256).toBe(want['deb']);
     expect(entry.packages[0]).toMatchObject({ sha256Verified: false, partial: { bytesFetched, blocksDecoded, blocksTotal } });
     // The info line (stderr): what was checked and what was not.
-    expect(r.stderr).toMatch(/fetched \d+ of \d+ bytes \(\d+ of \d+ xz blocks\).*the package sha256 .*was not checked/);
+    expect(stderr).toMatch(/fetched \d+ of \d+ bytes \(\d+ of \d+ xz blocks\).*the package sha256 .*was not checked/);
 
     // A warm answer repeats the provenance without any request.
     debServer.requests.length = 0;
@@ -212,10 +217,7 @@ describe('kdbg fetch: partial fetch by default', () => {
   it('falls back to the whole download when the server ignores Range; the package is sha256-checked and kept', async () => {
     const cache = tmpDir('kdbg-partial-cache-');
     debServer.setFault((path) => (path === multiDeb ? { ignoreRange: true } : undefined));
-    const r = await runKdbg(debArgs(cache, '--json'));
-    expect(r.stderr).not.toContain('internal error');
-    expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout) as FetchJson;
+    const { j } = await fetchJson(debArgs(cache, '--json'));
     expect(sha256File(j.vmlinux)).toBe(want['deb']);
     const digest = sha256File(join(debRoot, multiDeb));
     expect(j.packages[0]).toMatchObject({ sha256: digest, sha256Verified: true, partial: null });
@@ -231,10 +233,7 @@ describe('kdbg fetch: partial fetch by default', () => {
     let seen = 0;
     debServer.setFault((path) => (path === multiDeb && ++seen > 3 ? { etag: '"resynced"' } : undefined));
     const n0 = getsFor(debServer, multiDeb).length;
-    const r = await runKdbg(debArgs(cache, '--json'));
-    expect(r.stderr).not.toContain('internal error');
-    expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout) as FetchJson;
+    const { j } = await fetchJson(debArgs(cache, '--json'));
     expect(sha256File(j.vmlinux)).toBe(want['deb']);
     expect(j.packages[0]).toMatchObject({ sha256Verified: true, partial: null });
     expect(keptPackages(cache)).toEqual([sha256File(join(debRoot, multiDeb))]);
@@ -245,9 +244,7 @@ describe('kdbg fetch: partial fetch by default', () => {
 
   it('downloads a single-block package whole and keeps it (behaviour unchanged)', async () => {
     const cache = tmpDir('kdbg-partial-cache-');
-    const r = await runKdbg(debArgs(cache, '--json', '--pkg-version', '6.1.997-1'));
-    expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout) as FetchJson;
+    const { j } = await fetchJson(debArgs(cache, '--json', '--pkg-version', '6.1.997-1'));
     expect(sha256File(j.vmlinux)).toBe(want['deb-single']);
     const digest = sha256File(join(debRoot, singleDeb));
     expect(j.packages[0]).toMatchObject({ sha256: digest, sha256Verified: true, partial: null });
@@ -257,16 +254,14 @@ describe('kdbg fetch: partial fetch by default', () => {
 
   it('--keep-packages downloads the multi-block package whole (no Range), checks its sha256 and keeps it', async () => {
     const cache = tmpDir('kdbg-partial-cache-');
-    const r = await runKdbg(debArgs(cache, '--json', '--keep-packages'));
-    expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout) as FetchJson;
+    const { j, stderr } = await fetchJson(debArgs(cache, '--json', '--keep-packages'));
     expect(sha256File(j.vmlinux)).toBe(want['deb']);
     const digest = sha256File(join(debRoot, multiDeb));
     expect(j.packages[0]).toMatchObject({ sha256: digest, sha256Verified: true, partial: null });
     expect(keptPackages(cache)).toEqual([digest]);
     const gets = getsFor(debServer, multiDeb);
     expect(gets.map((q) => q.range)).toEqual([null]);
-    expect(r.stderr).not.toContain('was not checked');
+    expect(stderr).not.toContain('was not checked');
   });
 
   it('--no-keep-packages: partial when possible; when Range is ignored, the whole verified download is dropped after extraction', async () => {
@@ -305,10 +300,7 @@ describe('kdbg fetch: partial fetch by default', () => {
 
   it('multi-block RPM (el9-style): the vmlinux package is fetched partially, the -common sources package whole, checked and kept', async () => {
     const cache = tmpDir('kdbg-partial-cache-');
-    const r = await runKdbg(['fetch', RPM_REL, '--repo', rpmServer.url, '--cache-dir', cache, '--config', config, '--json']);
-    expect(r.stderr).not.toContain('internal error');
-    expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout) as FetchJson;
+    const { j } = await fetchJson(['fetch', RPM_REL, '--repo', rpmServer.url, '--cache-dir', cache, '--config', config, '--json']);
     expect(sha256File(j.vmlinux)).toBe(want['rpm']);
     expect(j.source).not.toBeNull();
     expect(readFileSync(join(j.source!, 'kernel', 'fork.c'), 'utf8')).toContain('copy_process');
