@@ -216,6 +216,12 @@ export class Cache {
     return PartialFile.open(join(this.partialDir, `${checkName('package key', key)}.part`));
   }
 
+  /** Bytes of an interrupted whole download of `key` waiting to be resumed (0: none). Creates nothing. */
+  async partialBytes(key: string): Promise<number> {
+    const st = await fsp.stat(join(this.partialDir, `${checkName('package key', key)}.part`)).catch(() => null);
+    return st?.isFile() ? st.size : 0;
+  }
+
   async lockPackage(key: string, opts: LockOptions = {}): Promise<Lock> {
     return acquireLock(join(this.locksDir, `pkg-${checkName('package key', key)}.lock`), { purpose: `downloading ${key}`, ...opts });
   }

@@ -530,6 +530,9 @@ async function partialFetch(
   const { pkg } = job;
   const url = pkg.urls[0];
   if (job.stopAfter === undefined || pkg.size === null || pkg.size < PARTIAL_MIN_SIZE || url === undefined || (await cache.findPackage(pkg.sha256, pkg.fileName))) return null;
+  // An interrupted whole download (a --keep-packages run, or one that fell back) is resumed
+  // instead: only its rest is fetched, and no stale partial file is left behind.
+  if ((await cache.partialBytes(cache.packageKey(pkg.sha256, pkg.fileName))) > 0) return null;
   const { openRangeReader } = await import('../download/range-reader.js');
   const { tryPartialExtract } = await import('../extract/partial.js');
   try {

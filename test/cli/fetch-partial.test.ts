@@ -242,6 +242,30 @@ describe('kdbg fetch: partial fetch by default', () => {
     expect(gets.filter((q) => q.range === null)).toHaveLength(1); // then one whole download
   });
 
+  it('resumes an interrupted whole download instead of fetching by ranges, and leaves no partial file', async () => {
+    const cache = tmpDir('kdbg-partial-cache-');
+    const bytes = readFileSync(join(debRoot, multiDeb));
+    const digest = sha256File(join(debRoot, multiDeb));
+    // What a killed `--keep-packages` run leaves: the first part of the body and the validators of
+    // the response it came from (cache/partial.ts), taken from the server itself.
+    const head = await fetch(`${debServer.url}${multiDeb}`, { method: 'HEAD' });
+    const kept = 1_000_000;
+    mkdirSync(join(cache, 'partial'), { recursive: true });
+    writeFileSync(join(cache, 'partial', `${digest}.part`), bytes.subarray(0, kept));
+    writeFileSync(
+      join(cache, 'partial', `${digest}.json`),
+      JSON.stringify({ url: `${debServer.url}${multiDeb}`, etag: head.headers.get('etag'), lastModified: head.headers.get('last-modified'), size: bytes.length, bytes: kept, sha256: digest, fileName: multiDeb.slice(1) }),
+    );
+    const n0 = getsFor(debServer, multiDeb).length;
+    const { j } = await fetchJson(debArgs(cache, '--json'));
+    expect(sha256File(j.vmlinux)).toBe(want['deb']);
+    expect(j.packages[0]).toMatchObject({ sha256: digest, sha256Verified: true, partial: null });
+    expect(keptPackages(cache)).toEqual([digest]);
+    // One request: the rest of the body, from where the interrupted run stopped.
+    expect(getsFor(debServer, multiDeb).slice(n0).map((q) => [q.range, q.status, q.bytesSent])).toEqual([[`bytes=${kept}-`, 206, bytes.length - kept]]);
+    expect(readdirSync(join(cache, 'partial'))).toEqual([]);
+  });
+
   it('downloads a single-block package whole and keeps it (behaviour unchanged)', async () => {
     const cache = tmpDir('kdbg-partial-cache-');
     const { j } = await fetchJson(debArgs(cache, '--json', '--pkg-version', '6.1.997-1'));
