@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputFormatError, TruncatedError } from '../../src/core/errors.js';
+import { InputFormatError, NetworkError, TruncatedError } from '../../src/core/errors.js';
 import { decompressStream, detectCompressor, type Compressor } from '../../src/extract/decompress.js';
 import { chunked } from '../helpers/chunks.js';
 
@@ -173,6 +173,17 @@ describe('decompressStream', () => {
       const err = await collect(decompressStream('xz', chunked(bad, [8192]), 'bad.rpm', off)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InputFormatError);
       expect((err as Error).message).toMatch(/^bad\.rpm: /);
+    });
+
+    it('an input that fails part-way (a dropped download) surfaces its own error and stops the thread', async () => {
+      const c = compressed.xz;
+      async function* dropping(): AsyncGenerator<Uint8Array> {
+        yield c.subarray(0, c.length >> 1);
+        throw new NetworkError('mirror.test: connection reset after 50 %');
+      }
+      const t0 = performance.now();
+      await expect(collect(decompressStream('xz', dropping(), 'drop.rpm', off))).rejects.toThrow(/^mirror\.test: connection reset after 50 %$/);
+      expect(performance.now() - t0).toBeLessThan(5000); // no wait for the 10 s terminate fallback
     });
 
     it('an early stop reads a bounded amount ahead and stops the thread', async () => {
