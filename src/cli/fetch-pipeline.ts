@@ -354,7 +354,8 @@ async function fetchLocked(
           cache,
           consume: async (chunks, attempt) => {
             if (attempt > 0) await cache.removeTree(job.dir); // the bytes it saw were void
-            const xo: ExtractOptions = { destDir: job.dir, select: job.selector, label: job.pkg.fileName, onProgress: emit };
+            // The download sets the pace here: one decoded block ahead is enough (types.ts).
+            const xo: ExtractOptions = { destDir: job.dir, select: job.selector, label: job.pkg.fileName, onProgress: emit, decodeAhead: 1 };
             if (job.stopAfter !== undefined) xo.stopAfter = job.stopAfter;
             if (opts.signal) xo.signal = opts.signal;
             return extractPackage(chunks, xo);

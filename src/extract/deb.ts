@@ -47,9 +47,9 @@ const DATA_SUFFIX: Record<string, DebCompressor> = {
 // passed through as is (that module's 'none' check expects a cpio magic, a tar has none).
 
 /** Decode one data.tar member. `kind` comes from the member name; the decoder checks the magic. */
-export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<Uint8Array>, label: string): AsyncIterable<Uint8Array> {
+export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<Uint8Array>, label: string, decodeAhead?: number): AsyncIterable<Uint8Array> {
   if (kind === 'none') return chunks;
-  if (kind === 'xz') return xzBlocksParallel(chunks, `${label} data.tar.xz`);
+  if (kind === 'xz') return xzBlocksParallel(chunks, `${label} data.tar.xz`, defaultDecodeConcurrency(), decodeAhead);
   return decompressStream(kind, chunks, `${label} data.tar`);
 }
 
@@ -65,7 +65,7 @@ export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<
  * a one-buffer-per-block decode (25 MB blocks in Debian's -dbg package) held ~400 MB at peak
  * against ~250 MB this way, at the same speed.
  */
-export async function* xzBlocksParallel(chunks: AsyncIterable<Uint8Array>, label: string, concurrency = defaultDecodeConcurrency()): AsyncGenerator<Uint8Array> {
+export async function* xzBlocksParallel(chunks: AsyncIterable<Uint8Array>, label: string, concurrency = defaultDecodeConcurrency(), decodeAhead?: number): AsyncGenerator<Uint8Array> {
   const src = new ByteSource(chunks, label, 'xz');
   const head = await src.peek(12 + 1024);
   let parallel = false;
@@ -84,11 +84,11 @@ export async function* xzBlocksParallel(chunks: AsyncIterable<Uint8Array>, label
   }
   const limit = pLimit(concurrency);
   // Blocks decoding or decoded and waiting, besides the one being handed out (each ~24 MiB in
-  // Debian's -dbg package). This streaming walk is the fallback now (a mirror without Range,
-  // --keep-packages, glob patterns; literal members take the partial path), where the download,
-  // not decoding, sets the pace: one block decoding ahead of the consumer kept a --keep-packages
-  // fetch of the 858 MB package at 22.3 s and cut its peak RSS from 255 to 220-225 MB.
-  const window = Math.max(1, concurrency - 1);
+  // Debian's -dbg package). One per core keeps every core decoding on a local walk (a full walk
+  // of the 858 MB package: 25.7 s with 2, 39.1 s with 1; `xz -T2 | tar` 28.6 s). Behind a download
+  // one is enough (ExtractOptions.decodeAhead): a --keep-packages fetch of that package took the
+  // same 22.3 s and peaked at 220-225 MB instead of 255 MB.
+  const window = Math.max(1, decodeAhead ?? concurrency);
   const pending: Promise<Uint8Array[]>[] = [];
   let blockIndex = 0;
   let uncompressedOffset = 0;
@@ -257,7 +257,7 @@ function debFormatError(label: string, msg: string, offset: number, expected: st
 }
 
 /** Find data.tar.* in the ar container and return a tar-entry generator over it. */
-async function openDebData(src: ByteSource, signal?: AbortSignal): Promise<DebWalk> {
+async function openDebData(src: ByteSource, signal?: AbortSignal, decodeAhead?: number): Promise<DebWalk> {
   const label = src.label;
   const ar = readArEntries(src);
   let index = 0;
@@ -283,7 +283,7 @@ async function openDebData(src: ByteSource, signal?: AbortSignal): Promise<DebWa
       throw debFormatError(label, `unexpected ar member ${JSON.stringify(name)} before data.tar`, header.headerOffset, 'control.tar*, _* or data.tar*', name);
     }
     const compressor = DATA_SUFFIX[m[1] ?? ''] ?? 'none';
-    return { compressor, entries: walkTar(label, compressor, header.dataOffset, body, ar, signal) };
+    return { compressor, entries: walkTar(label, compressor, header.dataOffset, body, ar, signal, decodeAhead) };
   }
 }
 
@@ -294,12 +294,13 @@ async function* walkTar(
   body: AsyncGenerator<Uint8Array>,
   ar: AsyncGenerator<unknown>,
   signal?: AbortSignal,
+  decodeAhead?: number,
 ): AsyncGenerator<TarEntry> {
   const ex = tarExtract();
   let fed = 0;
   let feedError: unknown = null;
   let stopped = false;
-  const decoded = decompressDebPayload(compressor, body, label);
+  const decoded = decompressDebPayload(compressor, body, label, decodeAhead);
   const feeder = (async () => {
     const it = decoded[Symbol.asyncIterator]();
     try {
@@ -469,7 +470,7 @@ async function extractPass(src: ByteSource, opts: DebExtractOptions, label: stri
 
   const done = (): boolean => opts.stopAfter !== undefined && filesWritten >= opts.stopAfter && pendingTargets.size === 0;
 
-  const walk = await openDebData(src, opts.signal);
+  const walk = await openDebData(src, opts.signal, opts.decodeAhead);
   compressor = walk.compressor;
   try {
     for await (const { member: m, offset, body } of walk.entries) {

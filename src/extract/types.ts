@@ -38,6 +38,12 @@ export interface ExtractOptions {
   reopen?: () => AsyncIterable<Uint8Array>;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
+  /**
+   * Streaming multi-block xz (deb data.tar.xz): decoded blocks held ahead of the consumer, each
+   * up to a block's size (~24 MiB in Debian's -dbg package). Default: one per core, what a
+   * CPU-bound local walk needs; a download that sets the pace anyway is better served by 1.
+   */
+  decodeAhead?: number;
 }
 
 export interface WrittenMember {
