@@ -7,7 +7,7 @@
 // here, not later. At most `window` raw blocks and `concurrency` decodes are in flight, and at
 // most `window` decoded blocks wait for the consumer.
 
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { createUnxz } from 'node-liblzma';
 import pLimit from 'p-limit';
@@ -52,14 +52,7 @@ function check(block: XzBlock, raw: Uint8Array, label: string): void {
  * returned as the decoder's 1 MiB output pieces. The decoder runs on libuv's thread pool.
  */
 export async function decodeXzBlockChunks(block: XzBlock, raw: Uint8Array, label: string): Promise<Uint8Array[]> {
-  check(block, raw, label);
-  // A SHA-256 check is verified here with node:crypto rather than by liblzma's slower portable
-  // SHA-256 on the pool thread (see formats/xz-strip.ts): the block is wrapped as check None.
-  const offload = block.checkId === XZ_CHECK_SHA256;
-  const stored = offload ? raw.subarray(raw.length - 32) : null;
-  const wrapped: XzBlock = offload ? { ...block, checkId: 0, unpaddedSize: block.unpaddedSize - 32, totalSize: block.totalSize - 32 } : block;
-  const data = offload ? raw.subarray(0, raw.length - 32) : raw;
-  const { head, tail } = wrapBlocks([wrapped]);
+  const prepared = prepareXzBlock(block, raw, label);
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
@@ -68,13 +61,14 @@ export async function decodeXzBlockChunks(block: XzBlock, raw: Uint8Array, label
       u.on('data', (...args: unknown[]) => {
         const c = args[0] as Uint8Array;
         chunks.push(c);
+        prepared.hash?.update(c);
         total += c.length;
       });
       u.on('error', (...args: unknown[]) => reject(args[0]));
       u.on('end', () => resolve());
-      u.write(head);
-      u.write(data);
-      u.end(tail);
+      u.write(prepared.head);
+      u.write(prepared.data);
+      u.end(prepared.tail);
     });
   } catch (e) {
     throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset} does not decode (${(e as Error).message}); its check failed or the data is corrupt`, {
@@ -87,17 +81,50 @@ export async function decodeXzBlockChunks(block: XzBlock, raw: Uint8Array, label
       details: { file: label, block: block.index, offset: block.offset },
     });
   }
-  if (stored) {
-    const h = createHash('sha256');
-    for (const c of chunks) h.update(c);
-    const digest = h.digest();
-    if (!digest.equals(stored)) {
-      throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset}: SHA-256 of the decoded data is ${digest.toString('hex')}, the block says ${Buffer.from(stored).toString('hex')}`, {
-        details: { file: label, block: block.index, offset: block.offset },
-      });
-    }
-  }
+  prepared.verify();
   return chunks;
+}
+
+/** A raw block made ready for liblzma as a one-block stream (see prepareXzBlock). */
+export interface PreparedXzBlock {
+  head: Uint8Array;
+  /** The block as liblzma is to see it (a SHA-256 check cut off). */
+  data: Uint8Array;
+  tail: Uint8Array;
+  /** Feed it every decoded byte of the block, in order, when non-null. */
+  hash: Hash | null;
+  /** Throws IntegrityError when the fed bytes do not match the block's SHA-256 check. */
+  verify(): void;
+}
+
+/**
+ * Wrap one raw block (its `totalSize` bytes as stored) for decoding. A SHA-256 check is verified
+ * by the caller through `hash`/`verify` with node:crypto rather than by liblzma's slower portable
+ * SHA-256 on the pool thread (formats/xz-strip.ts): such a block is wrapped as check None. Other
+ * checks (CRC64, CRC32) stay with liblzma.
+ */
+export function prepareXzBlock(block: XzBlock, raw: Uint8Array, label: string): PreparedXzBlock {
+  check(block, raw, label);
+  const offload = block.checkId === XZ_CHECK_SHA256;
+  const stored = offload ? raw.subarray(raw.length - 32) : null;
+  const wrapped: XzBlock = offload ? { ...block, checkId: 0, unpaddedSize: block.unpaddedSize - 32, totalSize: block.totalSize - 32 } : block;
+  const { head, tail } = wrapBlocks([wrapped]);
+  const hash = offload ? createHash('sha256') : null;
+  return {
+    head,
+    data: offload ? raw.subarray(0, raw.length - 32) : raw,
+    tail,
+    hash,
+    verify: () => {
+      if (!hash || !stored) return;
+      const digest = hash.digest();
+      if (!digest.equals(stored)) {
+        throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset}: SHA-256 of the decoded data is ${digest.toString('hex')}, the block says ${Buffer.from(stored).toString('hex')}`, {
+          details: { file: label, block: block.index, offset: block.offset },
+        });
+      }
+    },
+  };
 }
 
 /** Like decodeXzBlockChunks, as one contiguous buffer (for reading headers across a block). */

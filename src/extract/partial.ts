@@ -35,8 +35,8 @@ import { InputFormatError, IntegrityError, UnsafePathError } from '../core/error
 import { AR_HEADER_SIZE, decodeArHeader } from '../formats/ar.js';
 import { CPIO_HEADER_SIZE, parseCpioHeader } from '../formats/cpio.js';
 import { readRpmHead, RPMFILE_GHOST } from '../formats/rpm.js';
-import { blockAt, blocksForRange, readXzIndex, wrapBlocks, type XzBlock, type XzFileIndex } from '../formats/xz.js';
-import { decodeXzBlock, defaultDecodeConcurrency, threadPoolSize } from './parallel-xz.js';
+import { blockAt, blocksForRange, readXzIndex, type XzBlock, type XzFileIndex } from '../formats/xz.js';
+import { decodeXzBlock, defaultDecodeConcurrency, prepareXzBlock, threadPoolSize } from './parallel-xz.js';
 import type { ArchiveMember, ExtractOptions, ExtractResult, MemberType, WrittenMember } from './types.js';
 
 export interface PartialExtractOptions extends ExtractOptions {
@@ -463,8 +463,6 @@ class RawPrefetcher {
   }
 }
 
-/** xz check ID of SHA-256 (the .xz file format, 2.1.1.2), the check rpm writes into its payloads. */
-const XZ_CHECK_SHA256 = 0x0a;
 /** Compressed bytes handed to the decoder at a time: its output then comes in bounded bursts. */
 const FEED = 64 * 1024;
 
@@ -502,11 +500,7 @@ class BlockDecoder {
   async decode(block: XzBlock, raw: Uint8Array, sink: (piece: Uint8Array, at: number) => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
     const label = this.label;
     const where = { details: { file: label, block: block.index, offset: block.offset } };
-    if (raw.length !== block.totalSize) throw new IntegrityError(`${label}: xz block ${block.index}: got ${raw.length} bytes, the index says ${block.totalSize}`, where);
-    const sha = block.checkId === XZ_CHECK_SHA256;
-    const data = sha ? raw.subarray(0, raw.length - 32) : raw;
-    const { head, tail } = wrapBlocks([sha ? { ...block, checkId: 0, unpaddedSize: block.unpaddedSize - 32, totalSize: block.totalSize - 32 } : block]);
-    const hash = sha ? createHash('sha256') : null;
+    const { head, data, tail, hash, verify } = prepareXzBlock(block, raw, label);
     // The input goes in while the output is read; each piece waits until the decoder took the last.
     const fed = (async (): Promise<void> => {
       await this.put(head);
@@ -542,13 +536,11 @@ class BlockDecoder {
       if (e instanceof IntegrityError || signal?.aborted) throw e;
       throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset} does not decode (${(e as Error).message}); its check failed or the data is corrupt`, { cause: e, ...where });
     }
-    if (hash) {
-      const digest = hash.digest();
-      const stored = raw.subarray(raw.length - 32);
-      if (!digest.equals(stored)) {
-        this.broken = true;
-        throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset}: SHA-256 of the decoded data is ${digest.toString('hex')}, the block says ${Buffer.from(stored).toString('hex')}`, where);
-      }
+    try {
+      verify();
+    } catch (e) {
+      this.broken = true;
+      throw e;
     }
   }
 
