@@ -105,20 +105,8 @@ export class ByteSource {
 
   /** Skip exactly n bytes or throw TruncatedError. */
   async skip(n: number, what = 'data'): Promise<void> {
-    let left = n;
-    while (left > 0) {
-      if (this.bufferedLength === 0) {
-        const have = await this.fill(1);
-        if (have === 0) throw this.truncated(n, n - left, what);
-      }
-      const c = this.buffered[0]!;
-      const k = Math.min(c.length, left);
-      if (k === c.length) this.buffered.shift();
-      else this.buffered[0] = c.subarray(k);
-      this.bufferedLength -= k;
-      this.pos += k;
-      left -= k;
-    }
+    // The same walk as stream(), its views dropped.
+    for await (const chunk of this.stream(n, what)) void chunk;
   }
 
   /**
