@@ -137,7 +137,12 @@ export type ProgressEvent =
   | { kind: 'failover'; name: string; from: string; to: string; reason: string }
   | { kind: 'extract'; name: string; member: string; bytes: number }
   | { kind: 'info'; message: string }
-  | { kind: 'warning'; code: string; message: string };
+  | { kind: 'warning'; code: string; message: string }
+  /** A named stage of a pipeline operation started (`ms` absent) or finished (`ms` set); src/pipeline/. */
+  | { kind: 'stage'; release: string; stage: PipelineStage; ms?: number };
+
+/** The named stages of `fetch` in src/pipeline/, in order (docs/architecture.md). */
+export type PipelineStage = 'input' | 'lookup' | 'plan' | 'resolve' | 'download' | 'verify' | 'publish' | 'debuginfod';
 
 export type ProgressListener = (e: ProgressEvent) => void;
 

@@ -11,6 +11,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { createUnxz } from 'node-liblzma';
 import pLimit from 'p-limit';
+import { processEnv } from '../core/env.js';
 import { IntegrityError } from '../core/errors.js';
 import { XZ_CHECK_SHA256 } from '../formats/xz-strip.js';
 import { wrapBlocks, type XzBlock } from '../formats/xz.js';
@@ -32,7 +33,7 @@ export interface ParallelDecodeOptions {
 
 /** libuv's pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise; more decodes than threads only queue. */
 export function threadPoolSize(): number {
-  return Number(process.env['UV_THREADPOOL_SIZE'] ?? 4) || 4;
+  return Number(processEnv()['UV_THREADPOOL_SIZE'] ?? 4) || 4;
 }
 
 export function defaultDecodeConcurrency(): number {

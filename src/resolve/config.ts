@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { processEnv } from '../core/env.js';
 import { ConfigError, InputNotFoundError, UsageError } from '../core/errors.js';
 import { readHostRepos } from './yum-repos.js';
 
@@ -176,7 +177,7 @@ function flagSources(flag: '--mirror' | '--repo', urls: string[] | undefined): M
 
 /** Build the mirror configuration from flags, config files and the host's yum/dnf repos. */
 export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<MirrorConfig> {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? processEnv();
   const etcRoot = opts.etcRoot ?? '/etc';
   const cfg: MirrorConfig = {
     sources: [...flagSources('--repo', opts.repos), ...flagSources('--mirror', opts.mirrors)],

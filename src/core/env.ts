@@ -1,0 +1,11 @@
+// The one place below the CLI that reads the process environment. Stages take an `env` record
+// from their caller; the pipeline's default for it, and the two knobs read where no caller can
+// pass one (the xz thread pool size), come from here. test/architecture/layering.test.ts allows
+// `process.env` in this file and in src/cli/ only.
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The process environment (KDBG_CACHE_DIR, XDG_*, KDBG_CONFIG, DEBUGINFOD_URLS, proxies, …). */
+export function processEnv(): Env {
+  return process.env;
+}

@@ -1,0 +1,81 @@
+// The result of a fetch as plain data: what the pipeline returns, what the CLI renders and what
+// the warm-cache fast path of `kdbg fetch` builds without loading the pipeline (src/cli/fast-fetch.ts).
+
+import type { CacheEntry, DumpIdentity, KernelRelease, PackageProvenance } from './types.js';
+
+export interface FetchedPackage extends PackageProvenance {
+  role: 'vmlinux' | 'source';
+  /** Stored package path, or null when not kept. */
+  path: string | null;
+}
+
+export interface FetchResult {
+  release: KernelRelease;
+  /** The published entry (absolute paths). */
+  entry: CacheEntry;
+  entryDir: string;
+  cacheDir: string;
+  vmlinux: string;
+  source: string | null;
+  modules: string | null;
+  /** True when the whole answer came from the cache (no network). */
+  cached: boolean;
+  packages: FetchedPackage[];
+  /** Set when the input was a dump. */
+  dump: DumpIdentity | null;
+}
+
+/** What a fetch asks for beside the vmlinux. */
+export interface Wanted {
+  source: boolean;
+  modules: boolean;
+}
+
+/** A cache entry as the cache stage resolves it (structurally cache/'s ResolvedEntry). */
+export interface CachedEntry {
+  dir: string;
+  entry: CacheEntry;
+  wanted: Wanted;
+}
+
+/** A cached entry answers when it was fetched with at least what is asked now. */
+export function entrySatisfies(e: CachedEntry, want: Wanted): boolean {
+  return (!want.source || e.wanted.source) && (!want.modules || e.wanted.modules);
+}
+
+/** The answer a cached entry gives, every package marked cached. */
+export function cachedResult(cacheDir: string, rel: KernelRelease, hit: CachedEntry, dump: DumpIdentity | null): FetchResult {
+  return {
+    release: rel,
+    entry: hit.entry,
+    entryDir: hit.dir,
+    cacheDir,
+    vmlinux: hit.entry.vmlinux,
+    source: hit.entry.source,
+    modules: hit.entry.modules,
+    cached: true,
+    packages: hit.entry.packages.map((p, i) => ({ ...p, cached: true, role: i === 0 ? 'vmlinux' : 'source', path: null })),
+    dump,
+  };
+}
+
+/** The --json object of `kdbg fetch` (see docs/fetch.md). */
+export function fetchResultJson(r: FetchResult): Record<string, unknown> {
+  return {
+    release: r.release.uname,
+    family: r.release.family,
+    vmlinux: r.vmlinux,
+    source: r.source,
+    packages: r.packages.map((p) => ({
+      name: p.name,
+      url: p.url,
+      sha256: p.sha256,
+      size: p.size,
+      cached: p.cached,
+      // Entries written before these fields existed held whole, verified packages only.
+      sha256Verified: p.sha256Verified ?? true,
+      partial: p.partial ?? null,
+    })),
+    cached: r.cached,
+  };
+}
