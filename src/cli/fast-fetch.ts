@@ -13,7 +13,7 @@
 // checks the subset against yargs itself. Any error (a bad release string, an unreadable cache)
 // also declines, so error messages and exit codes come from the one ordinary path.
 
-import type { FetchResult } from './fetch-pipeline.js';
+import type { FetchResult } from '../core/fetch-result.js';
 
 /** The part of `kdbg fetch`'s arguments a cache hit depends on (plus --json for the output). */
 export interface WarmFetchArgs {
@@ -126,17 +126,24 @@ export async function tryWarmFetch(args: readonly string[], env: Record<string, 
   let result: FetchResult | null;
   let toJson: (r: FetchResult) => Record<string, unknown>;
   try {
-    const pipeline = await import('./fetch-pipeline.js');
-    result = await pipeline.fetchFromCache(a.input, {
-      ...(a.cacheDir !== undefined ? { cacheDir: a.cacheDir } : {}),
+    // The cache and release stages directly, not src/pipeline/: its fetch module graph is what
+    // a warm answer must not load (test/cli/warm-fetch.test.ts pins the modules loaded).
+    // A dump (an existing file, or any path) is the ordinary path's, as fetch's input stage decides.
+    if (a.input.includes('/')) return false;
+    const { stat } = await import('node:fs/promises');
+    if (await stat(a.input).then((st) => st.isFile(), () => false)) return false;
+    const { parseRelease } = await import('../release/index.js');
+    const { openCache } = await import('../cache/index.js');
+    const core = await import('../core/fetch-result.js');
+    const rel = parseRelease(a.input, {
       ...(a.arch !== undefined ? { arch: a.arch } : {}),
       ...(a.distro !== undefined ? { distro: a.distro } : {}),
       ...(a.pkgVersion !== undefined ? { packageVersion: a.pkgVersion } : {}),
-      vmlinuxOnly: a.vmlinuxOnly,
-      modules: a.modules,
-      env,
     });
-    toJson = pipeline.fetchResultJson;
+    const cache = await openCache(a.cacheDir, env);
+    const hit = await cache.readEntry(rel.uname);
+    result = hit && core.entrySatisfies(hit, { source: !a.vmlinuxOnly, modules: a.modules }) ? core.cachedResult(cache.root, rel, hit, null) : null;
+    toJson = core.fetchResultJson;
   } catch {
     return false; // the ordinary path meets the same error and reports it
   }

@@ -1,15 +1,17 @@
-// `kdbg fetch` over many inputs: releases and/or dumps from the command line and `--from-file`,
-// run with bounded concurrency, each result reported the moment it completes (JSON lines with
-// --json), the exit code that of the worst failure. See docs/batch-and-cache.md.
+// `batch`: fetch over many inputs (releases and/or dumps), run with bounded concurrency, each
+// result handed to `onItem` the moment it completes; `kdbg fetch A B …` and `--from-file` render
+// them (JSON lines with --json; the exit code that of the worst failure). docs/batch-and-cache.md.
 //
 // Inputs naming the same release (the same string twice, or `3.10.0-327.el7` next to
 // `3.10.0-327.el7.x86_64`) share one fetch: the second spelling waits for the first's promise
 // instead of queueing behind the release lock, and is never downloaded twice.
 
-import { promises as fsp } from 'node:fs';
+import { statSync } from 'node:fs';
 import pLimit from 'p-limit';
-import { InputNotFoundError, InternalError, isKdbgError, UsageError, type KdbgError } from '../core/errors.js';
-import type { FetchResult } from './fetch-pipeline.js';
+import { InternalError, isKdbgError, UsageError, type KdbgError } from '../core/errors.js';
+import type { FetchResult } from '../core/fetch-result.js';
+import { fetchRelease } from './fetch/index.js';
+import type { FetchOptions } from './fetch/options.js';
 
 export type BatchItem =
   | { input: string; ok: true; result: FetchResult }
@@ -24,23 +26,6 @@ export function parseInputList(text: string): string[] {
     if (line !== '') out.push(line);
   }
   return out;
-}
-
-/** Read `--from-file FILE` (`-` = stdin). */
-export async function readInputFile(file: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<string[]> {
-  let text: string;
-  if (file === '-') {
-    const chunks: Buffer[] = [];
-    for await (const c of stdin as AsyncIterable<Buffer | string>) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
-    text = Buffer.concat(chunks).toString('utf8');
-  } else {
-    try {
-      text = await fsp.readFile(file, 'utf8');
-    } catch (e) {
-      throw new InputNotFoundError(`${file}: cannot read the input list: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { details: { file } });
-    }
-  }
-  return parseInputList(text);
 }
 
 function asKdbgError(e: unknown): KdbgError {
@@ -95,6 +80,37 @@ export async function runBatch(inputs: readonly string[], opts: BatchOptions): P
       return item;
     }),
   );
+}
+
+export interface FetchBatchOptions extends FetchOptions {
+  /** Items fetched at the same time; at least 1. */
+  jobs: number;
+  onItem?: (item: BatchItem) => void;
+}
+
+/**
+ * `fetch` over many inputs with the same options. Inputs naming the same release share one fetch;
+ * a dump's release is not known until it is read (its fetch then meets any same-release sibling
+ * at the release lock and answers from the cache).
+ */
+export async function fetchBatch(inputs: readonly string[], opts: FetchBatchOptions): Promise<BatchItem[]> {
+  const { jobs, onItem, ...fetchOpts } = opts;
+  const { parseRelease } = await import('../release/index.js');
+  const relOpts = { ...(opts.arch !== undefined ? { arch: opts.arch } : {}), ...(opts.distro !== undefined ? { distro: opts.distro } : {}) };
+  return runBatch(inputs, {
+    jobs,
+    fetch: (input) => fetchRelease(input, fetchOpts),
+    keyOf: (input) => {
+      if (input.includes('/')) return null;
+      try {
+        if (statSync(input).isFile()) return null;
+      } catch {
+        // not a file: a release string
+      }
+      return parseRelease(input, relOpts).uname;
+    },
+    ...(onItem ? { onItem } : {}),
+  });
 }
 
 /** The JSON line of one batch item (docs/batch-and-cache.md). */

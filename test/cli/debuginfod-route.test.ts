@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/cache/index.js';
-import { debuginfodUrls, fetchDebuginfodFirst, fetchViaDebuginfod } from '../../src/cli/debuginfod-route.js';
+import { debuginfodUrls, fetchDebuginfodFirst, fetchViaDebuginfod } from '../../src/pipeline/fetch/debuginfod-first.js';
 import { IntegrityError } from '../../src/core/errors.js';
 import type { DumpIdentity } from '../../src/core/types.js';
 import { parseRelease } from '../../src/release/index.js';

@@ -6,7 +6,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runWatch, type DumpProcessor, type WatchEvent } from '../../src/cli/watch-loop.js';
+import { runWatch, type DumpProcessor, type WatchEvent } from '../../src/pipeline/watch/loop.js';
 
 function recorder(): { processDump: DumpProcessor; handled: string[] } {
   const handled: string[] = [];

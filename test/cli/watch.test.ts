@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDumpName } from '../../src/cli/watch-loop.js';
+import { isDumpName } from '../../src/pipeline/watch/loop.js';
 import { startDebuginfod, metricValue, type DebuginfodProcess } from '../helpers/debuginfod.js';
 import { buildElfVmcore } from './watch-fixtures.js';
 

@@ -94,11 +94,11 @@ describe.skipIf(skipReason !== null)(`live: Debian 12 ${REL} from the host's arc
   }, 600_000);
 
   it(`kdbg fetch ${REL} against the real archive (cache kept in the fixture dir)`, async () => {
-    const { fetchRelease } = await import('../../src/cli/fetch-pipeline.js');
+    const { fetchRelease } = await import('../../src/pipeline/fetch/index.js');
     const ref = readFileSync(join(vmDir, 'vmlinux.sha256'), 'utf8').trim();
     const r = await fetchRelease(REL, { cacheDir: fixturePath('debian-live', 'cache'), vmlinuxOnly: true, env: {} });
     expect(r).toBeDefined();
-    const json = JSON.parse(JSON.stringify((await import('../../src/cli/fetch-pipeline.js')).fetchResultJson(r))) as { vmlinux: string; family: string; packages: { name: string; sha256: string }[] };
+    const json = JSON.parse(JSON.stringify((await import('../../src/pipeline/fetch/index.js')).fetchResultJson(r))) as { vmlinux: string; family: string; packages: { name: string; sha256: string }[] };
     expect(json.family).toBe('debian');
     expect(json.packages[0]!.name).toBe(PKG);
     const got = execFileSync('sha256sum', [json.vmlinux], { encoding: 'utf8' }).split(' ')[0];

@@ -45,127 +45,51 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
       .option('offline', { type: 'boolean', default: false, describe: 'take the vmlinux from the cache only' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' }) as unknown as Argv<AnalyzeArgs>,
   handler: async (argv: ArgumentsCamelCase<AnalyzeArgs>): Promise<void> => {
-    const { mkdir, writeFile } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join, resolve } = await import('node:path');
-    const { UsageError, AnalysisError } = await import('../../core/errors.js');
-    const { writeErr, writeOut } = await import('../output.js');
-    const { identifyDump } = await import('../../identify/index.js');
-    const { verifyVmlinux, upstreamVersion } = await import('../../verify/index.js');
-    const { locateCrash, crashVersion } = await import('../../analyze/crash-binary.js');
-    const { runCrashPlan, buildReport } = await import('../../analyze/index.js');
-    const { renderMarkdown } = await import('../../analyze/report/markdown.js');
-    const { renderHtml } = await import('../../analyze/report/html.js');
+    const { resolve } = await import('node:path');
+    const { UsageError } = await import('../../core/errors.js');
+    const { writeOut, writeErr } = await import('../output.js');
+    const { createProgress } = await import('../progress.js');
+    const { analyze } = await import('../../pipeline/analyze.js');
 
-    const say = (m: string): void => {
-      if (!argv.quiet) writeErr(`kdbg: ${m}`);
-    };
     for (const c of argv.cmd) {
       if (/[\n\r]/.test(c)) throw new UsageError(`--cmd ${JSON.stringify(c)}: one crash command per --cmd, without newlines`);
       if (/^\s*(q|quit|exit)\s*$/.test(c)) throw new UsageError(`--cmd ${c}: would end the crash session; kdbg quits crash itself`);
     }
     if (!(argv.timeout > 0)) throw new UsageError(`--timeout ${argv.timeout}: must be a positive number of seconds`);
-    const timings: Record<string, number> = {};
-    const time = async <T>(k: string, f: () => Promise<T>): Promise<T> => {
-      const t = Date.now();
-      try {
-        return await f();
-      } finally {
-        timings[k] = Date.now() - t;
-      }
-    };
-
-    // 1. identify
-    const id = await time('identifyMs', () => identifyDump(argv.dump));
-    say(`${argv.dump}: ${id.format}, kernel ${id.release ?? 'unknown'}${id.buildId ? `, build-id ${id.buildId}` : ''} (${timings['identifyMs']} ms)`);
-
-    // 2. vmlinux: given, or fetched
-    let vmlinux = argv.vmlinux;
-    let sourceDir = argv.sourceDir ?? null;
-    let modulesDir = argv.modulesDir ?? null;
-    if (vmlinux === undefined) {
-      const { fetchRelease } = await import('../fetch-pipeline.js');
-      const { createProgress } = await import('../progress.js');
-      const progress = createProgress({ quiet: argv.quiet, label: id.release ?? argv.dump });
-      try {
-        const r = await time('fetchMs', () =>
-          fetchRelease(argv.dump, {
-            mirrors: argv.mirror,
-            repos: argv.repo,
-            ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
-            ...(argv.config !== undefined ? { configFile: argv.config } : {}),
-            offline: argv.offline,
-            modules: argv.modules,
-            env: process.env,
-            onProgress: progress.listener,
-          }),
-        );
-        vmlinux = r.vmlinux;
-        sourceDir ??= r.source;
-        modulesDir ??= r.modules;
-      } finally {
-        progress.done();
-      }
-    }
-
-    // 3. verify
-    const { result: verification, vmlinux: vmId } = await time('verifyMs', () => verifyVmlinux({ ...id, path: argv.dump }, vmlinux!, { force: argv.force }));
-    for (const w of verification.warnings) say(`warning: ${w}`);
-    say(`vmlinux ${vmlinux} matches (${verification.checks.filter((c) => c.status === 'match').map((c) => c.kind).join(', ') || 'unverified'}) (${timings['verifyMs']} ms)`);
-
-    // 4. crash
-    const located = await locateCrash({ flag: argv.crash, env: { KDBG_CRASH: process.env['KDBG_CRASH'], PATH: process.env['PATH'] } });
-    const version = await crashVersion(located.path);
-    const crash = { ...located, version };
-    const kernelVersion = upstreamVersion(id.release ?? vmId.release ?? '', vmId.banner ?? id.banner, id.packageVersion);
-    say(`running crash ${version ?? '(unknown version)'} (${crash.path}) …`);
-    const header = [`kdbg analyze transcript`, `crash ${version ?? '?'} (${crash.path})`, `vmlinux ${vmlinux}`, `dump ${argv.dump}`];
     const outDir = argv.output === undefined ? null : resolve(argv.output);
-    if (outDir) await mkdir(outDir, { recursive: true });
-    let session;
+    // The pipeline's info and warning events are the `kdbg: …` lines; --quiet drops them.
+    const progress = createProgress({ quiet: argv.quiet, label: argv.dump });
+    let r;
     try {
-      session = await time('crashMs', () =>
-        runCrashPlan({ dump: argv.dump, vmlinux: vmlinux!, crash, timeoutMs: argv.timeout * 1000, extraCommands: argv.cmd, modulesDir, sourceDir, kernelVersion }, header),
-      );
-    } catch (e) {
-      if (e instanceof AnalysisError && typeof e.details['transcript'] === 'string') {
-        const file = outDir ? join(outDir, 'crash-transcript.txt') : join(tmpdir(), `kdbg-crash-transcript-${process.pid}.txt`);
-        await writeFile(file, e.details['transcript']);
-        delete e.details['transcript'];
-        e.details['transcriptFile'] = file;
-        e.message = `${e.message} (transcript: ${file})`;
-      }
-      throw e;
+      r = await analyze({
+        dump: argv.dump,
+        ...(argv.vmlinux !== undefined ? { vmlinux: argv.vmlinux } : {}),
+        fetch: {
+          mirrors: argv.mirror,
+          repos: argv.repo,
+          ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
+          ...(argv.config !== undefined ? { configFile: argv.config } : {}),
+          offline: argv.offline,
+          modules: argv.modules,
+        },
+        ...(argv.crash !== undefined ? { crash: argv.crash } : {}),
+        timeoutMs: argv.timeout * 1000,
+        extraCommands: argv.cmd,
+        force: argv.force,
+        ...(argv.modulesDir !== undefined ? { modulesDir: argv.modulesDir } : {}),
+        ...(argv.sourceDir !== undefined ? { sourceDir: argv.sourceDir } : {}),
+        outDir,
+        env: process.env,
+        onEvent: progress.listener,
+      });
+    } finally {
+      progress.done();
     }
-    say(`crash session ${(session.durationMs / 1000).toFixed(1)} s`);
-
-    // 5. report
-    const t5 = Date.now();
-    const report = await buildReport({
-      dump: { path: argv.dump, format: id.format, release: id.release, buildId: id.buildId },
-      vmlinux: { path: vmlinux!, release: vmId.release, buildId: vmId.buildId, banner: vmId.banner },
-      verification,
-      crash,
-      session,
-      kernelVersion,
-      sourceDir,
-      warnings: verification.warnings,
-      timings,
-    });
-    timings['reportMs'] = Date.now() - t5;
-    report.timings = { ...timings };
-    for (const w of report.warnings) if (!verification.warnings.includes(w)) say(`warning: ${w}`);
-    const json = `${JSON.stringify(report, null, 2)}\n`;
-    if (outDir) {
-      await writeFile(join(outDir, 'report.md'), renderMarkdown(report));
-      await writeFile(join(outDir, 'report.json'), json);
-      await writeFile(join(outDir, 'report.html'), renderHtml(report));
-      await writeFile(join(outDir, 'crash-transcript.txt'), session.transcript);
-      say(`wrote ${outDir}/{report.md,report.json,report.html,crash-transcript.txt}`);
-      writeOut(report.summary.headline);
-    } else if (argv.format === 'json') process.stdout.write(json);
-    else if (argv.format === 'html') writeOut(renderHtml(report));
-    else writeOut(renderMarkdown(report));
-    say(`timings: ${Object.entries(timings).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
+    const { report, timings } = r;
+    if (outDir) writeOut(report.summary.headline);
+    else if (argv.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else if (argv.format === 'html') writeOut((await import('../../analyze/report/html.js')).renderHtml(report));
+    else writeOut((await import('../../analyze/report/markdown.js')).renderMarkdown(report));
+    if (!argv.quiet) writeErr(`kdbg: timings: ${Object.entries(timings).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
   },
 };

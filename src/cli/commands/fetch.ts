@@ -3,7 +3,7 @@
 // make a batch: one line (or JSON line) per item as it completes (docs/batch-and-cache.md).
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../core/errors.js';
-import type { FetchOptions } from '../fetch-pipeline.js';
+import type { FetchOptions } from '../../pipeline/fetch/options.js';
 
 export interface FetchArgs {
   input?: string[];
@@ -64,13 +64,14 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
     const fromFile = argv.fromFile === '' ? '-' : argv.fromFile;
     if (raw.some((a, i) => a === '-' && raw[i - 1] !== '--from-file') && !inputs.includes('-')) inputs.unshift('-');
     if (fromFile !== undefined) {
-      const { readInputFile } = await import('../batch.js');
+      const { readInputFile } = await import('../input-list.js');
       inputs.push(...(await readInputFile(fromFile)));
     }
     if (inputs.length === 0) throw new UsageError(fromFile !== undefined ? `${fromFile}: no inputs in the list` : 'kdbg fetch: a release, a dump path or --from-file is required');
     if (inputs.length > 1 || fromFile !== undefined) return fetchBatch(inputs, argv);
     const input = inputs[0]!;
-    const { fetchRelease, fetchResultJson } = await import('../fetch-pipeline.js');
+    const { fetchRelease } = await import('../../pipeline/fetch/index.js');
+    const { fetchResultJson } = await import('../../core/fetch-result.js');
     const { createProgress } = await import('../progress.js');
     const { writeJson, writeOut } = await import('../output.js');
     const progress = createProgress({ quiet: argv.quiet, label: input });
@@ -94,7 +95,7 @@ function connections(n: number | undefined): number {
 
 /** FetchOptions from the command line (shared by a single fetch and every item of a batch). */
 async function fetchOptionsFrom(argv: ArgumentsCamelCase<FetchArgs>): Promise<FetchOptions> {
-  const { debuginfodUrls } = await import('../debuginfod-route.js');
+  const { debuginfodUrls } = await import('../../pipeline/fetch/debuginfod.js');
   return {
     mirrors: argv.mirror,
     repos: argv.repo,
@@ -116,32 +117,19 @@ async function fetchOptionsFrom(argv: ArgumentsCamelCase<FetchArgs>): Promise<Fe
 
 async function fetchBatch(inputs: string[], argv: ArgumentsCamelCase<FetchArgs>): Promise<void> {
   if (inputs.includes('-')) throw new UsageError('kdbg fetch: a dump on stdin (-) cannot be part of a batch; pass its path');
-  const { statSync } = await import('node:fs');
-  const { fetchRelease, fetchResultJson } = await import('../fetch-pipeline.js');
-  const { runBatch, batchItemJson } = await import('../batch.js');
-  const { parseRelease } = await import('../../release/index.js');
+  const { fetchBatch: runFetchBatch, batchItemJson } = await import('../../pipeline/batch.js');
+  const { fetchResultJson } = await import('../../core/fetch-result.js');
   const { createProgress } = await import('../progress.js');
   const { writeErr, writeJsonLine, writeOut, setExitCode } = await import('../output.js');
   const { worstExitCode } = await import('../../core/errors.js');
   const base = await fetchOptionsFrom(argv);
   const progress = createProgress({ quiet: argv.quiet, label: 'batch' });
-  const relOpts = { ...(argv.arch !== undefined ? { arch: argv.arch } : {}), ...(argv.distro !== undefined ? { distro: argv.distro } : {}) };
   let items;
   try {
-    items = await runBatch(inputs, {
+    items = await runFetchBatch(inputs, {
+      ...base,
       jobs: argv.jobs,
-      fetch: (input) => fetchRelease(input, { ...base, onProgress: progress.listener }),
-      // A release string names its entry; a dump does not until it is read (its fetch then meets
-      // any same-release sibling at the release lock and answers from the cache).
-      keyOf: (input) => {
-        if (input.includes('/')) return null;
-        try {
-          if (statSync(input).isFile()) return null;
-        } catch {
-          // not a file: a release string
-        }
-        return parseRelease(input, relOpts).uname;
-      },
+      onProgress: progress.listener,
       onItem: (item) => {
         if (argv.json) writeJsonLine(batchItemJson(item, fetchResultJson));
         else writeOut(item.ok ? `${item.input}\t${item.result.vmlinux}` : `${item.input}\tERROR ${item.error.message}`);

@@ -1,5 +1,5 @@
 // `kdbg watch DIR`: follow a kdump crash directory and hand each new, complete dump to a
-// processor (identify → fetch → analyze → report; composed in commands/watch.ts), once.
+// processor (identify → fetch → analyze → report; composed in ./process.ts), once.
 //
 // Layouts followed (one level of sub-directories under DIR, plus dumps directly in DIR):
 //   RHEL/Fedora kdump:    <DIR>/<host>-<YYYY-MM-DD-hh:mm:ss>/vmcore   (+ vmcore-dmesg.txt; vmcore.flat over ssh)
@@ -21,8 +21,8 @@
 
 import { watch as fsWatch, promises as fsp, type FSWatcher } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { writeFileAtomic } from '../cache/fs-util.js';
-import { isKdbgError } from '../core/errors.js';
+import { writeFileAtomic } from '../../cache/fs-util.js';
+import { isKdbgError } from '../../core/errors.js';
 
 export interface WatchItem {
   /** Absolute path of the dump. */
@@ -172,7 +172,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
 
   const st = await fsp.stat(dir).catch(() => null);
   if (!st?.isDirectory()) {
-    const { InputNotFoundError } = await import('../core/errors.js');
+    const { InputNotFoundError } = await import('../../core/errors.js');
     throw new InputNotFoundError(`${dir}: not a directory (kdbg watch follows a kdump crash directory such as /var/crash)`, { details: { file: dir } });
   }
 

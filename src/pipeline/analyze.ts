@@ -1,0 +1,197 @@
+// `analyze`: a dump → identify → fetch (unless a vmlinux is given) → verify the match → one crash
+// session → a triage report, written as report.md/.json/.html + crash-transcript.txt when an
+// output directory is given. `kdbg analyze` renders the result; `kdbg watch --analyze` calls
+// `analyzeFetched` for each dump it has already identified and fetched.
+
+import { join } from 'node:path';
+import type { AnalysisReport } from '../analyze/index.js';
+import type { CrashBinary } from '../analyze/crash-binary.js';
+import { processEnv, type Env } from '../core/env.js';
+import type { DumpIdentity, ProgressListener } from '../core/types.js';
+import { ignoreEvents } from './events.js';
+import { fetchRelease } from './fetch/index.js';
+import type { FetchOptions } from './fetch/options.js';
+
+export type { AnalysisReport } from '../analyze/index.js';
+
+export interface LocatedCrash extends Pick<CrashBinary, 'path' | 'from'> {
+  version: string | null;
+}
+
+/** The crash binary: `flag`, else KDBG_CRASH, else PATH (UnavailableError when none). */
+export async function findCrash(flag: string | undefined, env: Env = processEnv()): Promise<LocatedCrash> {
+  const { locateCrash, crashVersion } = await import('../analyze/crash-binary.js');
+  const located = await locateCrash({ flag, env: { KDBG_CRASH: env['KDBG_CRASH'], PATH: env['PATH'] } });
+  return { ...located, version: await crashVersion(located.path) };
+}
+
+export interface AnalyzeFetchedOptions {
+  dump: string;
+  identity: DumpIdentity & { packageVersion?: string | null };
+  vmlinux: string;
+  sourceDir: string | null;
+  modulesDir: string | null;
+  /** The crash binary, or where to look for it (after the match is verified: a mismatch is reported first). */
+  crash: LocatedCrash | { flag?: string | undefined; env: Env };
+  timeoutMs: number;
+  extraCommands?: string[];
+  /** Run even when the vmlinux does not match the dump. */
+  force?: boolean;
+  /** First lines of the transcript. */
+  header: (crash: LocatedCrash) => string[];
+  /** Write the four report files here; null: keep them in memory. */
+  outDir: string | null;
+  /**
+   * When crash fails: where its transcript goes (`outDir`, else a temporary file) and whether the
+   * error message names it (kdbg analyze) or not (kdbg watch records the error as it is).
+   */
+  transcriptInMessage?: boolean;
+  /** Timings of earlier steps (identifyMs, fetchMs) to report with these. */
+  timings?: Record<string, number>;
+  onEvent?: ProgressListener;
+}
+
+export interface AnalyzeResult {
+  report: AnalysisReport;
+  transcript: string;
+  durationMs: number;
+  /** The files written (empty without outDir). */
+  files: string[];
+  timings: Record<string, number>;
+}
+
+/** verify → crash → report, for a dump whose vmlinux is at hand. */
+export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeResult> {
+  const emit = o.onEvent ?? ignoreEvents;
+  const { writeFileAtomic } = await import('../cache/fs-util.js');
+  const { AnalysisError } = await import('../core/errors.js');
+  const { verifyVmlinux, upstreamVersion } = await import('../verify/index.js');
+  const { runCrashPlan, buildReport } = await import('../analyze/index.js');
+  const timings: Record<string, number> = { ...o.timings };
+  let t = Date.now();
+  const { result: verification, vmlinux: vmId } = await verifyVmlinux({ ...o.identity, path: o.dump }, o.vmlinux, { force: o.force ?? false });
+  timings['verifyMs'] = Date.now() - t;
+  for (const w of verification.warnings) emit({ kind: 'warning', code: 'KDBG_E_MISMATCH', message: w });
+  emit({ kind: 'info', message: `vmlinux ${o.vmlinux} matches (${verification.checks.filter((c) => c.status === 'match').map((c) => c.kind).join(', ') || 'unverified'}) (${timings['verifyMs']} ms)` });
+  const kernelVersion = upstreamVersion(o.identity.release ?? vmId.release ?? '', vmId.banner ?? o.identity.banner, o.identity.packageVersion ?? null);
+  const crash = 'path' in o.crash ? o.crash : await findCrash(o.crash.flag, o.crash.env);
+  emit({ kind: 'info', message: `running crash ${crash.version ?? '(unknown version)'} (${crash.path}) …` });
+  if (o.outDir) {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(o.outDir, { recursive: true });
+  }
+  t = Date.now();
+  let session;
+  try {
+    session = await runCrashPlan(
+      { dump: o.dump, vmlinux: o.vmlinux, crash, timeoutMs: o.timeoutMs, extraCommands: o.extraCommands ?? [], modulesDir: o.modulesDir, sourceDir: o.sourceDir, kernelVersion },
+      o.header(crash),
+    );
+  } catch (e) {
+    if (e instanceof AnalysisError && typeof e.details['transcript'] === 'string') {
+      const { tmpdir } = await import('node:os');
+      const file = o.outDir ? join(o.outDir, 'crash-transcript.txt') : join(tmpdir(), `kdbg-crash-transcript-${process.pid}.txt`);
+      await writeFileAtomic(file, e.details['transcript']);
+      delete e.details['transcript'];
+      e.details['transcriptFile'] = file;
+      if (o.transcriptInMessage) e.message = `${e.message} (transcript: ${file})`;
+    }
+    throw e;
+  }
+  timings['crashMs'] = Date.now() - t;
+  emit({ kind: 'info', message: `crash session ${(session.durationMs / 1000).toFixed(1)} s` });
+  const t5 = Date.now();
+  const report = await buildReport({
+    dump: { path: o.dump, format: o.identity.format, release: o.identity.release, buildId: o.identity.buildId },
+    vmlinux: { path: o.vmlinux, release: vmId.release, buildId: vmId.buildId, banner: vmId.banner },
+    verification,
+    crash,
+    session,
+    kernelVersion,
+    sourceDir: o.sourceDir,
+    warnings: verification.warnings,
+    timings,
+  });
+  timings['reportMs'] = Date.now() - t5;
+  report.timings = { ...timings };
+  for (const w of report.warnings) if (!verification.warnings.includes(w)) emit({ kind: 'warning', code: 'KDBG_E_ANALYSIS', message: w });
+  const files: string[] = [];
+  if (o.outDir) {
+    const { renderMarkdown } = await import('../analyze/report/markdown.js');
+    const { renderHtml } = await import('../analyze/report/html.js');
+    const out: Array<[string, string]> = [
+      ['report.md', renderMarkdown(report)],
+      ['report.json', `${JSON.stringify(report, null, 2)}\n`],
+      ['report.html', renderHtml(report)],
+      ['crash-transcript.txt', session.transcript],
+    ];
+    for (const [name, text] of out) {
+      await writeFileAtomic(join(o.outDir, name), text);
+      files.push(join(o.outDir, name));
+    }
+    emit({ kind: 'info', message: `wrote ${o.outDir}/{report.md,report.json,report.html,crash-transcript.txt}` });
+  }
+  return { report, transcript: session.transcript, durationMs: session.durationMs, files, timings };
+}
+
+export interface AnalyzeOptions {
+  dump: string;
+  /** Use this vmlinux instead of fetching one. */
+  vmlinux?: string;
+  /** How to fetch the vmlinux (mirrors, cache, offline, modules); the dump is the input. */
+  fetch?: FetchOptions;
+  /** crash binary flag (default KDBG_CRASH, then PATH). */
+  crash?: string;
+  timeoutMs: number;
+  extraCommands?: string[];
+  force?: boolean;
+  modulesDir?: string;
+  sourceDir?: string;
+  outDir?: string | null;
+  env?: Env;
+  onEvent?: ProgressListener;
+}
+
+/** identify → fetch → verify → crash → report: `kdbg analyze` as a function. */
+export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { identity: DumpIdentity; vmlinux: string }> {
+  const emit = o.onEvent ?? ignoreEvents;
+  const env = o.env ?? processEnv();
+  const timings: Record<string, number> = {};
+  const { identifyDump } = await import('../identify/index.js');
+  let t = Date.now();
+  const identity = await identifyDump(o.dump);
+  timings['identifyMs'] = Date.now() - t;
+  emit({ kind: 'info', message: `${o.dump}: ${identity.format}, kernel ${identity.release ?? 'unknown'}${identity.buildId ? `, build-id ${identity.buildId}` : ''} (${timings['identifyMs']} ms)` });
+  let vmlinux = o.vmlinux;
+  let sourceDir = o.sourceDir ?? null;
+  let modulesDir = o.modulesDir ?? null;
+  if (vmlinux === undefined) {
+    t = Date.now();
+    try {
+      const r = await fetchRelease(o.dump, { env, onProgress: emit, ...o.fetch });
+      vmlinux = r.vmlinux;
+      sourceDir ??= r.source;
+      modulesDir ??= r.modules;
+    } finally {
+      timings['fetchMs'] = Date.now() - t;
+    }
+  }
+  const fetched = vmlinux;
+  const r = await analyzeFetched({
+    dump: o.dump,
+    identity,
+    vmlinux,
+    sourceDir,
+    modulesDir,
+    crash: { flag: o.crash, env },
+    timeoutMs: o.timeoutMs,
+    extraCommands: o.extraCommands ?? [],
+    force: o.force ?? false,
+    header: (crash) => [`kdbg analyze transcript`, `crash ${crash.version ?? '?'} (${crash.path})`, `vmlinux ${fetched}`, `dump ${o.dump}`],
+    outDir: o.outDir ?? null,
+    transcriptInMessage: true,
+    timings,
+    onEvent: emit,
+  });
+  return { ...r, identity, vmlinux };
+}

@@ -1,0 +1,99 @@
+// Stage 5, download ⇉ extract: each resolved package is streamed from its mirror straight into
+// the extractor (a tee: the bytes are hashed and stored while the members are written), or, when
+// only the vmlinux of a block-indexed package is wanted, fetched partially (./partial.ts).
+// Both packages run concurrently; the results go to the verify and publish stages.
+
+import { join } from 'node:path';
+import type { PartialFetchProvenance, ResolvedPackage } from '../../core/types.js';
+import type { ExtractOptions, ExtractResult, MemberSelector } from '../../extract/types.js';
+import type { FetchContext } from './options.js';
+import { partialFetch } from './partial.js';
+import type { ResolvedPlan } from './plan.js';
+
+export interface ExtractJob {
+  pkg: ResolvedPackage;
+  selector: MemberSelector;
+  stopAfter?: number;
+  dir: string;
+}
+
+export interface JobResult {
+  job: ExtractJob;
+  r: { url: string; sha256: string; size: number; cached: boolean; path: string | null; consumed?: ExtractResult | undefined; sha256Verified: boolean; partial: PartialFetchProvenance | null };
+}
+
+async function extractJobs(ctx: FetchContext, plan: ResolvedPlan, staging: string): Promise<ExtractJob[]> {
+  const select = await import('../../extract/select.js');
+  const jobs: ExtractJob[] = [];
+  if (plan.vmPkg) {
+    const vm = select.vmlinuxSelector(ctx.rel.uname);
+    const mods = ctx.want.modules ? select.modulesSelector() : null;
+    jobs.push({ pkg: plan.vmPkg, selector: mods ? (m) => vm(m) || mods(m) : vm, ...(mods ? {} : { stopAfter: 1 }), dir: join(staging, 'x-vmlinux') });
+  }
+  if (plan.srcPkg) jobs.push({ pkg: plan.srcPkg, selector: select.sourceSelector(), dir: join(staging, 'x-source') });
+  return jobs;
+}
+
+/** A whole download, extracted as it arrives; a retried attempt starts the extraction again. */
+async function wholeDownload(ctx: FetchContext, job: ExtractJob): Promise<JobResult> {
+  const { opts, emit, cache } = ctx;
+  const { downloadPackage } = await import('../../download/index.js');
+  const { extractPackage } = await import('../../extract/index.js');
+  const r = await downloadPackage<ExtractResult>(job.pkg, {
+    cache,
+    consume: async (chunks, attempt) => {
+      if (attempt > 0) await cache.removeTree(job.dir); // the bytes it saw were void
+      // The download sets the pace here: one decoded block ahead is enough (types.ts).
+      const xo: ExtractOptions = { destDir: job.dir, select: job.selector, label: job.pkg.fileName, onProgress: emit, decodeAhead: 1 };
+      if (job.stopAfter !== undefined) xo.stopAfter = job.stopAfter;
+      if (opts.signal) xo.signal = opts.signal;
+      return extractPackage(chunks, xo);
+    },
+    onProgress: emit,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.retry ? { retry: opts.retry } : {}),
+    ...(opts.segmented !== undefined ? { segmented: opts.segmented } : {}),
+    ...(opts.lockTimeoutMs !== undefined ? { lockTimeoutMs: opts.lockTimeoutMs } : {}),
+  });
+  return { job, r: { ...r, sha256Verified: true, partial: null } };
+}
+
+export async function downloadAndExtract(ctx: FetchContext, plan: ResolvedPlan, staging: string): Promise<JobResult[]> {
+  const jobs = await extractJobs(ctx, plan, staging);
+  const { vmPkg } = plan;
+  // p-limit loads here, not at the top: a cache hit never needs it.
+  const { default: pLimit } = await import('p-limit');
+  const limit = pLimit(2);
+  // allSettled, not all: a failed package must not leave its sibling writing into a staging
+  // directory we are about to remove. The sibling's verified package still lands in the store.
+  //
+  // A partial vmlinux fetch decodes on every core; the sources package (thousands of small
+  // files: ~100 MB of heap churn) waits until it is done instead of competing with it for both
+  // (a multi-block RPM fetch peaked at 234 MB with the two side by side). A whole download
+  // decodes one stream on one core, and the sources job runs beside it on the other.
+  let partialDecided: (partial: boolean) => void = () => undefined;
+  const vmlinuxWasPartial = new Promise<boolean>((r) => (partialDecided = r));
+  if (!vmPkg) partialDecided(false);
+  let vmlinuxRun: Promise<unknown> = Promise.resolve();
+  const runJob = async (job: ExtractJob): Promise<JobResult> => {
+    const isVmlinux = job.pkg === vmPkg;
+    if (!isVmlinux && (await vmlinuxWasPartial)) await vmlinuxRun.catch(() => undefined);
+    let partial: JobResult | null = null;
+    try {
+      partial = ctx.opts.keepPackages !== true ? await partialFetch(job, ctx.cache, ctx.emit, ctx.opts.signal) : null;
+    } finally {
+      if (isVmlinux) partialDecided(partial !== null);
+    }
+    return partial ?? wholeDownload(ctx, job);
+  };
+  const settled = await Promise.allSettled(
+    jobs.map((job) => {
+      const run = limit(() => runJob(job));
+      if (job.pkg === vmPkg) vmlinuxRun = run;
+      return run;
+    }),
+  );
+  const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
+}

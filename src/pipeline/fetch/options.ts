@@ -1,0 +1,70 @@
+// The inputs of `fetch` and the context its stages share.
+
+import type { Cache } from '../../cache/index.js';
+import type { DumpIdentity, HttpFetcher, KernelRelease } from '../../core/types.js';
+import type { Env } from '../../core/env.js';
+import type { Wanted } from '../../core/fetch-result.js';
+import type { DownloadOptions } from '../../download/index.js';
+import type { RetryPolicy } from '../../download/retry.js';
+import type { PipelineListener } from '../events.js';
+
+export type { FetchedPackage, FetchResult, Wanted } from '../../core/fetch-result.js';
+
+export interface FetchOptions {
+  cacheDir?: string;
+  mirrors?: string[];
+  repos?: string[];
+  arch?: string;
+  distro?: string;
+  /** Debian/Ubuntu package version the release string lacks; default: the dump's, when it says. */
+  packageVersion?: string;
+  configFile?: string;
+  /** Answer from the cache only; NotFoundError (69) when the release is not there. */
+  offline?: boolean;
+  /** Skip the sources package. */
+  vmlinuxOnly?: boolean;
+  /** Also extract the modules' debug files. */
+  modules?: boolean;
+  /**
+   * What to do with the debug packages (docs/fetch.md, "Partial fetch"):
+   * - `true`: download each package whole, check its sha256 against the repository index and keep
+   *   it in packages/sha256/ (a later --modules/sources fetch re-extracts without the network);
+   * - unset (default): a block-indexed package (multi-block xz: Debian/Ubuntu debs, RHEL 8+/Fedora
+   *   RPMs) of which only the vmlinux is wanted is fetched partially — only the xz blocks holding
+   *   the vmlinux, by HTTP Range; anything else (single-block xz as el7, no Range, modules or a
+   *   sources package wanted, no size known) is downloaded whole, sha256-checked and kept;
+   * - `false`: partial when possible, else downloaded whole, checked, and dropped after extraction.
+   */
+  keepPackages?: boolean;
+  /** Progress, stage and diagnostic events (src/pipeline/events.ts). */
+  onProgress?: PipelineListener;
+  signal?: AbortSignal;
+  /** The environment (KDBG_CACHE_DIR, XDG_CACHE_HOME, KDBG_CONFIG, proxies); default the process's (core/env.ts). */
+  env?: Env;
+  /** HTTP for resolve/ (index files, probes); default the undici fetcher. */
+  http?: HttpFetcher;
+  retry?: Partial<RetryPolicy>;
+  lockTimeoutMs?: number;
+  /** Multi-connection download of large packages (see downloadPackage); false turns it off. */
+  segmented?: DownloadOptions<unknown>['segmented'];
+  /**
+   * debuginfod servers to try first when the input is a dump with a BUILD-ID (the `kdbg fetch`
+   * command passes DEBUGINFOD_URLS here). Undefined or empty: packages only.
+   */
+  debuginfodUrls?: readonly string[];
+}
+
+/** What every stage of one fetch shares: decided once by the input and lookup stages. */
+export interface FetchContext {
+  cache: Cache;
+  rel: KernelRelease;
+  want: Wanted;
+  dump: DumpIdentity | null;
+  opts: FetchOptions;
+  emit: PipelineListener;
+  env: Env;
+}
+
+export function wantedOf(opts: FetchOptions): Wanted {
+  return { source: !opts.vmlinuxOnly, modules: opts.modules ?? false };
+}
