@@ -4,23 +4,10 @@
 // Both packages run concurrently; the results go to the verify and publish stages.
 
 import { join } from 'node:path';
-import type { PartialFetchProvenance, ResolvedPackage } from '../../core/types.js';
-import type { ExtractOptions, ExtractResult, MemberSelector } from '../../extract/types.js';
-import type { FetchContext } from './options.js';
+import type { ExtractOptions, ExtractResult } from '../../extract/types.js';
+import type { ExtractJob, FetchContext, JobResult } from './options.js';
 import { partialFetch } from './partial.js';
 import type { ResolvedPlan } from './plan.js';
-
-export interface ExtractJob {
-  pkg: ResolvedPackage;
-  selector: MemberSelector;
-  stopAfter?: number;
-  dir: string;
-}
-
-export interface JobResult {
-  job: ExtractJob;
-  r: { url: string; sha256: string; size: number; cached: boolean; path: string | null; consumed?: ExtractResult | undefined; sha256Verified: boolean; partial: PartialFetchProvenance | null };
-}
 
 async function extractJobs(ctx: FetchContext, plan: ResolvedPlan, staging: string): Promise<ExtractJob[]> {
   const select = await import('../../extract/select.js');

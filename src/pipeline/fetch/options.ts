@@ -1,10 +1,11 @@
 // The inputs of `fetch` and the context its stages share.
 
 import type { Cache } from '../../cache/index.js';
-import type { DumpIdentity, HttpFetcher, KernelRelease } from '../../core/types.js';
+import type { DumpIdentity, HttpFetcher, KernelRelease, PartialFetchProvenance, ResolvedPackage } from '../../core/types.js';
 import type { Env } from '../../core/env.js';
 import type { Wanted } from '../../core/fetch-result.js';
 import type { DownloadOptions } from '../../download/index.js';
+import type { ExtractResult, MemberSelector } from '../../extract/types.js';
 import type { RetryPolicy } from '../../download/retry.js';
 import type { PipelineListener } from '../events.js';
 
@@ -67,4 +68,17 @@ export interface FetchContext {
 
 export function wantedOf(opts: FetchOptions): Wanted {
   return { source: !opts.vmlinuxOnly, modules: opts.modules ?? false };
+}
+
+/** One package to download and extract: what to keep of it and where. */
+export interface ExtractJob {
+  pkg: ResolvedPackage;
+  selector: MemberSelector;
+  stopAfter?: number;
+  dir: string;
+}
+
+export interface JobResult {
+  job: ExtractJob;
+  r: { url: string; sha256: string; size: number; cached: boolean; path: string | null; consumed?: ExtractResult | undefined; sha256Verified: boolean; partial: PartialFetchProvenance | null };
 }

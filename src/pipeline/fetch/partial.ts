@@ -3,7 +3,7 @@
 import type { Cache } from '../../cache/index.js';
 import { IntegrityError } from '../../core/errors.js';
 import type { PartialFetchProvenance, ProgressListener } from '../../core/types.js';
-import type { ExtractJob, JobResult } from './download.js';
+import type { ExtractJob, JobResult } from './options.js';
 
 /**
  * Below this size a package is downloaded whole: the partial path's own reads (a 64 KiB window at

@@ -5,8 +5,7 @@
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { CacheEntry } from '../../core/types.js';
 import type { FetchedPackage, FetchResult } from '../../core/fetch-result.js';
-import type { JobResult } from './download.js';
-import type { FetchContext } from './options.js';
+import type { FetchContext, JobResult } from './options.js';
 import type { ResolvedPlan } from './plan.js';
 import type { VerifiedVmlinux } from './verify.js';
 

@@ -6,8 +6,7 @@
 import { posix } from 'node:path';
 import { InputFormatError } from '../../core/errors.js';
 import type { WrittenMember } from '../../extract/types.js';
-import type { JobResult } from './download.js';
-import type { FetchContext } from './options.js';
+import type { FetchContext, JobResult } from './options.js';
 import type { ResolvedPlan } from './plan.js';
 
 export interface VerifiedVmlinux {
