@@ -16,10 +16,11 @@ export const identifyCommand: CommandModule<object, IdentifyArgs> = {
       .positional('dump', { type: 'string', demandOption: true, describe: "vmcore (ELF, kdump-compressed, flattened, split part), vmcore-dmesg.txt, or '-'" })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (schema in docs/identify.md)' }),
   handler: async (argv) => {
-    const { identifyDump, formatIdentity } = await import('../../identify/index.js');
+    const { identify } = await import('../../pipeline/identify.js');
+    const { formatIdentity } = await import('../../identify/index.js');
     // yargs hands a lone '-' positional over as '' (an empty path names no file anyway).
     const dump = argv.dump === '' ? '-' : argv.dump;
-    const id = await identifyDump(dump);
+    const id = await identify(dump);
     if (argv.json) writeJson(id);
     else for (const l of formatIdentity(id)) writeOut(l);
     if (id.release === null) {

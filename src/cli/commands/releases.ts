@@ -1,7 +1,8 @@
 // kdbg releases <debian|ubuntu>: the kernel releases whose debug symbols the archives carry today,
 // newest first; --latest prints the newest one alone, for `kdbg fetch "$(kdbg releases debian --latest)"`.
 // Archives: --mirror/--repo and the config file's entries for the family, else (Debian) the host's
-// apt sources, exactly as `kdbg fetch` reads them. JSON schema: README, "--json contract".
+// apt sources, exactly as `kdbg fetch` reads them (src/pipeline/releases.ts). JSON schema: README,
+// "--json contract".
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../../core/errors.js';
 import { writeJson, writeOut } from '../output.js';
@@ -39,38 +40,24 @@ export const releasesCommand: CommandModule<object, ReleasesArgs> = {
     const family = argv.distro === 'ubuntu' ? 'ubuntu' : 'debian';
     const arch = argv.arch ?? DEBIAN_ARCH[process.arch];
     if (arch === undefined) throw new UsageError(`kdbg releases: no Debian architecture for ${process.arch}; pass --arch`);
-    const [{ loadMirrorConfig }, { undiciFetcher }, { listDebKernelReleases, latestDebKernelRelease, noReleases }] = await Promise.all([
-      import('../../resolve/index.js'),
-      import('../../download/http.js'),
-      import('../../resolve/deb-releases.js'),
-    ]);
-    const config = await loadMirrorConfig({
-      ...(argv.config !== undefined ? { configFile: argv.config } : {}),
-      mirrors: argv.mirror,
-      repos: argv.repo,
-      env: process.env,
-    });
-    // Config entries apply when their selector names the family (or everything); an entry with
-    // ${release}-style placeholders names one release's archive, not one to list.
-    const applies = config.sources.filter((s) => s.match.some((m) => m === '*' || m === family) && !s.url.includes('$'));
+    const { listReleases, latestRelease } = await import('../../pipeline/releases.js');
     const opts = {
       family,
       arch,
-      mirrors: applies.filter((s) => s.type === 'mirror').map((s) => s.url),
-      repos: applies.filter((s) => s.type === 'repo').map((s) => s.url),
-      aptRoot: config.aptRoot,
-      http: undiciFetcher,
+      mirrors: argv.mirror,
+      repos: argv.repo,
+      suites: argv.suite,
       ...(argv.flavour !== undefined ? { flavour: argv.flavour } : {}),
-      ...(argv.suite.length > 0 ? { suites: argv.suite } : {}),
+      ...(argv.config !== undefined ? { configFile: argv.config } : {}),
+      env: process.env,
     } as const;
     if (argv.latest) {
-      const r = await latestDebKernelRelease(opts);
+      const r = await latestRelease(opts);
       if (argv.json) writeJson(r);
       else writeOut(r.release);
       return;
     }
-    const { releases, attempts } = await listDebKernelReleases(opts);
-    if (releases.length === 0) throw noReleases(opts, attempts, argv.flavour ?? null);
+    const releases = await listReleases(opts);
     if (argv.json) {
       writeJson({ distro: family, arch, releases });
       return;
