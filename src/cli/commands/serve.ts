@@ -25,13 +25,14 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     process.once('SIGTERM', onTerm);
     try {
       const { startServe, parseListen, isLoopback } = await import('../../serve/server.js');
-      const { defaultCacheDir } = await import('../../cache/index.js');
+      const { cacheDirOf } = await import('../../pipeline/cache-dir.js');
       const { writeErr, writeJsonLine } = await import('../output.js');
       const { existsSync } = await import('node:fs');
-      const { join, resolve } = await import('node:path');
+      const { join } = await import('node:path');
       const { InputNotFoundError } = await import('../../core/errors.js');
       const addr = parseListen(argv.listen);
-      const cacheDir = resolve(argv.cacheDir ?? defaultCacheDir(process.env));
+      // The directory `kdbg fetch` with the same flags and environment publishes into.
+      const cacheDir = cacheDirOf({ cacheDir: argv.cacheDir, env: process.env });
       if (!existsSync(join(cacheDir, 'releases'))) {
         throw new InputNotFoundError(`${cacheDir}: not a kdbg cache (no releases/ directory)`, {
           details: { cacheDir },

@@ -11,6 +11,7 @@
 import { cachedResult, type FetchResult } from '../../core/fetch-result.js';
 import { processEnv } from '../../core/env.js';
 import type { ResolvedEntry } from '../../cache/index.js';
+import { cacheDirOf } from '../cache-dir.js';
 import { ignoreEvents, stage } from '../events.js';
 import { downloadAndExtract } from './download.js';
 import { isDumpInput, readInput, releaseOptions } from './input.js';
@@ -29,7 +30,7 @@ export async function fetchRelease(input: string, opts: FetchOptions = {}): Prom
   const emit = opts.onProgress ?? ignoreEvents;
   const { rel, dump } = await stage(emit, input, 'input', () => readInput(input, opts));
   const { openCache } = await import('../../cache/index.js');
-  const ctx: FetchContext = { cache: await openCache(opts.cacheDir, env), rel, dump, want: wantedOf(opts), opts, emit, env };
+  const ctx: FetchContext = { cache: await openCache(cacheDirOf({ cacheDir: opts.cacheDir, env })), rel, dump, want: wantedOf(opts), opts, emit, env };
   const first = await stage(emit, rel.uname, 'lookup', () => lookupCache(ctx));
   if (first.answer) return first.answer;
 
@@ -103,7 +104,7 @@ export async function fetchFromCache(input: string, opts: FetchOptions = {}): Pr
   const { parseRelease } = await import('../../release/index.js');
   const rel = parseRelease(input, releaseOptions(opts, null));
   const { openCache } = await import('../../cache/index.js');
-  const cache = await openCache(opts.cacheDir, opts.env ?? processEnv());
+  const cache = await openCache(cacheDirOf(opts));
   const hit = await cache.readEntry(rel.uname);
   return hit && entrySatisfies(hit, wantedOf(opts)) ? cachedResult(cache.root, rel, hit, null) : null;
 }
