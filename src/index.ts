@@ -11,6 +11,7 @@ export { identify, type DumpIdentification } from './pipeline/identify.js';
 export { analyze, analyzeFetched, findCrash, type AnalyzeOptions, type AnalyzeFetchedOptions, type AnalyzeResult, type AnalysisReport, type LocatedCrash } from './pipeline/analyze.js';
 export { resolve, type ResolveOptions, type ResolveResult } from './pipeline/resolve.js';
 export { listReleases, latestRelease, type ReleasesOptions, type DebKernelRelease } from './pipeline/releases.js';
+export { listMembers, unpack } from './pipeline/unpack.js';
 export { fetchBatch, runBatch, parseInputList, type BatchItem, type FetchBatchOptions } from './pipeline/batch.js';
 export { runWatch, isDumpName, type WatchOptions, type WatchEvent, type WatchItem, type WatchSummary, type DumpProcessor, type ProcessedDump } from './pipeline/watch/loop.js';
 export { makeDumpProcessor, type DumpProcessorOptions } from './pipeline/watch/process.js';

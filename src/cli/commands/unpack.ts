@@ -1,8 +1,8 @@
 // kdbg unpack <package-file> [--list] [-C DIR] [GLOB…] [--json]: list or extract members of an
 // RPM (or .deb) with kdbg's own parsers — the replacement for `rpm2cpio X | cpio -idm`. The --json
-// shapes are a contract, documented in docs/unpack.md.
+// shapes are a contract, documented in docs/unpack.md. The work is src/pipeline/unpack.ts.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import type { ArchiveMember, ExtractResult } from '../../extract/types.js';
+import type { ArchiveMember } from '../../extract/types.js';
 
 export interface UnpackArgs {
   package: string;
@@ -54,77 +54,26 @@ export interface UnpackedMember {
 }
 
 export async function runUnpack(req: UnpackRequest): Promise<void> {
-  const { createReadStream } = await import('node:fs');
-  const { stat } = await import('node:fs/promises');
-  const { resolve, relative, sep } = await import('node:path');
-  const { InputNotFoundError } = await import('../../core/errors.js');
+  const { relative, resolve, sep } = await import('node:path');
   const { writeJson, writeOut } = await import('../output.js');
-  const { extractPackage, listPackage } = await import('../../extract/index.js');
-  const { globSelector } = await import('../../extract/select.js');
-
-  const st = await stat(req.file).catch((e: NodeJS.ErrnoException) => {
-    throw new InputNotFoundError(`${req.file}: cannot read package (${e.code ?? e.message})`, { cause: e, details: { file: req.file } });
-  });
-  if (!st.isFile()) throw new InputNotFoundError(`${req.file}: not a regular file`, { details: { file: req.file } });
-  const chunks = createReadStream(req.file, { highWaterMark: 1 << 20 });
-  const select = globSelector(req.globs);
-
+  const { listMembers, unpack } = await import('../../pipeline/unpack.js');
   if (req.list) {
     const out: ListedMember[] = [];
-    try {
-      for await (const m of listPackage(chunks, req.file)) {
-        if (!select(m)) continue;
-        if (req.json) out.push({ path: m.path, size: m.size, mode: m.mode, type: m.type, linkTarget: m.linkTarget });
-        else writeOut(lsLine(m));
-      }
-    } finally {
-      chunks.destroy();
+    for await (const m of listMembers(req.file, req.globs)) {
+      if (req.json) out.push({ path: m.path, size: m.size, mode: m.mode, type: m.type, linkTarget: m.linkTarget });
+      else writeOut(lsLine(m));
     }
     if (req.json) writeJson(out);
     return;
   }
-
   const dest = resolve(req.directory);
-  let result;
-  try {
-    // Literal member names (no glob characters) tell us how many files we want, so the walk can
-    // stop as soon as they are written instead of decompressing the rest of a 5 GB payload.
-    // `reopen` lets the deb walker take a second pass for a symlink whose target it has passed.
-    const literal = req.globs.length > 0 && req.globs.every((g) => !/[*?[\\]/.test(g));
-    // Literal names in a block-indexed package (a multi-block xz payload: Debian debs, RHEL 8+
-    // RPMs): positioned reads decode only the blocks that hold them, on every core, each block
-    // written straight to its place — faster than `xz -T2 | tar` and a third less memory than
-    // the streaming walk (docs/speed.md). Anything else streams.
-    if (literal) result = await unpackPartially(req.file, dest, select, new Set(req.globs.map((g) => g.replace(/^(?:\.\/|\/)+/, ''))).size);
-    result ??= await extractPackage(chunks, {
-      destDir: dest,
-      select,
-      label: req.file,
-      ...(literal ? { stopAfter: new Set(req.globs.map((g) => g.replace(/^(?:\.\/|\/)+/, ''))).size } : {}),
-      reopen: () => createReadStream(req.file, { highWaterMark: 1 << 20 }),
-    });
-  } finally {
-    chunks.destroy();
-  }
+  const result = await unpack(req.file, dest, req.globs);
   const rel = (p: string): string => relative(dest, p).split(sep).join('/');
   if (req.json) {
     writeJson(result.written.map((w): UnpackedMember => ({ path: rel(w.path), size: w.member.type === 'file' ? w.member.size : 0, sha256: w.sha256 })));
   } else {
     for (const w of result.written) writeOut(rel(w.path));
   }
-}
-
-/** The partial path on a local file, or null when it does not apply (see tryPartialExtract). */
-async function unpackPartially(file: string, destDir: string, select: (m: ArchiveMember) => boolean, stopAfter: number): Promise<ExtractResult | null> {
-  const { tryPartialExtract } = await import('../../extract/partial.js');
-  const { withFileAccess } = await import('../../core/file-access.js');
-  return withFileAccess(file, async (ra) => {
-    const head = await ra.readAt(0, 8);
-    const isDeb = Buffer.from(head).toString('latin1') === '!<arch>\n';
-    const isRpm = head[0] === 0xed && head[1] === 0xab && head[2] === 0xee && head[3] === 0xdb;
-    if (!isDeb && !isRpm) return null;
-    return tryPartialExtract(ra, isDeb ? 'deb' : 'rpm', { destDir, select, stopAfter, label: file });
-  });
 }
 
 /** `ls -l`-like line: mode string, size, path and link target. */
