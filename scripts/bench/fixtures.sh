@@ -23,7 +23,7 @@ out="$KDBG_FIXTURES/bench"
 pkgs="$KDBG_FIXTURES/debian-pkgs"
 rel=3.10.0-327.el7.x86_64
 debian_kernel   # REL, VER
-recipe=("$here/fixtures.sh" "$here/../fixtures/lib.sh" "$here/../fixtures/debian-kernel.sh" "$DEBIAN_KERNEL_ENV")
+recipe=("$here/fixtures.sh" "$DEBIAN_KERNEL_ENV")
 
 if stamp_ok bench "${recipe[@]}" && [ -s "$out/debian.env" ]; then
   echo "bench fixtures: cached in $out" >&2

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { AnalysisReport } from '../../src/analyze/index.js';
-import { debianVmlinux, requireFixture } from '../helpers/fixtures.js';
+import { debianVmlinux, requireFixture, vmcoreKernel } from '../helpers/fixtures.js';
 
 const run = promisify(execFile);
 const kdbg = join(import.meta.dirname, '..', '..', 'bin', 'kdbg.js');
@@ -70,7 +70,7 @@ describe('kdbg analyze: errors and warnings', () => {
     const cache = mkdtempSync(join(tmpdir(), 'kdbg-cache-'));
     const r = await kdbgRun(['analyze', dump(), '--offline', '--cache-dir', cache, '--crash', '/nonexistent', '-q']);
     expect(r.code).toBe(69);
-    expect(r.stderr).toMatch(/6\.1\.0-56-amd64.*not in the cache/);
+    expect(r.stderr).toContain(`kdbg: ${vmcoreKernel().release}: not in the cache`);
   });
 
   it('another kernel\'s vmlinux is refused before crash runs (exit 67)', async () => {
@@ -80,6 +80,6 @@ describe('kdbg analyze: errors and warnings', () => {
     await run('gcc', ['-o', join(dir, 'vmlinux'), src]);
     const r = await kdbgRun(['analyze', dump(), '--vmlinux', join(dir, 'vmlinux'), '--crash', '/nonexistent', '-q']);
     expect(r.code).toBe(67);
-    expect(r.stderr).toMatch(/release: dump "6\.1\.0-56-amd64" vs vmlinux "5\.10\.0-99-amd64"/);
+    expect(r.stderr).toContain(`release: dump "${vmcoreKernel().release}" vs vmlinux "5.10.0-99-amd64"`);
   });
 });

@@ -21,6 +21,8 @@ import { extractPackage } from '../../src/extract/index.js';
 import { parseRelease, wantedPackages } from '../../src/release/index.js';
 import { archivesFromSources, readAptSources } from '../../src/resolve/apt-sources.js';
 import { resolveDebPackages } from '../../src/resolve/deb.js';
+import { debVersionCompare } from '../../src/resolve/deb-index.js';
+import { flavourOf } from '../../src/resolve/deb-releases.js';
 import { debianVmlinux, fixturePath } from '../helpers/fixtures.js';
 
 const kernel = debianVmlinux();
@@ -83,6 +85,22 @@ describe.skipIf(skipReason !== null)(`live: Debian ${REL} from the host's archiv
     expect(res.written[0]!.sha256).toBe(ref);
     expect(statSync(join(dest, MEMBER)).size).toBe(statSync(kernel.path).size);
   }, 600_000);
+
+  it('kdbg releases debian lists what apt lists: the fixture kernel, newest upload first', async () => {
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'kdbg.js');
+    const j = JSON.parse(execFileSync(process.execPath, [bin, 'releases', 'debian', '--json', '--arch', 'amd64'], { encoding: 'utf8', env: { ...process.env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'kdbg-xdg-')) } })) as {
+      releases: { release: string; packageVersion: string; package: string }[];
+    };
+    expect(j.releases.length).toBeGreaterThan(0);
+    for (let i = 1; i < j.releases.length; i++) expect(debVersionCompare(j.releases[i - 1]!.packageVersion, j.releases[i]!.packageVersion)).toBeGreaterThanOrEqual(0);
+    // apt's own view of the fixture kernel's package (the archive may have dropped it since the cache was built).
+    const madison = execFileSync('apt-cache', ['madison', PKG], { encoding: 'utf8' });
+    if (madison.split('\n').some((l) => l.split('|')[1]?.trim() === VER)) {
+      expect(j.releases.find((r) => r.release === REL)).toMatchObject({ package: PKG });
+    } else console.warn(`debian-live: apt no longer lists ${PKG} ${VER}; presence check skipped`);
+    const latest = execFileSync(process.execPath, [bin, 'releases', 'debian', '--latest', '--arch', 'amd64'], { encoding: 'utf8' }).trim();
+    expect(latest).toBe(j.releases.find((r) => flavourOf(r.release) === 'amd64')!.release);
+  }, 120_000);
 
   it(`kdbg fetch ${REL} against the real archive (cache kept in the fixture dir)`, async () => {
     const { fetchRelease } = await import('../../src/pipeline/fetch/index.js');
