@@ -5,6 +5,7 @@
 // the per-dump work are src/pipeline/watch/ (the same fetch and analyze `kdbg fetch` and
 // `kdbg analyze` call); this module turns flags into their options and renders the events.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { WatchEvent } from '../../pipeline/watch/loop.js';
 
 export interface WatchArgs {
   dir: string;
@@ -73,8 +74,8 @@ export const watchCommand: CommandModule<object, WatchArgs> = {
     const analyzer = argv.analyze ? await watchAnalyzer(argv.crash, argv.analyzeTimeout * 1000, process.env) : null;
     const log = argv.quiet ? (): void => undefined : (l: string): void => writeErr(l);
 
+    const { relative } = await import('node:path');
     const processDump = makeDumpProcessor({
-      dir,
       fetch: {
         ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
         ...(argv.config !== undefined ? { configFile: argv.config } : {}),
@@ -89,7 +90,10 @@ export const watchCommand: CommandModule<object, WatchArgs> = {
       ...(argv.reportDir !== undefined ? { reportDir: argv.reportDir } : {}),
       analyze: analyzer,
       env: process.env,
-      log,
+      onProgress: (item, e) => {
+        if (e.kind === 'warning') log(`kdbg watch: ${relative(dir, item.path)}: warning: ${e.message}`);
+        else if (e.kind === 'info' || e.kind === 'failover') log(`kdbg watch: ${relative(dir, item.path)}: ${e.kind === 'info' ? e.message : `failover ${e.from} → ${e.to}: ${e.reason}`}`);
+      },
     });
     const ac = new AbortController();
     const onTerm = (): void => {
@@ -106,14 +110,38 @@ export const watchCommand: CommandModule<object, WatchArgs> = {
         rescanMs: argv.rescan * 1000,
         signal: ac.signal,
         once: argv.once,
-        log,
-        ...(argv.json ? { onEvent: (e) => writeJsonLine(e) } : {}),
+        onEvent: (e) => {
+          const line = watchLogLine(e);
+          if (line !== null) log(line);
+          if (argv.json) writeJsonLine(e);
+        },
+        onDiagnostic: (e) => {
+          if (e.kind === 'warning' || e.kind === 'info') log(`kdbg watch: ${e.message}`);
+        },
       });
     } finally {
       process.removeListener('SIGTERM', onTerm);
     }
   },
 };
+
+/** The stderr line of a watch event (none for `waiting`: the --json events say it). */
+export function watchLogLine(e: WatchEvent): string | null {
+  switch (e.event) {
+    case 'started':
+      return `kdbg watch: following ${e.dir} (state ${e.stateFile}, ${e.known} dumps already handled)`;
+    case 'processing':
+      return `kdbg watch: processing ${e.dump}`;
+    case 'done':
+      return `kdbg watch: done ${e.dump}${e.reports.length ? ` → ${e.reports.join(', ')}` : ''}`;
+    case 'failed':
+      return `kdbg watch: failed ${e.dump}: ${e.error.message} (recorded; not retried until the file changes)`;
+    case 'stopped':
+      return `kdbg watch: stopped (${e.processed} processed, ${e.failed} failed this run)`;
+    case 'waiting':
+      return null;
+  }
+}
 
 /** `${XDG_STATE_HOME:-~/.local/state}/kdbg/watch-<basename>-<hash of dir>.json` */
 export function defaultStateFile(

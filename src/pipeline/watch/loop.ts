@@ -23,6 +23,7 @@ import { watch as fsWatch, promises as fsp, type FSWatcher } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../../cache/fs-util.js';
 import { isKdbgError } from '../../core/errors.js';
+import type { ProgressEvent } from '../../core/types.js';
 
 export interface WatchItem {
   /** Absolute path of the dump. */
@@ -82,9 +83,10 @@ export interface WatchOptions {
   signal: AbortSignal;
   /** Process what is there (waiting for dumps still being written), then return. */
   once?: boolean;
-  /** Human-readable log lines (stderr). */
-  log?: (line: string) => void;
+  /** What happens to each dump (the --json events of `kdbg watch`; the CLI also logs them). */
   onEvent?: (e: WatchEvent) => void;
+  /** The loop's own diagnostics beside those events (a directory it cannot read). */
+  onDiagnostic?: (e: ProgressEvent) => void;
 }
 
 export interface WatchSummary {
@@ -154,7 +156,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
   const dir = resolve(opts.dir);
   const settleMs = opts.settleMs ?? 10_000;
   const rescanMs = opts.rescanMs ?? 30_000;
-  const log = opts.log ?? ((): void => undefined);
+  const diagnose = opts.onDiagnostic ?? ((): void => undefined);
   const emit = opts.onEvent ?? ((): void => undefined);
   const state = await loadState(opts.stateFile, dir);
   const wake = new Wakeup();
@@ -205,7 +207,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     try {
       top = await fsp.readdir(dir, { withFileTypes: true });
     } catch (e) {
-      log(`kdbg watch: cannot read ${dir}: ${(e as Error).message}`);
+      diagnose({ kind: 'warning', code: 'KDBG_E_INPUT_NOT_FOUND', message: `cannot read ${dir}: ${(e as Error).message}` });
     }
     for (const de of top) if (de.isDirectory() && !de.name.startsWith('.')) dirs.push(join(dir, de.name));
     for (const d of dirs) {
@@ -283,7 +285,6 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     return { ready, waiting, nextCheckMs: Math.max(50, nextCheckMs) };
   };
 
-  log(`kdbg watch: following ${dir} (state ${opts.stateFile}, ${Object.keys(state.items).length} dumps already handled)`);
   emit({ event: 'started', dir, stateFile: opts.stateFile, known: Object.keys(state.items).length });
   watchDir(dir);
   try {
@@ -291,13 +292,11 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
       const { ready, waiting, nextCheckMs } = await scan();
       for (const item of ready) {
         if (opts.signal.aborted) break;
-        log(`kdbg watch: processing ${item.path}`);
         emit({ event: 'processing', dump: item.path });
         try {
           const r = await opts.processDump(item, opts.signal);
           state.items[item.rel] = { status: 'done', size: item.size, mtimeMs: item.mtimeMs, at: new Date().toISOString(), reports: r.reports, summary: r.summary };
           processed++;
-          log(`kdbg watch: done ${item.path}${r.reports.length ? ` → ${r.reports.join(', ')}` : ''}`);
           emit({ event: 'done', dump: item.path, reports: r.reports, summary: r.summary });
         } catch (e) {
           // Stopped mid-dump: not recorded, so the next start processes it again.
@@ -305,7 +304,6 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
           const err = errorRecord(e);
           state.items[item.rel] = { status: 'failed', size: item.size, mtimeMs: item.mtimeMs, at: new Date().toISOString(), reports: [], error: err };
           failed++;
-          log(`kdbg watch: failed ${item.path}: ${err.message} (recorded; not retried until the file changes)`);
           emit({ event: 'failed', dump: item.path, error: err });
         }
         announced.delete(item.rel);
@@ -322,7 +320,6 @@ export async function runWatch(opts: WatchOptions): Promise<WatchSummary> {
     watchers.clear();
     await saveState();
   }
-  log(`kdbg watch: stopped (${processed} processed, ${failed} failed this run)`);
   emit({ event: 'stopped', processed, failed });
   return { processed, failed, state };
 }

@@ -4,7 +4,7 @@
 // under a report directory. See docs/hosts.md.
 
 import { promises as fsp } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../../cache/fs-util.js';
 import type { Env } from '../../core/env.js';
 import { fetchResultJson } from '../../core/fetch-result.js';
@@ -12,11 +12,9 @@ import type { ProgressEvent } from '../../core/types.js';
 import { analyzeFetched, findCrash, type LocatedCrash } from '../analyze.js';
 import { fetchDebuginfodFirst } from '../fetch/debuginfod-first.js';
 import type { FetchOptions } from '../fetch/options.js';
-import type { DumpProcessor } from './loop.js';
+import type { DumpProcessor, WatchItem } from './loop.js';
 
 export interface DumpProcessorOptions {
-  /** The watched directory (log lines name dumps relative to it). */
-  dir: string;
   /** Fetch options for every dump (cache, mirrors, offline, sources, modules). */
   fetch: Omit<FetchOptions, 'onProgress' | 'signal'>;
   /** false: skip the debuginfod route; explicit servers come before DEBUGINFOD_URLS. */
@@ -27,7 +25,8 @@ export interface DumpProcessorOptions {
   /** Also run the crash triage with this crash binary (see findCrash) and timeout. */
   analyze?: { crash: LocatedCrash; timeoutMs: number } | null;
   env: Env;
-  log: (line: string) => void;
+  /** Progress and diagnostics of one dump's fetch (the CLI logs warnings, info and failovers). */
+  onProgress?: (item: WatchItem, e: ProgressEvent) => void;
 }
 
 /** Locate crash once, at start: a missing crash is a setup problem (exit 69), not a failed dump. */
@@ -37,10 +36,7 @@ export async function watchAnalyzer(flag: string | undefined, timeoutMs: number,
 
 export function makeDumpProcessor(o: DumpProcessorOptions): DumpProcessor {
   return async (item, signal) => {
-    const onProgress = (e: ProgressEvent): void => {
-      if (e.kind === 'warning') o.log(`kdbg watch: ${relative(o.dir, item.path)}: warning: ${e.message}`);
-      else if (e.kind === 'info' || e.kind === 'failover') o.log(`kdbg watch: ${relative(o.dir, item.path)}: ${e.kind === 'info' ? e.message : `failover ${e.from} → ${e.to}: ${e.reason}`}`);
-    };
+    const onProgress = (e: ProgressEvent): void => o.onProgress?.(item, e);
     const started = Date.now();
     const { identifyDump } = await import('../../identify/index.js');
     const identity = await identifyDump(item.path);
