@@ -20,6 +20,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../fixtures/lib.sh"
 export KDBG_FIXTURES
 out="$KDBG_FIXTURES/bench"
+mkdir -p "$KDBG_FIXTURES"
+# One builder at a time: a second bench started meanwhile would delete this one's staging tree.
+exec 9>"$KDBG_FIXTURES/.bench.lock"
+flock 9
 pkgs="$KDBG_FIXTURES/debian-pkgs"
 rel=3.10.0-327.el7.x86_64
 debian_kernel   # REL, VER
