@@ -1,0 +1,51 @@
+// The klog stage: the crashed kernel's log buffer read from the dump with VMCOREINFO alone (no
+// vmlinux), for `kdbg log` and the first look of `kdbg analyze`. Layouts by key (keys.ts), reading
+// through kernel virtual memory (memory.ts, open.ts), rendering like makedumpfile (format.ts), and
+// the oops parser over the resulting text (oops.ts).
+
+import { detectLayout, MissingKeyError } from './keys.js';
+import type { Vmcoreinfo } from './keys.js';
+import { readLocklessRing } from './lockless.js';
+import type { KernelMemory } from './memory.js';
+import { openDumpForLog } from './open.js';
+import type { LogReadResult } from './record.js';
+
+export type { LogRecord, LogProblem, LogReadResult } from './record.js';
+export type { RingLayout } from './keys.js';
+
+/** Read the log ring through `mem`; never throws for a malformed ring, reports problems instead. */
+export async function readLogRing(vi: Vmcoreinfo, mem: KernelMemory): Promise<LogReadResult> {
+  const layout = detectLayout(vi);
+  if (layout === null) {
+    return { layout: null, records: [], levelSource: null, problems: [{ code: 'no-layout', message: 'VMCOREINFO names no printk ring (no SYMBOL(prb), SYMBOL(log_first_idx) or SYMBOL(log_buf))' }] };
+  }
+  try {
+    if (layout === 'lockless') return await readLocklessRing(vi, mem);
+    const { readStructuredRing, readLegacyRing } = await import('./structured.js');
+    return layout === 'structured' ? await readStructuredRing(vi, mem) : await readLegacyRing(vi, mem);
+  } catch (e) {
+    if (e instanceof MissingKeyError) return { layout, records: [], levelSource: null, problems: [{ code: 'missing-key', message: `${e.message}, which the ${layout} ring reader needs` }] };
+    throw e;
+  }
+}
+
+export interface DumpLog extends LogReadResult {
+  /** The dump files read (a split set lists every part). */
+  files: string[];
+  release: string | null;
+}
+
+/** Open a dump file and read its kernel log. */
+export async function readDumpLog(path: string): Promise<DumpLog> {
+  const d = await openDumpForLog(path);
+  try {
+    const vi = d.identity.vmcoreinfo;
+    if (!vi || !d.memory) {
+      return { layout: null, records: [], levelSource: null, files: d.files, release: d.identity.release, problems: [{ code: 'no-layout', message: 'the dump has no VMCOREINFO note: nothing says where the log buffer is' }] };
+    }
+    const r = await readLogRing(vi, d.memory);
+    return { ...r, files: d.files, release: d.identity.release };
+  } finally {
+    await d.close();
+  }
+}
