@@ -243,30 +243,31 @@ function devString(infos: Uint8Array, inf: number, L: LocklessLayout, which: 'su
   return s === '' ? null : s;
 }
 
-/** Read the lockless ring through kernel virtual memory. */
-export async function readLocklessRing(vi: Vmcoreinfo, mem: KernelMemory): Promise<LogReadResult> {
+/** Fetch the ring's bytes (header, descriptor and info arrays, data ring) through kernel memory. */
+export async function readLocklessBytes(vi: Vmcoreinfo, mem: KernelMemory): Promise<{ layout: LocklessLayout; bytes: LocklessBytes } | LogProblem> {
   const L = locklessLayout(vi, mem.littleEndian);
-  const problems: LogProblem[] = [];
   const prbSym = need(symbol(vi, 'prb'), 'SYMBOL(prb)');
   const ptr = await mem.readExact(prbSym, L.wordSize);
-  if (!ptr) return fail(`the pointer prb at 0x${prbSym.toString(16)} is not in the dump`);
+  if (!ptr) return { code: 'unreadable', message: `the pointer prb at 0x${prbSym.toString(16)} is not in the dump` };
   const dv = new DataView(ptr.buffer, ptr.byteOffset, ptr.byteLength);
   const prb = L.wordSize === 8 ? dv.getBigUint64(0, L.littleEndian) : BigInt(dv.getUint32(0, L.littleEndian));
   const hb = await mem.readExact(prb, L['SIZE(printk_ringbuffer)']);
-  if (!hb) return fail(`struct printk_ringbuffer at 0x${prb.toString(16)} is not in the dump`);
+  if (!hb) return { code: 'unreadable', message: `struct printk_ringbuffer at 0x${prb.toString(16)} is not in the dump` };
   const header = parseLocklessHeader(hb, L);
   if (header.count_bits > MAX_COUNT_BITS || header.size_bits > MAX_SIZE_BITS || header.size_bits < 4) {
-    return fail(`implausible ring sizes (count_bits ${header.count_bits}, size_bits ${header.size_bits}): the ring header is corrupt`, 'torn');
+    return { code: 'torn', message: `implausible ring sizes (count_bits ${header.count_bits}, size_bits ${header.size_bits}): the ring header is corrupt` };
   }
   const count = 2 ** header.count_bits;
   const descs = await mem.read(header.descs, count * L['SIZE(prb_desc)']);
   const infos = await mem.read(header.infos, count * L['SIZE(printk_info)']);
   const data = await mem.read(header.data, 2 ** header.size_bits);
-  const out = decodeLocklessRing({ header, descs: descs.bytes, infos: infos.bytes, data: data.bytes, descHoles: descs.holes, infoHoles: infos.holes, dataHoles: data.holes }, L);
-  problems.push(...out.problems);
-  return { layout: 'lockless', records: out.records, levelSource: out.levelInferred ? 'inferred' : null, problems };
+  return { layout: L, bytes: { header, descs: descs.bytes, infos: infos.bytes, data: data.bytes, descHoles: descs.holes, infoHoles: infos.holes, dataHoles: data.holes } };
+}
 
-  function fail(message: string, code: LogProblem['code'] = 'unreadable'): LogReadResult {
-    return { layout: 'lockless', records: [], levelSource: null, problems: [{ code, message }] };
-  }
+/** Read the lockless ring through kernel virtual memory. */
+export async function readLocklessRing(vi: Vmcoreinfo, mem: KernelMemory): Promise<LogReadResult> {
+  const got = await readLocklessBytes(vi, mem);
+  if (!('layout' in got)) return { layout: 'lockless', records: [], levelSource: null, problems: [got] };
+  const out = decodeLocklessRing(got.bytes, got.layout);
+  return { layout: 'lockless', records: out.records, levelSource: out.levelInferred ? 'inferred' : null, problems: out.problems };
 }
