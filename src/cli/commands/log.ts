@@ -27,7 +27,11 @@ export const logCommand: CommandModule<object, LogArgs> = {
       .option('level', { type: 'number', describe: 'only records of this level or more severe (0 emerg … 7 debug)' })
       .option('caller', { type: 'boolean', default: false, describe: 'add the caller column (T<pid>/C<cpu>) as makedumpfile ≥ 1.7.5 does' })
       .option('oops', { type: 'boolean', default: false, describe: 'print the parsed oops/panic instead of the log' }) as unknown as Argv<LogArgs>,
-  handler: async (argv: ArgumentsCamelCase<LogArgs>): Promise<void> => {
+  handler: (argv: ArgumentsCamelCase<LogArgs>): Promise<void> => runLog(argv),
+};
+
+/** The command itself (shared by yargs and the fast path). */
+export async function runLog(argv: LogArgs): Promise<void> {
     const { UsageError, InputFormatError } = await import('../../core/errors.js');
     const { writeErr, writeJson, setExitCode } = await import('../output.js');
     const { readDumpLog } = await import('../../klog/index.js');
@@ -72,5 +76,35 @@ export const logCommand: CommandModule<object, LogArgs> = {
       writeErr(`kdbg: ${dump}: log incomplete: ${serious.map((p) => p.message).join('; ')}`);
       setExitCode(EXIT_LOG_INCOMPLETE);
     }
-  },
-};
+}
+
+/**
+ * `kdbg log` without yargs: loading yargs and its help costs about 100 ms, a third of a log read
+ * (measured in docs/analyze.md). Plain flag sets are parsed here; anything else (--help, an unknown
+ * or malformed flag) returns false so the caller falls back to yargs and its messages.
+ */
+export async function tryFastLog(args: readonly string[]): Promise<boolean> {
+  const a: LogArgs = { dump: '', json: false, caller: false, oops: false };
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') ? (eq === -1 ? arg.slice(2) : arg.slice(2, eq)) : null;
+    if (name === null || arg === '-') {
+      positional.push(arg);
+      continue;
+    }
+    if (name === 'json' || name === 'caller' || name === 'oops') {
+      if (eq !== -1) return false;
+      a[name] = true;
+    } else if (name === 'tail' || name === 'level') {
+      const v = eq === -1 ? args[++i] : arg.slice(eq + 1);
+      if (v === undefined || !/^\d+$/.test(v)) return false;
+      a[name] = Number(v);
+    } else return false;
+  }
+  if (positional.length !== 1) return false;
+  a.dump = positional[0]!;
+  await runLog(a);
+  return true;
+}
