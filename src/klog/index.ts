@@ -49,3 +49,30 @@ export async function readDumpLog(path: string): Promise<DumpLog> {
     await d.close();
   }
 }
+
+export interface FirstLook {
+  /** "NULL pointer dereference at 0000000000000008 in f+0x5 [mod] (comm, pid 1, CPU 0), tainted: OE". */
+  headline: string;
+  /** formatOops(): headline, panic, kernel, hardware, modules, call trace. */
+  text: string;
+  oops: import('./oops.js').Oops;
+  others: number;
+}
+
+/**
+ * The first look at a dump before any vmlinux is fetched: its log's first oops/panic. Null when
+ * the log cannot be read or holds no report; never throws (the full analysis goes on either way).
+ */
+export async function firstLook(path: string): Promise<FirstLook | null> {
+  try {
+    const log = await readDumpLog(path);
+    if (log.records.length === 0) return null;
+    const { recordsText } = await import('./format.js');
+    const { parseOops, oopsHeadline, formatOops } = await import('./oops.js');
+    const r = parseOops(recordsText(log.records));
+    if (!r.first) return null;
+    return { headline: oopsHeadline(r.first), text: formatOops(r.first), oops: r.first, others: r.others.length };
+  } catch {
+    return null;
+  }
+}

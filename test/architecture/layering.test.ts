@@ -51,6 +51,13 @@ describe('layering', () => {
     expect(bad).toEqual([]);
   });
 
+  it('lets klog/ (the log reader) build only on core/, formats/ and identify/', () => {
+    const bad = files
+      .filter((f) => f.stage === 'klog')
+      .flatMap((f) => f.imports.filter((s) => s.startsWith('../') && !/^\.\.\/(core|formats|identify)\//.test(s)).map((s) => `${relative(srcRoot, f.file)} imports ${s}`));
+    expect(bad).toEqual([]);
+  });
+
   it('keeps core/ free of stage imports', () => {
     const bad = files
       .filter((f) => f.stage === 'core' && f.imports.some((s) => s.startsWith('../') && !s.startsWith('../core')))

@@ -224,3 +224,17 @@ describe('lockless ring decoding on damaged real bytes', async () => {
     }
   });
 });
+
+describe('kdbg analyze: the first look comes before any fetch', () => {
+  it('prints the headline and call trace from the dump alone, then goes on (here: stops offline)', async () => {
+    const r = await runKdbg(['analyze', fixturePath('vmcores', 'oops', 'vmcore.kdump-zlib'), '--offline', '--cache-dir', join(tmp, 'empty-cache')]);
+    const lines = r.stderr.split('\n');
+    const look = lines.findIndex((l) => l.startsWith('kdbg: first look: '));
+    const offline = lines.findIndex((l) => l.includes('--offline forbids the network'));
+    expect(look).toBeGreaterThan(0);
+    expect(offline).toBeGreaterThan(look);
+    expect(lines[look]).toBe('kdbg: first look: NULL pointer dereference at 0000000000000008 in kdbg_oops_read_value+0x5 [kdbg_oops] (init, pid 1, CPU 0), tainted: OE');
+    expect(lines).toContain('kdbg:   kdbg_oops_write+0x10/0x28 [kdbg_oops]');
+    expect(r.stdout).toBe('');
+  }, 60_000);
+});

@@ -79,6 +79,15 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
     const id = await time('identifyMs', () => identifyDump(argv.dump));
     say(`${argv.dump}: ${id.format}, kernel ${id.release ?? 'unknown'}${id.buildId ? `, build-id ${id.buildId}` : ''} (${timings['identifyMs']} ms)`);
 
+    // 1b. first look: the oops in the dump's own log, before anything is fetched (docs/analyze.md)
+    if (!argv.quiet && id.format !== 'dmesg' && id.vmcoreinfo) {
+      const { firstLook } = await import('../../klog/index.js');
+      const t = Date.now();
+      const look = await firstLook(argv.dump);
+      if (look) for (const l of `first look: ${look.text}`.trimEnd().split('\n')) say(l);
+      if (look) say(`(first look from the dump's log in ${Date.now() - t} ms${look.others ? `; ${look.others} later report${look.others === 1 ? '' : 's'} in the log` : ''})`);
+    }
+
     // 2. vmlinux: given, or fetched
     let vmlinux = argv.vmlinux;
     let sourceDir = argv.sourceDir ?? null;
