@@ -54,10 +54,11 @@ export function decodeStructuredRing(buf: Uint8Array, first: number, next: numbe
   let unreadable = 0;
   let idx = first;
   let steps = 0;
-  const maxSteps = Math.floor(buf.length / Math.max(L.size, 1)) + 1;
+  // Every record holds at least its header: more steps than that means the walk loops.
+  const maxSteps = Math.floor(buf.length / Math.max(L.size, 1));
   const u16 = (at: number): number => dv.getUint16(at, le);
   while (idx !== next) {
-    if (idx < 0 || idx + L.size > buf.length || steps++ > maxSteps) {
+    if (idx < 0 || idx + L.size > buf.length || steps++ >= maxSteps) {
       problems.push({ code: 'torn', message: `record index ${idx} is outside the ${buf.length}-byte buffer or the walk loops: stopped after ${records.length} records` });
       break;
     }

@@ -71,6 +71,26 @@ describe('layout B: struct printk_log records (3.5–5.9)', () => {
     expect(out.records).toHaveLength(11);
     expect(out.problems.map((p) => p.code)).toEqual(['torn']);
   });
+
+  it('random corruption of the buffer and indexes never throws (300 seeded rounds)', () => {
+    const ring = structuredRing(records(200), 4096);
+    let seed = 0x1234567;
+    const rand = (n: number): number => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const L = { littleEndian: true, size: 16, ts_nsec: 0, len: 8, text_len: 10, dict_len: 12, caller_id: null };
+    for (let round = 0; round < 300; round++) {
+      const b = ring.buf.slice();
+      for (let k = 0; k < 1 + rand(32); k++) b[rand(b.length)] = rand(256);
+      const first = rand(4) === 0 ? rand(5000) : ring.first;
+      const next = rand(4) === 0 ? rand(5000) : ring.next;
+      const out = decodeStructuredRing(b, first, next, L);
+      expect(out.records.length).toBeLessThanOrEqual(4096 / 16 + 1);
+    }
+  });
 });
 
 describe('layout A: the plain character ring (before 3.5)', () => {
