@@ -32,7 +32,7 @@ function measure(argv) {
   return { wall: walls[Math.floor(walls.length / 2)], rss, status };
 }
 
-const fmt = (m) => (m.status === 0 ? `${m.wall.toFixed(3)} s ${m.rss.toFixed(0)} MB` : `exit ${m.status}`);
+const fmt = (m) => (m.status === 0 ? `${m.wall.toFixed(3)} s ${m.rss.toFixed(0)} MB` : `fails (exit ${m.status})`);
 const floor = measure(['node', '-e', '0']);
 console.log(`kdbg log vs makedumpfile --dump-dmesg, median of ${runs}; load average ${loadavg()[0].toFixed(2)}; node -e 0: ${fmt(floor)}`);
 console.log('| dump | size MB | kdbg log | kdbg − node | makedumpfile |');
@@ -42,12 +42,12 @@ for (const d of manifest.dumps) {
   if (d.format === 'dmesg' || !manifest.kinds[d.kind]?.dmesg) continue;
   const file = join(fixtures, 'vmcores', d.file);
   const k = measure(['node', join(repo, 'bin', 'kdbg.js'), 'log', file]);
-  const readable = d.producer.startsWith('makedumpfile') && (d.format === 'kdump-compressed' || d.format === 'elf64');
+  const readable = d.producer.startsWith('makedumpfile') && (d.format === 'kdump-compressed' || d.format === 'elf64' || d.format === 'split');
   let md = 'refuses it';
   if (readable) {
-    const m = measure(['bash', '-c', `makedumpfile --dump-dmesg "$0" "$1" >/dev/null 2>&1; rm -f "$1"`, file, out]);
+    const m = measure(['bash', '-c', `makedumpfile --dump-dmesg "$0" "$1" >/dev/null 2>&1; s=$?; rm -f "$1"; exit $s`, file, out]);
     md = fmt(m);
   }
-  console.log(`| ${d.file} | ${(d.size / 1e6).toFixed(0)} | ${fmt(k)} | ${(k.wall - floor.wall).toFixed(3)} s | ${md} |`);
+  console.log(`| ${d.file} | ${(d.size / 1e6).toFixed(1)} | ${fmt(k)} | ${(k.wall - floor.wall).toFixed(3)} s | ${md} |`);
 }
 rmSync(out, { force: true });
