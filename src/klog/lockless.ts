@@ -15,9 +15,13 @@ import type { Vmcoreinfo } from './keys.js';
 import { callerName } from './record.js';
 import type { LogProblem, LogReadResult, LogRecord } from './record.js';
 
-/** Bounds on sizes read from the dump (the kernel caps log_buf_len at 2^31; count_bits is size_bits - 5). */
+/**
+ * Bounds on sizes read from the dump: the kernel makes count_bits = size_bits - PRB_AVGBITS (5), and
+ * kdbg reads at most MAX_RING_BYTES of descriptors, infos and text together (a 32 MiB log_buf_len
+ * needs about 0.1 GiB); larger values mean a corrupt header, reported, not allocated.
+ */
 const MAX_SIZE_BITS = 31;
-const MAX_COUNT_BITS = 26;
+const MAX_RING_BYTES = 1 << 30;
 
 /** Where each field is, from VMCOREINFO (names are the kernel's struct.field). */
 export interface LocklessLayout {
@@ -254,7 +258,8 @@ export async function readLocklessBytes(vi: Vmcoreinfo, mem: KernelMemory): Prom
   const hb = await mem.readExact(prb, L['SIZE(printk_ringbuffer)']);
   if (!hb) return { code: 'unreadable', message: `struct printk_ringbuffer at 0x${prb.toString(16)} is not in the dump` };
   const header = parseLocklessHeader(hb, L);
-  if (header.count_bits > MAX_COUNT_BITS || header.size_bits > MAX_SIZE_BITS || header.size_bits < 4) {
+  const ringBytes = 2 ** header.count_bits * (L['SIZE(prb_desc)'] + L['SIZE(printk_info)']) + 2 ** header.size_bits;
+  if (header.count_bits > header.size_bits || header.size_bits > MAX_SIZE_BITS || header.size_bits < 4 || ringBytes > MAX_RING_BYTES) {
     return { code: 'torn', message: `implausible ring sizes (count_bits ${header.count_bits}, size_bits ${header.size_bits}): the ring header is corrupt` };
   }
   const count = 2 ** header.count_bits;

@@ -13,7 +13,7 @@ import type { KernelMemory } from './memory.js';
 import { callerName } from './record.js';
 import type { LogProblem, LogReadResult, LogRecord } from './record.js';
 
-/** log_buf_len is an int; the kernel caps it (LOG_BUF_LEN_MAX = 2^31). */
+/** log_buf_len is an int (LOG_BUF_LEN_MAX = 2^31); kdbg reads at most 1 GiB of it (a corrupt value is reported, not allocated). */
 const MAX_BUF = 1 << 30;
 
 export interface StructuredLayout {
