@@ -188,6 +188,10 @@ function makeProcessor(argv: ArgumentsCamelCase<WatchArgs>, dir: string, analyze
 
     const started = Date.now();
     const identity = await identifyDump(item.path);
+    // The first look: the oops in the dump's own log, before the fetch (docs/analyze.md).
+    const { firstLook } = await import('../../klog/index.js');
+    const look = identity.vmcoreinfo && identity.format !== 'dmesg' ? await firstLook(item.path) : null;
+    if (look) log(`kdbg watch: ${relative(dir, item.path)}: first look: ${look.headline}`);
     const fetched = await fetchDebuginfodFirst(item.path, {
       ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
       ...(argv.config !== undefined ? { configFile: argv.config } : {}),
@@ -224,6 +228,7 @@ function makeProcessor(argv: ArgumentsCamelCase<WatchArgs>, dir: string, analyze
       dmesg: item.dmesg,
       processedAt: new Date().toISOString(),
       identity,
+      firstLook: look ? { headline: look.headline, oops: look.oops, laterReports: look.others } : null,
       fetch: { ...fetchResultJson(fetched), via },
       analysis,
     };
