@@ -76,3 +76,27 @@ export async function firstLook(path: string): Promise<FirstLook | null> {
     return null;
   }
 }
+
+/** The --no-fetch report of `kdbg analyze`: what the dump alone says (src/klog/report.ts renders it). */
+export async function buildFirstLookReport(
+  path: string,
+  identity: { format: string; release: string | null; buildId: string | null },
+  identifyMs: number,
+  tailLines = 50,
+): Promise<import('./report.js').FirstLookReport> {
+  const t = Date.now();
+  const log = await readDumpLog(path);
+  const { recordsText } = await import('./format.js');
+  const { parseOops, oopsHeadline } = await import('./oops.js');
+  const text = recordsText(log.records);
+  const r = parseOops(text);
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return {
+    schema: 'kdbg.firstlook/v1',
+    dump: { path, format: identity.format, release: identity.release ?? log.release, buildId: identity.buildId },
+    firstLook: r.first ? { headline: oopsHeadline(r.first), oops: r.first, others: r.others } : null,
+    log: { layout: log.layout, levelSource: log.levelSource, records: log.records.length, problems: log.problems, tail: lines.slice(-tailLines) },
+    timings: { identifyMs, logMs: Date.now() - t },
+  };
+}

@@ -237,6 +237,23 @@ describe('kdbg analyze: the first look comes before any fetch', () => {
     expect(lines).toContain('kdbg:   kdbg_oops_write+0x10/0x28 [kdbg_oops]');
     expect(r.stdout).toBe('');
   }, 60_000);
+
+  it('--no-fetch stops there and writes the report from the dump alone: Markdown, JSON, HTML', async () => {
+    const out = join(tmp, 'first-look');
+    const r = await runKdbg(['analyze', fixturePath('vmcores', 'oops', 'vmcore.qemu-kdump-zlib.flat'), '--no-fetch', '-q', '-o', out, '--cache-dir', join(tmp, 'empty-cache')]);
+    expect(r).toEqual({ code: 0, stdout: 'NULL pointer dereference at 0000000000000008 in kdbg_oops_read_value+0x5 [kdbg_oops] (init, pid 1, CPU 0), tainted: OE\n', stderr: '' });
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { schema: string; dump: { format: string }; firstLook: { oops: { kind: string; pc: { function: string } } }; log: { layout: string; records: number; tail: string[] } };
+    expect(report.schema).toBe('kdbg.firstlook/v1');
+    expect(report.dump.format).toBe('flattened');
+    expect(report.firstLook.oops.kind).toBe('null-pointer-dereference');
+    expect(report.firstLook.oops.pc.function).toBe('kdbg_oops_read_value');
+    expect(report.log.layout).toBe('lockless');
+    expect(report.log.tail.at(-1)).toMatch(/Kernel panic - not syncing: Fatal exception$/);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('  kdbg_oops_write+0x10/0x28 [kdbg_oops]');
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('&lt;TASK&gt;');
+    expect(html).not.toContain('<TASK>');
+  }, 60_000);
 });
 
 describe('address translation on the real dumps', () => {

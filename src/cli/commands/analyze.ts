@@ -19,6 +19,7 @@ export interface AnalyzeArgs {
   cacheDir?: string;
   config?: string;
   offline: boolean;
+  fetch: boolean;
   quiet: boolean;
 }
 
@@ -43,12 +44,13 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
       .option('cache-dir', { type: 'string', describe: 'cache directory (as for kdbg fetch)' })
       .option('config', { type: 'string', describe: 'mirror configuration file (as for kdbg fetch)' })
       .option('offline', { type: 'boolean', default: false, describe: 'take the vmlinux from the cache only' })
+      .option('fetch', { type: 'boolean', default: true, describe: '--no-fetch: stop after the first look and write its report from the dump alone (no vmlinux, no crash)' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' }) as unknown as Argv<AnalyzeArgs>,
   handler: async (argv: ArgumentsCamelCase<AnalyzeArgs>): Promise<void> => {
     const { mkdir, writeFile } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { join, resolve } = await import('node:path');
-    const { UsageError, AnalysisError } = await import('../../core/errors.js');
+    const { UsageError, AnalysisError, InputFormatError } = await import('../../core/errors.js');
     const { writeErr, writeOut } = await import('../output.js');
     const { identifyDump } = await import('../../identify/index.js');
     const { verifyVmlinux, upstreamVersion } = await import('../../verify/index.js');
@@ -86,6 +88,26 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
       const look = await firstLook(argv.dump);
       if (look) for (const l of `first look: ${look.text}`.trimEnd().split('\n')) say(l);
       if (look) say(`(first look from the dump's log in ${Date.now() - t} ms${look.others ? `; ${look.others} later report${look.others === 1 ? '' : 's'} in the log` : ''})`);
+    }
+
+    // --no-fetch: the report from the dump alone (schema kdbg.firstlook/v1, docs/analyze.md)
+    if (!argv.fetch) {
+      const { buildFirstLookReport } = await import('../../klog/index.js');
+      const { renderFirstLookMarkdown, renderFirstLookHtml } = await import('../../klog/report.js');
+      const report = await buildFirstLookReport(argv.dump, id, timings['identifyMs'] ?? 0);
+      const md = renderFirstLookMarkdown(report);
+      const json = `${JSON.stringify(report, null, 2)}\n`;
+      const html = renderFirstLookHtml(report);
+      if (argv.output) {
+        const dir = resolve(argv.output);
+        await mkdir(dir, { recursive: true });
+        await writeFile(join(dir, 'report.md'), md);
+        await writeFile(join(dir, 'report.json'), json);
+        await writeFile(join(dir, 'report.html'), html);
+        writeOut(report.firstLook?.headline ?? 'no oops or panic in the log');
+      } else process.stdout.write(argv.format === 'json' ? json : argv.format === 'html' ? html : md);
+      if (report.log.records === 0) throw new InputFormatError(`${argv.dump}: no kernel log read: ${report.log.problems.map((p) => p.message).join('; ') || 'the ring is empty'}`, { file: argv.dump, format: 'printk ring' });
+      return;
     }
 
     // 2. vmlinux: given, or fetched
