@@ -8,6 +8,7 @@ import type { AnalysisReport } from '../analyze/index.js';
 import type { CrashBinary } from '../analyze/crash-binary.js';
 import { processEnv, type Env } from '../core/env.js';
 import type { DumpIdentity, ProgressListener } from '../core/types.js';
+import type { FirstLookReport } from '../klog/report.js';
 import { ignoreEvents } from './events.js';
 import { fetchRelease } from './fetch/index.js';
 import type { FetchOptions } from './fetch/options.js';
@@ -150,6 +151,64 @@ export interface AnalyzeOptions {
   outDir?: string | null;
   env?: Env;
   onEvent?: ProgressListener;
+  /** Emit the first look (the oops from the dump's own log) before fetching; default true. */
+  firstLook?: boolean;
+}
+
+/**
+ * The first look: the dump's own kernel log, its first oops or panic as a headline and its call
+ * trace, emitted as info events before anything is fetched (docs/analyze.md). Dumps without
+ * VMCOREINFO and vmcore-dmesg.txt files have no ring to read here.
+ */
+async function emitFirstLook(dump: string, identity: DumpIdentity, emit: ProgressListener): Promise<void> {
+  if (identity.format === 'dmesg' || !identity.vmcoreinfo) return;
+  const { firstLook } = await import('../klog/index.js');
+  const t = Date.now();
+  const look = await firstLook(dump);
+  if (!look) return;
+  for (const l of `first look: ${look.text}`.trimEnd().split('\n')) emit({ kind: 'info', message: l });
+  emit({ kind: 'info', message: `(first look from the dump's log in ${Date.now() - t} ms${look.others ? `; ${look.others} later report${look.others === 1 ? '' : 's'} in the log` : ''})` });
+}
+
+export interface DumpOnlyResult {
+  report: FirstLookReport;
+  markdown: string;
+  json: string;
+  html: string;
+  /** The files written (empty without outDir). */
+  files: string[];
+}
+
+/**
+ * `kdbg analyze --no-fetch`: identify and the first look only, a report from the dump alone (schema
+ * kdbg.firstlook/v1). Throws InputFormatError when no log record could be read.
+ */
+export async function analyzeDumpOnly(o: { dump: string; outDir?: string | null; onEvent?: ProgressListener }): Promise<DumpOnlyResult> {
+  const emit = o.onEvent ?? ignoreEvents;
+  const { identifyDump } = await import('../identify/index.js');
+  const { buildFirstLookReport } = await import('../klog/index.js');
+  const { renderFirstLookMarkdown, renderFirstLookHtml } = await import('../klog/report.js');
+  const { InputFormatError } = await import('../core/errors.js');
+  const t = Date.now();
+  const identity = await identifyDump(o.dump);
+  const identifyMs = Date.now() - t;
+  emit({ kind: 'info', message: `${o.dump}: ${identity.format}, kernel ${identity.release ?? 'unknown'}${identity.buildId ? `, build-id ${identity.buildId}` : ''} (${identifyMs} ms)` });
+  await emitFirstLook(o.dump, identity, emit);
+  const report = await buildFirstLookReport(o.dump, identity, identifyMs);
+  const out = { report, markdown: renderFirstLookMarkdown(report), json: `${JSON.stringify(report, null, 2)}\n`, html: renderFirstLookHtml(report), files: [] as string[] };
+  if (o.outDir) {
+    const { mkdir } = await import('node:fs/promises');
+    const { writeFileAtomic } = await import('../cache/fs-util.js');
+    await mkdir(o.outDir, { recursive: true });
+    for (const [name, text] of [['report.md', out.markdown], ['report.json', out.json], ['report.html', out.html]] as const) {
+      await writeFileAtomic(join(o.outDir, name), text);
+      out.files.push(join(o.outDir, name));
+    }
+  }
+  if (report.log.records === 0) {
+    throw new InputFormatError(`${o.dump}: no kernel log read: ${report.log.problems.map((p) => p.message).join('; ') || 'the ring is empty'}`, { file: o.dump, format: 'printk ring' });
+  }
+  return out;
 }
 
 /** identify → fetch → verify → crash → report: `kdbg analyze` as a function. */
@@ -162,6 +221,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   const identity = await identifyDump(o.dump);
   timings['identifyMs'] = Date.now() - t;
   emit({ kind: 'info', message: `${o.dump}: ${identity.format}, kernel ${identity.release ?? 'unknown'}${identity.buildId ? `, build-id ${identity.buildId}` : ''} (${timings['identifyMs']} ms)` });
+  if (o.firstLook !== false) await emitFirstLook(o.dump, identity, emit);
   let vmlinux = o.vmlinux;
   let sourceDir = o.sourceDir ?? null;
   let modulesDir = o.modulesDir ?? null;

@@ -37,7 +37,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['core'],
   ['formats'],
   ['cache', 'release'],
-  ['identify', 'resolve', 'download', 'extract', 'verify', 'analyze'],
+  ['identify', 'resolve', 'download', 'extract', 'verify', 'analyze', 'klog'],
   ['pipeline'],
   ['serve'],
   ['cli', 'index.ts'],
@@ -115,6 +115,13 @@ describe('layering', () => {
     const bad = files
       .filter((f) => f.stage !== 'cli' && f.imports.some((s) => /\/cli\//.test(s)))
       .map((f) => relative(srcRoot, f.file));
+    expect(bad).toEqual([]);
+  });
+
+  it('lets klog/ (the log reader) build only on core/, formats/ and identify/', () => {
+    const bad = files
+      .filter((f) => f.stage === 'klog')
+      .flatMap((f) => f.imports.filter((s) => s.startsWith('../') && !/^\.\.\/(core|formats|identify)\//.test(s)).map((s) => `${relative(srcRoot, f.file)} imports ${s}`));
     expect(bad).toEqual([]);
   });
 

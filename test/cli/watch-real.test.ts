@@ -152,7 +152,11 @@ describe('kdbg watch on host B ← kdbg serve on host A (real vmlinux, real dump
     expect(consoleLine).toContain('sysrq triggered crash');
     expect(report.summary.panicClass).toBe('sysrq');
     expect(consoleLine).toContain(report.summary.panicMessage ?? '<none>');
-    const watchJson = JSON.parse(readFileSync(join(out, 'watch.json'), 'utf8')) as { fetch: { via: string }; analysis: { panicClass: string } };
+    const watchJson = JSON.parse(readFileSync(join(out, 'watch.json'), 'utf8')) as { fetch: { via: string }; analysis: { panicClass: string }; firstLook: { headline: string; oops: { kind: string; panic: string } } | null };
+    // The first look, from the dump's log alone, came before the fetch and is kept in watch.json.
+    expect(watchJson.firstLook?.headline).toBe('panic: sysrq triggered crash in sysrq_handle_crash+0x16 (init, pid 1, CPU 0), tainted: none');
+    expect(watchJson.firstLook?.oops.kind).toBe('panic');
+    expect(r.stderr).toContain(`first look: ${watchJson.firstLook!.headline}`);
     expect(watchJson.fetch.via).toBe('cache');
     expect(watchJson.analysis.panicClass).toBe('sysrq');
     expect(readFileSync(join(out, 'report.md'), 'utf8').length).toBeGreaterThan(200);

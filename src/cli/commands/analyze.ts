@@ -19,6 +19,7 @@ export interface AnalyzeArgs {
   cacheDir?: string;
   config?: string;
   offline: boolean;
+  fetch: boolean;
   quiet: boolean;
 }
 
@@ -43,13 +44,14 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
       .option('cache-dir', { type: 'string', describe: 'cache directory (as for kdbg fetch)' })
       .option('config', { type: 'string', describe: 'mirror configuration file (as for kdbg fetch)' })
       .option('offline', { type: 'boolean', default: false, describe: 'take the vmlinux from the cache only' })
+      .option('fetch', { type: 'boolean', default: true, describe: '--no-fetch: stop after the first look and write its report from the dump alone (no vmlinux, no crash)' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' }) as unknown as Argv<AnalyzeArgs>,
   handler: async (argv: ArgumentsCamelCase<AnalyzeArgs>): Promise<void> => {
     const { resolve } = await import('node:path');
     const { UsageError } = await import('../../core/errors.js');
     const { writeOut, writeErr } = await import('../output.js');
     const { createProgress } = await import('../progress.js');
-    const { analyze } = await import('../../pipeline/analyze.js');
+    const { analyze, analyzeDumpOnly } = await import('../../pipeline/analyze.js');
 
     for (const c of argv.cmd) {
       if (/[\n\r]/.test(c)) throw new UsageError(`--cmd ${JSON.stringify(c)}: one crash command per --cmd, without newlines`);
@@ -59,6 +61,17 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
     const outDir = argv.output === undefined ? null : resolve(argv.output);
     // The pipeline's info and warning events are the `kdbg: …` lines; --quiet drops them.
     const progress = createProgress({ quiet: argv.quiet, label: argv.dump });
+    if (!argv.fetch) {
+      let d;
+      try {
+        d = await analyzeDumpOnly({ dump: argv.dump, outDir, onEvent: progress.listener });
+      } finally {
+        progress.done();
+      }
+      if (outDir) writeOut(d.report.firstLook?.headline ?? 'no oops or panic in the log');
+      else process.stdout.write(argv.format === 'json' ? d.json : argv.format === 'html' ? d.html : d.markdown);
+      return;
+    }
     let r;
     try {
       r = await analyze({

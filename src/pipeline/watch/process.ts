@@ -40,6 +40,10 @@ export function makeDumpProcessor(o: DumpProcessorOptions): DumpProcessor {
     const started = Date.now();
     const { identifyDump } = await import('../../identify/index.js');
     const identity = await identifyDump(item.path);
+    // The first look: the oops in the dump's own log, before the fetch (docs/analyze.md).
+    const { firstLook } = await import('../../klog/index.js');
+    const look = identity.vmcoreinfo && identity.format !== 'dmesg' ? await firstLook(item.path) : null;
+    if (look) onProgress({ kind: 'info', message: `first look: ${look.headline}` });
     const fetched = await fetchDebuginfodFirst(item.path, { ...o.fetch, debuginfod: o.debuginfod, debuginfodUrls: o.debuginfodUrls, env: o.env, onProgress, signal });
     const via = fetched.via;
     const outDir = o.reportDir ? join(o.reportDir, `${item.rel}.kdbg`) : `${item.path}.kdbg`;
@@ -69,7 +73,16 @@ export function makeDumpProcessor(o: DumpProcessorOptions): DumpProcessor {
       seconds: Math.round((Date.now() - started) / 100) / 10,
       ...(analysis ? { headline: analysis['headline'], panicClass: analysis['panicClass'] } : {}),
     };
-    const report = { kdbgWatch: 1, dump: item.path, dmesg: item.dmesg, processedAt: new Date().toISOString(), identity, fetch: { ...fetchResultJson(fetched), via }, analysis };
+    const report = {
+      kdbgWatch: 1,
+      dump: item.path,
+      dmesg: item.dmesg,
+      processedAt: new Date().toISOString(),
+      identity,
+      firstLook: look ? { headline: look.headline, oops: look.oops, laterReports: look.others } : null,
+      fetch: { ...fetchResultJson(fetched), via },
+      analysis,
+    };
     const reportFile = join(outDir, 'watch.json');
     await writeFileAtomic(reportFile, JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n', 0o644);
     const reports = [reportFile];

@@ -1,0 +1,84 @@
+// Rendering log records. The text form is makedumpfile --dump-dmesg's (printk.c dump_record and
+// makedumpfile.c dump_log_entry, shared/design/printk-and-oops.md §5): "[%5lld.%06ld] ", then with
+// `caller` the column "[%8s] " that makedumpfile ≥ 1.7.5 prints; a '\n' inside a record continues
+// on a new line indented by the prefix width; bytes that are neither printable nor space are
+// written "\xNN". One difference: makedumpfile passes a signed char to "%02x", so on x86 a byte
+// ≥ 0x80 comes out "\xffffffNN"; kdbg writes "\xNN".
+
+import type { LogRecord } from './record.js';
+
+export interface FormatOptions {
+  /** Add makedumpfile ≥ 1.7.5's caller column ("[     T42] "). */
+  caller?: boolean;
+}
+
+/** The "[    1.234567] " prefix: seconds, then microseconds (ts_nsec / 1000, truncated). */
+export function timePrefix(tsNsec: bigint | null): string {
+  if (tsNsec === null) return '';
+  const s = tsNsec / 1_000_000_000n;
+  const us = (tsNsec % 1_000_000_000n) / 1000n;
+  return `[${s.toString().padStart(5)}.${us.toString().padStart(6, '0')}] `;
+}
+
+const latin1 = new TextDecoder('latin1');
+const isPrintOrSpace = (b: number): boolean => (b >= 0x20 && b <= 0x7e) || (b >= 0x09 && b <= 0x0d);
+
+/** One record as makedumpfile prints it, ending with '\n'. */
+export function formatRecord(r: LogRecord, opts: FormatOptions = {}): string {
+  let prefix = timePrefix(r.tsNsec);
+  if (opts.caller && r.caller !== null) prefix += `[${r.caller.padStart(8)}] `;
+  const indent = ' '.repeat(prefix.length);
+  let out = prefix;
+  let run = 0;
+  const t = r.text;
+  for (let i = 0; i < t.length; i++) {
+    const b = t[i]!;
+    if (b === 0x0a) out += `\n${indent}`;
+    else if (isPrintOrSpace(b)) {
+      // Copy runs of plain bytes at once.
+      run = i;
+      while (i + 1 < t.length && t[i + 1] !== 0x0a && isPrintOrSpace(t[i + 1]!)) i++;
+      out += latin1.decode(t.subarray(run, i + 1));
+    } else out += `\\x${b.toString(16).padStart(2, '0')}`;
+  }
+  return `${out}\n`;
+}
+
+/** The --json record (schema in docs/analyze.md). */
+export interface LogRecordJson {
+  sequence: number;
+  /** Seconds since boot with microsecond precision, as the text prefix shows it; null if unknown. */
+  timestamp: number | null;
+  /** ts_nsec exactly, as a decimal string (u64). */
+  timestampNsec: string | null;
+  level: number | null;
+  facility: number | null;
+  caller: string | null;
+  text: string;
+  subsystem?: string;
+  device?: string;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+export function recordJson(r: LogRecord): LogRecordJson {
+  const j: LogRecordJson = {
+    sequence: r.sequence,
+    timestamp: r.tsNsec === null ? null : Number(r.tsNsec / 1000n) / 1e6,
+    timestampNsec: r.tsNsec === null ? null : r.tsNsec.toString(),
+    level: r.level,
+    facility: r.facility,
+    caller: r.caller,
+    text: utf8.decode(r.text),
+  };
+  if (r.subsystem !== null) j.subsystem = r.subsystem;
+  if (r.device !== null) j.device = r.device;
+  return j;
+}
+
+/** The text of records, lines joined as the log shows them (for the oops parser). */
+export function recordsText(records: readonly LogRecord[], opts: FormatOptions = {}): string {
+  let s = '';
+  for (const r of records) s += formatRecord(r, opts);
+  return s;
+}

@@ -1,0 +1,258 @@
+// Kernel virtual memory of a dump, from VMCOREINFO alone (shared/design/printk-and-oops.md §6):
+// ELF PT_LOAD p_vaddr first (kdump's /proc/vmcore and makedumpfile -E map kernel addresses), then
+// the kernel image rule (x86_64: va - __START_KERNEL_map + phys_base; aarch64: va - kimage_voffset),
+// then the aarch64 linear map, else a walk of the kernel page tables (x86_64, 4 or 5 levels) from
+// SYMBOL(init_top_pgt). The direct-map base is randomised on x86_64 (page_offset_base is not in
+// VMCOREINFO), so the walk is the only general way to reach a buffer memblock_alloc()ed there.
+//
+// Reads are per page: pages the dump does not hold come back zero-filled and are listed as holes,
+// so a log reader can print what was readable and say what was not.
+
+import { inflateSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
+
+import type { RandomAccess } from '../core/byte-source.js';
+import { DUMP_DH_COMPRESSED_LZO, DUMP_DH_COMPRESSED_SNAPPY, DUMP_DH_COMPRESSED_ZLIB, DUMP_DH_COMPRESSED_ZSTD, pageDescStart, parsePageDescs } from '../formats/kdump.js';
+import type { KdumpHeader } from '../formats/kdump.js';
+import { lzo1xDecompress } from '../identify/lzo.js';
+import type { PhysReader } from '../identify/memory.js';
+import { number, symbol } from './keys.js';
+import type { Vmcoreinfo } from './keys.js';
+
+export interface KernelMemory {
+  readonly littleEndian: boolean;
+  /** Exactly `length` bytes at a kernel virtual address, or null if any page is missing. */
+  readExact(vaddr: bigint, length: number): Promise<Uint8Array | null>;
+  /** `length` bytes, missing pages zero-filled and listed as [start, end) offsets in `holes`. */
+  read(vaddr: bigint, length: number): Promise<{ bytes: Uint8Array; holes: [number, number][] }>;
+}
+
+const MASK64 = (1n << 64n) - 1n;
+const START_KERNEL_MAP = 0xffffffff80000000n;
+const KERNEL_IMAGE_SIZE = 0x40000000n;
+/** Physical-address bits of a page-table entry: ~0xfff0000000000fff (x86_64 PTE_PFN_MASK with 52 bits). */
+const PTE_ADDR = 0x000ffffffffff000n;
+const PSE = 0x80n;
+
+export interface MemoryOptions {
+  vi: Vmcoreinfo;
+  arch: string | null;
+  littleEndian: boolean;
+  phys: PhysReader;
+  /** Reads by virtual address through ELF PT_LOAD p_vaddr (null for kdump-compressed). */
+  virt: PhysReader | null;
+}
+
+export function kernelMemory(o: MemoryOptions): KernelMemory {
+  const pageSize = Number(o.vi['PAGESIZE'] ?? 4096) || 4096;
+  const translate = translator(o);
+  const readPiece = async (va: bigint, n: number): Promise<Uint8Array | null> => {
+    if (o.virt && va >= 0x800000000000n) {
+      const b = await o.virt(va, n).catch(() => null);
+      if (b) return b;
+    }
+    const pa = await translate(va);
+    if (pa === null) return null;
+    return o.phys(pa, n).catch(() => null);
+  };
+  const read = async (vaddr: bigint, length: number): Promise<{ bytes: Uint8Array; holes: [number, number][] }> => {
+    const bytes = new Uint8Array(length);
+    const holes: [number, number][] = [];
+    let done = 0;
+    while (done < length) {
+      const va = (vaddr + BigInt(done)) & MASK64;
+      const inPage = Number(va % BigInt(pageSize));
+      const n = Math.min(pageSize - inPage, length - done);
+      const b = await readPiece(va, n);
+      if (b && b.length === n) bytes.set(b, done);
+      else {
+        const last = holes[holes.length - 1];
+        if (last && last[1] === done) last[1] = done + n;
+        else holes.push([done, done + n]);
+      }
+      done += n;
+    }
+    return { bytes, holes };
+  };
+  return {
+    littleEndian: o.littleEndian,
+    read,
+    readExact: async (vaddr, length) => {
+      const r = await read(vaddr, length);
+      return r.holes.length === 0 ? r.bytes : null;
+    },
+  };
+}
+
+/** Virtual → physical for one address, or null when it cannot be translated. */
+function translator(o: MemoryOptions): (va: bigint) => Promise<bigint | null> {
+  const { vi, arch } = o;
+  if (arch === 'aarch64' || (arch === null && number(vi, 'kimage_voffset') !== null)) return aarch64Translator(vi);
+  if (arch !== 'x86_64' && arch !== null) return async () => null;
+  const physBase = number(vi, 'phys_base') ?? 0n;
+  const image = (va: bigint): bigint | null => (va >= START_KERNEL_MAP && va < START_KERNEL_MAP + KERNEL_IMAGE_SIZE ? (va - START_KERNEL_MAP + physBase) & MASK64 : null);
+  const rootVa = symbol(vi, 'init_top_pgt') ?? symbol(vi, 'init_level4_pgt') ?? symbol(vi, 'swapper_pg_dir');
+  const root = rootVa === null ? null : image(rootVa);
+  const l5 = (number(vi, 'pgtable_l5_enabled') ?? 0n) !== 0n;
+  const sme = number(vi, 'sme_mask') ?? 0n;
+  const addrMask = PTE_ADDR & ~sme & MASK64;
+  const cache = new Map<bigint, bigint | null>();
+  const entry = async (table: bigint, index: bigint): Promise<bigint | null> => {
+    const b = await o.phys(table + index * 8n, 8).catch(() => null);
+    if (!b) return null;
+    return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+  };
+  const walk = async (va: bigint): Promise<bigint | null> => {
+    if (root === null) return null;
+    let table = root;
+    for (const shift of l5 ? [48n, 39n, 30n, 21n, 12n] : [39n, 30n, 21n, 12n]) {
+      const e = await entry(table, (va >> shift) & 511n);
+      if (e === null || (e & 1n) === 0n) return null;
+      if ((shift === 30n || shift === 21n) && (e & PSE) !== 0n) {
+        const span = (1n << shift) - 1n;
+        return (e & addrMask & ~span) + (va & span);
+      }
+      table = e & addrMask;
+    }
+    return table + (va & 0xfffn);
+  };
+  return async (va) => {
+    const img = image(va);
+    if (img !== null) return img;
+    const page = va & ~0xfffn;
+    if (!cache.has(page)) cache.set(page, await walk(page));
+    const pa = cache.get(page)!;
+    return pa === null ? null : pa + (va & 0xfffn);
+  };
+}
+
+/**
+ * aarch64 (makedumpfile arch/arm64.c): image addresses through kimage_voffset, linear addresses
+ * through PAGE_OFFSET/PHYS_OFFSET, both layouts (flipped since 5.4). Log buffers are one or the
+ * other (§6.4), so no table walk is needed for them.
+ */
+function aarch64Translator(vi: Vmcoreinfo): (va: bigint) => Promise<bigint | null> {
+  const kv = number(vi, 'kimage_voffset');
+  const physOffset = number(vi, 'PHYS_OFFSET') ?? 0n;
+  const t1sz = number(vi, 'TCR_EL1_T1SZ');
+  const vaBits = number(vi, 'VA_BITS') ?? 48n;
+  const actual = t1sz !== null ? 64n - t1sz : vaBits;
+  const stext = symbol(vi, '_stext');
+  const minBits = vaBits < 48n ? vaBits : 48n;
+  const flipped = stext !== null && stext > (MASK64 + 1n - (1n << (minBits - 1n)));
+  const pageOffset = flipped ? (MASK64 + 1n - (1n << actual)) & MASK64 : (MASK64 + 1n - (1n << (actual - 1n))) & MASK64;
+  const linear = (va: bigint): boolean => {
+    const bit = (va >> (actual - 1n)) & 1n;
+    return va >= pageOffset && (flipped ? bit === 0n : bit === 1n);
+  };
+  return async (va) => {
+    if (linear(va)) return ((va & ~pageOffset & MASK64) + physOffset) & MASK64;
+    if (kv !== null) return (va - kv) & MASK64;
+    return null;
+  };
+}
+
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, i) => {
+  let c = 0;
+  for (let x = i; x; x >>= 1) c += x & 1;
+  return c;
+});
+
+/**
+ * Physical reads through one kdump-compressed file (or one part of a --split set, which stores
+ * the pages of [startPfn, endPfn) but carries the whole bitmap). A page's descriptor index is
+ * the number of dumped pages (2nd bitmap) from startPfn up to it; running counts are kept per
+ * 4 KiB of bitmap so each page costs one bitmap block and one descriptor read.
+ */
+export function kdumpPartReader(ra: RandomAccess, h: KdumpHeader, startPfn = 0n, endPfn: bigint | null = null): PhysReader {
+  const bs = h.block_size;
+  const bitmapLen = (h.bitmap_blocks * bs) / 2;
+  const bitmap2 = (1 + h.sub_hdr_size) * bs + bitmapLen;
+  const CH = 4096;
+  let bitmap: Uint8Array | null = null;
+  let prefix: Int32Array | null = null;
+  const pages = new Map<bigint, Uint8Array | null>();
+  const load = async (): Promise<void> => {
+    // The bitmap is max_mapnr/8 bytes: 32 KiB per GiB of RAM with 4 KiB pages.
+    bitmap = await ra.readAt(bitmap2, bitmapLen);
+    prefix = new Int32Array(Math.ceil(bitmap.length / CH) + 1);
+    for (let c = 0; c * CH < bitmap.length; c++) {
+      let n = 0;
+      for (let i = c * CH; i < Math.min(bitmap.length, (c + 1) * CH); i++) n += POPCOUNT[bitmap[i]!]!;
+      prefix[c + 1] = prefix[c]! + n;
+    }
+  };
+  const dumpedBefore = (pfn: number): number => {
+    const b = bitmap!;
+    const byte = pfn >> 3;
+    const c = Math.floor(byte / CH);
+    let n = prefix![c]!;
+    for (let i = c * CH; i < byte; i++) n += POPCOUNT[b[i]!]!;
+    const bit = pfn & 7;
+    for (let i = 0; i < bit; i++) if ((b[byte]! >> i) & 1) n++;
+    return n;
+  };
+  const readPage = async (pfn: bigint): Promise<Uint8Array | null> => {
+    if (pages.has(pfn)) return pages.get(pfn)!;
+    if (bitmap === null) await load();
+    const b = bitmap!;
+    if (pfn < startPfn || (endPfn !== null && pfn >= endPfn) || pfn >> 3n >= BigInt(b.length)) return null;
+    const p = Number(pfn);
+    if (!((b[p >> 3]! >> (p & 7)) & 1)) return null;
+    const index = dumpedBefore(p) - dumpedBefore(Number(startPfn));
+    const descBytes = await ra.readAt(pageDescStart(h) + index * 24, 24);
+    const d = descBytes.length === 24 ? parsePageDescs(descBytes, h.endianness)[0] : undefined;
+    let page: Uint8Array | null = null;
+    if (d && d.offset > 0 && d.size > 0 && d.size <= bs) {
+      const data = await ra.readAt(d.offset, d.size);
+      if (data.length === d.size) {
+        try {
+          if (d.flags & DUMP_DH_COMPRESSED_ZLIB) page = inflateSync(data, { maxOutputLength: bs });
+          else if (d.flags & DUMP_DH_COMPRESSED_LZO) page = lzo1xDecompress(data, bs);
+          else if (d.flags & DUMP_DH_COMPRESSED_ZSTD) page = zstdDecompress(data, new Uint8Array(bs));
+          else if (d.flags & DUMP_DH_COMPRESSED_SNAPPY) page = null;
+          else page = data;
+        } catch {
+          page = null;
+        }
+      }
+    }
+    if (page && page.length !== bs) page = null;
+    pages.set(pfn, page);
+    return page;
+  };
+  return async (paddr, length) => {
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const pa = paddr + BigInt(done);
+      const pfn = pa / BigInt(bs);
+      const inPage = Number(pa % BigInt(bs));
+      const page = await readPage(pfn);
+      if (!page) return null;
+      const n = Math.min(bs - inPage, length - done);
+      out.set(page.subarray(inPage, inPage + n), done);
+      done += n;
+    }
+    return out;
+  };
+}
+
+/** Physical reads across the parts of a split set: each pfn goes to the part whose range holds it. */
+export function splitReader(parts: readonly { startPfn: bigint; endPfn: bigint; reader: PhysReader }[], pageSize: number): PhysReader {
+  return async (paddr, length) => {
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const pa = paddr + BigInt(done);
+      const pfn = pa / BigInt(pageSize);
+      const n = Math.min(pageSize - Number(pa % BigInt(pageSize)), length - done);
+      const part = parts.find((p) => pfn >= p.startPfn && pfn < p.endPfn);
+      const b = part ? await part.reader(pa, n) : null;
+      if (!b) return null;
+      out.set(b, done);
+      done += n;
+    }
+    return out;
+  };
+}

@@ -1,0 +1,544 @@
+// The first oops, panic, BUG, WARNING, lockup, hung task, OOM kill or MCE in a kernel log, parsed
+// into fields (shared/design/printk-and-oops.md §7, §8). Pure: text in, structs out. Lines may carry
+// a "[    1.234567] " timestamp, a "[  T123] " caller column, a "<N>" level or a syslog prefix
+// ("Mon DD hh:mm:ss host kernel: "); those are stripped before matching. Kernel generations word
+// the same facts differently: 3.x "IP: [<addr>] f+o/l", 4.x+ "RIP: 0010:f+o/l [mod]", arm64
+// "pc : f+o/l"; "Call Trace:" frames as "[<addr>] ? f+o/l" (3.x) or " ? f+o/l [mod]" (4.x+).
+
+export type OopsKind =
+  | 'null-pointer-dereference'
+  | 'paging-request'
+  | 'general-protection'
+  | 'bug'
+  | 'oops'
+  | 'warning'
+  | 'soft-lockup'
+  | 'hard-lockup'
+  | 'hung-task'
+  | 'oom-kill'
+  | 'machine-check'
+  | 'panic';
+
+/** A code location as the kernel's kallsyms printed it: function+0xoffset/0xlength [module]. */
+export interface CodeLocation {
+  function: string | null;
+  offset: number | null;
+  length: number | null;
+  module: string | null;
+  /** Raw address when printed ("[<ffffffff810aa989>]", arm64 bare "0x…"), lowercase hex without 0x. */
+  address: string | null;
+}
+
+export type TraceEntry =
+  | ({ type: 'frame'; reliable: boolean; context: string | null } & CodeLocation)
+  /** <IRQ>, </IRQ>, <NMI>, </NMI>, <EOI>, <<EOE>>, <TASK>, </TASK>, <SOFTIRQ>, </SOFTIRQ>. */
+  | { type: 'marker'; marker: string }
+  /** A register dump inside the trace (exception frame): its "RIP: cs:location". */
+  | { type: 'exception'; segment: string | null; location: CodeLocation };
+
+export interface TaintFlag {
+  bit: number;
+  letter: string;
+  meaning: string;
+}
+
+export interface Oops {
+  kind: OopsKind;
+  /** The line that starts the report, prefixes stripped. */
+  headline: string;
+  /** 0-based index of that line in the input. */
+  line: number;
+  /** Faulting data address (page faults), hex as printed; null otherwise. */
+  faultAddress: string | null;
+  /** "Oops: 0000 [#1] PREEMPT SMP NOPTI" → error code, die counter and the config words. */
+  oops: { trap: string | null; errorCode: string; count: number; flags: string[] } | null;
+  /** Where it happened: RIP (x86_64 kernel mode), IP (3.x), pc (arm64). */
+  pc: (CodeLocation & { segment: string | null }) | null;
+  /** arm64 link register. */
+  lr: CodeLocation | null;
+  /** Registers of the kernel-mode dump, as printed (hex strings). */
+  registers: Record<string, string>;
+  trace: TraceEntry[];
+  modules: { name: string; taint: string | null }[] | null;
+  lastUnloaded: string | null;
+  tainted: { raw: string; flags: TaintFlag[] } | null;
+  cpu: number | null;
+  pid: number | null;
+  comm: string | null;
+  hardware: string | null;
+  release: string | null;
+  /** What follows the release on the CPU:/Pid: line ("#1  Debian 6.1.192-3", "#1 PREEMPT(full)"). */
+  build: string | null;
+  workqueue: string | null;
+  /** "kernel BUG at <file>:<line>!" / "WARNING: … at <file>:<line>". */
+  source: string | null;
+  /** The "Kernel panic - not syncing: …" message that followed, if any. */
+  panic: string | null;
+}
+
+export interface OopsReport {
+  /** The first report: the cause. */
+  first: Oops | null;
+  /** Reports after it (often consequences of the first), in log order. */
+  others: Oops[];
+}
+
+// taint_flags[] in kernel/panic.c; Documentation/admin-guide/tainted-kernels.rst.
+const TAINTS: [string, string][] = [
+  ['P', 'proprietary module loaded'],
+  ['F', 'module force-loaded'],
+  ['S', 'out-of-spec system or CPU'],
+  ['R', 'module force-unloaded'],
+  ['M', 'machine check'],
+  ['B', 'bad page'],
+  ['U', 'taint requested by userspace'],
+  ['D', 'kernel died recently (oops or BUG)'],
+  ['A', 'ACPI table overridden'],
+  ['W', 'warning issued'],
+  ['C', 'staging driver loaded'],
+  ['I', 'firmware workaround'],
+  ['O', 'out-of-tree module loaded'],
+  ['E', 'unsigned module loaded'],
+  ['L', 'soft lockup occurred'],
+  ['K', 'kernel live-patched'],
+  ['X', 'auxiliary (distribution) taint'],
+  ['T', 'randstruct build'],
+  ['N', 'in-kernel test run'],
+  ['J', 'fwctl used'],
+];
+
+/** Decode the flags of "Tainted: G           OE     " by position (bit i at column i), else by letter. */
+export function decodeTaint(raw: string): TaintFlag[] {
+  const s = raw.replace(/-+\s*$/, '').replace(/\s+$/, '');
+  const byPosition = [...s].every((c, i) => c === ' ' || (i === 0 && c === 'G') || TAINTS[i]?.[0] === c);
+  const out: TaintFlag[] = [];
+  [...s].forEach((c, i) => {
+    if (c === ' ' || c === 'G' || c === '-') return;
+    const bit = byPosition ? i : TAINTS.findIndex(([l]) => l === c);
+    if (bit >= 0) out.push({ bit, letter: c, meaning: TAINTS[bit]![1] });
+  });
+  return out;
+}
+
+// Prefixes: syslog "Mon DD hh:mm:ss host kernel: ", "<N>", "[ts]", "[ T123]"/"[  C0]".
+const SYSLOG = /^\S+ +\d+ \d\d:\d\d:\d\d(?:\.\d+)? (?:\S+ )?kernel: /;
+const PREFIX = /^(?:<\d+>)?(?:\[ *\d+\.\d+\] ?)?(?:\[ *[CT]\d+\] ?)?/;
+
+export function stripPrefix(line: string): string {
+  return line.replace(SYSLOG, '').replace(PREFIX, '');
+}
+
+const LOC = String.raw`([A-Za-z0-9_.$]+)\+0x([0-9a-f]+)/0x([0-9a-f]+)(?: \[([^\]\s]+)\])?`;
+const LOC_RE = new RegExp(`^${LOC}`);
+
+export function parseLocation(s: string): CodeLocation | null {
+  const t = s.trim();
+  const addr = /^\[<([0-9a-f]+)>\]\s*(.*)$/.exec(t);
+  const rest = addr ? addr[2]! : t;
+  const m = LOC_RE.exec(rest);
+  if (m) return { function: m[1]!, offset: parseInt(m[2]!, 16), length: parseInt(m[3]!, 16), module: m[4] ?? null, address: addr ? addr[1]! : null };
+  const bare = /^0x([0-9a-f]+)(?: \[([^\]@\s]+)[^\]]*\])?/.exec(rest);
+  if (bare) return { function: null, offset: null, length: null, module: bare[2] ?? null, address: bare[1]! };
+  if (addr) return { function: null, offset: null, length: null, module: null, address: addr[1]! };
+  return null;
+}
+
+interface Start {
+  kind: OopsKind;
+  re: RegExp;
+  /** Group holding the fault address. */
+  addr?: number;
+}
+
+// Report openers, most specific first. "Oops:", "invalid opcode:" and "Kernel panic" open a report
+// only when no other opener came before (syzkaller's reportStartIgnores has the same idea).
+const STARTS: Start[] = [
+  { kind: 'null-pointer-dereference', re: /^BUG: unable to handle kernel NULL pointer dereference at\s+(\S+)/, addr: 1 },
+  { kind: 'null-pointer-dereference', re: /^BUG: kernel NULL pointer dereference, address: (\S+)/, addr: 1 },
+  { kind: 'null-pointer-dereference', re: /^Unable to handle kernel NULL pointer dereference at virtual address (\S+)/, addr: 1 },
+  { kind: 'paging-request', re: /^BUG: unable to handle (?:kernel paging request|page fault for address)(?: at|:)\s+(\S+)/, addr: 1 },
+  { kind: 'paging-request', re: /^Unable to handle kernel paging request at virtual address (\S+)/, addr: 1 },
+  { kind: 'paging-request', re: /^BUG: unable to handle page fault for address: (\S+)/, addr: 1 },
+  { kind: 'general-protection', re: /^general protection fault\b/ },
+  { kind: 'bug', re: /^kernel BUG at (\S+)!/ },
+  { kind: 'warning', re: /^WARNING: (?:CPU: \d+ PID: \d+ )?at / },
+  { kind: 'soft-lockup', re: /^(?:watchdog: )?BUG: soft lockup - CPU#(\d+) stuck for/ },
+  { kind: 'hard-lockup', re: /Watchdog detected hard LOCKUP on cpu (\d+)|^Watchdog CPU:\d+ Hard LOCKUP/ },
+  { kind: 'hung-task', re: /^INFO: task (\S+):(\d+) blocked for more than \d+ seconds/ },
+  { kind: 'oom-kill', re: /^(\S.*) invoked oom-killer: / },
+  { kind: 'oom-kill', re: /^Out of memory: Kill(?:ed)? process / },
+  { kind: 'machine-check', re: /^(?:mce: )?\[Hardware Error\]: |^Machine Check Exception: / },
+  { kind: 'bug', re: /^BUG: (?!unable to handle|kernel NULL|soft lockup)/ },
+];
+const WEAK_STARTS: Start[] = [
+  { kind: 'oops', re: /^(?:Internal error: )?Oops(?: - [^:]+)?: / },
+  { kind: 'bug', re: /^invalid opcode: / },
+  { kind: 'panic', re: /^Kernel panic - not syncing: / },
+];
+
+const END_TRACE = /^---\[ end (?:trace|Kernel panic)/;
+const MARKER = /^(<\/?(?:IRQ|NMI|TASK|SOFTIRQ|EOI)>|<<EOE>>)\s*(.*)$/;
+const REG_PAIR = /\b(R[A-Z0-9]{1,2}|E[A-Z]{2}|EFLAGS|ORIG_RAX|CR[0-4]|DR[0-7]|FS|GS|knlGS|CS|DS|ES|x\d{1,2}|sp|pstate|pc|lr)\s*:\s*((?:[0-9a-f]{4}:)?[0-9a-fx]+(?:\([0-9a-f]+\))?)/g;
+
+function matchStart(line: string, weak: boolean): { kind: OopsKind; m: RegExpExecArray; s: Start } | null {
+  for (const s of weak ? WEAK_STARTS : STARTS) {
+    const m = s.re.exec(line);
+    if (m) return { kind: s.kind, m, s };
+  }
+  return null;
+}
+
+function emptyOops(kind: OopsKind, headline: string, line: number): Oops {
+  return {
+    kind,
+    headline,
+    line,
+    faultAddress: null,
+    oops: null,
+    pc: null,
+    lr: null,
+    registers: {},
+    trace: [],
+    modules: null,
+    lastUnloaded: null,
+    tainted: null,
+    cpu: null,
+    pid: null,
+    comm: null,
+    hardware: null,
+    release: null,
+    build: null,
+    workqueue: null,
+    source: null,
+    panic: null,
+  };
+}
+
+/** Find and parse every report in a kernel log; the first is the cause. */
+export function parseOops(text: string): OopsReport {
+  const lines = text.split('\n').map(stripPrefix);
+  const starts: { at: number; kind: OopsKind; m: RegExpExecArray; s: Start }[] = [];
+  let open = false;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (END_TRACE.test(l)) {
+      open = false;
+      continue;
+    }
+    const strong = matchStart(l, false);
+    // A second "BUG:"/"WARNING" inside a report that is still open is part of it only when it
+    // is the page-fault pair ("BUG: unable to handle …" after "BUG: kernel NULL …" never happens).
+    if (strong && !(open && strong.kind === 'bug' && starts.at(-1)?.kind !== 'warning' && /^kernel BUG/.test(l) === false && i - starts.at(-1)!.at < 3)) {
+      starts.push({ at: i, ...strong });
+      open = true;
+      continue;
+    }
+    if (!open) {
+      const weak = matchStart(l, true);
+      if (weak) {
+        // A panic right after a report's end trace belongs to that report.
+        if (weak.kind === 'panic' && starts.length > 0 && i - lastEnd(lines, i) <= 20) continue;
+        starts.push({ at: i, ...weak });
+        open = true;
+      }
+    }
+  }
+  const reports = starts.map((s, k) => parseReport(lines, s, starts[k + 1]?.at ?? lines.length));
+  return { first: reports[0] ?? null, others: reports.slice(1) };
+}
+
+/** Index of the last "---[ end trace" line before i (or -inf). */
+function lastEnd(lines: string[], i: number): number {
+  for (let j = i - 1; j >= 0 && j >= i - 40; j--) if (END_TRACE.test(lines[j]!)) return j;
+  return Number.NEGATIVE_INFINITY;
+}
+
+function parseReport(lines: string[], st: { at: number; kind: OopsKind; m: RegExpExecArray; s: Start }, limit: number): Oops {
+  const o = emptyOops(st.kind, lines[st.at]!, st.at);
+  if (st.s.addr !== undefined) o.faultAddress = st.m[st.s.addr]!.replace(/^\(null\)$/, '0000000000000000');
+  if (st.kind === 'bug' && /^kernel BUG at/.test(o.headline)) o.source = st.m[1]!;
+  if (st.kind === 'warning') o.source = /\bat (\S+)/.exec(o.headline)?.[1] ?? null;
+  if (st.kind === 'panic') o.panic = o.headline.replace(/^Kernel panic - not syncing: /, '');
+  if (st.kind === 'hung-task') {
+    o.comm = st.m[1]!;
+    o.pid = Number(st.m[2]);
+  }
+  if (st.kind === 'soft-lockup') {
+    o.cpu = Number(st.m[1]);
+    const who = /\[(.+):(\d+)\]\s*$/.exec(o.headline);
+    if (who) {
+      o.comm = who[1]!;
+      o.pid = Number(who[2]);
+    }
+  }
+  if (st.kind === 'hard-lockup') o.cpu = st.m[1] !== undefined ? Number(st.m[1]) : null;
+  const victim = st.kind === 'oom-kill' ? /Kill(?:ed)? process (\d+),? \(([^)]+)\)/.exec(o.headline) : null;
+  if (victim) {
+    o.pid = Number(victim[1]);
+    o.comm = victim[2]!;
+  }
+  parseOopsLine(o, o.headline);
+  const warn = st.kind === 'warning' ? /^WARNING: (?:CPU: (\d+) PID: (\d+) )?at (\S+) (.*)$/.exec(o.headline) : null;
+  if (warn && warn[1] !== undefined) {
+    o.cpu = Number(warn[1]);
+    o.pid = Number(warn[2]);
+  }
+  parseBody(o, lines, st.at + 1, limit);
+  // A WARNING names its function on the first line; a later "RIP:" says the same with more detail.
+  if (warn && o.pc === null) {
+    const loc = parseLocation(warn[4]!);
+    if (loc) o.pc = { ...loc, segment: null };
+  }
+  return o;
+}
+
+const OOPS_LINE = /^(?:Internal error: )?(?:Oops(?: - [^:]+)?: (?:([a-z][a-z0-9 ]*): )?|invalid opcode: |general protection fault(?:, [^:]+)?: )([0-9a-f]+) \[#(\d+)\]\s*(.*)$/;
+
+/** "Oops: 0000 [#1] PREEMPT SMP NOPTI", "Oops: invalid opcode: 0000 [#1] …", "general protection fault: 0000 [#1] …". */
+function parseOopsLine(o: Oops, l: string): boolean {
+  const m = OOPS_LINE.exec(l);
+  if (!m) return false;
+  o.oops ??= {
+    trap: m[1] ?? (/^invalid opcode/.test(l) ? 'invalid opcode' : /^general protection/.test(l) ? 'general protection fault' : null),
+    errorCode: m[2]!,
+    count: Number(m[3]),
+    flags: m[4]!.trim().split(/\s+/).filter(Boolean),
+  };
+  return true;
+}
+
+/** The call trace of a text that holds only a trace (no report opener). */
+export function parseTrace(text: string): TraceEntry[] {
+  const o = emptyOops('oops', '', 0);
+  const lines = text.split('\n').map(stripPrefix);
+  parseBody(o, lines, 0, lines.length);
+  return o.trace;
+}
+
+function parseBody(o: Oops, lines: string[], from: number, limit: number): void {
+  const st = { kind: o.kind };
+  // The report runs to the next one; a "Kernel panic" within 20 lines after its end trace is its panic.
+  let end = limit;
+  let inTrace = false;
+  let regsFrom: 'kernel' | 'user' | null = null;
+  let context: string | null = null;
+  let modulesOpen = false;
+  let ended = false;
+  for (let i = from; i < end; i++) {
+    const l = lines[i]!;
+    if (END_TRACE.test(l)) {
+      ended = true;
+      inTrace = false;
+      // Look a little further for the panic line.
+      end = Math.min(limit, i + 20);
+      continue;
+    }
+    const panic = /^Kernel panic - not syncing: (.*)$/.exec(l);
+    if (panic) {
+      o.panic ??= panic[1]!;
+      if (ended) break;
+      continue;
+    }
+    if (ended) continue;
+    if (modulesOpen) {
+      // "Modules linked in:" may wrap onto lines that begin with a space and hold more names.
+      if (/^ [a-z0-9_]+(?:\([A-Z]+\))?(?: |$)/.test(l) && !/^ {2}/.test(l) && !LOC_RE.test(l.trim()) && !MARKER.test(l.trim())) {
+        addModules(o, l);
+        continue;
+      }
+      modulesOpen = false;
+    }
+    let m: RegExpExecArray | null;
+    if (parseOopsLine(o, l)) continue;
+    if ((m = /^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?)(?: Kdump: loaded)? (Not tainted|Tainted: ([A-Z ]*?)(?:-+)?)\s+(\d+\.\d+\S*)\s*(.*)$/.exec(l))) {
+      if (o.cpu === null || st.kind !== 'soft-lockup') o.cpu = Number(m[1]);
+      o.pid = Number(m[2]);
+      o.comm = m[3]!;
+      o.tainted = { raw: m[5] === undefined ? '' : m[5].replace(/\s+$/, ''), flags: m[5] === undefined ? [] : decodeTaint(m[5]) };
+      o.release = m[6]!;
+      o.build = m[7]!.trim() || null;
+      continue;
+    }
+    // 2.6.32: "Pid: 0, comm: swapper Not tainted 2.6.32-… #1 <DMI>"; "CPU 6".
+    if ((m = /^Pid: (\d+), comm: (\S+) (Not tainted|Tainted: ([A-Z ]*?)(?:-+)?)\s+(\d+\.\d+\S*)\s*(.*)$/.exec(l))) {
+      o.pid = Number(m[1]);
+      o.comm = m[2]!;
+      o.tainted = { raw: m[4] === undefined ? '' : m[4].replace(/\s+$/, ''), flags: m[4] === undefined ? [] : decodeTaint(m[4]) };
+      o.release = m[5]!;
+      o.build = m[6]!.trim() || null;
+      continue;
+    }
+    if ((m = /^CPU (\d+)\s*$/.exec(l))) {
+      o.cpu ??= Number(m[1]);
+      continue;
+    }
+    if ((m = /^Hardware name: (.*)$/.exec(l))) {
+      o.hardware ??= m[1]!.trim();
+      continue;
+    }
+    if ((m = /^Workqueue: (.*)$/.exec(l))) {
+      o.workqueue ??= m[1]!.trim();
+      continue;
+    }
+    if ((m = /^Modules linked in:(.*)$/.exec(l))) {
+      if (o.modules === null) {
+        o.modules = [];
+        addModules(o, m[1]!);
+        modulesOpen = true;
+      }
+      continue;
+    }
+    // The faulting location.
+    if ((m = /^R?IP: (?:([0-9a-f]{4}):)?(.*)$/.exec(l))) {
+      const seg = m[1] ?? null;
+      const raw = m[2]!.replace(/^\[<[0-9a-f]+>\]\s+(?=\[<)/, '');
+      const loc = parseLocation(raw);
+      const user = seg === '0033' || seg === '0023' || seg === 'e033';
+      if (inTrace && loc) o.trace.push({ type: 'exception', segment: seg, location: loc });
+      if (!user && loc && o.pc === null) {
+        o.pc = { ...loc, segment: seg };
+        regsFrom = 'kernel';
+      } else regsFrom = user ? 'user' : regsFrom === 'kernel' && o.pc !== null && Object.keys(o.registers).length > 0 ? 'user' : regsFrom;
+      continue;
+    }
+    if ((m = /^(?:pc : |PC is at )(.*)$/.exec(l))) {
+      const loc = parseLocation(m[1]!);
+      if (loc && o.pc === null) {
+        o.pc = { ...loc, segment: null };
+        regsFrom = 'kernel';
+      }
+      continue;
+    }
+    if ((m = /^(?:lr : |LR is at )(.*)$/.exec(l))) {
+      o.lr ??= parseLocation(m[1]!);
+      continue;
+    }
+    if (/^Call [Tt]race:/.test(l)) {
+      if (o.trace.length === 0) inTrace = true;
+      regsFrom = null;
+      continue;
+    }
+    if (inTrace) {
+      const t = l.trim();
+      const mk = MARKER.exec(t);
+      if (mk) {
+        const marker = mk[1]!;
+        o.trace.push({ type: 'marker', marker });
+        if (/^<(IRQ|NMI|TASK|SOFTIRQ)>$/.test(marker)) context = marker.slice(1, -1);
+        else context = null;
+        if (mk[2]) pushFrame(o, mk[2], context);
+        continue;
+      }
+      if (pushFrame(o, t, context)) continue;
+      // Register and code lines of a nested exception frame stay inside the trace.
+      if (/^(?:Code: |[A-Z0-9]{2,5}: ?[0-9a-f]|RSP: |---)/.test(t) || t === '') {
+        if (regsFrom === 'kernel' && !t.startsWith('Code: ')) for (const p of t.matchAll(REG_PAIR)) if (!(p[1]! in o.registers)) o.registers[p[1]!] = p[2]!;
+        continue;
+      }
+      inTrace = false;
+    }
+    if ((m = /^pstate: ([0-9a-f]+)/.exec(l))) {
+      o.registers['pstate'] ??= m[1]!;
+      continue;
+    }
+    if (regsFrom === 'kernel') {
+      const pairs = [...l.matchAll(REG_PAIR)];
+      if (pairs.length > 0 && /^(?:[A-Za-z0-9]{1,6} ?: *[0-9a-f]|pstate: )/.test(l)) {
+        for (const p of pairs) if (!(p[1]! in o.registers)) o.registers[p[1]!] = p[2]!;
+        continue;
+      }
+    }
+    if ((m = /^CR2: ([0-9a-f]+)\s*$/.exec(l)) && o.faultAddress === null && (o.kind === 'paging-request' || o.kind === 'null-pointer-dereference')) o.faultAddress = m[1]!;
+    // Hung task: "      Tainted: G        W   E     4.19.0-6-amd64 #1 Debian …" on its own line.
+    if (o.tainted === null && (m = /^\s+(Not tainted|Tainted: ([A-Z ]*?)(?:-+)?)\s+(\d+\.\d+\S*)\s*(.*)$/.exec(l))) {
+      o.tainted = { raw: m[2] === undefined ? '' : m[2].replace(/\s+$/, ''), flags: m[2] === undefined ? [] : decodeTaint(m[2]) };
+      o.release ??= m[3]!;
+      o.build ??= m[4]!.trim() || null;
+      continue;
+    }
+    // OOM: the victim ("Killed process 15784 (python3)" 5.x, "Kill process N (x) score" 4.x).
+    if (o.kind === 'oom-kill' && (m = /Kill(?:ed)? process (\d+),? \(([^)]+)\)/.exec(l))) {
+      o.pid = Number(m[1]);
+      o.comm = m[2]!;
+    }
+  }
+}
+
+function pushFrame(o: Oops, t: string, context: string | null): boolean {
+  const m = /^(?:\[<([0-9a-f]+)>\]\s+)?(\? )?(.*)$/.exec(t)!;
+  const loc = parseLocation(m[3]!);
+  if (!loc || (loc.function === null && !/^0x/.test(m[3]!))) return false;
+  o.trace.push({ type: 'frame', reliable: m[2] === undefined, context, ...loc, address: m[1] ?? loc.address });
+  return true;
+}
+
+function addModules(o: Oops, s: string): void {
+  let t = s;
+  const lu = /\[last unloaded: ([^\]]+)\]/.exec(t);
+  if (lu) {
+    o.lastUnloaded = lu[1]!.trim();
+    t = t.replace(lu[0], '');
+  }
+  for (const w of t.trim().split(/\s+/).filter(Boolean)) {
+    const m = /^([A-Za-z0-9_\-]+)(?:\(([A-Z+\-]+)\))?$/.exec(w);
+    if (m) o.modules!.push({ name: m[1]!, taint: m[2] ?? null });
+  }
+}
+
+const fmtLoc = (l: CodeLocation): string =>
+  l.function === null ? `0x${l.address ?? '?'}${l.module ? ` [${l.module}]` : ''}` : `${l.function}+0x${l.offset!.toString(16)}/0x${l.length!.toString(16)}${l.module ? ` [${l.module}]` : ''}`;
+
+const KIND_TEXT: Record<OopsKind, string> = {
+  'null-pointer-dereference': 'NULL pointer dereference',
+  'paging-request': 'bad paging request',
+  'general-protection': 'general protection fault',
+  bug: 'kernel BUG',
+  oops: 'Oops',
+  warning: 'WARNING',
+  'soft-lockup': 'soft lockup',
+  'hard-lockup': 'hard lockup',
+  'hung-task': 'hung task',
+  'oom-kill': 'OOM kill',
+  'machine-check': 'machine check',
+  panic: 'panic',
+};
+
+/**
+ * The first-look headline: "NULL pointer dereference at 0000000000000008 in
+ * kdbg_oops_read_value+0x5 [kdbg_oops] (init, pid 1, CPU 0), tainted: OE".
+ */
+export function oopsHeadline(o: Oops): string {
+  let s = KIND_TEXT[o.kind];
+  if (o.kind === 'panic' && o.panic) s = `panic: ${o.panic}`;
+  else if (o.kind === 'bug' && o.source) s = `kernel BUG at ${o.source}`;
+  if (o.faultAddress) s += ` at ${o.faultAddress}`;
+  const where = o.pc ?? firstReliable(o);
+  if (where && where.function) s += ` in ${where.function}+0x${where.offset!.toString(16)}${where.module ? ` [${where.module}]` : ''}`;
+  const who = [o.comm, o.pid !== null ? `pid ${o.pid}` : null, o.cpu !== null ? `CPU ${o.cpu}` : null].filter(Boolean).join(', ');
+  if (who) s += ` (${who})`;
+  if (o.tainted) s += `, tainted: ${o.tainted.flags.length ? o.tainted.flags.map((f) => f.letter).join('') : 'none'}`;
+  return s;
+}
+
+function firstReliable(o: Oops): CodeLocation | null {
+  for (const e of o.trace) if (e.type === 'frame' && e.reliable && e.function && !/^(dump_stack|dump_stack_lvl|panic|nmi_panic|__warn|warn_slowpath)/.test(e.function)) return e;
+  return null;
+}
+
+/** A short human rendering: headline, panic, then the call trace with its boundaries. */
+export function formatOops(o: Oops): string {
+  const out = [oopsHeadline(o)];
+  if (o.panic && o.kind !== 'panic') out.push(`panic: ${o.panic}`);
+  if (o.release) out.push(`kernel: ${o.release}${o.build ? ` ${o.build}` : ''}`);
+  if (o.hardware) out.push(`hardware: ${o.hardware}`);
+  if (o.modules) out.push(`modules: ${o.modules.map((m) => m.name + (m.taint ? `(${m.taint})` : '')).join(' ') || 'none'}`);
+  if (o.trace.length) {
+    out.push('call trace:');
+    for (const e of o.trace) {
+      if (e.type === 'marker') out.push(`  ${e.marker}`);
+      else if (e.type === 'exception') out.push(`  -- exception at ${e.segment ? `${e.segment}:` : ''}${fmtLoc(e.location)} --`);
+      else out.push(`  ${e.reliable ? '' : '? '}${fmtLoc(e)}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,144 @@
+// Open a dump for kernel-memory reads by virtual address, in every format identify reads from a
+// file: ELF (kdump's /proc/vmcore, makedumpfile -E, QEMU's raw ELF), kdump-compressed (zlib, lzo,
+// zstd, uncompressed), makedumpfile-flattened (ELF or kdump inside), and --split sets (the sibling
+// parts are found in the same directory, as identify finds them).
+
+import { open, readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+import type { RandomAccess } from '../core/byte-source.js';
+import { InputFormatError } from '../core/errors.js';
+import { FileRandomAccess } from '../core/file-access.js';
+import { isElf, readElfTables } from '../formats/elf.js';
+import { FlatIndexAccess, isFlattened } from '../formats/flattened.js';
+import { DISKDUMP_SIGNATURE, kdumpSignature, readKdumpHeaders } from '../formats/kdump.js';
+import type { KdumpHeader, KdumpSubHeader } from '../formats/kdump.js';
+import { identifyDump } from '../identify/index.js';
+import type { DumpIdentification } from '../identify/index.js';
+import { elfPhysReader, elfVirtReader } from '../identify/memory.js';
+import type { PhysReader } from '../identify/memory.js';
+import { kdumpPartReader, kernelMemory, splitReader } from './memory.js';
+import type { KernelMemory } from './memory.js';
+
+export interface OpenedDump {
+  identity: DumpIdentification;
+  /** Null when the dump has no VMCOREINFO (nothing tells where the log is). */
+  memory: KernelMemory | null;
+  /** Files read: the dump, or every part of a split set (in pfn order). */
+  files: string[];
+  close(): Promise<void>;
+}
+
+export async function openDumpForLog(path: string): Promise<OpenedDump> {
+  const identity = await identifyDump(path);
+  if (path === '-' || identity.compressed || identity.format === 'dmesg') {
+    throw new InputFormatError(
+      `${path}: ${identity.format === 'dmesg' ? 'already a kernel log (vmcore-dmesg text), not a memory dump' : 'reading the log needs a seekable, uncompressed dump file'}`,
+      { file: path, format: identity.format },
+      identity.format === 'dmesg' ? {} : { hint: 'decompress the dump to a file first' },
+    );
+  }
+  const handles: FileRandomAccess[] = [];
+  const close = async (): Promise<void> => {
+    await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
+  };
+  try {
+    const openRa = async (p: string): Promise<RandomAccess> => {
+      const st = await stat(p);
+      const fh = await open(p, 'r');
+      const file = new FileRandomAccess(fh, p, st.size);
+      handles.push(file);
+      if (!isFlattened(await file.readAt(0, 16))) return file;
+      // A flattened stream may rewrite bytes (makedumpfile -F -E writes the program headers last):
+      // index every record so that each read sees the last writer.
+      const flat = await FlatIndexAccess.build(file);
+      await flat.readAt(Number.MAX_SAFE_INTEGER - 1, 1);
+      return flat;
+    };
+    const ra = await openRa(path);
+    const vi = identity.vmcoreinfo;
+    const files = [path];
+    let phys: PhysReader;
+    let virt: PhysReader | null = null;
+    let littleEndian = true;
+    const head = await ra.readAt(0, 64);
+    if (isElf(head)) {
+      const t = await readElfTables(ra, { sections: false });
+      littleEndian = t.header.endianness === 'le';
+      phys = elfPhysReader(ra, t.programHeaders);
+      // QEMU's paging:false ELF leaves p_vaddr 0: those segments never match a kernel address.
+      virt = elfVirtReader(ra, t.programHeaders);
+    } else if (kdumpSignature(head)) {
+      const { header, subHeader } = await readKdumpHeaders(ra);
+      littleEndian = header.endianness === 'le';
+      const range = pfnRange(header, subHeader);
+      if (range.split) {
+        const parts = await splitSiblings(path, header, subHeader!, openRa);
+        files.splice(0, files.length, ...parts.map((p) => p.path));
+        phys = splitReader(
+          parts.map((p) => ({ startPfn: p.start, endPfn: p.end, reader: kdumpPartReader(p.ra, p.header, p.start, p.end) })),
+          header.block_size,
+        );
+      } else phys = kdumpPartReader(ra, header);
+    } else {
+      throw new InputFormatError(`${path}: no ELF or kdump-compressed memory image inside`, { file: path, format: identity.format });
+    }
+    const memory = vi ? kernelMemory({ vi, arch: identity.arch, littleEndian, phys, virt }) : null;
+    return { identity, memory, files, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+function pfnRange(h: KdumpHeader, s: KdumpSubHeader | null): { split: boolean; start: bigint; end: bigint } {
+  const max = s?.max_mapnr_64 ?? BigInt(h.max_mapnr);
+  if (!s || !s.split) return { split: false, start: 0n, end: max };
+  return { split: true, start: s.start_pfn_64 ?? s.start_pfn ?? 0n, end: s.end_pfn_64 ?? s.end_pfn ?? max };
+}
+
+interface SplitPart {
+  path: string;
+  ra: RandomAccess;
+  header: KdumpHeader;
+  start: bigint;
+  end: bigint;
+}
+
+/** The parts of the split set `path` belongs to: same utsname, timestamp, page size and max_mapnr. */
+async function splitSiblings(path: string, h: KdumpHeader, s: KdumpSubHeader, openRa: (p: string) => Promise<RandomAccess>): Promise<SplitPart[]> {
+  const key = (x: KdumpHeader, y: KdumpSubHeader): string => JSON.stringify([x.utsname, x.timestamp, (y.max_mapnr_64 ?? BigInt(x.max_mapnr)).toString(), x.block_size]);
+  const mine = key(h, s);
+  const dir = dirname(path);
+  const parts: SplitPart[] = [];
+  const names = (await readdir(dir).catch(() => [] as string[])).slice(0, 512).sort();
+  for (const n of names) {
+    const p = join(dir, n);
+    try {
+      if (n.startsWith('.') || !(await stat(p)).isFile()) continue;
+      const ra = p === path ? await openRa(p) : await peekKdump(p, openRa);
+      if (!ra) continue;
+      const { header, subHeader } = await readKdumpHeaders(ra);
+      if (header.signature === DISKDUMP_SIGNATURE || !subHeader?.split || key(header, subHeader) !== mine) continue;
+      const r = pfnRange(header, subHeader);
+      parts.push({ path: p, ra, header, start: r.start, end: r.end });
+    } catch {
+      continue;
+    }
+  }
+  parts.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  return parts;
+}
+
+async function peekKdump(p: string, openRa: (p: string) => Promise<RandomAccess>): Promise<RandomAccess | null> {
+  const fh = await open(p, 'r');
+  let sig: ReturnType<typeof kdumpSignature>;
+  try {
+    const b = new Uint8Array(8);
+    await fh.read(b, 0, 8, 0);
+    sig = kdumpSignature(b);
+  } finally {
+    await fh.close();
+  }
+  return sig ? openRa(p) : null;
+}
