@@ -25,7 +25,8 @@ import { readArEntries } from '../formats/ar.js';
 import { buildIndexAndFooter, checkSize, parseBlockHeader, parseStreamHeader, roundUp4, type XzBlock } from '../formats/xz.js';
 import { decompressStream } from './decompress.js';
 import { createWriterState, writeMember, type WriterState } from './write-members.js';
-import { decodeXzBlockChunks, defaultDecodeConcurrency } from './parallel-xz.js';
+import { defaultDecodeConcurrency } from './parallel-xz.js';
+import { decodeXzBlockChunks } from './xz-block.js';
 import type { ArchiveMember, ExtractOptions, ExtractResult, MemberType, WrittenMember } from './types.js';
 
 /** deb extraction options; `reopen` (in ExtractOptions) enables the second pass for links to already-passed files. */

@@ -29,14 +29,14 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, normalize, posix } from 'node:path';
-import { createUnxz } from 'node-liblzma';
 import { ByteSource, latin1Decoder, readExactAt, type RandomAccess } from '../core/byte-source.js';
 import { InputFormatError, IntegrityError, UnsafePathError } from '../core/errors.js';
 import { AR_HEADER_SIZE, decodeArHeader } from '../formats/ar.js';
 import { CPIO_HEADER_SIZE, parseCpioHeader } from '../formats/cpio.js';
 import { readRpmHead, RPMFILE_GHOST } from '../formats/rpm.js';
 import { blockAt, blocksForRange, readXzIndex, type XzBlock, type XzFileIndex } from '../formats/xz.js';
-import { decodeXzBlock, defaultDecodeConcurrency, prepareXzBlock, threadPoolSize } from './parallel-xz.js';
+import { defaultDecodeConcurrency, threadPoolSize } from './parallel-xz.js';
+import { decodeXzBlock, XzBlockDecoder } from './xz-block.js';
 import type { ArchiveMember, ExtractOptions, ExtractResult, MemberType, WrittenMember } from './types.js';
 
 export interface PartialExtractOptions extends ExtractOptions {
@@ -463,102 +463,6 @@ class RawPrefetcher {
   }
 }
 
-/** Compressed bytes handed to the decoder at a time: its output then comes in bounded bursts. */
-const FEED = 64 * 1024;
-
-/**
- * One xz decoder that decodes block after block (each wrapped as a one-block stream; liblzma
- * decodes concatenated streams), so its dictionary (8 MiB for Debian's `xz -6`) is allocated once
- * per decoder instead of once per block — with blocks decoded on libuv's pool threads, a fresh
- * dictionary per block spread freed 8 MiB holes over every thread's malloc arena.
- *
- * Each decoded piece (the decoder's output buffers, in order) goes to `sink` as it comes out, so
- * nothing of a block is held beyond the piece being written: the compressed bytes go in FEED at a
- * time and the next piece is decoded only when `sink` is done with the last (back-pressure).
- * Verified like decodeXzBlockChunks: liblzma checks a CRC32/CRC64 block check and the wrapper's
- * index; a SHA-256 check (rpm's) is computed here with node:crypto, several times faster than
- * liblzma's portable SHA-256; the size must equal the index's. A block counts as verified only
- * when the decoder has consumed its stream's end (check, index, footer). Failures are
- * IntegrityErrors naming the block; the caller then deletes what it wrote.
- */
-class BlockDecoder {
-  // One piece of readable buffer lets the decoder go on while the sink writes the last piece
-  // (with the default 16 KiB the lane alternates between decoding and writing).
-  private readonly u = createUnxz({ chunkSize: 1 << 20 }, { readableHighWaterMark: 1 << 20 });
-  private readonly out = this.u[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
-  /** Output already read that belongs to the next block (a piece can straddle two streams). */
-  private carry: Uint8Array | null = null;
-  private broken = false;
-
-  constructor(private readonly label: string) {}
-
-  /** Write `chunk`; resolves when the decoder has consumed it (its transform callback). */
-  private put(chunk: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => this.u.write(chunk, (e?: Error | null) => (e ? reject(e) : resolve())));
-  }
-
-  async decode(block: XzBlock, raw: Uint8Array, sink: (piece: Uint8Array, at: number) => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-    const label = this.label;
-    const where = { details: { file: label, block: block.index, offset: block.offset } };
-    const { head, data, tail, hash, verify } = prepareXzBlock(block, raw, label);
-    // The input goes in while the output is read; each piece waits until the decoder took the last.
-    const fed = (async (): Promise<void> => {
-      await this.put(head);
-      for (let o = 0; o < data.length; o += FEED) await this.put(data.subarray(o, Math.min(o + FEED, data.length)));
-      await this.put(tail);
-    })();
-    fed.catch(() => undefined); // seen below
-    let at = 0;
-    try {
-      while (at < block.uncompressedSize) {
-        signal?.throwIfAborted();
-        let piece = this.carry;
-        this.carry = null;
-        if (!piece) {
-          const r = await this.out.next();
-          if (r.done) throw new IntegrityError(`${label}: xz block ${block.index} decoded to ${at} bytes, the index says ${block.uncompressedSize}`, where);
-          piece = r.value;
-        }
-        if (piece.length > block.uncompressedSize - at) {
-          this.carry = piece.subarray(block.uncompressedSize - at);
-          piece = piece.subarray(0, block.uncompressedSize - at);
-        }
-        hash?.update(piece);
-        await sink(piece, at);
-        at += piece.length;
-      }
-      // The stream's end (check, index, footer) consumed without error: the block is verified. A
-      // block that decodes to more than its index says fails here (liblzma: the index disagrees).
-      await fed;
-      if (this.carry) throw new IntegrityError(`${label}: xz block ${block.index} decodes to more than the ${block.uncompressedSize} bytes its index says`, where);
-    } catch (e) {
-      this.broken = true;
-      if (e instanceof IntegrityError || signal?.aborted) throw e;
-      throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset} does not decode (${(e as Error).message}); its check failed or the data is corrupt`, { cause: e, ...where });
-    }
-    try {
-      verify();
-    } catch (e) {
-      this.broken = true;
-      throw e;
-    }
-  }
-
-  /** End the decoder (frees liblzma's state); after a failure just drop it. */
-  async close(): Promise<void> {
-    if (this.broken) {
-      this.u.destroy();
-      return;
-    }
-    this.u.end();
-    try {
-      while (!(await this.out.next()).done);
-    } catch {
-      // every block it decoded was verified already; nothing depends on its end
-    }
-  }
-}
-
 /**
  * Write member `m` from the xz blocks that cover it. `concurrency` blocks decode at once, each
  * streaming its pieces straight to their place in the file (positional writes), so memory is
@@ -616,7 +520,7 @@ async function writeMember(m: TarMember, blocks: XzBlock[], reader: BlockReader,
     let next = 0;
     let failed = false;
     const lane = async (): Promise<void> => {
-      const decoder = new BlockDecoder(opts.label);
+      const decoder = new XzBlockDecoder(opts.label);
       try {
         while (!failed && next < blocks.length) {
           const b = blocks[next++]!;
