@@ -10,7 +10,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${KDBG_FIXTURES:=$HOME/.cache/kdbg-fixtures}"
 crash=${1:-$KDBG_FIXTURES/crash-trixie/crash}
-vmlinux=${VMLINUX:-$KDBG_FIXTURES/debian-vmlinux/usr/lib/debug/boot/vmlinux-6.1.0-56-amd64}
+# The vmlinux of the kernel the fixtures were built from (40-debian-vmlinux.sh's manifest).
+vmlinux=${VMLINUX:-$KDBG_FIXTURES/debian-vmlinux/$(node -p "require('$KDBG_FIXTURES/debian-vmlinux/manifest.json').member")}
 ver=$("$crash" --version | awk '/^crash /{print $2; exit}')
 out="$root/test/fixtures/crash/$ver"
 mkdir -p "$out"

@@ -9,8 +9,10 @@
 #       kernel-debuginfo-common-x86_64-3.10.0-327.el7.x86_64.rpm   a source tree (text)
 #   bench/www/el9mb/              the same debuginfo payload, multi-block xz (w3T.xzdio, as RHEL 8+/Fedora)
 #   bench/www/debian/             Debian-archive layout: dists/bookworm/main/binary-amd64/Packages.xz
-#       (real Size/SHA256) and pool/main/l/linux/<the real 858 MB dbg .deb> (hard link)
+#       (real Size/SHA256) and pool/main/l/linux/<the real ~860 MB dbg .deb> (hard link)
 #   bench/vmlinux.sha256          sha256 of the real vmlinux (what every scenario must produce)
+#   bench/debian.env              which Debian kernel that is (REL, VER, DEB file name): the one
+#                                 ../fixtures/debian-kernel.sh chose from the archive
 #
 # Why real bytes: xz speed and ratio depend on the data; synthetic zeros would flatter everyone.
 set -euo pipefail
@@ -19,18 +21,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 export KDBG_FIXTURES
 out="$KDBG_FIXTURES/bench"
 pkgs="$KDBG_FIXTURES/debian-pkgs"
-dbg_deb="linux-image-6.1.0-56-amd64-dbg_6.1.192-2_amd64.deb"
 rel=3.10.0-327.el7.x86_64
+debian_kernel   # REL, VER
+recipe=("$here/fixtures.sh" "$DEBIAN_KERNEL_ENV")
 
-if stamp_ok bench "$here/fixtures.sh"; then
+if stamp_ok bench "${recipe[@]}" && [ -s "$out/debian.env" ]; then
   echo "bench fixtures: cached in $out" >&2
   exit 0
 fi
 
 mkdir -p "$pkgs" "$out"
-if [ ! -s "$pkgs/$dbg_deb" ]; then
-  (cd "$pkgs" && apt-get download linux-image-6.1.0-56-amd64-dbg=6.1.192-2)
-fi
+dbg_path=$(debian_deb "linux-image-$REL-dbg")
+dbg_deb=$(basename "$dbg_path")
 
 t0=$(date +%s)
 stage="$out/stage"
@@ -38,21 +40,21 @@ rm -rf "$stage" "$out/www" "$out/rpmbuild"
 mkdir -p "$stage/src"
 # One pass over the dbg package: the vmlinux and ~700 module debug files.
 dpkg-deb --fsys-tarfile "$pkgs/$dbg_deb" | tar -x -C "$stage/src" \
-  ./usr/lib/debug/boot/vmlinux-6.1.0-56-amd64 \
-  ./usr/lib/debug/lib/modules/6.1.0-56-amd64/kernel/drivers/net \
-  ./usr/lib/debug/lib/modules/6.1.0-56-amd64/kernel/drivers/scsi \
-  ./usr/lib/debug/lib/modules/6.1.0-56-amd64/kernel/net/netfilter
+  ./usr/lib/debug/boot/vmlinux-$REL \
+  ./usr/lib/debug/lib/modules/$REL/kernel/drivers/net \
+  ./usr/lib/debug/lib/modules/$REL/kernel/drivers/scsi \
+  ./usr/lib/debug/lib/modules/$REL/kernel/net/netfilter
 echo "bench fixtures: extracted from the dbg deb in $(( $(date +%s) - t0 ))s" >&2
-sha256sum "$stage/src/usr/lib/debug/boot/vmlinux-6.1.0-56-amd64" | cut -d' ' -f1 > "$out/vmlinux.sha256"
+sha256sum "$stage/src/usr/lib/debug/boot/vmlinux-$REL" | cut -d' ' -f1 > "$out/vmlinux.sha256"
 
 # Buildroot tree laid out as el7's kernel-debuginfo (hard links: no copy of 2 GB).
 dbgroot="$stage/dbg"
 mkdir -p "$dbgroot/usr/lib/debug/lib/modules/$rel"
-(cd "$stage/src/usr/lib/debug/lib/modules/6.1.0-56-amd64" && find kernel -name '*.ko' -print) | while read -r f; do
+(cd "$stage/src/usr/lib/debug/lib/modules/$REL" && find kernel -name '*.ko' -print) | while read -r f; do
   mkdir -p "$dbgroot/usr/lib/debug/lib/modules/$rel/$(dirname "$f")"
-  ln "$stage/src/usr/lib/debug/lib/modules/6.1.0-56-amd64/$f" "$dbgroot/usr/lib/debug/lib/modules/$rel/$f.debug"
+  ln "$stage/src/usr/lib/debug/lib/modules/$REL/$f" "$dbgroot/usr/lib/debug/lib/modules/$rel/$f.debug"
 done
-ln "$stage/src/usr/lib/debug/boot/vmlinux-6.1.0-56-amd64" "$dbgroot/usr/lib/debug/lib/modules/$rel/vmlinux"
+ln "$stage/src/usr/lib/debug/boot/vmlinux-$REL" "$dbgroot/usr/lib/debug/lib/modules/$rel/vmlinux"
 echo "bench fixtures: $(find "$dbgroot" -type f | wc -l) files in the debuginfo tree" >&2
 
 # -common: a source tree of real text (C headers and TypeScript's lib), as el7 ships sources.
@@ -128,4 +130,5 @@ xz -k -f "$deb/dists/bookworm/main/binary-amd64/Packages"
 rm -rf "$stage" "$out/rpmbuild"
 ls -l "$el7" "$mb" >&2
 echo "bench fixtures: built in $(( $(date +%s) - t0 ))s" >&2
-stamp_write bench "$here/fixtures.sh"
+printf 'REL=%s\nVER=%s\nDEB=%s\n' "$REL" "$VER" "$dbg_deb" > "$out/debian.env"
+stamp_write bench "${recipe[@]}"

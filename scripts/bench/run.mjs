@@ -27,12 +27,9 @@ const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(','))
 const kdbg = `node ${join(repo, 'bin', 'kdbg.js')}`;
 const rel7 = '3.10.0-327.el7.x86_64';
 const rpmVmlinux = `usr/lib/debug/lib/modules/${rel7}/vmlinux`;
-const debVmlinux = 'usr/lib/debug/boot/vmlinux-6.1.0-56-amd64';
-const debFile = 'linux-image-6.1.0-56-amd64-dbg_6.1.192-2_amd64.deb';
 const el7Dir = join(www, 'centos', '7', 'x86_64');
 const rpmFile = join(el7Dir, `kernel-debuginfo-${rel7}.rpm`);
 const commonFile = join(el7Dir, `kernel-debuginfo-common-x86_64-${rel7}.rpm`);
-const localDeb = join(www, 'debian', 'pool', 'main', 'l', 'linux', debFile);
 
 function sh(cmd, opts = {}) {
   const r = spawnSync('bash', ['-c', cmd], { encoding: 'utf8', ...opts });
@@ -47,6 +44,14 @@ function sh(cmd, opts = {}) {
     process.exit(1);
   }
 }
+// The Debian kernel the bench fixtures were made from (scripts/bench/fixtures.sh, run above, asks the archive).
+const debianEnv = Object.fromEntries(
+  readFileSync(join(bench, 'debian.env'), 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+const debRelease = debianEnv.REL;
+const debVmlinux = `usr/lib/debug/boot/vmlinux-${debRelease}`;
+const debFile = debianEnv.DEB;
+const localDeb = join(www, 'debian', 'pool', 'main', 'l', 'linux', debFile);
 if (!existsSync('/usr/bin/time')) {
   console.error('bench: GNU time is missing (apt-get install -y time)');
   process.exit(1);
@@ -259,11 +264,11 @@ if (want('d')) {
   });
   clean('d-base');
   const cache = fresh('d-cache');
-  const k = await measure(`${kdbg} fetch 6.1.0-56-amd64 --mirror ${base}/debian --cache-dir ${cache} --quiet`, { outputFromStdout: true, want: wantSha.deb });
+  const k = await measure(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --cache-dir ${cache} --quiet`, { outputFromStdout: true, want: wantSha.deb });
   clean('d-cache');
   // --keep-packages: the whole package, sha256-checked against the archive index, kept.
   const pc = fresh('d-whole');
-  const p = await measure(`${kdbg} fetch 6.1.0-56-amd64 --mirror ${base}/debian --cache-dir ${pc} --keep-packages --quiet`, { outputFromStdout: true, want: wantSha.deb });
+  const p = await measure(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --cache-dir ${pc} --keep-packages --quiet`, { outputFromStdout: true, want: wantSha.deb });
   clean('d-whole');
   row('d', `Debian dbg .deb from an archive-style mirror (${rate / 1e6} MB/s/conn): kdbg fetch (default: partial fetch by Range)`, 'ratio <= 0.35, bytes <= 15 % of the package', k, [['curl+xz -T2|tar', b]]);
   console.log(`  bytes ${((k.bytes / sizeOf(localDeb)) * 100).toFixed(1)} % of the package`);

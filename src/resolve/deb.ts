@@ -102,7 +102,7 @@ export function packageVersionFromBanner(rel: KernelRelease, banner: string): st
   return null;
 }
 
-interface IndexLocation {
+export interface IndexLocation {
   /** Archive root (or flat repo directory) ending in "/": Filename is relative to it. */
   root: string;
   /** Index URLs to try in order (.xz, .gz, plain): the first that exists is read. */
@@ -112,7 +112,7 @@ interface IndexLocation {
   fromHost: boolean;
 }
 
-interface Candidate {
+export interface Candidate {
   name: string;
   version: string;
   filename: string;
@@ -122,7 +122,7 @@ interface Candidate {
   where: string;
 }
 
-interface Attempt {
+export interface Attempt {
   url: string;
   result: string;
 }
@@ -133,9 +133,21 @@ function indexUrls(base: string): string[] {
 
 /** Every index kdbg reads for this release, best first. */
 export async function debIndexLocations(rel: KernelRelease, arch: string, opts: DebResolveOptions): Promise<{ locations: IndexLocation[]; hostSources: AptSource[] }> {
-  const family = rel.family === 'ubuntu' ? 'ubuntu' : 'debian';
+  return debIndexLocationsFor(rel.family === 'ubuntu' ? 'ubuntu' : 'debian', codenamesForRelease(rel), arch, opts);
+}
+
+/**
+ * Every index kdbg reads for a family, best first: --mirror archives (suites of the `target`
+ * codenames, else the host's), --repo directories, then (Debian) the host's apt sources with the
+ * target codenames substituted into the host's pockets.
+ */
+export async function debIndexLocationsFor(
+  family: 'debian' | 'ubuntu',
+  target: string[],
+  arch: string,
+  opts: DebResolveOptions,
+): Promise<{ locations: IndexLocation[]; hostSources: AptSource[] }> {
   const hostSources = opts.aptRoot ? await readAptSources(opts.aptRoot) : [];
-  const target = codenamesForRelease(rel);
   const hostCodenames = codenamesOf(hostSources);
   const locations: IndexLocation[] = [];
   const seen = new Set<string>();
@@ -186,7 +198,7 @@ export async function debIndexLocations(rel: KernelRelease, arch: string, opts: 
 const FIELDS = new Set(['Package', 'Version', 'Architecture', 'Filename', 'Size', 'SHA256']);
 
 /** Read one index (first existing of .xz/.gz/plain) and collect stanzas of the wanted packages. */
-async function scanIndex(loc: IndexLocation, names: Set<string>, arch: string, opts: DebResolveOptions, attempts: Attempt[]): Promise<Candidate[]> {
+export async function scanIndex(loc: IndexLocation, wantName: (name: string) => boolean, arch: string, opts: DebResolveOptions, attempts: Attempt[]): Promise<Candidate[]> {
   for (const url of loc.indexUrls) {
     let res;
     try {
@@ -209,7 +221,7 @@ async function scanIndex(loc: IndexLocation, names: Set<string>, arch: string, o
     try {
       for await (const s of parsePackagesStanzas(decompressIndex(res.body, url), { fields: FIELDS, label: url })) {
         const name = s['Package'];
-        if (name === undefined || !names.has(name)) continue;
+        if (name === undefined || !wantName(name)) continue;
         const a = s['Architecture'];
         if (a !== undefined && a !== arch && a !== 'all') continue;
         const filename = s['Filename'];
@@ -253,7 +265,7 @@ export async function resolveDebPackages(rel: KernelRelease, wanted: WantedPacka
     if (loc.fromHost && explicitHits === null) explicitHits = all.length;
     if (loc.fromHost && explicitHits !== null && explicitHits > 0) break;
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted');
-    all.push(...(await scanIndex(loc, names, arch, opts, attempts)));
+    all.push(...(await scanIndex(loc, (n) => names.has(n), arch, opts, attempts)));
     // With a pinned version the first archive that has it is enough (mirrors come first).
     if (pin !== null && all.some((c) => c.name === vm[0]!.name && debVersionCompare(c.version, pin) === 0)) break;
   }

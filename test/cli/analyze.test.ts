@@ -1,5 +1,5 @@
 // End to end: `kdbg analyze` with the real crash (trixie's 8.0.6, fixture 50) on D's QEMU dumps of
-// Debian's 6.1.0-56-amd64 (fixture 30) with the vmlinux kdbg extracted from Debian's -dbg package
+// the Debian kernel the archive carried when fixture 30 was built with the vmlinux kdbg extracted from Debian's -dbg package
 // (fixture 40). One crash session per dump kind, shared by the assertions. Expected values come
 // from what the guest printed on its serial console at the panic (and, for the NMI, whose panic
 // text never reaches the console, from crash's own `log`).
@@ -12,11 +12,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisReport } from '../../src/analyze/index.js';
 import { parseLog } from '../../src/analyze/parsers/log.js';
 import { outputOf, splitTranscript } from '../../src/analyze/transcript.js';
-import { requireFixture } from '../helpers/fixtures.js';
+import { debianVmlinux, requireFixture } from '../helpers/fixtures.js';
 
 const run = promisify(execFile);
 const kdbg = join(import.meta.dirname, '..', '..', 'bin', 'kdbg.js');
-const VMLINUX = ['debian-vmlinux', 'usr', 'lib', 'debug', 'boot', 'vmlinux-6.1.0-56-amd64'];
 
 interface Outcome {
   dir: string;
@@ -30,7 +29,7 @@ interface Outcome {
 async function analyze(kind: string, extra: string[] = []): Promise<Outcome> {
   const dir = mkdtempSync(join(tmpdir(), `kdbg-analyze-${kind}-`));
   const dump = requireFixture('vmcores', kind, 'vmcore.kdump-zlib');
-  const r = await run('node', [kdbg, 'analyze', dump, '--vmlinux', requireFixture(...VMLINUX), '--crash', requireFixture('crash-trixie', 'crash'), '-o', dir, ...extra], { maxBuffer: 64 << 20 });
+  const r = await run('node', [kdbg, 'analyze', dump, '--vmlinux', debianVmlinux().path, '--crash', requireFixture('crash-trixie', 'crash'), '-o', dir, ...extra], { maxBuffer: 64 << 20 });
   const consoleText = readFileSync(requireFixture('vmcores', kind, 'console.log'), 'utf8');
   return {
     dir,

@@ -1,4 +1,5 @@
-// Two kdbg hosts on real artefacts: host A's cache holds Debian's real vmlinux-6.1.0-56-amd64
+// Two kdbg hosts on real artefacts: host A's cache holds Debian's real vmlinux (of the kernel the
+// archive carried when the fixtures were built)
 // (extracted by kdbg from the -dbg package, scripts/fixtures/40-debian-vmlinux.sh) and runs
 // `kdbg serve`; host B runs `kdbg watch` on a RHEL-style crash directory into which a real QEMU +
 // makedumpfile dump (scripts/fixtures/30-vmcores.sh) arrives as vmcore-incomplete → vmcore.
@@ -12,13 +13,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/cache/index.js';
 import { startServe, type RunningServer } from '../../src/serve/server.js';
-import { requireFixture } from '../helpers/fixtures.js';
+import { debianVmlinux, requireFixture } from '../helpers/fixtures.js';
 
 const repo = join(import.meta.dirname, '..', '..');
 const bin = join(repo, 'bin', 'kdbg.js');
-const RELEASE = '6.1.0-56-amd64';
-const vmlinuxFx = requireFixture('debian-vmlinux', 'usr', 'lib', 'debug', 'boot', `vmlinux-${RELEASE}`);
-const vmlinuxSha = readFileSync(requireFixture('debian-vmlinux', 'vmlinux.sha256'), 'utf8').trim().split(/\s+/)[0]!;
+const { release: RELEASE, path: vmlinuxFx, vmlinuxSha256: vmlinuxSha } = debianVmlinux();
 const manifest = JSON.parse(readFileSync(requireFixture('vmcores', 'manifest.json'), 'utf8')) as {
   dumps: { file: string; format: string; expected: { release: string | null; buildId: string | null } }[];
   kinds: Record<string, { panicConsole: string[] }>;

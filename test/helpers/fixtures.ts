@@ -1,5 +1,5 @@
 // Where the fixture scripts put their (git-ignored, cached) output.
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -26,4 +26,35 @@ export function readHead(file: string, n: number): Uint8Array {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * What scripts/fixtures/40-debian-vmlinux.sh recorded about the real Debian vmlinux it extracted:
+ * the kernel comes from whatever the archive carries on the day the fixture is built, so tests
+ * read release, version, digests and build-id from here, never from a literal.
+ */
+export interface DebianVmlinuxManifest {
+  release: string;
+  packageVersion: string;
+  package: string;
+  /** File name of the -dbg .deb in $KDBG_FIXTURES/debian-pkgs. */
+  deb: string;
+  debSize: number;
+  debSha256: string;
+  /** Path of the vmlinux inside the package and under $KDBG_FIXTURES/debian-vmlinux. */
+  member: string;
+  vmlinuxSha256: string;
+  buildId: string;
+  banner: string;
+}
+
+export function debianVmlinux(): DebianVmlinuxManifest & { path: string } {
+  const m = JSON.parse(readFileSync(requireFixture('debian-vmlinux', 'manifest.json'), 'utf8')) as DebianVmlinuxManifest;
+  return { ...m, path: fixturePath('debian-vmlinux', m.member) };
+}
+
+/** The kernel the QEMU dumps of scripts/fixtures/30-vmcores.sh booted (vmcores/manifest.json). */
+export function vmcoreKernel(): { release: string; packageVersion: string } {
+  const m = JSON.parse(readFileSync(requireFixture('vmcores', 'manifest.json'), 'utf8')) as { kernel: { release: string; packageVersion: string } };
+  return m.kernel;
 }

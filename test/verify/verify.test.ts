@@ -9,9 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MismatchError } from '../../src/core/errors.js';
 import { identifyDump } from '../../src/identify/index.js';
 import { buildIdUnreliable, compareIdentities, readVmlinuxIdentity, upstreamVersion, verifyVmlinux } from '../../src/verify/index.js';
-import { requireFixture } from '../helpers/fixtures.js';
+import { debianVmlinux, requireFixture } from '../helpers/fixtures.js';
 
-const VMLINUX = ['debian-vmlinux', 'usr', 'lib', 'debug', 'boot', 'vmlinux-6.1.0-56-amd64'];
 
 function readelfBuildId(path: string): string {
   const out = execFileSync('readelf', ['-n', path], { encoding: 'utf8' });
@@ -29,7 +28,7 @@ describe('verify against the real Debian vmlinux', () => {
   let vmlinux: string;
   let dump: string;
   beforeAll(() => {
-    vmlinux = requireFixture(...VMLINUX);
+    vmlinux = debianVmlinux().path;
     dump = requireFixture('vmcores', 'sysrq', 'vmcore.kdump-zlib');
   });
 
@@ -38,6 +37,8 @@ describe('verify against the real Debian vmlinux', () => {
     const id = await readVmlinuxIdentity(vmlinux);
     expect(Date.now() - t).toBeLessThan(5000);
     expect(id.buildId).toBe(readelfBuildId(vmlinux));
+    expect(id.buildId).toBe(debianVmlinux().buildId);
+    expect(id.release).toBe(debianVmlinux().release);
     expect(stringsBanners(vmlinux)).toContain(id.banner);
     expect(id.banner).toMatch(/#\d+ /);
     expect(id.release).toBe(id.banner!.split(' ')[2]);

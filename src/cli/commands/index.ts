@@ -8,7 +8,8 @@ import { unpackCommand } from './unpack.js';
 import { cacheCommand } from './cache.js';
 import { serveCommand } from './serve.js';
 import { watchCommand } from './watch.js';
+import { releasesCommand } from './releases.js';
 
 // yargs' CommandModule is generic over the parsed argv; the list only needs the erased form.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [fetchCommand, identifyCommand, analyzeCommand, unpackCommand, cacheCommand, serveCommand, watchCommand];
+export const commands: CommandModule<any, any>[] = [fetchCommand, releasesCommand, identifyCommand, analyzeCommand, unpackCommand, cacheCommand, serveCommand, watchCommand];
