@@ -10,7 +10,6 @@
 
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { DecodeOptions } from './decompress.js';
 
 /** The few exports of the emscripten module that this file uses. */
 interface LiblzmaWasm {
@@ -73,8 +72,8 @@ class LzmaError extends Error {
   }
 }
 
-/** Decode a .lzma stream; decoder failures go through `opts.mapError`. */
-export async function* decodeLzmaAlone(input: AsyncIterable<Uint8Array>, opts: Pick<DecodeOptions, 'mapError'>): AsyncGenerator<Uint8Array> {
+/** Decode a .lzma stream; decoder failures go through `opts.mapError` (core/decompress.ts DecodeOptions). */
+export async function* decodeLzmaAlone(input: AsyncIterable<Uint8Array>, opts: { mapError: (e: unknown, inputEnded: boolean) => Error }): AsyncGenerator<Uint8Array> {
   const m = await load();
   const strm = m._malloc(STREAM_SIZE);
   const out = m._malloc(OUT_SIZE);
