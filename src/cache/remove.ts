@@ -1,6 +1,5 @@
 // `kdbg cache rm`: one release's entry.
 
-import { promises as fsp } from 'node:fs';
 import { exists } from './fs-util.js';
 import type { Cache } from './index.js';
 import { treeSize } from './usage.js';

@@ -1,6 +1,5 @@
 // Size and duration flags of the cache commands (`--max-size 20G`, `--max-age 30d`).
 
-import { promises as fsp } from 'node:fs';
 import { DAY_MS } from './inventory.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
