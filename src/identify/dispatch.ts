@@ -170,16 +170,11 @@ async function identifyRandomAccess(ra: RandomAccess, path: string, ctx: Ctx): P
 }
 
 function notADump(path: string, head: Uint8Array): InputFormatError {
-  const magic: [number[], string][] = [
-    [[0x1f, 0x8b], 'gzip'],
-    [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'xz'],
-    [[0x28, 0xb5, 0x2f, 0xfd], 'zstd'],
-    [[0x42, 0x5a, 0x68], 'bzip2'],
-  ];
-  for (const [m, name] of magic) {
-    if (m.every((b, i) => head[i] === b)) {
-      return new InputFormatError(`${path}: a ${name}-compressed file, not a crash dump as such`, { file: path, format: 'dump', offset: 0, found: name }, { hint: `decompress it and pass the result to kdbg (e.g. ${name === 'gzip' ? 'zcat' : name === 'bzip2' ? 'bzcat' : `${name} -dc`} FILE | kdbg identify -)` });
-    }
+  // Whole-file compression is decoded before any reader sees the bytes; this names it should a
+  // caller hand compressed bytes straight to a reader (the registry's magic, core/decompress.ts).
+  const name = detectWholeFileCompression(head);
+  if (name) {
+    return new InputFormatError(`${path}: a ${name}-compressed file, not a crash dump as such`, { file: path, format: 'dump', offset: 0, found: name }, { hint: `decompress it and pass the result to kdbg (e.g. ${name === 'gzip' ? 'zcat' : name === 'bzip2' ? 'bzcat' : `${name} -dc`} FILE | kdbg identify -)` });
   }
   return new InputFormatError(`${path}: not a crash dump: unrecognised first bytes ${hex(head.subarray(0, 8))} at offset 0 (expected ELF, "KDUMP   ", "DISKDUMP", "makedumpfile" or vmcore-dmesg text)`, {
     file: path,
