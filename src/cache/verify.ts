@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Cache } from './index.js';
-import { removeEntryDir, removeStoredPackage, scanPackages, scanReleases, tryLockRelease } from './prune.js';
+import { removeEntryDir, removeStoredPackage, scanPackages, scanReleases, tryLockRelease } from './inventory.js';
 
 export interface VerifyProblem {
   kind: 'entry' | 'package';

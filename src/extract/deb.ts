@@ -16,22 +16,21 @@
 // its target) the walk returns; the decompressor and the input are torn down, so a 5.7 GB tar is
 // decoded only up to the end of the vmlinux.
 
-import { posix, resolve as resolvePath } from 'node:path';
-import pLimit from 'p-limit';
-import { extract as tarExtract, type Header as TarHeader } from 'tar-stream';
+import { resolve as resolvePath } from 'node:path';
+import { extract as tarExtract } from 'tar-stream';
 import { ByteSource, latin1Decoder } from '../core/byte-source.js';
 import { InputFormatError, isKdbgError, UnsafePathError } from '../core/errors.js';
 import { readArEntries } from '../formats/ar.js';
-import { buildIndexAndFooter, checkSize, parseBlockHeader, parseStreamHeader, roundUp4, type XzBlock } from '../formats/xz.js';
-import { decompressStream } from './decompress.js';
+import { resolveLinkTarget, toMember } from './deb-members.js';
+import { decompressDebPayload, type DebCompressor } from './deb-payload.js';
 import { createWriterState, writeMember, type WriterState } from './write-members.js';
-import { decodeXzBlockChunks, defaultDecodeConcurrency } from './parallel-xz.js';
-import type { ArchiveMember, ExtractOptions, ExtractResult, MemberType, WrittenMember } from './types.js';
+import type { ArchiveMember, ExtractOptions, ExtractResult, WrittenMember } from './types.js';
+
+export { debMemberPath, resolveLinkTarget } from './deb-members.js';
+export { decompressDebPayload, xzBlocksParallel, type DebCompressor } from './deb-payload.js';
 
 /** deb extraction options; `reopen` (in ExtractOptions) enables the second pass for links to already-passed files. */
 export type DebExtractOptions = ExtractOptions;
-
-export type DebCompressor = 'xz' | 'zstd' | 'gzip' | 'bzip2' | 'lzma' | 'none';
 
 const DATA_SUFFIX: Record<string, DebCompressor> = {
   '': 'none',
@@ -41,201 +40,6 @@ const DATA_SUFFIX: Record<string, DebCompressor> = {
   '.bz2': 'bzip2',
   '.lzma': 'lzma',
 };
-
-// ---------------------------------------------------------------------------------------------
-// Decompression: the shared payload decoders (extract/decompress.ts). An uncompressed data.tar is
-// passed through as is (that module's 'none' check expects a cpio magic, a tar has none).
-
-/** Decode one data.tar member. `kind` comes from the member name; the decoder checks the magic. */
-export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<Uint8Array>, label: string, decodeAhead?: number): AsyncIterable<Uint8Array> {
-  if (kind === 'none') return chunks;
-  if (kind === 'xz') return xzBlocksParallel(chunks, `${label} data.tar.xz`, defaultDecodeConcurrency(), decodeAhead);
-  return decompressStream(kind, chunks, `${label} data.tar`);
-}
-
-/**
- * Streaming xz decode that uses several cores when it can. dpkg-deb and Debian's archive write
- * multi-block xz whose block headers carry the compressed and uncompressed sizes, so a forward
- * reader can cut the stream into blocks without decoding and hand each to liblzma on the thread
- * pool (extract/parallel-xz.ts), yielding them in order — what `xz -T2 -d` does. Each block's
- * own check is verified by liblzma; the index and footer read at the end must equal the ones the
- * decoded blocks imply (built with formats/xz.ts), so a dropped or altered block cannot pass.
- * A stream whose first block header lacks the sizes (single-threaded `xz`) goes through the plain
- * sequential decoder. Each block comes back as the decoder's 1 MiB output pieces, never joined:
- * a one-buffer-per-block decode (25 MB blocks in Debian's -dbg package) held ~400 MB at peak
- * against ~250 MB this way, at the same speed.
- */
-export async function* xzBlocksParallel(chunks: AsyncIterable<Uint8Array>, label: string, concurrency = defaultDecodeConcurrency(), decodeAhead?: number): AsyncGenerator<Uint8Array> {
-  const src = new ByteSource(chunks, label, 'xz');
-  const head = await src.peek(12 + 1024);
-  let parallel = false;
-  if (head.length > 13 && head[12] !== 0) {
-    try {
-      parseStreamHeader(head, label, 0);
-      const bh = parseBlockHeader(head.subarray(12), label, 12);
-      parallel = bh.compressedSize !== null && bh.uncompressedSize !== null;
-    } catch {
-      parallel = false; // let the sequential decoder report what is wrong, its way
-    }
-  }
-  if (!parallel || concurrency < 2) {
-    yield* decompressStream('xz', src.rest(), label);
-    return;
-  }
-  const limit = pLimit(concurrency);
-  // Blocks decoding or decoded and waiting, besides the one being handed out (each ~24 MiB in
-  // Debian's -dbg package). One per core keeps every core decoding on a local walk (a full walk
-  // of the 858 MB package: 25.7 s with 2, 39.1 s with 1; `xz -T2 | tar` 28.6 s). Behind a download
-  // one is enough (ExtractOptions.decodeAhead): a --keep-packages fetch of that package took the
-  // same 22.3 s and peaked at 220-225 MB instead of 255 MB.
-  const window = Math.max(1, decodeAhead ?? concurrency);
-  const pending: Promise<Uint8Array[]>[] = [];
-  let blockIndex = 0;
-  let uncompressedOffset = 0;
-  let stream = 0;
-  const fail = (offset: number, what: string, expected: string, found: string): InputFormatError =>
-    new InputFormatError(`${label}: ${what} at offset ${offset}`, { file: label, format: 'xz', offset, expected, found });
-  for (;;) {
-    const streamOffset = src.position;
-    const flags = parseStreamHeader(await src.read(12, 'xz stream header'), label, streamOffset);
-    const records: { unpaddedSize: number; uncompressedSize: number }[] = [];
-    for (;;) {
-      const first = await src.peek(1);
-      if (first.length === 0) throw src.truncated(1, 0, 'xz block or index');
-      if (first[0] === 0) break; // index indicator
-      const at = src.position;
-      const headerSize = (first[0]! + 1) * 4;
-      const hb = await src.read(headerSize, 'xz block header');
-      const bh = parseBlockHeader(hb, label, at);
-      if (bh.compressedSize === null || bh.uncompressedSize === null) {
-        throw fail(at, `xz block ${blockIndex} has no sizes in its header (a mixed stream kdbg does not split)`, 'compressed and uncompressed sizes', 'none');
-      }
-      const unpaddedSize = headerSize + bh.compressedSize + checkSize(flags.checkId);
-      const totalSize = roundUp4(unpaddedSize);
-      const body = await src.read(totalSize - headerSize, `xz block ${blockIndex} data`);
-      const raw = new Uint8Array(totalSize);
-      raw.set(hb, 0);
-      raw.set(body, headerSize);
-      const block: XzBlock = { index: blockIndex++, stream, offset: at, unpaddedSize, totalSize, uncompressedOffset, uncompressedSize: bh.uncompressedSize, checkId: flags.checkId };
-      uncompressedOffset += bh.uncompressedSize;
-      records.push({ unpaddedSize, uncompressedSize: bh.uncompressedSize });
-      while (pending.length >= window) yield* await pending.shift()!;
-      const p = limit(() => decodeXzBlockChunks(block, raw, label));
-      p.catch(() => undefined); // observed when its turn comes
-      pending.push(p);
-    }
-    // Index + footer: they must be exactly what the blocks we decoded imply.
-    const want = buildIndexAndFooter(records, flags.checkId);
-    const at = src.position;
-    const got = await src.read(want.length, 'xz index and footer');
-    for (let i = 0; i < want.length; i++) {
-      if (got[i] !== want[i]) throw fail(at + i, `xz index/footer does not match the ${records.length} blocks read`, `byte ${want[i]}`, `byte ${got[i]}`);
-    }
-    // Stream Padding (groups of four zero bytes), then maybe another stream.
-    for (;;) {
-      const pad = await src.peek(4);
-      if (pad.length === 4 && pad.every((b) => b === 0)) await src.skip(4, 'xz stream padding');
-      else break;
-    }
-    if (await src.atEnd()) break;
-    stream++;
-  }
-  while (pending.length > 0) yield* await pending.shift()!;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Members
-
-function memberType(t: TarHeader['type'] | undefined): MemberType {
-  switch (t) {
-    case 'directory':
-      return 'dir';
-    case 'symlink':
-      return 'symlink';
-    case 'link':
-      return 'hardlink';
-    case 'character-device':
-      return 'char';
-    case 'block-device':
-      return 'block';
-    case 'fifo':
-      return 'fifo';
-    default:
-      return 'file';
-  }
-}
-
-const TYPE_BITS: Record<MemberType, number> = {
-  file: 0o100000,
-  dir: 0o040000,
-  symlink: 0o120000,
-  hardlink: 0o100000,
-  char: 0o020000,
-  block: 0o060000,
-  fifo: 0o010000,
-  socket: 0o140000,
-};
-
-/**
- * A tar name as the member path: "./usr/x" → "usr/x". Absolute names and ".." components are
- * hostile in a package (dpkg-deb never writes them) and are refused, not rewritten.
- */
-export function debMemberPath(name: string, label: string, offset: number): string {
-  if (name.startsWith('/')) {
-    throw new UnsafePathError(`${label}: tar member ${JSON.stringify(name)} has an absolute path`, { file: label, format: 'tar', offset, expected: 'a relative path', found: name });
-  }
-  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) {
-    throw new UnsafePathError(`${label}: tar member ${JSON.stringify(name)} climbs out of the archive with ".."`, { file: label, format: 'tar', offset, expected: 'no ".." component', found: name });
-  }
-  if (name.includes('\0')) {
-    throw new UnsafePathError(`${label}: tar member name contains a NUL byte`, { file: label, format: 'tar', offset, expected: 'no NUL', found: JSON.stringify(name) });
-  }
-  return parts.join('/');
-}
-
-function toMember(h: TarHeader, label: string, offset: number): ArchiveMember {
-  const type = memberType(h.type);
-  const path = debMemberPath(h.name, label, offset);
-  const perm = (h.mode ?? 0) & 0o7777;
-  return {
-    path,
-    size: type === 'file' ? (h.size ?? 0) : 0,
-    mode: perm | TYPE_BITS[type],
-    type,
-    linkTarget: type === 'symlink' || type === 'hardlink' ? (h.linkname ?? '') : null,
-  };
-}
-
-/**
- * Where a link points inside the archive, as an archive path; null when it leaves the archive
- * root. Symlink targets are relative to the link's directory (absolute ones to the root, as dpkg
- * installs them); hardlink targets are archive paths.
- */
-export function resolveLinkTarget(m: ArchiveMember): string | null {
-  const target = m.linkTarget ?? '';
-  if (m.type === 'hardlink') {
-    const p = posix.normalize(target.replace(/^\.\//, ''));
-    return p.startsWith('..') || p.startsWith('/') ? null : p.replace(/\/$/, '');
-  }
-  // An absolute target points into the host's filesystem once recreated; kdbg never follows or
-  // recreates it (dpkg would resolve it against the install root, which destDir is not).
-  if (target.startsWith('/')) return null;
-  const base = posix.join('/', posix.dirname(m.path), target);
-  const norm = posix.normalize(base);
-  // normalize('/..') is '/', so check the climb explicitly: count depth along the way.
-  let depth = 0;
-  const start = posix.dirname(m.path).split('/').filter((p) => p !== '' && p !== '.');
-  depth = start.length;
-  for (const part of target.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      depth--;
-      if (depth < 0) return null;
-    } else depth++;
-  }
-  return norm.replace(/^\/+/, '');
-}
 
 // ---------------------------------------------------------------------------------------------
 // The ar → tar walk shared by list and extract.
@@ -537,4 +341,3 @@ async function extractPass(src: ByteSource, opts: DebExtractOptions, label: stri
   }
   return { result: { kind: 'deb', compressor, written, stoppedEarly }, missed, pendingLinks };
 }
-

@@ -1,37 +1,30 @@
-// Streaming decompression of package payloads: xz (node-liblzma), zstd (fzstd), gzip (node:zlib),
-// bzip2 (unbzip2-stream), legacy .lzma "alone" (lzma-native), or none. One async-iterable in, one
-// out, with backpressure; returning early from the output (or an error) tears the decoder and the
-// input down. Decoder failures become InputFormatError / TruncatedError naming the file; errors
-// thrown by the input itself (a network error, a truncated download) pass through unchanged.
+// Streaming decompression of package payloads, through the decompressor registry
+// (core/decompress.ts: xz, zstd, gzip, bzip2, legacy .lzma) or none. What extract adds: the payload
+// must carry the magic its label names, an xz payload must end with its stream footer (liblzma
+// ends quietly otherwise), rpm's SHA-256 block checks are computed here with node:crypto, and a
+// long xz decode may run on its own thread (xz-thread.ts). Decoder failures become
+// InputFormatError / TruncatedError naming the file; errors thrown by the input itself (a network
+// error, a truncated download) pass through unchanged.
 
-import { PassThrough, Readable, type Duplex } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { createHash, type Hash } from 'node:crypto';
+import { decodeStream, detectCompression, type Compression } from '../core/decompress.js';
 import { InputFormatError, isKdbgError, TruncatedError } from '../core/errors.js';
 import { XZ_CHECK_SHA256, XzCheckStripper } from '../formats/xz-strip.js';
 
-export type Compressor = 'xz' | 'zstd' | 'gzip' | 'bzip2' | 'lzma' | 'none';
+export type Compressor = Compression | 'none';
 
 export const COMPRESSORS: readonly Compressor[] = ['xz', 'zstd', 'gzip', 'bzip2', 'lzma', 'none'];
 
-const starts = (head: Uint8Array, magic: number[]): boolean => head.length >= magic.length && magic.every((b, i) => head[i] === b);
-
 /**
  * The compressor whose magic bytes start `head` (give it at least 6 bytes), or null. Uncompressed
- * cpio ("07070") counts as 'none'. Legacy lzma has no real magic: a properties byte of 0x5d with
- * a little-endian power-of-two dictionary size is what every rpm/xz-utils writer produces.
+ * cpio ("07070") counts as 'none'; legacy lzma is recognised by its plausible header
+ * (core/decompress.ts).
  */
 export function detectCompressor(head: Uint8Array): Compressor | null {
-  if (starts(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return 'xz';
-  if (starts(head, [0x28, 0xb5, 0x2f, 0xfd])) return 'zstd';
-  if (starts(head, [0x1f, 0x8b])) return 'gzip';
-  if (starts(head, [0x42, 0x5a, 0x68]) && head.length > 3 && head[3]! >= 0x31 && head[3]! <= 0x39) return 'bzip2';
-  if (starts(head, [0x30, 0x37, 0x30, 0x37, 0x30])) return 'none';
-  if (head.length >= 5 && head[0] === 0x5d) {
-    const dict = (head[1]! | (head[2]! << 8) | (head[3]! << 16) | (head[4]! << 24)) >>> 0;
-    if (dict >= 4096 && (dict & (dict - 1)) === 0) return 'lzma';
-  }
-  return null;
+  const found = detectCompression(head);
+  if (found !== null) return found;
+  const cpio = [0x30, 0x37, 0x30, 0x37, 0x30];
+  return head.length >= cpio.length && cpio.every((b, i) => head[i] === b) ? 'none' : null;
 }
 
 /** Map an RPM PAYLOADCOMPRESSOR value (or a deb member suffix) to a Compressor; null if unknown. */
@@ -125,25 +118,16 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
       found: head.toString('hex'),
     });
   }
+  const mapError = (e: unknown, inputEnded: boolean): Error => decoderError(kind, label, e, inputEnded);
   switch (kind) {
     case 'none':
       yield* rest;
       return;
-    case 'zstd':
-      yield* zstdStream(rest, label);
-      return;
     case 'xz': {
-      // node-liblzma ends quietly when the input stops inside the stream, so look at the tail
+      // liblzma ends quietly when the input stops inside the stream, so look at the tail
       // ourselves: a complete .xz ends with the footer magic "YZ" (then only 4-byte zero padding).
       const tail = new TailKeeper(64);
-      const decode = async function* (input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-        if (opts.offThread) {
-          yield* xzOnWorker(input, label);
-        } else {
-          const { createUnxz } = await import('node-liblzma');
-          yield* viaNodeStream(kind, createUnxz({ chunkSize: 1 << 20 }, { readableHighWaterMark: 1 << 20 }) as unknown as Duplex, input, label, false);
-        }
-      };
+      const decode = (input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> => (opts.offThread ? xzOnWorker(input, label) : decodeStream('xz', input, { mapError }));
       if ((head[7]! & 0x0f) === XZ_CHECK_SHA256) {
         // SHA-256 block checks (RPM payloads): liblzma's own SHA-256 is slow and runs on the
         // decoder's thread; hash on ours with node:crypto instead (formats/xz-strip.ts).
@@ -155,21 +139,9 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
       if (!tail.endsWithXzFooter()) throw truncated(kind, label, 'the input ended before the xz stream footer');
       return;
     }
-    case 'gzip':
-      yield* viaNodeStream(kind, createGunzip({ chunkSize: 256 * 1024 }), rest, label, false);
+    default:
+      yield* decodeStream(kind, rest, { mapError });
       return;
-    case 'lzma': {
-      // lzma-native ships no type declarations; load it through require and type what we use.
-      const { createRequire } = await import('node:module');
-      const lib = createRequire(import.meta.url)('lzma-native') as LzmaNative;
-      yield* viaNodeStream(kind, lib.createStream('aloneDecoder', { synchronous: false }), rest, label, false);
-      return;
-    }
-    case 'bzip2': {
-      const bz2 = (await import('unbzip2-stream')).default;
-      yield* viaNodeStream(kind, bz2() as unknown as Duplex, rest, label, true);
-      return;
-    }
   }
 }
 
@@ -291,10 +263,6 @@ class TailKeeper {
   }
 }
 
-interface LzmaNative {
-  createStream(kind: 'aloneDecoder', opts?: { synchronous?: boolean }): Duplex;
-}
-
 function truncated(kind: Compressor, label: string, why: string): TruncatedError {
   return new TruncatedError(`${label}: truncated ${kind} payload: ${why}`, { file: label, format: kind });
 }
@@ -308,79 +276,4 @@ function decoderError(kind: Compressor, label: string, e: unknown, inputEnded = 
     return new TruncatedError(`${label}: truncated ${kind} payload: ${msg}`, { file: label, format: kind }, { cause: e });
   }
   return new InputFormatError(`${label}: corrupt ${kind} payload: ${msg}`, { file: label, format: kind }, { cause: e });
-}
-
-/**
- * Pump `input` through a Node decoder stream and yield its output with backpressure. `classic`
- * marks old-style (through) streams, which are bridged through a PassThrough to get streams2
- * buffering and async iteration.
- */
-async function* viaNodeStream(kind: Compressor, dec: Duplex, input: AsyncIterable<Uint8Array>, label: string, classic: boolean): AsyncGenerator<Uint8Array> {
-  // A small read-ahead: an early stop should not have pulled much more input than it needed.
-  const src = Readable.from(input, { objectMode: false, highWaterMark: 128 * 1024 });
-  const out: Duplex = classic ? new PassThrough({ highWaterMark: 1 << 20 }) : dec;
-  let failure: Error | null = null;
-  let inputEnded = false;
-  const fail = (e: unknown): void => {
-    if (failure) return;
-    failure = decoderError(kind, label, e, inputEnded);
-    out.destroy(failure);
-  };
-  src.on('end', () => {
-    inputEnded = true;
-  });
-  src.on('error', fail);
-  dec.on('error', fail);
-  if (classic) {
-    out.on('error', () => undefined);
-    dec.pipe(out);
-  }
-  src.pipe(dec);
-  let finished = false;
-  try {
-    for await (const chunk of out) {
-      yield chunk as Uint8Array;
-    }
-    finished = true;
-  } catch (e) {
-    throw failure ?? decoderError(kind, label, e);
-  } finally {
-    // Early stop or failure: stop reading input and free the decoder.
-    src.unpipe(dec);
-    src.destroy();
-    if (classic) dec.unpipe?.(out);
-    (dec as { destroy?: () => void }).destroy?.();
-    if (classic) out.destroy();
-  }
-  if (failure) throw failure;
-  if (!finished) throw truncated(kind, label, 'the decoder stopped early');
-}
-
-/** fzstd's streaming decoder, pushed chunk by chunk. fzstd errors carry `code` 5 for early EOF. */
-async function* zstdStream(input: AsyncIterable<Uint8Array>, label: string): AsyncGenerator<Uint8Array> {
-  const { Decompress } = await import('fzstd');
-  const queue: Uint8Array[] = [];
-  const d = new Decompress((chunk) => {
-    if (chunk.length > 0) queue.push(chunk);
-  });
-  const it = input[Symbol.asyncIterator]();
-  let done = false;
-  try {
-    for (;;) {
-      const r = await it.next();
-      try {
-        if (r.done) d.push(new Uint8Array(0), true);
-        else d.push(r.value);
-      } catch (e) {
-        const code = (e as { code?: number }).code;
-        if (code === 5) throw new TruncatedError(`${label}: truncated zstd payload: ${(e as Error).message}`, { file: label, format: 'zstd' }, { cause: e });
-        throw decoderError('zstd', label, e);
-      }
-      while (queue.length > 0) yield queue.shift()!;
-      if (r.done) break;
-    }
-    done = true;
-  } finally {
-    if (!done) await it.return?.();
-  }
 }

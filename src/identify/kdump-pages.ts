@@ -2,21 +2,12 @@
 // walks the page descriptors in order, decompresses each page (zlib, zstd or stored; lzo and
 // snappy have no decoder here) and looks for the banner. Bounded by a page count.
 
-import { inflateSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
 import { readExactAt } from '../core/byte-source.js';
 import type { RandomAccess } from '../core/byte-source.js';
-import {
-  DUMP_DH_COMPRESSED_LZO,
-  DUMP_DH_COMPRESSED_SNAPPY,
-  DUMP_DH_COMPRESSED_ZLIB,
-  DUMP_DH_COMPRESSED_ZSTD,
-  pageDescStart,
-  parsePageDescs,
-} from '../formats/kdump.js';
+import { pageDescStart, parsePageDescs } from '../formats/kdump.js';
 import type { KdumpHeader } from '../formats/kdump.js';
 import { findBanner } from './banner.js';
-import { lzo1xDecompress } from './lzo.js';
+import { decodeKdumpPage } from './kdump-page.js';
 import type { BannerHit } from './banner.js';
 
 export interface PageScanResult {
@@ -48,16 +39,7 @@ export async function scanKdumpPagesForBanner(src: RandomAccess, h: KdumpHeader,
       if (seen.has(d.offset)) continue;
       if (seen.size < 1 << 16) seen.add(d.offset);
       const data = await readExactAt(src, d.offset, d.size, 'kdump-compressed', `page data of descriptor ${scanned}`);
-      let page: Uint8Array | null;
-      try {
-        if (d.flags & DUMP_DH_COMPRESSED_ZLIB) page = inflateSync(data, { maxOutputLength: bs });
-        else if (d.flags & DUMP_DH_COMPRESSED_ZSTD) page = zstdDecompress(data, new Uint8Array(bs));
-        else if (d.flags & DUMP_DH_COMPRESSED_LZO) page = lzo1xDecompress(data, bs);
-        else if (d.flags & DUMP_DH_COMPRESSED_SNAPPY) page = null;
-        else page = data;
-      } catch {
-        page = null;
-      }
+      const page = decodeKdumpPage(d.flags, data, bs);
       if (page === null) {
         undecodable++;
         prevTail = new Uint8Array(0);

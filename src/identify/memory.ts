@@ -3,14 +3,11 @@
 // (the running kernel's utsname: release, and the UTS version carrying the package version, e.g.
 // "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)") when a dump's headers lack it (QEMU).
 
-import { inflateSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
-
 import type { RandomAccess } from '../core/byte-source.js';
 import type { ElfProgramHeader } from '../formats/elf.js';
-import { DUMP_DH_COMPRESSED_LZO, DUMP_DH_COMPRESSED_SNAPPY, DUMP_DH_COMPRESSED_ZLIB, DUMP_DH_COMPRESSED_ZSTD, pageDescStart, parsePageDescs } from '../formats/kdump.js';
+import { pageDescStart, parsePageDescs } from '../formats/kdump.js';
 import type { KdumpHeader, NewUtsname } from '../formats/kdump.js';
-import { lzo1xDecompress } from './lzo.js';
+import { decodeKdumpPage } from './kdump-page.js';
 
 /** Reads physical memory; null when the dump does not hold (or cannot decode) those bytes. */
 export type PhysReader = (paddr: bigint, length: number) => Promise<Uint8Array | null>;
@@ -103,16 +100,7 @@ export function kdumpPhysReader(ra: RandomAccess, h: KdumpHeader): PhysReader {
     if (!d || d.offset <= 0 || d.size === 0 || d.size > bs) return null;
     const data = await ra.readAt(d.offset, d.size);
     if (data.length < d.size) return null;
-    let page: Uint8Array | null = null;
-    try {
-      if (d.flags & DUMP_DH_COMPRESSED_ZLIB) page = inflateSync(data, { maxOutputLength: bs });
-      else if (d.flags & DUMP_DH_COMPRESSED_LZO) page = lzo1xDecompress(data, bs);
-      else if (d.flags & DUMP_DH_COMPRESSED_ZSTD) page = zstdDecompress(data, new Uint8Array(bs));
-      else if (d.flags & DUMP_DH_COMPRESSED_SNAPPY) page = null;
-      else page = data;
-    } catch {
-      page = null;
-    }
+    let page = decodeKdumpPage(d.flags, data, bs);
     if (page && page.length !== bs) page = null;
     pages.set(pfn, page);
     return page;

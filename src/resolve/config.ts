@@ -12,39 +12,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { processEnv } from '../core/env.js';
 import { ConfigError, InputNotFoundError, UsageError } from '../core/errors.js';
+import { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } from './sources.js';
 import { readHostRepos } from './yum-repos.js';
 
-export type SourceType = 'mirror' | 'repo' | 'mirrorlist' | 'metalink' | 'template';
-export const SOURCE_TYPES: readonly SourceType[] = ['mirror', 'repo', 'mirrorlist', 'metalink', 'template'];
-
-/** One place to look. URLs may hold `$var`/`${var}` placeholders (see layout.ts). */
-export interface MirrorSource {
-  type: SourceType;
-  url: string;
-  /** Release selectors this source serves (`*`, a family, a distro, `el7`, `fc39`, `amzn2023`, `rpm`). */
-  match: string[];
-  /** Where it came from, for messages: `--mirror`, `<file> mirrors.el7[0]`, `<repo file> [id]`. */
-  origin: string;
-  /** Distribution the source carries, when known. */
-  distro?: string;
-  /** For `repo` sources: directories under the base to probe when there is no repodata. */
-  flat?: string[];
-}
-
-export interface MirrorConfig {
-  /** Flags, config files and host repos, in priority order (presets are added per release). */
-  sources: MirrorSource[];
-  /** Whether the built-in presets are consulted after `sources`. */
-  presets: boolean;
-  /** Root of the host's apt configuration for Debian/Ubuntu (null: ignore the host). */
-  aptRoot: string | null;
-  /** Config files that were read. */
-  files: string[];
-  /** Per-request timeout for index files and probes (ms). */
-  timeoutMs: number;
-  /** How many bases of one mirror list or metalink are searched (the rest serve as failover URLs). */
-  mirrorsPerList: number;
-}
+export { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } from './sources.js';
 
 export interface LoadConfigOptions {
   configFile?: string;

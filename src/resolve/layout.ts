@@ -4,7 +4,7 @@
 
 import type { KernelRelease, WantedPackage } from '../core/types.js';
 import { rpmNaming } from '../release/index.js';
-import type { MirrorConfig, MirrorSource } from './config.js';
+import type { MirrorConfig, MirrorSource } from './sources.js';
 import { PRESETS } from './presets.js';
 import { substituteVars } from './yum-repos.js';
 

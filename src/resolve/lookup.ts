@@ -7,7 +7,7 @@
 import { InputFormatError, NetworkError, NotFoundError } from '../core/errors.js';
 import type { HttpFetcher, HttpResponse, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
 import { compareEvr } from '../release/index.js';
-import type { MirrorConfig } from './config.js';
+import type { MirrorConfig } from './sources.js';
 import { decompressIndex } from './decompress.js';
 import { resolveDebPackages, type DebResolveOptions } from './deb.js';
 import { candidatesFor, releaseVars, selectorMatches, type Candidate } from './layout.js';

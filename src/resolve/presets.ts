@@ -5,7 +5,7 @@
 // RHEL itself needs an entitlement certificate and has no preset; Debian/Ubuntu come from the
 // host's apt configuration (resolve/deb.ts).
 
-import type { MirrorSource } from './config.js';
+import type { MirrorSource } from './sources.js';
 
 export interface Preset {
   id: string;

@@ -6,7 +6,7 @@
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MirrorSource } from './config.js';
+import type { MirrorSource } from './sources.js';
 
 export interface RepoSection {
   id: string;

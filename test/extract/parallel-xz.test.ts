@@ -4,7 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BytesRandomAccess } from '../../src/core/byte-source.js';
 import { IntegrityError } from '../../src/core/errors.js';
-import { decodeBlocksInOrder, decodeXzBlock } from '../../src/extract/parallel-xz.js';
+import { decodeBlocksInOrder } from '../../src/extract/parallel-xz.js';
+import { decodeXzBlock } from '../../src/extract/xz-block.js';
 import { readXzIndex, type XzBlock } from '../../src/formats/xz.js';
 
 const text = Buffer.from(Array.from({ length: 30000 }, (_, i) => `${i} mov %rax,%rbx; call ffffffff81${i.toString(16)}\n`).join(''));

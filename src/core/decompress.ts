@@ -1,0 +1,160 @@
+// The decompressor registry: every compressed stream kdbg reads (package payloads in extract/,
+// repository indexes in resolve/, whole-file compressed dumps in identify/) is recognised here by
+// its magic bytes and decoded here, one codec per format:
+//   xz     node-liblzma (liblzma 5.8, its bundled prebuild; bench/results.md "xz binding")
+//   lzma   legacy .lzma "alone" (old rpm payloads): node-liblzma's WebAssembly liblzma (lzma-alone.ts)
+//   zstd   fzstd (pure JS; node:zlib has zstd only from Node 22.15/23.8)
+//   gzip   node:zlib
+//   bzip2  unbzip2-stream
+// One async iterable in, one out, with back-pressure; returning early from the output (or an
+// error) tears the decoder and the input down. What a decoder's failure means is the caller's to
+// say (a corrupt payload, an index that cannot be read…): `mapError` turns each failure into the
+// caller's error; KdbgErrors thrown by the input itself pass through unchanged.
+
+import { PassThrough, Readable, type Duplex } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+
+export type Compression = 'xz' | 'zstd' | 'gzip' | 'bzip2' | 'lzma';
+
+export const COMPRESSIONS: readonly Compression[] = ['xz', 'zstd', 'gzip', 'bzip2', 'lzma'];
+
+/** Bytes of the head that `detectCompression` needs at most. */
+export const MAGIC_BYTES = 6;
+
+const starts = (head: Uint8Array, magic: readonly number[]): boolean => head.length >= magic.length && magic.every((b, i) => head[i] === b);
+
+/**
+ * Each format's signature. Legacy lzma has no real magic: a properties byte of 0x5d with a
+ * little-endian power-of-two dictionary size is what every rpm/xz-utils writer produces. bzip2's
+ * "BZh" is followed by the block size digit '1'–'9'.
+ */
+const MAGIC: Record<Compression, (head: Uint8Array) => boolean> = {
+  xz: (h) => starts(h, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]),
+  zstd: (h) => starts(h, [0x28, 0xb5, 0x2f, 0xfd]),
+  gzip: (h) => starts(h, [0x1f, 0x8b]),
+  bzip2: (h) => starts(h, [0x42, 0x5a, 0x68]) && h.length > 3 && h[3]! >= 0x31 && h[3]! <= 0x39,
+  lzma: (h) => {
+    if (h.length < 5 || h[0] !== 0x5d) return false;
+    const dict = (h[1]! | (h[2]! << 8) | (h[3]! << 16) | (h[4]! << 24)) >>> 0;
+    return dict >= 4096 && (dict & (dict - 1)) === 0;
+  },
+};
+
+/**
+ * The compression whose magic starts `head` (give it at least MAGIC_BYTES), among `among` (a
+ * caller that never expects legacy lzma leaves it out: its "magic" is only a plausible header).
+ */
+export function detectCompression(head: Uint8Array, among: readonly Compression[] = COMPRESSIONS): Compression | null {
+  for (const kind of COMPRESSIONS) if (among.includes(kind) && MAGIC[kind](head)) return kind;
+  return null;
+}
+
+export interface DecodeOptions {
+  /**
+   * The caller's error for a decoder failure; `inputEnded` tells whether the whole input had been
+   * read when it failed (a decoder that reads past its buffer then means truncated input).
+   */
+  mapError: (e: unknown, inputEnded: boolean) => Error;
+  /**
+   * Size of the decoder's output pieces (default: 1 MiB for xz, 256 KiB for gzip, payload-sized).
+   * A caller that may stop early after a few KB (an index search) asks for small ones.
+   */
+  chunkSize?: number;
+  /** Input bytes a Node decoder stream may pull ahead of its output (default 128 KiB). */
+  readAhead?: number;
+}
+
+/** Decode `input` as `kind`. The caller has checked the magic (detectCompression). */
+export async function* decodeStream(kind: Compression, input: AsyncIterable<Uint8Array>, opts: DecodeOptions): AsyncGenerator<Uint8Array> {
+  switch (kind) {
+    case 'zstd':
+      yield* zstdStream(input, opts);
+      return;
+    case 'xz': {
+      const { createUnxz } = await import('node-liblzma');
+      yield* viaNodeStream(createUnxz({ chunkSize: opts.chunkSize ?? 1 << 20 }, { readableHighWaterMark: opts.chunkSize ?? 1 << 20 }) as unknown as Duplex, input, opts, false);
+      return;
+    }
+    case 'gzip':
+      yield* viaNodeStream(createGunzip({ chunkSize: opts.chunkSize ?? 256 * 1024 }), input, opts, false);
+      return;
+    case 'lzma': {
+      const { decodeLzmaAlone } = await import('./lzma-alone.js');
+      yield* decodeLzmaAlone(input, opts);
+      return;
+    }
+    case 'bzip2': {
+      const bz2 = (await import('unbzip2-stream')).default;
+      yield* viaNodeStream(bz2() as unknown as Duplex, input, opts, true);
+      return;
+    }
+  }
+}
+
+/**
+ * Pump `input` through a Node decoder stream and yield its output with back-pressure. `classic`
+ * marks old-style (through) streams, which are bridged through a PassThrough to get streams2
+ * buffering and async iteration.
+ */
+async function* viaNodeStream(dec: Duplex, input: AsyncIterable<Uint8Array>, opts: DecodeOptions, classic: boolean): AsyncGenerator<Uint8Array> {
+  // A small read-ahead: an early stop should not have pulled much more input than it needed.
+  const src = Readable.from(input, { objectMode: false, highWaterMark: opts.readAhead ?? 128 * 1024 });
+  const out: Duplex = classic ? new PassThrough({ highWaterMark: 1 << 20 }) : dec;
+  let failure: Error | null = null;
+  let inputEnded = false;
+  const fail = (e: unknown): void => {
+    if (failure) return;
+    failure = opts.mapError(e, inputEnded);
+    out.destroy(failure);
+  };
+  src.on('end', () => {
+    inputEnded = true;
+  });
+  src.on('error', fail);
+  dec.on('error', fail);
+  if (classic) {
+    out.on('error', () => undefined);
+    dec.pipe(out);
+  }
+  src.pipe(dec);
+  try {
+    for await (const chunk of out) yield chunk as Uint8Array;
+  } catch (e) {
+    throw failure ?? opts.mapError(e, false);
+  } finally {
+    // Early stop or failure: stop reading input and free the decoder.
+    src.unpipe(dec);
+    src.destroy();
+    if (classic) dec.unpipe?.(out);
+    (dec as { destroy?: () => void }).destroy?.();
+    if (classic) out.destroy();
+  }
+  if (failure) throw failure;
+}
+
+/** fzstd's streaming decoder, pushed chunk by chunk (its errors carry `code` 5 for early EOF). */
+async function* zstdStream(input: AsyncIterable<Uint8Array>, opts: DecodeOptions): AsyncGenerator<Uint8Array> {
+  const { Decompress } = await import('fzstd');
+  const queue: Uint8Array[] = [];
+  const d = new Decompress((chunk) => {
+    if (chunk.length > 0) queue.push(chunk);
+  });
+  const it = input[Symbol.asyncIterator]();
+  let done = false;
+  try {
+    for (;;) {
+      const r = await it.next();
+      try {
+        if (r.done) d.push(new Uint8Array(0), true);
+        else d.push(r.value);
+      } catch (e) {
+        throw opts.mapError(e, false);
+      }
+      while (queue.length > 0) yield queue.shift()!;
+      if (r.done) break;
+    }
+    done = true;
+  } finally {
+    if (!done) await it.return?.();
+  }
+}

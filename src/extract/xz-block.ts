@@ -1,0 +1,198 @@
+// The one xz block decoder: a raw block (as stored, located by formats/xz.ts) in, its verified
+// uncompressed bytes out, piece by piece. Both block paths use it: the partial fetch
+// (partial-write.ts: a long-lived decoder per lane, pieces written in place) and the ordered
+// parallel decode (parallel-xz.ts, deb.ts: a decoder per block, pieces collected).
+//
+// Each block is wrapped into a one-block stream (formats/xz.ts wrapBlocks) and decoded by
+// node-liblzma, which runs liblzma on libuv's thread pool — so N blocks in flight use N cores
+// without worker_threads plumbing. Verification: liblzma checks a CRC32/CRC64 block check and the
+// wrapper's index (so the block's size must equal the index's); a SHA-256 check (rpm's) is cut
+// off and computed here with node:crypto, several times faster than liblzma's portable SHA-256
+// on the pool thread (formats/xz-strip.ts). Failures are IntegrityErrors naming the block.
+
+import { createHash, type Hash } from 'node:crypto';
+import { createUnxz } from 'node-liblzma';
+import { IntegrityError } from '../core/errors.js';
+import { XZ_CHECK_SHA256 } from '../formats/xz-strip.js';
+import { wrapBlocks, type XzBlock } from '../formats/xz.js';
+
+function check(block: XzBlock, raw: Uint8Array, label: string): void {
+  if (raw.length !== block.totalSize) {
+    throw new IntegrityError(`${label}: xz block ${block.index}: got ${raw.length} bytes, the index says ${block.totalSize}`, {
+      details: { file: label, block: block.index, offset: block.offset },
+    });
+  }
+}
+
+/** A raw block made ready for liblzma as a one-block stream (see prepareXzBlock). */
+export interface PreparedXzBlock {
+  head: Uint8Array;
+  /** The block as liblzma is to see it (a SHA-256 check cut off). */
+  data: Uint8Array;
+  tail: Uint8Array;
+  /** Feed it every decoded byte of the block, in order, when non-null. */
+  hash: Hash | null;
+  /** Throws IntegrityError when the fed bytes do not match the block's SHA-256 check. */
+  verify(): void;
+}
+
+/**
+ * Wrap one raw block (its `totalSize` bytes as stored) for decoding. A SHA-256 check is verified
+ * by the caller through `hash`/`verify` with node:crypto: such a block is wrapped as check None.
+ * Other checks (CRC64, CRC32) stay with liblzma.
+ */
+export function prepareXzBlock(block: XzBlock, raw: Uint8Array, label: string): PreparedXzBlock {
+  check(block, raw, label);
+  const offload = block.checkId === XZ_CHECK_SHA256;
+  const stored = offload ? raw.subarray(raw.length - 32) : null;
+  const wrapped: XzBlock = offload ? { ...block, checkId: 0, unpaddedSize: block.unpaddedSize - 32, totalSize: block.totalSize - 32 } : block;
+  const { head, tail } = wrapBlocks([wrapped]);
+  const hash = offload ? createHash('sha256') : null;
+  return {
+    head,
+    data: offload ? raw.subarray(0, raw.length - 32) : raw,
+    tail,
+    hash,
+    verify: () => {
+      if (!hash || !stored) return;
+      const digest = hash.digest();
+      if (!digest.equals(stored)) {
+        throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset}: SHA-256 of the decoded data is ${digest.toString('hex')}, the block says ${Buffer.from(stored).toString('hex')}`, {
+          details: { file: label, block: block.index, offset: block.offset },
+        });
+      }
+    },
+  };
+}
+
+export interface XzBlockDecoderOptions {
+  /**
+   * Compressed bytes handed to liblzma at a time (default 64 KiB): its output then comes in
+   * bounded bursts, paced by the sink. A caller that keeps every piece anyway may pass Infinity.
+   */
+  feed?: number;
+}
+
+/** Where a decoded piece goes: `at` is its offset in the block; the next piece waits for it. */
+export type XzPieceSink = (piece: Uint8Array, at: number) => Promise<void> | void;
+
+/**
+ * One liblzma decoder that decodes block after block (each wrapped as a one-block stream;
+ * liblzma decodes concatenated streams), so its dictionary (8 MiB for Debian's `xz -6`) is
+ * allocated once per decoder instead of once per block when a caller keeps it for many blocks —
+ * with blocks decoded on libuv's pool threads, a fresh dictionary per block spread freed 8 MiB
+ * holes over every thread's malloc arena.
+ *
+ * Each decoded piece (the decoder's output buffers, in order) goes to the sink as it comes out;
+ * the compressed bytes go in `feed` at a time and the next piece is read only when the sink is
+ * done with the last (back-pressure). A block counts as verified only when the decoder has
+ * consumed its stream's end (check, index, footer).
+ */
+export class XzBlockDecoder {
+  // One piece of readable buffer lets the decoder go on while the sink writes the last piece
+  // (with the default 16 KiB the lane alternates between decoding and writing).
+  private readonly u = createUnxz({ chunkSize: 1 << 20 }, { readableHighWaterMark: 1 << 20 });
+  private readonly out = this.u[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  /** Output already read that belongs to the next block (a piece can straddle two streams). */
+  private carry: Uint8Array | null = null;
+  private broken = false;
+  private readonly feed: number;
+
+  constructor(
+    private readonly label: string,
+    opts: XzBlockDecoderOptions = {},
+  ) {
+    this.feed = opts.feed ?? 64 * 1024;
+  }
+
+  /** Write `chunk`; resolves when the decoder has consumed it (its transform callback). */
+  private put(chunk: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => this.u.write(chunk, (e?: Error | null) => (e ? reject(e) : resolve())));
+  }
+
+  /** Decode `raw` (block `block` as stored) into `sink`; throws IntegrityError naming the block. */
+  async decode(block: XzBlock, raw: Uint8Array, sink: XzPieceSink, signal?: AbortSignal): Promise<void> {
+    const label = this.label;
+    const where = { details: { file: label, block: block.index, offset: block.offset } };
+    const { head, data, tail, hash, verify } = prepareXzBlock(block, raw, label);
+    // The input goes in while the output is read; each piece waits until the decoder took the last.
+    const feed = this.feed;
+    const fed = (async (): Promise<void> => {
+      await this.put(head);
+      for (let o = 0; o < data.length; o += feed) await this.put(data.subarray(o, Math.min(o + feed, data.length)));
+      await this.put(tail);
+    })();
+    fed.catch(() => undefined); // seen below
+    let at = 0;
+    try {
+      while (at < block.uncompressedSize) {
+        signal?.throwIfAborted();
+        let piece = this.carry;
+        this.carry = null;
+        if (!piece) {
+          const r = await this.out.next();
+          if (r.done) throw new IntegrityError(`${label}: xz block ${block.index} decoded to ${at} bytes, the index says ${block.uncompressedSize}`, where);
+          piece = r.value;
+        }
+        if (piece.length > block.uncompressedSize - at) {
+          this.carry = piece.subarray(block.uncompressedSize - at);
+          piece = piece.subarray(0, block.uncompressedSize - at);
+        }
+        hash?.update(piece);
+        await sink(piece, at);
+        at += piece.length;
+      }
+      // The stream's end (check, index, footer) consumed without error: the block is verified. A
+      // block that decodes to more than its index says fails here (liblzma: the index disagrees).
+      await fed;
+      if (this.carry) throw new IntegrityError(`${label}: xz block ${block.index} decodes to more than the ${block.uncompressedSize} bytes its index says`, where);
+    } catch (e) {
+      this.broken = true;
+      if (e instanceof IntegrityError || signal?.aborted) throw e;
+      throw new IntegrityError(`${label}: xz block ${block.index} at offset ${block.offset} does not decode (${(e as Error).message}); its check failed or the data is corrupt`, { cause: e, ...where });
+    }
+    try {
+      verify();
+    } catch (e) {
+      this.broken = true;
+      throw e;
+    }
+  }
+
+  /** End the decoder (frees liblzma's state); after a failure just drop it. */
+  async close(): Promise<void> {
+    if (this.broken) {
+      this.u.destroy();
+      return;
+    }
+    this.u.end();
+    try {
+      while (!(await this.out.next()).done);
+    } catch {
+      // every block it decoded was verified already; nothing depends on its end
+    }
+  }
+}
+
+/**
+ * Decode one raw block into exactly `uncompressedSize` bytes, returned as the decoder's 1 MiB
+ * output pieces (no concatenated copy). A decoder of its own, closed when the block is done.
+ */
+export async function decodeXzBlockChunks(block: XzBlock, raw: Uint8Array, label: string): Promise<Uint8Array[]> {
+  const decoder = new XzBlockDecoder(label, { feed: Infinity });
+  const chunks: Uint8Array[] = [];
+  try {
+    await decoder.decode(block, raw, (piece) => {
+      chunks.push(piece);
+    });
+  } finally {
+    await decoder.close();
+  }
+  return chunks;
+}
+
+/** Like decodeXzBlockChunks, as one contiguous buffer (for reading headers across a block). */
+export async function decodeXzBlock(block: XzBlock, raw: Uint8Array, label: string): Promise<Uint8Array> {
+  const chunks = await decodeXzBlockChunks(block, raw, label);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
