@@ -157,6 +157,11 @@ describe('layering', () => {
     expect(importCircles()).toEqual([]);
   });
 
+  it('keeps every module at 400 lines or fewer (one concept per room)', () => {
+    const long = files.map((f) => ({ file: relative(srcRoot, f.file), lines: readFileSync(f.file, 'utf8').split('\n').length })).filter((f) => f.lines > 401);
+    expect(long).toEqual([]);
+  });
+
   it('writes to stdout/stderr and reads argv and the environment only in cli/ (and core/env.ts reads the environment)', () => {
     const bad = files
       .filter((f) => f.stage !== 'cli')

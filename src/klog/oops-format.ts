@@ -1,0 +1,61 @@
+// An oops as a headline and as the few lines of a first look.
+
+import type { CodeLocation, Oops, OopsKind } from './oops-types.js';
+
+const fmtLoc = (l: CodeLocation): string =>
+  l.function === null ? `0x${l.address ?? '?'}${l.module ? ` [${l.module}]` : ''}` : `${l.function}+0x${l.offset!.toString(16)}/0x${l.length!.toString(16)}${l.module ? ` [${l.module}]` : ''}`;
+
+const KIND_TEXT: Record<OopsKind, string> = {
+  'null-pointer-dereference': 'NULL pointer dereference',
+  'paging-request': 'bad paging request',
+  'general-protection': 'general protection fault',
+  bug: 'kernel BUG',
+  oops: 'Oops',
+  warning: 'WARNING',
+  'soft-lockup': 'soft lockup',
+  'hard-lockup': 'hard lockup',
+  'hung-task': 'hung task',
+  'oom-kill': 'OOM kill',
+  'machine-check': 'machine check',
+  panic: 'panic',
+};
+
+/**
+ * The first-look headline: "NULL pointer dereference at 0000000000000008 in
+ * kdbg_oops_read_value+0x5 [kdbg_oops] (init, pid 1, CPU 0), tainted: OE".
+ */
+export function oopsHeadline(o: Oops): string {
+  let s = KIND_TEXT[o.kind];
+  if (o.kind === 'panic' && o.panic) s = `panic: ${o.panic}`;
+  else if (o.kind === 'bug' && o.source) s = `kernel BUG at ${o.source}`;
+  if (o.faultAddress) s += ` at ${o.faultAddress}`;
+  const where = o.pc ?? firstReliable(o);
+  if (where && where.function) s += ` in ${where.function}+0x${where.offset!.toString(16)}${where.module ? ` [${where.module}]` : ''}`;
+  const who = [o.comm, o.pid !== null ? `pid ${o.pid}` : null, o.cpu !== null ? `CPU ${o.cpu}` : null].filter(Boolean).join(', ');
+  if (who) s += ` (${who})`;
+  if (o.tainted) s += `, tainted: ${o.tainted.flags.length ? o.tainted.flags.map((f) => f.letter).join('') : 'none'}`;
+  return s;
+}
+
+function firstReliable(o: Oops): CodeLocation | null {
+  for (const e of o.trace) if (e.type === 'frame' && e.reliable && e.function && !/^(dump_stack|dump_stack_lvl|panic|nmi_panic|__warn|warn_slowpath)/.test(e.function)) return e;
+  return null;
+}
+
+/** A short human rendering: headline, panic, then the call trace with its boundaries. */
+export function formatOops(o: Oops): string {
+  const out = [oopsHeadline(o)];
+  if (o.panic && o.kind !== 'panic') out.push(`panic: ${o.panic}`);
+  if (o.release) out.push(`kernel: ${o.release}${o.build ? ` ${o.build}` : ''}`);
+  if (o.hardware) out.push(`hardware: ${o.hardware}`);
+  if (o.modules) out.push(`modules: ${o.modules.map((m) => m.name + (m.taint ? `(${m.taint})` : '')).join(' ') || 'none'}`);
+  if (o.trace.length) {
+    out.push('call trace:');
+    for (const e of o.trace) {
+      if (e.type === 'marker') out.push(`  ${e.marker}`);
+      else if (e.type === 'exception') out.push(`  -- exception at ${e.segment ? `${e.segment}:` : ''}${fmtLoc(e.location)} --`);
+      else out.push(`  ${e.reliable ? '' : '? '}${fmtLoc(e)}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,64 @@
+// Pieces of one oops line: the Tainted: flags, the prefixes a log line may carry (syslog,
+// "<N>", timestamp, caller column), and a code location "f+0xo/0xl [mod]".
+
+import type { CodeLocation, TaintFlag } from './oops-types.js';
+
+// taint_flags[] in kernel/panic.c; Documentation/admin-guide/tainted-kernels.rst.
+const TAINTS: [string, string][] = [
+  ['P', 'proprietary module loaded'],
+  ['F', 'module force-loaded'],
+  ['S', 'out-of-spec system or CPU'],
+  ['R', 'module force-unloaded'],
+  ['M', 'machine check'],
+  ['B', 'bad page'],
+  ['U', 'taint requested by userspace'],
+  ['D', 'kernel died recently (oops or BUG)'],
+  ['A', 'ACPI table overridden'],
+  ['W', 'warning issued'],
+  ['C', 'staging driver loaded'],
+  ['I', 'firmware workaround'],
+  ['O', 'out-of-tree module loaded'],
+  ['E', 'unsigned module loaded'],
+  ['L', 'soft lockup occurred'],
+  ['K', 'kernel live-patched'],
+  ['X', 'auxiliary (distribution) taint'],
+  ['T', 'randstruct build'],
+  ['N', 'in-kernel test run'],
+  ['J', 'fwctl used'],
+];
+
+/** Decode the flags of "Tainted: G           OE     " by position (bit i at column i), else by letter. */
+export function decodeTaint(raw: string): TaintFlag[] {
+  const s = raw.replace(/-+\s*$/, '').replace(/\s+$/, '');
+  const byPosition = [...s].every((c, i) => c === ' ' || (i === 0 && c === 'G') || TAINTS[i]?.[0] === c);
+  const out: TaintFlag[] = [];
+  [...s].forEach((c, i) => {
+    if (c === ' ' || c === 'G' || c === '-') return;
+    const bit = byPosition ? i : TAINTS.findIndex(([l]) => l === c);
+    if (bit >= 0) out.push({ bit, letter: c, meaning: TAINTS[bit]![1] });
+  });
+  return out;
+}
+
+// Prefixes: syslog "Mon DD hh:mm:ss host kernel: ", "<N>", "[ts]", "[ T123]"/"[  C0]".
+const SYSLOG = /^\S+ +\d+ \d\d:\d\d:\d\d(?:\.\d+)? (?:\S+ )?kernel: /;
+const PREFIX = /^(?:<\d+>)?(?:\[ *\d+\.\d+\] ?)?(?:\[ *[CT]\d+\] ?)?/;
+
+export function stripPrefix(line: string): string {
+  return line.replace(SYSLOG, '').replace(PREFIX, '');
+}
+
+const LOC = String.raw`([A-Za-z0-9_.$]+)\+0x([0-9a-f]+)/0x([0-9a-f]+)(?: \[([^\]\s]+)\])?`;
+export const LOC_RE = new RegExp(`^${LOC}`);
+
+export function parseLocation(s: string): CodeLocation | null {
+  const t = s.trim();
+  const addr = /^\[<([0-9a-f]+)>\]\s*(.*)$/.exec(t);
+  const rest = addr ? addr[2]! : t;
+  const m = LOC_RE.exec(rest);
+  if (m) return { function: m[1]!, offset: parseInt(m[2]!, 16), length: parseInt(m[3]!, 16), module: m[4] ?? null, address: addr ? addr[1]! : null };
+  const bare = /^0x([0-9a-f]+)(?: \[([^\]@\s]+)[^\]]*\])?/.exec(rest);
+  if (bare) return { function: null, offset: null, length: null, module: bare[2] ?? null, address: bare[1]! };
+  if (addr) return { function: null, offset: null, length: null, module: null, address: addr[1]! };
+  return null;
+}
