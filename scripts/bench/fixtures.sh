@@ -29,12 +29,14 @@ rel=3.10.0-327.el7.x86_64
 debian_kernel   # REL, VER
 recipe=("$here/fixtures.sh" "$DEBIAN_KERNEL_ENV")
 
-if stamp_ok bench "${recipe[@]}" && [ -s "$out/debian.env" ]; then
+if stamp_ok bench "${recipe[@]}" && [ -s "$out/debian.env" ] && [ -s "$out/www/centos/7/x86_64/repodata/repomd.xml" ] && [ -s "$out/www/el9mb/repodata/repomd.xml" ]; then
   echo "bench fixtures: cached in $out" >&2
   exit 0
 fi
 
 mkdir -p "$pkgs" "$out"
+# A rebuild first forgets the old stamp: an interrupted one must not leave a stamp over a half-made tree.
+rm -f "$out/.stamp"
 dbg_path=$(debian_deb "linux-image-$REL-dbg")
 dbg_deb=$(basename "$dbg_path")
 
