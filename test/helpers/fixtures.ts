@@ -58,3 +58,9 @@ export function vmcoreKernel(): { release: string; packageVersion: string } {
   const m = JSON.parse(readFileSync(requireFixture('vmcores', 'manifest.json'), 'utf8')) as { kernel: { release: string; packageVersion: string } };
   return m.kernel;
 }
+
+/** The CPU the fixture crash of `kind` ran on, as makedumpfile --dump-dmesg read it (it varies per boot). */
+export function guestCpu(kind: string): number {
+  const text = readFileSync(requireFixture('vmcores', kind, 'vmcore-dmesg.txt'), 'latin1');
+  return Number(/CPU: (\d+) PID: \d+ Comm: /.exec(text)![1]);
+}

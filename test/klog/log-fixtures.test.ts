@@ -16,7 +16,7 @@ import type { LocklessBytes, LocklessLayout } from '../../src/klog/lockless.js';
 import { openDumpForLog } from '../../src/klog/open.js';
 import { readElfTables } from '../../src/formats/elf.js';
 import { FileRandomAccess } from '../../src/core/file-access.js';
-import { debianVmlinux, fixturePath, requireFixture } from '../helpers/fixtures.js';
+import { debianVmlinux, fixturePath, guestCpu, requireFixture } from '../helpers/fixtures.js';
 
 const run = promisify(execFile);
 const repoRoot = join(import.meta.dirname, '..', '..');
@@ -233,15 +233,17 @@ describe('kdbg analyze: the first look comes before any fetch', () => {
     const offline = lines.findIndex((l) => l.includes('--offline forbids the network'));
     expect(look).toBeGreaterThan(0);
     expect(offline).toBeGreaterThan(look);
-    expect(lines[look]).toBe('kdbg: first look: NULL pointer dereference at 0000000000000008 in kdbg_oops_read_value+0x5 [kdbg_oops] (init, pid 1, CPU 0), tainted: OE');
-    expect(lines).toContain('kdbg:   kdbg_oops_write+0x10/0x28 [kdbg_oops]');
+    expect(lines[look]).toMatch(new RegExp(String.raw`^kdbg: first look: NULL pointer dereference at 0000000000000008 in kdbg_oops_read_value\+0x[0-9a-f]+ \[kdbg_oops\] \(init, pid 1, CPU ${guestCpu('oops')}\), tainted: OE$`));
+    expect(lines.some((l) => /^kdbg: {3}kdbg_oops_write\+0x[0-9a-f]+\/0x[0-9a-f]+ \[kdbg_oops\]$/.test(l))).toBe(true);
     expect(r.stdout).toBe('');
   }, 60_000);
 
   it('--no-fetch stops there and writes the report from the dump alone: Markdown, JSON, HTML', async () => {
     const out = join(tmp, 'first-look');
     const r = await runKdbg(['analyze', fixturePath('vmcores', 'oops', 'vmcore.qemu-kdump-zlib.flat'), '--no-fetch', '-q', '-o', out, '--cache-dir', join(tmp, 'empty-cache')]);
-    expect(r).toEqual({ code: 0, stdout: 'NULL pointer dereference at 0000000000000008 in kdbg_oops_read_value+0x5 [kdbg_oops] (init, pid 1, CPU 0), tainted: OE\n', stderr: '' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(new RegExp(String.raw`^NULL pointer dereference at 0000000000000008 in kdbg_oops_read_value\+0x[0-9a-f]+ \[kdbg_oops\] \(init, pid 1, CPU ${guestCpu('oops')}\), tainted: OE\n$`));
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { schema: string; dump: { format: string }; firstLook: { oops: { kind: string; pc: { function: string } } }; log: { layout: string; records: number; tail: string[] } };
     expect(report.schema).toBe('kdbg.firstlook/v1');
     expect(report.dump.format).toBe('flattened');
@@ -249,7 +251,7 @@ describe('kdbg analyze: the first look comes before any fetch', () => {
     expect(report.firstLook.oops.pc.function).toBe('kdbg_oops_read_value');
     expect(report.log.layout).toBe('lockless');
     expect(report.log.tail.at(-1)).toMatch(/Kernel panic - not syncing: Fatal exception$/);
-    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('  kdbg_oops_write+0x10/0x28 [kdbg_oops]');
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/ {2}kdbg_oops_write\+0x[0-9a-f]+\/0x[0-9a-f]+ \[kdbg_oops\]/);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('&lt;TASK&gt;');
     expect(html).not.toContain('<TASK>');
