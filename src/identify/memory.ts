@@ -105,6 +105,11 @@ export function kdumpPhysReader(ra: RandomAccess, h: KdumpHeader): PhysReader {
     pages.set(pfn, page);
     return page;
   };
+  return readAcrossPages(readPage, bs);
+}
+
+/** A physical-range reader over a page reader: null when any page of the range is missing. */
+export function readAcrossPages(readPage: (pfn: bigint) => Promise<Uint8Array | null>, bs: number): (paddr: bigint, length: number) => Promise<Uint8Array | null> {
   return async (paddr, length) => {
     const out = new Uint8Array(length);
     let done = 0;

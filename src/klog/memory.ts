@@ -8,14 +8,12 @@
 // Reads are per page: pages the dump does not hold come back zero-filled and are listed as holes,
 // so a log reader can print what was readable and say what was not.
 
-import { inflateSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
 
 import type { RandomAccess } from '../core/byte-source.js';
-import { DUMP_DH_COMPRESSED_LZO, DUMP_DH_COMPRESSED_SNAPPY, DUMP_DH_COMPRESSED_ZLIB, DUMP_DH_COMPRESSED_ZSTD, pageDescStart, parsePageDescs } from '../formats/kdump.js';
+import { pageDescStart, parsePageDescs } from '../formats/kdump.js';
 import type { KdumpHeader } from '../formats/kdump.js';
-import { lzo1xDecompress } from '../identify/lzo.js';
-import type { PhysReader } from '../identify/memory.js';
+import { decodeKdumpPage } from '../identify/kdump-page.js';
+import { readAcrossPages, type PhysReader } from '../identify/memory.js';
 import { number, symbol } from './keys.js';
 import type { Vmcoreinfo } from './keys.js';
 
@@ -205,37 +203,13 @@ export function kdumpPartReader(ra: RandomAccess, h: KdumpHeader, startPfn = 0n,
     let page: Uint8Array | null = null;
     if (d && d.offset > 0 && d.size > 0 && d.size <= bs) {
       const data = await ra.readAt(d.offset, d.size);
-      if (data.length === d.size) {
-        try {
-          if (d.flags & DUMP_DH_COMPRESSED_ZLIB) page = inflateSync(data, { maxOutputLength: bs });
-          else if (d.flags & DUMP_DH_COMPRESSED_LZO) page = lzo1xDecompress(data, bs);
-          else if (d.flags & DUMP_DH_COMPRESSED_ZSTD) page = zstdDecompress(data, new Uint8Array(bs));
-          else if (d.flags & DUMP_DH_COMPRESSED_SNAPPY) page = null;
-          else page = data;
-        } catch {
-          page = null;
-        }
-      }
+      if (data.length === d.size) page = decodeKdumpPage(d.flags, data, bs);
     }
     if (page && page.length !== bs) page = null;
     pages.set(pfn, page);
     return page;
   };
-  return async (paddr, length) => {
-    const out = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const pa = paddr + BigInt(done);
-      const pfn = pa / BigInt(bs);
-      const inPage = Number(pa % BigInt(bs));
-      const page = await readPage(pfn);
-      if (!page) return null;
-      const n = Math.min(bs - inPage, length - done);
-      out.set(page.subarray(inPage, inPage + n), done);
-      done += n;
-    }
-    return out;
-  };
+  return readAcrossPages(readPage, bs);
 }
 
 /** Physical reads across the parts of a split set: each pfn goes to the part whose range holds it. */
