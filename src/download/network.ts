@@ -46,9 +46,21 @@ function errText(e: unknown): string {
 }
 
 export async function fromNetwork<T>(pkg: ResolvedPackage, partial: PartialFile, opts: DownloadOptions<T>): Promise<DownloadResult<T>> {
+  const consumer = new ConsumerRun(opts.consume);
+  try {
+    return await download(pkg, partial, opts, consumer);
+  } catch (e) {
+    // Whatever ends the download (the cache's disk full, every mirror gone, an abort) ends the
+    // consumer with it: an extractor left waiting for bytes would keep its decoder thread, and
+    // with it the process, alive after the error was reported.
+    await consumer.abort(e);
+    throw e;
+  }
+}
+
+async function download<T>(pkg: ResolvedPackage, partial: PartialFile, opts: DownloadOptions<T>, consumer: ConsumerRun<T>): Promise<DownloadResult<T>> {
   const policy: RetryPolicy = { ...defaultRetryPolicy, ...opts.retry };
   const emit = opts.onProgress ?? ((): void => undefined);
-  const consumer = new ConsumerRun(opts.consume);
   const outcomes: UrlOutcome[] = [];
   const name = pkg.fileName;
 

@@ -55,9 +55,14 @@ async function fromStore<T>(pkg: ResolvedPackage, opts: DownloadOptions<T>): Pro
   }
   const consumer = new ConsumerRun(opts.consume);
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(hit.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>) {
-    hash.update(chunk);
-    await consumer.push(chunk);
+  try {
+    for await (const chunk of createReadStream(hit.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>) {
+      hash.update(chunk);
+      await consumer.push(chunk);
+    }
+  } catch (e) {
+    await consumer.abort(e); // as in fromNetwork: no extractor is left waiting for bytes
+    throw e;
   }
   const digest = hash.digest('hex');
   if (digest !== hit.sha256) {
