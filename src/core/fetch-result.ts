@@ -75,6 +75,8 @@ export function fetchResultJson(r: FetchResult): Record<string, unknown> {
       // Entries written before these fields existed held whole, verified packages only.
       sha256Verified: p.sha256Verified ?? true,
       partial: p.partial ?? null,
+      // Entries written before origins were recorded came from live mirrors.
+      origin: p.origin ?? 'mirror',
     })),
     cached: r.cached,
   };

@@ -66,7 +66,16 @@ export interface ResolvedPackage extends WantedPackage {
   sha256: string | null;
   /** Size in bytes from the index or HEAD, or null. */
   size: number | null;
+  /** Which kind of source located it; absent: a live mirror (docs/mirrors.md, "Archives"). */
+  origin?: PackageOrigin;
 }
+
+/**
+ * Where a package came from: a live mirror, or one of the historical archives that keep what the
+ * mirrors dropped (Debian's snapshot service, Launchpad's publishing history, the RPM vaults,
+ * Fedora's Koji).
+ */
+export type PackageOrigin = 'mirror' | 'snapshot' | 'launchpad' | 'vault' | 'koji';
 
 /** What a dump says about the kernel that wrote it (the identify stage's output). */
 export interface DumpIdentity {
@@ -102,6 +111,8 @@ export interface PackageProvenance {
   sha256Verified?: boolean;
   /** What a partial fetch (HTTP Range, only the xz blocks holding the vmlinux) read; null or absent: the whole package. */
   partial?: PartialFetchProvenance | null;
+  /** Which kind of source served it; absent in entries written before this field existed (a mirror). */
+  origin?: PackageOrigin;
 }
 
 /** How much of a block-indexed package a partial fetch read. */

@@ -5,6 +5,7 @@
 // "not found anywhere" can say where kdbg looked.
 
 import { InputFormatError, NetworkError, NotFoundError } from '../core/errors.js';
+import { archiveFor, resolveFromArchives } from './archives.js';
 import type { HttpFetcher, HttpResponse, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
 import { compareEvr } from '../release/index.js';
 import type { MirrorConfig } from './sources.js';
@@ -13,6 +14,7 @@ import { resolveDebPackages, type DebResolveOptions } from './deb.js';
 import { candidatesFor, releaseVars, selectorMatches, type Candidate } from './layout.js';
 import { parseMirrorList } from './mirrorlist.js';
 import { findInPrimary, parseRepomd, type PrimaryPackage } from './repodata.js';
+import { PRESETS } from './presets.js';
 import { substituteVars } from './yum-repos.js';
 
 export interface ResolveOptions {
@@ -20,6 +22,8 @@ export interface ResolveOptions {
   http: HttpFetcher;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
+  /** The kdbg cache root, where the archives' metadata answers are kept (resolve/archives.ts). */
+  cacheRoot?: string;
 }
 
 export interface Attempt {
@@ -30,7 +34,15 @@ export interface Attempt {
 
 /** Resolve every wanted package; throws NotFoundError when a required one is nowhere. */
 export async function resolvePackages(rel: KernelRelease, wanted: WantedPackage[], opts: ResolveOptions): Promise<ResolvedPackage[]> {
-  if (rel.family === 'debian' || rel.family === 'ubuntu') return resolveDebPackages(rel, wanted, debOptions(rel, opts));
+  if (rel.family === 'debian' || rel.family === 'ubuntu') {
+    try {
+      return await resolveDebPackages(rel, wanted, debOptions(rel, opts));
+    } catch (e) {
+      // Live mirrors first; the archive only when none lists the package.
+      if (!(e instanceof NotFoundError) || !archiveFor(rel, opts.config)) throw e;
+      return resolveFromArchives(rel, wanted, { config: opts.config, http: opts.http, cacheRoot: opts.cacheRoot ?? null, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }, e);
+    }
+  }
   return new RpmLookup(rel, opts).run(wanted);
 }
 
@@ -155,7 +167,9 @@ class RpmLookup {
       }
       const siblings = h.rel === null ? [] : (this.groups.get(h.group) ?? []).map((b) => resolveHref(b, h.rel!));
       const urls = [...new Set([h.url, ...siblings])];
-      out.push({ ...w, fileName: w.fileName ?? decodeURIComponent(h.url.split('/').pop() ?? w.name), urls, sha256: h.sha256, size: h.size });
+      // A vault or Koji preset says so in --json; everything else is a live mirror.
+      const origin = PRESETS.find((p) => h.group === `preset:${p.id}`)?.origin ?? 'mirror';
+      out.push({ ...w, fileName: w.fileName ?? decodeURIComponent(h.url.split('/').pop() ?? w.name), urls, sha256: h.sha256, size: h.size, origin });
     });
     return out;
   }

@@ -20,6 +20,8 @@ export interface Preset {
   arches?: string[];
   /** Only for this package base (`kernel-rt`). */
   base?: string;
+  /** What `--json` calls a package found here (`origin`); absent: `mirror`. */
+  origin?: 'vault' | 'koji';
 }
 
 export const PRESETS: readonly Preset[] = [
@@ -69,6 +71,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'rocky-rt-vault',
+    origin: 'vault',
     distro: 'rocky',
     type: 'repo',
     match: ['el8', 'el9'],
@@ -78,6 +81,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'rocky-vault',
+    origin: 'vault',
     distro: 'rocky',
     type: 'repo',
     match: ['el8', 'el9', 'el10'],
@@ -93,6 +97,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'alma-vault',
+    origin: 'vault',
     distro: 'alma',
     type: 'repo',
     match: ['el8', 'el9', 'el10'],
@@ -127,6 +132,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'fedora-archive',
+    origin: 'vault',
     distro: 'fedora',
     type: 'repo',
     match: ['fedora'],
@@ -138,6 +144,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'fedora-secondary-archive',
+    origin: 'vault',
     distro: 'fedora',
     type: 'repo',
     match: ['fedora'],
@@ -148,6 +155,7 @@ export const PRESETS: readonly Preset[] = [
   {
     // Koji keeps every build; no index, so a HEAD probe (size, no checksum). Last on purpose.
     id: 'fedora-koji',
+    origin: 'koji',
     distro: 'fedora',
     type: 'template',
     match: ['fedora'],

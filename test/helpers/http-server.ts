@@ -31,7 +31,18 @@ export interface RequestRecord {
   range: string | null;
   status: number;
   bytesSent: number;
+  /** The query string as sent (`?ws.op=…`), '' when none. */
+  search: string;
+  /** When the request arrived (Date.now()). */
+  at: number;
 }
+
+/**
+ * Maps a request (decoded path, raw query) to the file under root that answers it, for services
+ * whose URLs are not file paths (`/mr/binary/<pkg>/`, `…?ws.op=getPublishedBinaries…`); null:
+ * the path itself.
+ */
+export type Route = (path: string, search: string) => string | null;
 
 export interface MirrorServer {
   url: string;
@@ -44,7 +55,7 @@ export interface MirrorServer {
   close(): Promise<void>;
 }
 
-export async function startMirrorServer(root: string): Promise<MirrorServer> {
+export async function startMirrorServer(root: string, opts: { route?: Route } = {}): Promise<MirrorServer> {
   let faultFn: ((path: string, n: number, req: IncomingMessage) => Fault | undefined) | null = null;
   let rateLimit: number | null = null;
   const counts = new Map<string, number>();
@@ -55,10 +66,11 @@ export async function startMirrorServer(root: string): Promise<MirrorServer> {
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const parsed = new URL(req.url ?? '/', 'http://x');
+    const urlPath = decodeURIComponent(parsed.pathname);
     const n = (counts.get(urlPath) ?? 0) + 1;
     counts.set(urlPath, n);
-    const record: RequestRecord = { method: req.method ?? 'GET', path: urlPath, range: req.headers.range ?? null, status: 0, bytesSent: 0 };
+    const record: RequestRecord = { method: req.method ?? 'GET', path: urlPath, range: req.headers.range ?? null, status: 0, bytesSent: 0, search: parsed.search, at: Date.now() };
     requests.push(record);
     const fault = faultFn?.(urlPath, n, req) ?? {};
     if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
@@ -68,7 +80,7 @@ export async function startMirrorServer(root: string): Promise<MirrorServer> {
       res.end(`fault ${fault.status}\n`);
       return;
     }
-    const rel = normalize(urlPath).replace(/^(\.\.(\/|$))+/, '');
+    const rel = normalize(opts.route?.(urlPath, parsed.search) ?? urlPath).replace(/^(\.\.(\/|$))+/, '');
     const file = join(root, rel);
     if (!file.startsWith(root)) {
       record.status = 403;

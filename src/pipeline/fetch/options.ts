@@ -20,6 +20,8 @@ export interface FetchOptions {
   /** Debian/Ubuntu package version the release string lacks; default: the dump's, when it says. */
   packageVersion?: string;
   configFile?: string;
+  /** false: never ask the historical archives (Debian snapshot, Launchpad); `--no-archives`. */
+  archives?: boolean;
   /** Answer from the cache only; NotFoundError (69) when the release is not there. */
   offline?: boolean;
   /** Skip the sources package. */

@@ -43,12 +43,14 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
       mirrors: opts.mirrors ?? [],
       repos: opts.repos ?? [],
       env: ctx.env,
+      ...(opts.archives === false ? { archives: false } : {}),
     });
     const { undiciFetcher } = await import('../../download/http.js');
     resolved = await resolve.resolvePackages(rel, plan.wanted, {
       config,
       http: opts.http ?? undiciFetcher,
       onProgress: emit,
+      cacheRoot: ctx.cache.root,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
   }
