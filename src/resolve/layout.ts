@@ -132,6 +132,7 @@ export function applicableSources(rel: KernelRelease, config: MirrorConfig): (Mi
     if (rel.distro !== undefined && p.distro !== rel.distro) continue;
     if (p.arches && !p.arches.includes(rel.arch)) continue;
     if (p.base && p.base !== base) continue;
+    if (p.withoutMinor && /_\d+$/.test(rel.dist)) continue;
     for (const url of p.urls) {
       const s: MirrorSource & { group: string } = { type: p.type, url, match: p.match, origin: `preset ${p.id}`, distro: p.distro, group: `preset:${p.id}` };
       if (p.flat) s.flat = p.flat;

@@ -22,6 +22,8 @@ export interface Preset {
   base?: string;
   /** What `--json` calls a package found here (`origin`); absent: `mirror`. */
   origin?: 'vault' | 'koji';
+  /** Only for releases without a minor in the dist tag (`el9`, not `el9_2`): CentOS Stream builds. */
+  withoutMinor?: boolean;
 }
 
 export const PRESETS: readonly Preset[] = [
@@ -174,5 +176,16 @@ export const PRESETS: readonly Preset[] = [
     type: 'mirrorlist',
     match: ['amzn2023'],
     urls: ['https://cdn.amazonlinux.com/al2023/core/mirrors/latest/debuginfo/$basearch/mirror.list'],
+  },
+  {
+    // CentOS Stream's mirror keeps only the current compose; every build stays in its Koji. No
+    // index there: a HEAD probe (size, no checksum), after everything else, like Fedora's Koji.
+    id: 'centos-stream-koji',
+    origin: 'koji',
+    distro: 'centos',
+    type: 'template',
+    match: ['el9', 'el10'],
+    withoutMinor: true,
+    urls: ['https://kojihub.stream.centos.org/kojifiles/packages/$srcname/$version/$release/$arch/$file'],
   },
 ];
