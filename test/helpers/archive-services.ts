@@ -26,6 +26,8 @@ export interface SnapshotPackage {
   sha256?: string;
   /** Write this SHA256 into the index instead of the real one (an index that does not match the file). */
   indexSha256?: string;
+  /** Write this Size into the index instead of the real one (the index and the service disagree). */
+  indexSize?: number;
 }
 
 /** The snapshot service's routes → files under root (`mr/…/index.json`, `mr/…/binfiles.json`). */
@@ -60,7 +62,7 @@ export async function startSnapshotService(root: string, pkgs: SnapshotPackage[]
     symlinkSync(p.deb, join(at, pool, file));
     const index = join(at, 'dists', p.suite, 'main', `binary-${arch}`);
     mkdirSync(index, { recursive: true });
-    writeFileSync(join(index, 'Packages'), `${control.trimEnd()}\nFilename: ${pool}/${file}\nSize: ${size}\nSHA256: ${p.indexSha256 ?? sha256}\n\n`);
+    writeFileSync(join(index, 'Packages'), `${control.trimEnd()}\nFilename: ${pool}/${file}\nSize: ${p.indexSize ?? size}\nSHA256: ${p.indexSha256 ?? sha256}\n\n`);
     execSync('xz -k -f Packages', { cwd: index });
     const list = byName.get(name) ?? [];
     list.push({ binary_version: version, name, source: 'linux', version });

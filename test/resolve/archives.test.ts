@@ -1,0 +1,89 @@
+// issue 14, the archive routes as library calls (resolvePackages with the archives configured)
+// against the local imitations of test/helpers/archive-services.ts, and their small pure parts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IntegrityError, NotFoundError } from '../../src/core/errors.js';
+import { undiciFetcher } from '../../src/download/http.js';
+import { parseRelease, wantedPackages } from '../../src/release/index.js';
+import { resolvePackages, type MirrorConfig } from '../../src/resolve/index.js';
+import { retryAfterMs } from '../../src/resolve/archive-http.js';
+import { snapshotSuites } from '../../src/resolve/snapshot.js';
+import { startLaunchpadService, startSnapshotService } from '../helpers/archive-services.js';
+import { requireFixture } from '../helpers/fixtures.js';
+import type { MirrorServer } from '../helpers/http-server.js';
+
+const dirs: string[] = [];
+const tmp = (p: string): string => {
+  const d = mkdtempSync(join(tmpdir(), p));
+  dirs.push(d);
+  return d;
+};
+let snap: MirrorServer;
+let lp: MirrorServer;
+
+function config(): MirrorConfig {
+  return { sources: [], presets: false, aptRoot: null, files: [], timeoutMs: 5000, mirrorsPerList: 3, archives: { debianSnapshot: `${snap.url}/`, launchpad: `${lp.url}/devel/` } };
+}
+
+beforeAll(async () => {
+  const d = tmp('kdbg-archives-lib-');
+  const deb98 = requireFixture('deb', 'debian', 'pool/main/l/linux', 'linux-image-6.1.0-98-amd64-dbg_6.1.998-1_amd64.deb');
+  snap = await startSnapshotService(join(d, 'snap'), [{ deb: deb98, archive: 'debian', firstSeen: '20230101T000000Z', suite: 'bookworm', indexSize: 12345 }]);
+  const signedOnly = requireFixture('deb', 'ubuntu-ddebs', 'pool/main/l/linux', 'linux-image-5.15.0-992-generic-dbgsym_5.15.0-992.1002_amd64.ddeb');
+  lp = await startLaunchpadService(join(d, 'lp'), [{ ddeb: signedOnly, series: 'jammy', pocket: 'Release', status: 'Published', id: 7 }]);
+});
+
+afterAll(async () => {
+  await snap?.close();
+  await lp?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('snapshot', () => {
+  it('suites to read per archive: security first for debian-security, proposed-updates first for debian', () => {
+    expect(snapshotSuites('debian-security', ['bookworm'])).toEqual(['bookworm-security', 'bookworm/updates']);
+    expect(snapshotSuites('debian-security', ['buster'])).toEqual(['buster/updates', 'buster-security']);
+    expect(snapshotSuites('debian', ['bookworm'])).toEqual(['bookworm-proposed-updates', 'bookworm', 'bookworm-security', 'bookworm-backports']);
+    expect(snapshotSuites('debian', ['sid'])).toEqual(['sid', 'experimental']);
+    expect(snapshotSuites('debian-backports', ['squeeze'])).toEqual(['squeeze-backports']);
+  });
+
+  it('refuses a file whose archived index and the service disagree on its size (nothing downloaded)', async () => {
+    const rel = parseRelease('6.1.0-98-amd64');
+    snap.requests.length = 0;
+    const e = await resolvePackages(rel, wantedPackages(rel, { source: false }), { config: config(), http: undiciFetcher, cacheRoot: tmp('kdbg-archives-meta-') }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(IntegrityError);
+    expect((e as Error).message).toMatch(/says \d+ bytes, its index .*Packages\.xz says 12345/);
+    expect(snap.requests.some((q) => q.path.includes('/pool/'))).toBe(false);
+  });
+
+  it('a package the service never had: exit 69 naming the service URL', async () => {
+    const rel = parseRelease('6.1.0-96-amd64');
+    const e = await resolvePackages(rel, wantedPackages(rel, { source: false }), { config: config(), http: undiciFetcher }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(NotFoundError);
+    expect((e as NotFoundError).exitCode).toBe(69);
+    expect((e as Error).message).toContain(`${snap.url}/mr/binary/linux-image-6.1.0-96-amd64-dbg/`);
+  });
+});
+
+describe('Launchpad', () => {
+  it('skips a signed dbgsym stub (≤ 10 MB): not found, both names asked', async () => {
+    const rel = parseRelease('5.15.0-992-generic');
+    lp.requests.length = 0;
+    const e = await resolvePackages(rel, wantedPackages(rel, { source: false }), { config: config(), http: undiciFetcher }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(NotFoundError);
+    const names = lp.requests.filter((q) => q.search.includes('getPublishedBinaries')).map((q) => new URLSearchParams(q.search).get('binary_name'));
+    expect(names).toEqual(['linux-image-unsigned-5.15.0-992-generic-dbgsym', 'linux-image-5.15.0-992-generic-dbgsym']);
+  });
+});
+
+describe('Retry-After', () => {
+  it('delta-seconds and HTTP-date', () => {
+    expect(retryAfterMs('3')).toBe(3000);
+    expect(retryAfterMs('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000);
+    expect(retryAfterMs(undefined)).toBeNull();
+    expect(retryAfterMs('soon')).toBeNull();
+  });
+});
