@@ -21,6 +21,14 @@ export interface ArchiveAttempt {
   result: string;
 }
 
+/** The service has the file but kdbg cannot verify it (no archived index names it): said, not guessed around. */
+export class ArchiveMiss extends Error {
+  constructor(readonly why: string) {
+    super(why);
+    this.name = 'ArchiveMiss';
+  }
+}
+
 /** The service could not be reached (connection refused, DNS, timeout, 5xx other than 503). */
 export class ArchiveUnreachable extends Error {
   constructor(
@@ -69,8 +77,12 @@ export class ArchiveClient {
 
   constructor(private readonly o: ArchiveClientOptions) {}
 
-  private signal(): AbortSignal {
-    const t = AbortSignal.timeout(this.o.timeoutMs);
+  get timeoutMs(): number {
+    return this.o.timeoutMs;
+  }
+
+  private signal(ms: number): AbortSignal {
+    const t = AbortSignal.timeout(ms);
     return this.o.signal ? AbortSignal.any([this.o.signal, t]) : t;
   }
 
@@ -79,13 +91,13 @@ export class ArchiveClient {
    * (404: not there). Throws NetworkError (75) when the service keeps refusing, ArchiveUnreachable
    * when it cannot be reached or fails (5xx other than 503).
    */
-  async get(url: string, headers: Record<string, string> = {}): Promise<HttpResponse | number> {
+  async get(url: string, headers: Record<string, string> = {}, timeoutMs = this.o.timeoutMs): Promise<HttpResponse | number> {
     const sleep = this.o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
       this.requests++;
       try {
-        res = await this.o.http.get(url, { signal: this.signal(), headers });
+        res = await this.o.http.get(url, { signal: this.signal(timeoutMs), headers });
       } catch (e) {
         if (this.o.signal?.aborted) throw e;
         const err = e as Error;

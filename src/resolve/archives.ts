@@ -7,7 +7,7 @@
 
 import { NotFoundError, type KdbgError } from '../core/errors.js';
 import type { HttpFetcher, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
-import { ArchiveClient, ArchiveUnreachable, type ArchiveAttempt } from './archive-http.js';
+import { ArchiveClient, ArchiveMiss, ArchiveUnreachable, type ArchiveAttempt } from './archive-http.js';
 import { resolveFromLaunchpad } from './launchpad.js';
 import { resolveFromSnapshot } from './snapshot.js';
 import type { MirrorConfig } from './sources.js';
@@ -61,11 +61,13 @@ export async function resolveFromArchives(rel: KernelRelease, wanted: WantedPack
   opts.onProgress?.({ kind: 'info', message: `${vm[0]!.name}: on no live mirror; asking ${label} at ${where.base}` });
   let found: ResolvedPackage | null = null;
   let unreachable: ArchiveUnreachable | null = null;
+  let miss: ArchiveMiss | null = null;
   try {
     found = where.service === 'snapshot' ? await resolveFromSnapshot(rel, vm[0]!, pin, where.base, client) : await resolveFromLaunchpad(vm, pin, where.base, client);
   } catch (e) {
-    if (!(e instanceof ArchiveUnreachable)) throw e;
-    unreachable = e;
+    if (e instanceof ArchiveUnreachable) unreachable = e;
+    else if (e instanceof ArchiveMiss) miss = e;
+    else throw e;
   }
   opts.onProgress?.({ kind: 'info', message: `${label}: ${client.requests} request${client.requests === 1 ? '' : 's'} to the service (${attempts.filter((a) => a.result === 'cached').length} answers from the cache)` });
   if (found) {
@@ -76,7 +78,7 @@ export async function resolveFromArchives(rel: KernelRelease, wanted: WantedPack
   const mirrors = triedOf(mirrorError);
   const tried = [...new Set([...mirrors.tried, ...attempts.map((a) => a.url)])];
   const names = vm.map((w) => w.name).join(' or ');
-  const why = unreachable ? `${label} could not be reached (${unreachable.why})` : `${label} does not have it`;
+  const why = unreachable ? `${label} could not be reached (${unreachable.why})` : miss ? `${label}: ${miss.why}` : `${label} does not have it`;
   throw new NotFoundError(`${names}${pin ? ` version ${pin}` : ''}: on no live mirror, and ${why}; ${tried.length} URL${tried.length === 1 ? '' : 's'} tried: ${tried.join(', ')}`, {
     details: { packages: vm.map((w) => w.name), version: pin, tried, attempts: [...mirrors.attempts, ...attempts], archive: where.base },
     hint: unreachable ? 'check the network and proxy settings, or point the archive base URL at a reachable copy (docs/mirrors.md, "Archives")' : 'check the release string and --pkg-version',

@@ -13,7 +13,7 @@
 
 import { IntegrityError } from '../core/errors.js';
 import type { KernelRelease, ResolvedPackage, WantedPackage } from '../core/types.js';
-import type { ArchiveClient } from './archive-http.js';
+import { ArchiveMiss, type ArchiveClient } from './archive-http.js';
 import { codenamesForRelease } from './deb.js';
 import { debVersionCompare, parsePackagesStanzas } from './deb-index.js';
 import { decompressIndex } from './decompress.js';
@@ -49,6 +49,7 @@ interface IndexVerdict {
 
 /** Version lists grow (a rebuild of the same ABI); they are asked again after a day. */
 const VERSIONS_MAX_AGE_MS = 24 * 3600 * 1000;
+const INDEX_TIMEOUT_FACTOR = 10;
 const FIELDS = new Set(['Package', 'Version', 'Architecture', 'Filename', 'Size', 'SHA256']);
 
 const enc = (s: string): string => encodeURIComponent(s);
@@ -77,7 +78,8 @@ function archiveFirst(a: SnapshotFileInfo, b: SnapshotFileInfo): number {
 
 /** Read one index until the stanza of `filename`; null when the index does not list it. */
 async function findInIndex(client: ArchiveClient, url: string, filename: string, name: string): Promise<IndexVerdict | null | 'absent'> {
-  const res = await client.get(url);
+  // An index of a whole suite is tens of MB uncompressed: as long as a primary index on RPM mirrors.
+  const res = await client.get(url, {}, INDEX_TIMEOUT_FACTOR * client.timeoutMs);
   if (typeof res === 'number') return 'absent';
   for await (const s of parsePackagesStanzas(decompressIndex(res.body, url), { fields: FIELDS, label: url })) {
     if (s['Package'] !== name || (s['Filename'] ?? '').replace(/^\.\//, '') !== filename) continue;
@@ -123,7 +125,8 @@ export async function resolveFromSnapshot(rel: KernelRelease, w: WantedPackage, 
   const verdictKey = `${root}#${filename}`;
   let verdict = await client.cached<IndexVerdict>(verdictKey);
   if (verdict === null) {
-    for (const suite of snapshotSuites(info.archive_name, codenamesForRelease(rel))) {
+    const suites = snapshotSuites(info.archive_name, codenamesForRelease(rel));
+    for (const suite of suites) {
       const dir = `${root}dists/${suite}/${component}/binary-${w.arch}/`;
       let v = await findInIndex(client, `${dir}Packages.xz`, filename, w.name);
       if (v === 'absent') v = await findInIndex(client, `${dir}Packages.gz`, filename, w.name);
@@ -132,7 +135,7 @@ export async function resolveFromSnapshot(rel: KernelRelease, w: WantedPackage, 
         break;
       }
     }
-    if (verdict === null) return null;
+    if (verdict === null) throw new ArchiveMiss(`it has ${info.name}, but no index of ${info.archive_name} at ${info.first_seen} lists it (suites ${suites.join(', ')}), so its sha256 cannot be checked`);
     await client.keep(verdictKey, verdict);
   }
   if (verdict.size !== null && verdict.size !== info.size) {

@@ -30,7 +30,12 @@ function config(): MirrorConfig {
 beforeAll(async () => {
   const d = tmp('kdbg-archives-lib-');
   const deb98 = requireFixture('deb', 'debian', 'pool/main/l/linux', 'linux-image-6.1.0-98-amd64-dbg_6.1.998-1_amd64.deb');
-  snap = await startSnapshotService(join(d, 'snap'), [{ deb: deb98, archive: 'debian', firstSeen: '20230101T000000Z', suite: 'bookworm', indexSize: 12345 }]);
+  const deb99 = requireFixture('deb', 'debian', 'pool/main/l/linux', 'linux-image-6.1.0-99-amd64-dbg_6.1.999-1_amd64.deb');
+  snap = await startSnapshotService(join(d, 'snap'), [
+    { deb: deb98, archive: 'debian', firstSeen: '20230101T000000Z', suite: 'bookworm', indexSize: 12345 },
+    // Indexed only in a suite kdbg does not read: the file cannot be verified.
+    { deb: deb99, archive: 'debian', firstSeen: '20230202T000000Z', suite: 'bookworm-fasttrack' },
+  ]);
   const signedOnly = requireFixture('deb', 'ubuntu-ddebs', 'pool/main/l/linux', 'linux-image-5.15.0-992-generic-dbgsym_5.15.0-992.1002_amd64.ddeb');
   lp = await startLaunchpadService(join(d, 'lp'), [{ ddeb: signedOnly, series: 'jammy', pocket: 'Release', status: 'Published', id: 7 }]);
 });
@@ -57,6 +62,15 @@ describe('snapshot', () => {
     expect(e).toBeInstanceOf(IntegrityError);
     expect((e as Error).message).toMatch(/says \d+ bytes, its index .*Packages\.xz says 12345/);
     expect(snap.requests.some((q) => q.path.includes('/pool/'))).toBe(false);
+  });
+
+  it('a file no archived index lists is not taken unverified: exit 69 saying so, each suite read once', async () => {
+    const rel = parseRelease('6.1.0-99-amd64');
+    snap.requests.length = 0;
+    const e = await resolvePackages(rel, wantedPackages(rel, { source: false }), { config: config(), http: undiciFetcher }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(NotFoundError);
+    expect((e as Error).message).toMatch(/has linux-image-6\.1\.0-99-amd64-dbg_6\.1\.999-1_amd64\.deb, but no index of debian at 20230202T000000Z lists it/);
+    expect(snap.requests.filter((q) => q.path.includes('/pool/'))).toEqual([]);
   });
 
   it('a package the service never had: exit 69 naming the service URL', async () => {
