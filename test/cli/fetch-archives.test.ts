@@ -141,13 +141,13 @@ describe('Debian snapshot', () => {
     let refused = 0;
     snap.setFault((path) => (path.startsWith('/mr/') && refused++ === 0 ? { status: 503, retryAfter: '1' } : undefined));
     // --no-keep-packages and the small file: the route is what is tested here, not the download.
-    const ok = await runKdbg(['fetch', SMALL_REL, '--config', config, '--cache-dir', c, '--pkg-version', '6.1.999-2'], env());
+    const retried = await runKdbg(['fetch', SMALL_REL, '--config', config, '--cache-dir', c, '--pkg-version', '6.1.999-2'], env());
     snap.setFault(null);
     const firstTwo = snap.requests.filter((q) => q.path === `/mr/binary/linux-image-${SMALL_REL}-dbg/`);
     expect(firstTwo.map((q) => q.status)).toEqual([503, 200]);
     expect(firstTwo[1]!.at - firstTwo[0]!.at).toBeGreaterThanOrEqual(900);
     // (the index of this package lies about its digest: refused after the retry got through)
-    expect(ok.code, ok.stderr).toBe(65);
+    expect(retried.code, retried.stderr).toBe(65);
 
     c = cache();
     snap.requests.length = 0;
