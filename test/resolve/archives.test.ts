@@ -4,13 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IntegrityError, NotFoundError } from '../../src/core/errors.js';
+import { IntegrityError, NetworkError, NotFoundError } from '../../src/core/errors.js';
 import { undiciFetcher } from '../../src/download/http.js';
 import { parseRelease, wantedPackages } from '../../src/release/index.js';
 import { resolvePackages, type MirrorConfig } from '../../src/resolve/index.js';
 import { retryAfterMs } from '../../src/resolve/archive-http.js';
 import { snapshotSuites } from '../../src/resolve/snapshot.js';
-import { startLaunchpadService, startSnapshotService } from '../helpers/archive-services.js';
+import { fileDigest, startLaunchpadService, startSnapshotService } from '../helpers/archive-services.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import type { MirrorServer } from '../helpers/http-server.js';
 
@@ -37,7 +37,11 @@ beforeAll(async () => {
     { deb: deb99, archive: 'debian', firstSeen: '20230202T000000Z', suite: 'bookworm-fasttrack' },
   ]);
   const signedOnly = requireFixture('deb', 'ubuntu-ddebs', 'pool/main/l/linux', 'linux-image-5.15.0-992-generic-dbgsym_5.15.0-992.1002_amd64.ddeb');
-  lp = await startLaunchpadService(join(d, 'lp'), [{ ddeb: signedOnly, series: 'jammy', pocket: 'Release', status: 'Published', id: 7 }]);
+  const unsigned = requireFixture('deb', 'ubuntu-ddebs', 'pool/main/l/linux', 'linux-image-unsigned-5.15.0-991-generic-dbgsym_5.15.0-991.1001_amd64.ddeb');
+  lp = await startLaunchpadService(join(d, 'lp'), [
+    { ddeb: signedOnly, series: 'jammy', pocket: 'Release', status: 'Published', id: 7 },
+    { ddeb: unsigned, series: 'jammy', pocket: 'Proposed', status: 'Superseded', id: 8 },
+  ]);
 });
 
 afterAll(async () => {
@@ -90,6 +94,28 @@ describe('Launchpad', () => {
     expect(e).toBeInstanceOf(NotFoundError);
     const names = lp.requests.filter((q) => q.search.includes('getPublishedBinaries')).map((q) => new URLSearchParams(q.search).get('binary_name'));
     expect(names).toEqual(['linux-image-unsigned-5.15.0-992-generic-dbgsym', 'linux-image-5.15.0-992-generic-dbgsym']);
+  });
+});
+
+describe('Launchpad, pinned and refused', () => {
+  it('a pinned version is asked for by version; the file comes with the sha256 Launchpad gives', async () => {
+    const rel = parseRelease('5.15.0-991-generic', { packageVersion: '5.15.0-991.1001' });
+    lp.requests.length = 0;
+    const [p] = await resolvePackages(rel, wantedPackages(rel, { source: false }), { config: config(), http: undiciFetcher });
+    expect(p).toMatchObject({ name: 'linux-image-unsigned-5.15.0-991-generic-dbgsym', evr: '5.15.0-991.1001', origin: 'launchpad', sha256: await fileDigest(requireFixture('deb', 'ubuntu-ddebs', 'pool/main/l/linux', p!.fileName), 'sha256') });
+    expect(new URLSearchParams(lp.requests[0]!.search).get('version')).toBe('5.15.0-991.1001');
+  });
+
+  it('429 three times: NetworkError (exit 75) naming the service, no fourth request', async () => {
+    const rel = parseRelease('5.15.0-991-generic', { packageVersion: '5.15.0-991.1001' });
+    lp.requests.length = 0;
+    lp.setFault((path) => (path.startsWith('/devel/') ? { status: 429, retryAfter: '0' } : undefined));
+    const e = await resolvePackages(rel, wantedPackages(rel, { source: false }), { config: config(), http: undiciFetcher }).catch((x: unknown) => x);
+    lp.setFault(null);
+    expect(e).toBeInstanceOf(NetworkError);
+    expect((e as NetworkError).exitCode).toBe(75);
+    expect((e as Error).message).toMatch(/the launchpad service refused with HTTP 429 3 times/);
+    expect(lp.requests.length).toBe(3);
   });
 });
 
