@@ -74,6 +74,8 @@ async function drain(res: HttpResponse): Promise<void> {
 export class ArchiveClient {
   /** Requests sent to the service by this client (cache answers not counted). */
   requests = 0;
+  /** Whether the last json() answer came from the cache. */
+  lastFromCache = false;
 
   constructor(private readonly o: ArchiveClientOptions) {}
 
@@ -137,9 +139,11 @@ export class ArchiveClient {
       const hit = await readMeta<T>(this.o.cacheRoot, this.o.service, url, maxAgeMs);
       if (hit !== null) {
         this.o.attempts.push({ url, result: 'cached' });
+        this.lastFromCache = true;
         return hit;
       }
     }
+    this.lastFromCache = false;
     const res = await this.get(url, { accept: 'application/json' });
     if (typeof res === 'number') return null;
     const chunks: Uint8Array[] = [];

@@ -104,7 +104,7 @@ export async function resolveFromSnapshot(rel: KernelRelease, w: WantedPackage, 
     (v?.result ?? []).filter((r) => r.name === w.name && (pin === null || debVersionCompare(r.binary_version, pin) === 0));
   let versions = matching(await client.json<SnapshotBinaryVersions>(versionsUrl, VERSIONS_MAX_AGE_MS));
   // A cached list that lacks the pinned version may be older than the upload: ask once more.
-  if (versions.length === 0 && pin !== null && (await client.cached<SnapshotBinaryVersions>(versionsUrl)) !== null) {
+  if (versions.length === 0 && pin !== null && client.lastFromCache) {
     versions = matching(await client.json<SnapshotBinaryVersions>(versionsUrl, VERSIONS_MAX_AGE_MS, true));
   }
   if (versions.length === 0) return null;

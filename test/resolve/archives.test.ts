@@ -77,6 +77,25 @@ describe('snapshot', () => {
     expect(snap.requests.filter((q) => q.path.includes('/pool/'))).toEqual([]);
   });
 
+  it('a pinned version missing from a cached version list asks the service once more, a cold miss once', async () => {
+    const meta = tmp('kdbg-archives-meta-');
+    const list = `/mr/binary/linux-image-6.1.0-98-amd64-dbg/`;
+    const run = (pv: string): Promise<unknown> => {
+      const rel = parseRelease('6.1.0-98-amd64', { packageVersion: pv });
+      return resolvePackages(rel, wantedPackages(rel, { source: false }), { config: config(), http: undiciFetcher, cacheRoot: meta }).catch((x: unknown) => x);
+    };
+    snap.requests.length = 0;
+    expect(await run('6.1.998-9')).toBeInstanceOf(NotFoundError);
+    expect(snap.requests.filter((q) => q.path === list).length).toBe(1);
+    snap.requests.length = 0;
+    expect(await run('6.1.998-8')).toBeInstanceOf(NotFoundError);
+    expect(snap.requests.filter((q) => q.path === list).length).toBe(1);
+    snap.requests.length = 0;
+    // The version it has: the list from the cache, nothing asked of it.
+    expect(await run('6.1.998-1')).toBeInstanceOf(IntegrityError);
+    expect(snap.requests.filter((q) => q.path === list).length).toBe(0);
+  });
+
   it('a package the service never had: exit 69 naming the service URL', async () => {
     const rel = parseRelease('6.1.0-96-amd64');
     const e = await resolvePackages(rel, wantedPackages(rel, { source: false }), { config: config(), http: undiciFetcher }).catch((x: unknown) => x);
