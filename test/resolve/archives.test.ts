@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { IntegrityError, NetworkError, NotFoundError } from '../../src/core/errors.js';
 import { undiciFetcher } from '../../src/download/http.js';
 import { parseRelease, wantedPackages } from '../../src/release/index.js';
-import { resolvePackages, type MirrorConfig } from '../../src/resolve/index.js';
+import { loadMirrorConfig, resolvePackages, type MirrorConfig } from '../../src/resolve/index.js';
+import { ARCHIVE_PRESETS } from '../../src/resolve/archive-presets.js';
+import { writeFileSync } from 'node:fs';
 import { retryAfterMs } from '../../src/resolve/archive-http.js';
 import { snapshotSuites } from '../../src/resolve/snapshot.js';
 import { fileDigest, startLaunchpadService, startSnapshotService } from '../helpers/archive-services.js';
@@ -135,6 +137,29 @@ describe('Launchpad, pinned and refused', () => {
     expect((e as NetworkError).exitCode).toBe(75);
     expect((e as Error).message).toMatch(/the launchpad service refused with HTTP 429 3 times/);
     expect(lp.requests.length).toBe(3);
+  });
+});
+
+describe('configuration', () => {
+  const load = async (doc: object, env: Record<string, string> = {}, archives?: boolean): Promise<MirrorConfig['archives']> => {
+    const f = join(tmp('kdbg-archives-cfg-'), 'config.json');
+    writeFileSync(f, JSON.stringify({ hostRepos: false, ...doc }));
+    return (await loadMirrorConfig({ configFile: f, etcRoot: tmp('kdbg-archives-etc-'), env, ...(archives !== undefined ? { archives } : {}) })).archives;
+  };
+  it('defaults are the preset data, only while presets are on', async () => {
+    expect(await load({})).toEqual(ARCHIVE_PRESETS);
+    expect(await load({ presets: false })).toEqual({ debianSnapshot: null, launchpad: null });
+  });
+  it('environment over config keys; a site copy counts with presets off; --no-archives and "archives": false win', async () => {
+    expect(await load({ presets: false, debianSnapshotUrl: 'http://snap.site/x', launchpadUrl: 'http://lp.site/devel/' })).toEqual({ debianSnapshot: 'http://snap.site/x/', launchpad: 'http://lp.site/devel/' });
+    expect(await load({ presets: false, debianSnapshotUrl: 'http://snap.site/' }, { KDBG_DEBIAN_SNAPSHOT_URL: 'http://127.0.0.1:9/' })).toEqual({ debianSnapshot: 'http://127.0.0.1:9/', launchpad: null });
+    expect(await load({ archives: false }, { KDBG_LAUNCHPAD_URL: 'http://127.0.0.1:9/devel/' })).toEqual({ debianSnapshot: null, launchpad: null });
+    expect(await load({}, {}, false)).toEqual({ debianSnapshot: null, launchpad: null });
+  });
+  it('bad values name the file and the key (exit 78)', async () => {
+    await expect(load({ archives: 'no' })).rejects.toThrow(/config\.json: archives: expected true or false, found a string$/);
+    await expect(load({ launchpadUrl: 'ftp://lp/' })).rejects.toThrow(/config\.json: launchpadUrl: not a URL/);
+    await expect(load({ launchpadUrl: 'ftp://lp/' })).rejects.toMatchObject({ exitCode: 78 });
   });
 });
 
