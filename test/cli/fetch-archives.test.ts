@@ -129,6 +129,7 @@ describe('Debian snapshot', () => {
     const r = await runKdbg(['fetch', SMALL_REL, '-q', '--json', '--config', config, '--cache-dir', c], env());
     expect(r.code, r.stderr).toBe(65);
     expect(r.stderr).toMatch(/sha256|digest/i);
+    console.log(`[archives] index digest mismatch: exit 65: ${r.stderr.trim()}`);
     expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('kdbg:')).length).toBe(1);
     expect(existsSync(join(c, 'releases', SMALL_REL))).toBe(false);
     const store = join(c, 'packages', 'sha256');
@@ -174,7 +175,7 @@ describe('Debian snapshot', () => {
     expect(line[0]).toContain(`http://127.0.0.1:${port}/snap/mr/binary/${dbg.package}/`);
     expect(line[0]).toContain(`${mirror.url}/dists/bookworm/main/binary-amd64/Packages.xz`);
     const n = /(\d+) URLs tried/.exec(line[0]!)![1];
-    console.log(`[archives] unreachable: exit 69, ${n} URLs listed`);
+    console.log(`[archives] unreachable: exit 69, ${n} URLs listed: ${line[0]}`);
   }, 60_000);
 
   it('--no-archives and `"archives": false` never ask the service', async () => {
