@@ -4,11 +4,18 @@
 import { UsageError } from '../core/errors.js';
 import type { DistroFamily, KernelRelease, WantedPackage } from '../core/types.js';
 import { normalizeDebArch, parseDebianRelease, parseUbuntuRelease } from './deb.js';
-import { normalizeRpmArch, parseRpmRelease, type RpmNaming } from './rpm.js';
+import { normalizeRpmArch, parseRpmRelease as parseRpmOnly, type RpmNaming } from './rpm.js';
+import { CHINA_DISTROS, CHINA_SUPPORTED, chinaVmlinuxPath, chinaWantedPackages, isChinaFamily, parseChinaRelease } from './china.js';
 
 export { compareEvr, rpmvercmp } from './rpmvercmp.js';
 export { normalizeDebArch } from './deb.js';
 export { normalizeRpmArch, UEK_MAJOR, type RpmNaming } from './rpm.js';
+export { anolisLine, chinaPackageBase, isChinaFamily } from './china.js';
+
+/** The RPM grammars: the Chinese CentOS successors first (BCLinux's `.el8_2.bclinux`), then RHEL's. */
+function parseRpmRelease(s: string, opts: { arch?: string }): ReturnType<typeof parseRpmOnly> {
+  return parseChinaRelease(s, opts) ?? parseRpmOnly(s, opts);
+}
 
 /** --distro names kdbg accepts, their canonical spelling and the families they can mean. */
 const DISTROS: Readonly<Record<string, { name: string; families: DistroFamily[] }>> = {
@@ -28,11 +35,13 @@ const DISTROS: Readonly<Record<string, { name: string; families: DistroFamily[] 
   amazonlinux: { name: 'amazon', families: ['amazon'] },
   debian: { name: 'debian', families: ['debian'] },
   ubuntu: { name: 'ubuntu', families: ['ubuntu'] },
+  ...CHINA_DISTROS,
 };
 
 export const SUPPORTED_FAMILIES =
   'RHEL/CentOS/Rocky/Alma/Oracle RHCK (3.10.0-327.el7.x86_64, 4.18.0-348.7.1.el8_5.x86_64+debug), Oracle UEK (5.4.17-2136.300.7.el8uek.x86_64), ' +
-  'Fedora (6.5.6-300.fc39.x86_64), Amazon Linux (4.14.355-271.569.amzn2.x86_64), Debian (6.1.0-56-amd64), Ubuntu (5.15.0-91-generic)';
+  'Fedora (6.5.6-300.fc39.x86_64), Amazon Linux (4.14.355-271.569.amzn2.x86_64), Debian (6.1.0-56-amd64), Ubuntu (5.15.0-91-generic)' +
+  `, ${CHINA_SUPPORTED}`;
 
 export interface ParseReleaseOptions {
   /** Architecture when the string has none (--arch); RPM or dpkg spelling. */
@@ -152,6 +161,7 @@ export interface WantedOptions {
 /** The packages to look for, vmlinux first. */
 export function wantedPackages(rel: KernelRelease, opts: WantedOptions): WantedPackage[] {
   if (rel.family === 'debian' || rel.family === 'ubuntu') return wantedDebPackages(rel);
+  if (isChinaFamily(rel.family)) return chinaWantedPackages(rel, opts);
   const naming = rpmNaming(rel);
   const evr = `${rel.version}-${naming.pkgRelease}`;
   const name = `${naming.base}${variantInfix(rel)}-debuginfo`;
@@ -196,5 +206,6 @@ function wantedDebPackages(rel: KernelRelease): WantedPackage[] {
 /** Path of the vmlinux inside the debug package, without a leading `./` or `/`. */
 export function vmlinuxMemberPath(rel: KernelRelease): string {
   if (rel.family === 'debian' || rel.family === 'ubuntu') return `usr/lib/debug/boot/vmlinux-${rel.uname}`;
+  if (isChinaFamily(rel.family)) return chinaVmlinuxPath(rel);
   return `usr/lib/debug/lib/modules/${rel.uname}/vmlinux`;
 }
