@@ -77,5 +77,8 @@ export function fetchResultJson(r: FetchResult): Record<string, unknown> {
       partial: p.partial ?? null,
     })),
     cached: r.cached,
+    // Which distribution the release names and why (added with the CentOS successors, issue 23).
+    distro: r.release.distro ?? null,
+    reason: r.release.reason ?? null,
   };
 }

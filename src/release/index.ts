@@ -71,6 +71,7 @@ export function parseRelease(input: string, opts: ParseReleaseOptions = {}): Ker
       throw new UsageError(`kernel release ${s} names arch ${rel.arch} but --arch is ${opts.arch}`);
     const hint = distro?.name ?? rpm.naming.impliedDistro;
     if (hint) rel.distro = hint;
+    rel.reason ??= `dist tag .${rel.dist}: ${describeFamily(rel)}`;
     return rel;
   }
   const debOpts = {
@@ -81,6 +82,7 @@ export function parseRelease(input: string, opts: ParseReleaseOptions = {}): Ker
     const rel = parseDebianRelease(s, { ...debOpts, anyFlavour: distro?.name === 'debian' });
     if (rel) {
       rel.distro = 'debian';
+      rel.reason = `the flavour ${rel.variant ?? ''} and ABI form are Debian's`;
       return rel;
     }
   }
@@ -88,6 +90,7 @@ export function parseRelease(input: string, opts: ParseReleaseOptions = {}): Ker
     const rel = parseUbuntuRelease(s, { ...debOpts, anyFlavour: distro?.name === 'ubuntu' });
     if (rel) {
       rel.distro = 'ubuntu';
+      rel.reason = `X.Y.Z-N-${rel.variant ?? 'flavour'} is Ubuntu's form`;
       return rel;
     }
   }
