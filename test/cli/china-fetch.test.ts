@@ -6,7 +6,7 @@
 // searched. Metadata requests are every request but the package downloads (counted from the
 // server's log).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMirrorConfig, resolvePackages } from '../../src/resolve/index.js';
@@ -101,12 +101,16 @@ describe('kdbg fetch: CentOS successors from their mirrors\' layouts', () => {
     const r = await runKdbg(['fetch', c.release, ...(c.args ?? []), '--mirror', `${server.url}/${c.layout}/`, '--cache-dir', cache, '--config', config, '--json'], isolatedEnv());
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { release: string; family: string; distro: string; reason: string; vmlinux: string; packages: { name: string; url: string }[] };
+    const j = JSON.parse(r.stdout) as { release: string; family: string; distro: string; reason: string; vmlinux: string; source: string | null; packages: { name: string; url: string }[] };
     expect(j).toMatchObject({ release: c.uname, family: c.family, distro: c.family });
     expect(j.reason.length).toBeGreaterThan(10);
     expect(j.packages[0]!.url).toBe(`${server.url}/${want.file}`);
     expect(sha256File(j.vmlinux)).toBe(want.vmlinuxSha256);
-    if (c.source) expect(j.packages[1]?.name).toBe(c.source);
+    if (c.source) {
+      expect(j.packages[1]?.name).toBe(c.source);
+      // The sources package's tree (openEuler: kernel-debugsource) is the entry's source/.
+      expect(readdirSync(j.source!, { recursive: true }).map(String)).toContain(join('mm', 'vmscan.c'));
+    }
     const meta = metadata(server.requests);
     measured.push(`  ${c.release}${c.args ? ` ${c.args.join(' ')}` : ''} (${c.layout}): ${meta.length} (budget ${c.budget})`);
     expect(meta.length, meta.map((m) => `${m.method} ${m.path} ${m.status}`).join('\n')).toBeLessThanOrEqual(c.budget);
