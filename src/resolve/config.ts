@@ -88,7 +88,7 @@ export function validateConfig(doc: unknown, file: string): { sources: MirrorSou
   if (typeof mirrors !== 'object' || mirrors === null || Array.isArray(mirrors)) fail('mirrors', `expected an object of selector → list, found ${typeName(mirrors)}`);
   for (const [sel, list] of Object.entries(mirrors as Record<string, unknown>)) {
     const key = `mirrors.${sel}`;
-    if (!SELECTOR.test(sel) && !CHINA_SELECTOR.test(sel)) fail(key, 'unknown release selector (use *, rpm, a family like rhel/fedora/amazon/debian/ubuntu, a distro like centos/rocky/alma/oracle, or el7, fc39, amzn2, amzn2023)');
+    if (!SELECTOR.test(sel) && !CHINA_SELECTOR.test(sel)) fail(key, 'unknown release selector (use *, rpm, a family like rhel/fedora/amazon/debian/ubuntu, a distro like centos/rocky/alma/oracle/openeuler/anolis/alinux/opencloudos/tencentos, or el7, fc39, amzn2, amzn2023, oe2203sp1, an8, al8)');
     if (!Array.isArray(list)) fail(key, `expected a list of mirrors, found ${typeName(list)}`);
     (list as unknown[]).forEach((entry, i) => {
       const ek = `${key}[${i}]`;

@@ -169,12 +169,13 @@ export function candidatesFor(rel: KernelRelease, config: MirrorConfig): Candida
       case 'mirror':
         if (isChinaFamily(rel.family)) {
           const root = withSlash(substituteVars(s.url, vars));
-          for (const st of chinaMirrorSteps(rel, vars['basearch']!)) {
+          const steps = chinaMirrorSteps(rel, vars['basearch']!);
+          for (const st of steps) {
             if (st.kind === 'index') push({ kind: 'list', listType: 'index', url: root + st.listDir, flat: [], origin: s.origin, group: `${s.group}:index`, index: { pattern: st.pattern, fallback: st.fallback, subs: st.subs } }, `index:${root}${st.listDir}`);
             else push({ kind: 'repo', base: root + st.dir, flat: s.flat ?? st.flat, origin: s.origin, group: `${s.group}:${st.dir}`, headOnly: st.headOnly, besideRequired: true }, root + st.dir);
           }
           // No public layout (Kylin, UOS, BCLinux): the site's mirror is the repository itself.
-          if (chinaMirrorSteps(rel, vars['basearch']!).length === 0) push({ kind: 'repo', base: root, flat: s.flat ?? ['', 'Packages/'], origin: s.origin, group: s.group, besideRequired: true }, root);
+          if (steps.length === 0) push({ kind: 'repo', base: root, flat: s.flat ?? ['', 'Packages/'], origin: s.origin, group: s.group, besideRequired: true }, root);
           break;
         }
         for (const l of mirrorLayout(rel)) {
