@@ -78,3 +78,18 @@ describe('directory listings', () => {
     expect(indexTrees({ pattern: '^8\\.\\d+$', fallback: ['8.6', '8.10'] }, null)).toEqual(['8.10', '8.6']);
   });
 });
+
+describe('config selectors of the CentOS successors', () => {
+  it('accepts families and dist tags, and each matches only its own releases', async () => {
+    const { validateConfig, selectorMatches } = await import('../../src/resolve/index.js');
+    const v = validateConfig({ mirrors: { openeuler: [M], oe2203sp1: [M], an8: [M], al8: [M], alnx4: [M], oc9: [M], tencentos: [M], kylin: [M], bclinux: [M] } }, 'c.json');
+    expect(v.sources.map((s) => s.match[0])).toEqual(['openeuler', 'oe2203sp1', 'an8', 'al8', 'alnx4', 'oc9', 'tencentos', 'kylin', 'bclinux']);
+    const an = parseRelease('5.10.134-16.1.an8');
+    const al = parseRelease('5.10.134-16.1.al8');
+    expect([selectorMatches('an8', an), selectorMatches('an8', al), selectorMatches('al8', al), selectorMatches('alinux', al), selectorMatches('anolis', al)]).toEqual([true, false, true, true, false]);
+    expect(selectorMatches('rpm', an)).toBe(true);
+    expect(selectorMatches('el8', an)).toBe(false);
+    expect(selectorMatches('oe1', parseRelease('4.19.90-2107.6.0.0192.8.oe1.bclinux.x86_64'))).toBe(false);
+    expect(selectorMatches('bclinux', parseRelease('4.19.90-2107.6.0.0192.8.oe1.bclinux.x86_64'))).toBe(true);
+  });
+});
