@@ -15,6 +15,8 @@ export interface ChinaRepo {
   flat: string[];
   /** A searched tree: HEAD the exact file name, skip repodata (2 requests per tree at most). */
   headOnly: boolean;
+  /** When the index does not list the package, HEAD it anyway (openEuler's update/ index may not list debuginfo). */
+  probeAfterIndex?: boolean;
 }
 
 /** Trees the mirror lists: read `<base><listDir>`, keep the subdirectories matching `pattern`, newest first. */
@@ -68,8 +70,12 @@ export function chinaMirrorSteps(rel: KernelRelease, basearch: string): ChinaSte
     case 'openeuler': {
       const trees = rel.dist === 'oe1' ? OE1_TREES : [openEulerTree(rel.dist)].filter((t): t is string => t !== null);
       const search = rel.dist === 'oe1';
-      // GA kernels in debuginfo/, errata kernels in update/ (Lustre's lbuild looks there).
-      return trees.flatMap((t) => [repo(`${t}/debuginfo/${a}/`, ['Packages/'], search), repo(`${t}/update/${a}/`, ['Packages/'], search)]);
+      // Errata kernels in update/ (Lustre's lbuild looks there), GA kernels in debuginfo/.
+      // Whether update/'s repodata lists the debuginfo packages is UNVERIFIED (Lustre only shows
+      // the files under Packages/): a named tree HEADs the file when the index does not list it.
+      // update/ first: most hosts run an errata kernel, and the worst case stays within 6 requests
+      // (update: repomd, primary, HEAD; debuginfo: repomd, primary).
+      return trees.flatMap((t) => [`${t}/update/${a}/`, `${t}/debuginfo/${a}/`].map((d) => ({ ...repo(d, ['Packages/'], search), probeAfterIndex: !search })));
     }
     case 'anolis': {
       const major = String(rel.distMajor ?? '');

@@ -13,7 +13,7 @@ import { substituteVars } from './yum-repos.js';
 export type Candidate =
   // headOnly: HEAD the exact file, no repodata (a searched tree); besideRequired: optional packages
   // (sources) only where the required one is (the CentOS successors' request budget).
-  | { kind: 'repo'; base: string; flat: string[]; origin: string; group: string; headOnly?: boolean; besideRequired?: boolean }
+  | { kind: 'repo'; base: string; flat: string[]; origin: string; group: string; headOnly?: boolean; besideRequired?: boolean; probeAfterIndex?: boolean }
   | { kind: 'list'; listType: 'mirrorlist' | 'metalink'; url: string; flat: string[]; origin: string; group: string }
   // A mirror's listing of trees (Anolis, OpenCloudOS minors), expanded into searched repos when reached.
   | { kind: 'list'; listType: 'index'; url: string; flat: string[]; origin: string; group: string; index: { pattern: string; fallback: string[]; subs: { dir: string; flat: string[] }[] } }
@@ -172,7 +172,7 @@ export function candidatesFor(rel: KernelRelease, config: MirrorConfig): Candida
           const steps = chinaMirrorSteps(rel, vars['basearch']!);
           for (const st of steps) {
             if (st.kind === 'index') push({ kind: 'list', listType: 'index', url: root + st.listDir, flat: [], origin: s.origin, group: `${s.group}:index`, index: { pattern: st.pattern, fallback: st.fallback, subs: st.subs } }, `index:${root}${st.listDir}`);
-            else push({ kind: 'repo', base: root + st.dir, flat: s.flat ?? st.flat, origin: s.origin, group: `${s.group}:${st.dir}`, headOnly: st.headOnly, besideRequired: true }, root + st.dir);
+            else push({ kind: 'repo', base: root + st.dir, flat: s.flat ?? st.flat, origin: s.origin, group: `${s.group}:${st.dir}`, headOnly: st.headOnly, besideRequired: true, probeAfterIndex: st.probeAfterIndex === true }, root + st.dir);
           }
           // No public layout (Kylin, UOS, BCLinux): the site's mirror is the repository itself.
           if (steps.length === 0) push({ kind: 'repo', base: root, flat: s.flat ?? ['', 'Packages/'], origin: s.origin, group: s.group, besideRequired: true }, root);

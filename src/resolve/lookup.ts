@@ -294,7 +294,15 @@ class RpmLookup {
         const newer = (a: PrimaryPackage, b: PrimaryPackage): number => compareEvr(`${a.epoch}:${a.ver}-${a.rel}`, `${b.epoch}:${b.ver}-${b.rel}`);
         const found = await findInPrimary(decompressIndex(pres.body, primaryUrl), primaryUrl, queries, newer);
         this.record(primaryUrl, found.every((f) => f === null) ? 'not in index' : 'read');
-        return found.map((p, k) => (p ? this.hitFromIndex(c, p, pend[k]!) : null));
+        const hits = found.map((p, k) => (p ? this.hitFromIndex(c, p, pend[k]!) : null));
+        // An index that does not list the required package may still sit beside the file.
+        if (c.probeAfterIndex && hits.some((h, k) => h === null && pend[k]!.required)) {
+          const missing = pend.filter((_, k) => hits[k] === null);
+          const probed = await this.probeFlat(c, missing);
+          let j = 0;
+          return hits.map((h) => h ?? probed[j++] ?? null);
+        }
+        return hits;
       } catch (e) {
         // A cut or corrupt index: another mirror's index (with checksums) beats guessing here.
         this.record(primaryUrl, this.why(e));

@@ -18,12 +18,12 @@ const via = (release: string, arch?: string): string[] => candidatesFor(parseRel
 
 describe('--mirror layouts of the CentOS successors', () => {
   it('openEuler: the named tree, debuginfo/ then update/, with repodata', () => {
-    expect(via('5.10.0-136.12.0.86.oe2203sp1.aarch64')).toEqual(['openEuler-22.03-LTS-SP1/debuginfo/aarch64/', 'openEuler-22.03-LTS-SP1/update/aarch64/']);
-    expect(via('6.6.0-28.0.0.34.oe2403.x86_64')).toEqual(['openEuler-24.03-LTS/debuginfo/x86_64/', 'openEuler-24.03-LTS/update/x86_64/']);
+    expect(via('5.10.0-136.12.0.86.oe2203sp1.aarch64')).toEqual(['openEuler-22.03-LTS-SP1/update/aarch64/', 'openEuler-22.03-LTS-SP1/debuginfo/aarch64/']);
+    expect(via('6.6.0-28.0.0.34.oe2403.x86_64')).toEqual(['openEuler-24.03-LTS/update/x86_64/', 'openEuler-24.03-LTS/debuginfo/x86_64/']);
   });
   it('openEuler oe1: the 20.03 service-pack trees newest first, searched by HEAD', () => {
     expect(via('4.19.90-2003.4.0.0036.oe1.aarch64')).toEqual(
-      ['-SP4', '-SP3', '-SP2', '-SP1', ''].flatMap((sp) => [`openEuler-20.03-LTS${sp}/debuginfo/aarch64/ HEAD`, `openEuler-20.03-LTS${sp}/update/aarch64/ HEAD`]),
+      ['-SP4', '-SP3', '-SP2', '-SP1', ''].flatMap((sp) => [`openEuler-20.03-LTS${sp}/update/aarch64/ HEAD`, `openEuler-20.03-LTS${sp}/debuginfo/aarch64/ HEAD`]),
     );
   });
   it('Anolis: the listing, then the repository the kernel line decides', () => {
@@ -53,7 +53,7 @@ describe('presets of the CentOS successors', () => {
   const url = (id: string, i = 0): string => CHINA_PRESETS.find((p) => p.id === id)!.urls[i]!;
   it('each distribution gets only its own mirrors', () => {
     const oe = presets('5.10.0-136.12.0.86.oe2203sp1.x86_64');
-    expect(oe[0]).toMatchObject({ kind: 'repo', base: `${url('openeuler-repo')}openEuler-22.03-LTS-SP1/debuginfo/x86_64/` });
+    expect(oe[1]).toMatchObject({ kind: 'repo', base: `${url('openeuler-repo')}openEuler-22.03-LTS-SP1/debuginfo/x86_64/` });
     expect(oe.find((c) => c.kind === 'list')).toMatchObject({ listType: 'metalink', url: url('openeuler-metalink').replace('$releasever', '22.03LTS_SP1').replace('$basearch', 'x86_64') });
     const an = presets('5.10.134-16.1.an8');
     expect(an.map((c) => (c.kind === 'list' ? c.url : ''))).toEqual([url('anolis', 0), url('anolis', 1)]);
