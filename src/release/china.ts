@@ -223,11 +223,6 @@ export function chinaWantedPackages(rel: KernelRelease, opts: { source: boolean 
   return out;
 }
 
-/** The package base (`kernel`, `kernel-tlinux4`) for URL templates ($srcname). */
-export function chinaPackageBase(rel: KernelRelease): string {
-  return namingOf(rel).base;
-}
-
 /** Where the package puts the vmlinux (fetch also finds it elsewhere: verify's fallbacks). */
 export function chinaVmlinuxPath(rel: KernelRelease): string {
   return namingOf(rel).bootVmlinux ? `boot/vmlinux-${rel.uname}` : `usr/lib/debug/lib/modules/${rel.uname}/vmlinux`;

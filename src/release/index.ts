@@ -10,7 +10,7 @@ import { CHINA_DISTROS, CHINA_SUPPORTED, chinaVmlinuxPath, chinaWantedPackages, 
 export { compareEvr, rpmvercmp } from './rpmvercmp.js';
 export { normalizeDebArch } from './deb.js';
 export { normalizeRpmArch, UEK_MAJOR, type RpmNaming } from './rpm.js';
-export { anolisLine, chinaPackageBase, isChinaFamily } from './china.js';
+export { anolisLine, isChinaFamily } from './china.js';
 
 /** The RPM grammars: the Chinese CentOS successors first (BCLinux's `.el8_2.bclinux`), then RHEL's. */
 function parseRpmRelease(s: string, opts: { arch?: string }): ReturnType<typeof parseRpmOnly> {
