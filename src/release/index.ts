@@ -111,7 +111,7 @@ function describeFamily(rel: KernelRelease): string {
     case 'amazon':
       return `an Amazon Linux kernel (${rel.dist})`;
     default:
-      return `a ${rel.family} kernel`;
+      return rel.reason ? `a kernel of ${rel.family} (${rel.reason})` : `a ${rel.family} kernel`;
   }
 }
 
@@ -129,7 +129,7 @@ function understood(s: string): string {
     return `understood version ${m[1]} and dist tag ${dist[1]}, but not what follows it ("${dist[2] ?? ''}${tail.includes('+') ? tail.slice(tail.indexOf('+')) : ''}"; expected .ARCH, .ARCH.debug or .ARCH+VARIANT with ARCH one of x86_64, aarch64, ppc64le, s390x, i686, …)`;
   }
   const last = tail.split(/[.-]/).pop() ?? '';
-  return `understood version ${m[1]} and release "${tail}", but found no known dist tag (elN, elN_M, elNuek, fcNN, amzn2, amzn2023) and "${last}" is not a known Debian or Ubuntu flavour`;
+  return `understood version ${m[1]} and release "${tail}", but found no known dist tag (elN, elN_M, elNuek, fcNN, amzn2, amzn2023, oe1, oeYYMM[spN], anN, al7, al8, alnxN, ocN, tlN, kyN, uelN) and "${last}" is not a known Debian or Ubuntu flavour`;
 }
 
 /** Naming facts of an RPM-family release (re-derived from its uname): package base, minor, … */
