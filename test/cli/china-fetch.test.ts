@@ -130,6 +130,20 @@ describe('kdbg fetch: CentOS successors from their mirrors\' layouts', () => {
     ]);
   });
 
+  it('a second fetch of an arch-less tkernel release is answered by the cache, without a request', async () => {
+    const cache = tmpDir('kdbg-china-');
+    const args = ['fetch', '5.4.241-1-tlinux4-0017.7', '--arch', 'aarch64', '--mirror', `${server.url}/tencent/`, '--cache-dir', cache, '--config', config, '--json'];
+    expect((await runKdbg(args, isolatedEnv())).code).toBe(0);
+    server.requests.length = 0;
+    const warm = await runKdbg(args, isolatedEnv());
+    expect(warm.code, warm.stderr).toBe(0);
+    expect(server.requests).toEqual([]);
+    const j = JSON.parse(warm.stdout) as { release: string; cached: boolean; distro: string; reason: string; vmlinux: string };
+    expect(j).toMatchObject({ release: '5.4.241-1-tlinux4-0017.7', cached: true, distro: 'tencentos' });
+    expect(j.reason).toContain('tkernel');
+    expect(sha256File(j.vmlinux)).toBe(find('tencent', '5.4.241-1-tlinux4-0017.7', 'aarch64').vmlinuxSha256);
+  });
+
   it('Anolis and Alinux builds of one version stay apart, each with its own vmlinux', async () => {
     const an = find('anolis', '5.10.134-16.1.an8.x86_64', 'x86_64');
     const al = find('alinux', '5.10.134-16.1.al8.x86_64', 'x86_64');
