@@ -79,5 +79,8 @@ export function fetchResultJson(r: FetchResult): Record<string, unknown> {
       origin: p.origin ?? 'mirror',
     })),
     cached: r.cached,
+    // Which distribution the release names and why (added with the CentOS successors, issue 23).
+    distro: r.release.distro ?? null,
+    reason: r.release.reason ?? null,
   };
 }

@@ -8,7 +8,18 @@ export type DistroFamily =
   | 'fedora' // fcNN
   | 'amazon' // amzn2, amzn2023
   | 'debian'
-  | 'ubuntu';
+  | 'ubuntu'
+  // The distributions that replaced CentOS in China (release/china.ts, design/mirrors-china.md)
+  | 'openeuler' // oe1, oe2203[spN], oe2403[spN]
+  | 'anolis' // an7, an8, an23
+  | 'alinux' // Alibaba Cloud Linux: al7, al8, alnx4
+  | 'opencloudos' // oc8 (`.ocrelease.` uname), oc9
+  | 'tencentos' // tl2, tl3, tkernel `-tlinuxN-` tags
+  | 'kylin' // ky10, ky11
+  | 'uos' // uel20
+  | 'bclinux' // `.bclinux` after oe1/elN
+  | 'keyarchos' // kos5
+  | 'cgsl'; // zncgsl6
 
 /** A parsed kernel release (`uname -r`), enough to name and find its debug packages. */
 export interface KernelRelease {
@@ -37,6 +48,8 @@ export interface KernelRelease {
    * unknown. Rebuilds share NVRs, so resolve/ uses it to pick and order mirrors.
    */
   distro?: string;
+  /** Why the string was read as this distribution (`dist tag .oe2203sp1: openEuler 22.03 LTS SP1`), when the parser says. */
+  reason?: string;
 }
 
 /** What a package contributes to a cache entry. */

@@ -15,6 +15,7 @@ import { ConfigError, InputNotFoundError, UsageError } from '../core/errors.js';
 import { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } from './sources.js';
 import { readHostRepos } from './yum-repos.js';
 import { ARCHIVE_PRESETS } from './archive-presets.js';
+import { CHINA_SELECTOR } from './china-layout.js';
 
 export { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } from './sources.js';
 
@@ -103,7 +104,7 @@ export function validateConfig(
   if (typeof mirrors !== 'object' || mirrors === null || Array.isArray(mirrors)) fail('mirrors', `expected an object of selector → list, found ${typeName(mirrors)}`);
   for (const [sel, list] of Object.entries(mirrors as Record<string, unknown>)) {
     const key = `mirrors.${sel}`;
-    if (!SELECTOR.test(sel)) fail(key, 'unknown release selector (use *, rpm, a family like rhel/fedora/amazon/debian/ubuntu, a distro like centos/rocky/alma/oracle, or el7, fc39, amzn2, amzn2023)');
+    if (!SELECTOR.test(sel) && !CHINA_SELECTOR.test(sel)) fail(key, 'unknown release selector (use *, rpm, a family like rhel/fedora/amazon/debian/ubuntu, a distro like centos/rocky/alma/oracle/openeuler/anolis/alinux/opencloudos/tencentos, or el7, fc39, amzn2, amzn2023, oe2203sp1, an8, al8)');
     if (!Array.isArray(list)) fail(key, `expected a list of mirrors, found ${typeName(list)}`);
     (list as unknown[]).forEach((entry, i) => {
       const ek = `${key}[${i}]`;

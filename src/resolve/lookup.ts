@@ -16,6 +16,8 @@ import { parseMirrorList } from './mirrorlist.js';
 import { findInPrimary, parseRepomd, type PrimaryPackage } from './repodata.js';
 import { PRESETS } from './presets.js';
 import { substituteVars } from './yum-repos.js';
+import { indexTrees, noPublicLocation } from './china-layout.js';
+import { parseDirListing, readListing } from './dir-listing.js';
 
 export interface ResolveOptions {
   config: MirrorConfig;
@@ -130,6 +132,12 @@ class RpmLookup {
 
     while (queue.length > 0 && pending().length > 0) {
       const c = queue.shift()!;
+      if (c.kind === 'list' && c.listType === 'index') {
+        queue.unshift(...(await this.expandIndex(c)));
+        continue;
+      }
+      // The sources sit beside the vmlinux package: once it is found, searched trees stop.
+      if (c.kind === 'repo' && c.besideRequired && pending().every((i) => !wanted[i]!.required)) continue;
       if (c.kind === 'list') {
         const bases = await this.expandList(c.url, c.listType);
         this.groups.set(c.group, bases);
@@ -177,6 +185,8 @@ class RpmLookup {
   private notFound(missing: WantedPackage[]): NotFoundError | NetworkError {
     const tried = [...new Set(this.attempts.map((a) => a.url))];
     const names = missing.map((w) => w.fileName ?? w.name).join(', ');
+    const nowhere = tried.length === 0 ? noPublicLocation(this.rel, names) : null;
+    if (nowhere) return new NotFoundError(nowhere, { details: { packages: missing.map((w) => w.name), tried, attempts: [] }, hint: 'see docs/mirrors.md, "Sites without a public location"' });
     if (tried.length === 0) {
       return new NotFoundError(`${names}: no mirror is configured for ${this.rel.uname} (${this.rel.family}${this.rel.distro ? `, ${this.rel.distro}` : ''})`, {
         details: { packages: missing.map((w) => w.name), tried, attempts: [] },
@@ -225,6 +235,30 @@ class RpmLookup {
     }
   }
 
+  /** A mirror's listing of trees → the searched repositories under each, newest tree first. */
+  private async expandIndex(c: Extract<Candidate, { kind: 'list'; listType: 'index' }>): Promise<Candidate[]> {
+    const res = await this.get(c.url, this.timeoutMs);
+    let listed: string[] | null = null;
+    if (typeof res === 'string') this.record(c.url, res);
+    else {
+      try {
+        listed = parseDirListing(await readListing(res.body));
+        this.record(c.url, `listing of ${listed.length}`);
+      } catch (e) {
+        this.record(c.url, this.why(e, c.url));
+      }
+    }
+    const trees = indexTrees(c.index, listed);
+    return trees.flatMap((t) =>
+      c.index.subs.map((sub): Candidate => {
+        const dir = sub.dir.replace('{ver}', t);
+        const base = resolveHref(c.url, dir);
+        this.groups.set(`${c.group}:${dir}`, [...(this.groups.get(`${c.group}:${dir}`) ?? []), base]);
+        return { kind: 'repo', base, flat: sub.flat, origin: c.origin, group: `${c.group}:${dir}`, headOnly: true, besideRequired: true };
+      }),
+    );
+  }
+
   /** HEAD a package URL: size on 200, null on 404/410, 'broken' on 5xx/network (skip the base). */
   private async probe(url: string): Promise<{ size: number | null } | null | 'broken'> {
     try {
@@ -245,6 +279,7 @@ class RpmLookup {
   /** Search one repository base for all pending packages; a null entry is "not here". */
   private async searchRepo(c: Extract<Candidate, { kind: 'repo' }>, pend: WantedPackage[]): Promise<(Hit | null)[]> {
     const none = pend.map(() => null);
+    if (c.headOnly) return this.probeFlat(c, pend);
     const repomdUrl = `${c.base}repodata/repomd.xml`;
     const res = await this.get(repomdUrl, this.timeoutMs);
     let probeFlat: boolean;
@@ -273,7 +308,15 @@ class RpmLookup {
         const newer = (a: PrimaryPackage, b: PrimaryPackage): number => compareEvr(`${a.epoch}:${a.ver}-${a.rel}`, `${b.epoch}:${b.ver}-${b.rel}`);
         const found = await findInPrimary(decompressIndex(pres.body, primaryUrl), primaryUrl, queries, newer);
         this.record(primaryUrl, found.every((f) => f === null) ? 'not in index' : 'read');
-        return found.map((p, k) => (p ? this.hitFromIndex(c, p, pend[k]!) : null));
+        const hits = found.map((p, k) => (p ? this.hitFromIndex(c, p, pend[k]!) : null));
+        // An index that does not list the required package may still sit beside the file.
+        if (c.probeAfterIndex && hits.some((h, k) => h === null && pend[k]!.required)) {
+          const missing = pend.filter((_, k) => hits[k] === null);
+          const probed = await this.probeFlat(c, missing);
+          let j = 0;
+          return hits.map((h) => h ?? probed[j++] ?? null);
+        }
+        return hits;
       } catch (e) {
         // A cut or corrupt index: another mirror's index (with checksums) beats guessing here.
         this.record(primaryUrl, this.why(e));
@@ -301,9 +344,12 @@ class RpmLookup {
 
   private async probeFlat(c: Extract<Candidate, { kind: 'repo' }>, pend: WantedPackage[]): Promise<(Hit | null)[]> {
     const out: (Hit | null)[] = pend.map(() => null);
-    for (let k = 0; k < pend.length; k++) {
+    // Required packages first; with besideRequired, optional ones only where a required one is.
+    const order = pend.map((_, k) => k).sort((x, y) => Number(pend[y]!.required) - Number(pend[x]!.required));
+    for (const k of order) {
       const w = pend[k]!;
       if (!w.fileName) continue;
+      if (c.besideRequired && !w.required && !out.some((h, j) => h && pend[j]!.required)) continue;
       for (const dir of c.flat) {
         const relPath = `${dir}${encodeURIComponent(w.fileName).replace(/%2B/g, '+')}`;
         const url = resolveHref(c.base, relPath);

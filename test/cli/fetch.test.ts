@@ -57,7 +57,7 @@ describe('kdbg fetch (RPM fixture mirror)', () => {
     expect(warm.code).toBe(0);
     expect(server.requests).toEqual([]);
     const j = JSON.parse(warm.stdout) as Record<string, unknown>;
-    expect(Object.keys(j)).toEqual(['release', 'family', 'vmlinux', 'source', 'packages', 'cached']);
+    expect(Object.keys(j)).toEqual(['release', 'family', 'vmlinux', 'source', 'packages', 'cached', 'distro', 'reason']);
     expect(j).toMatchObject({ release: vmPkg.uname, family: 'rhel', vmlinux: join(entryDir, 'vmlinux'), source: join(entryDir, 'source'), cached: true });
     expect(j['packages']).toEqual([
       // el7's payload is one xz block: downloaded whole, its sha256 checked (no partial fetch).

@@ -3,7 +3,7 @@
 // with Retry-After, 404), a connection dropped mid-body, Range ignored, a changed ETag, and a
 // bandwidth limit. Only loopback is ever used.
 
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
@@ -55,7 +55,23 @@ export interface MirrorServer {
   close(): Promise<void>;
 }
 
-export async function startMirrorServer(root: string, opts: { route?: Route } = {}): Promise<MirrorServer> {
+export interface MirrorServerOptions {
+  /** Answer a directory URL (`…/`) with an nginx-style autoindex page instead of 404, as many mirrors do. */
+  autoindex?: boolean;
+  /** Answer some paths from code (a service's JSON API) before the directory is looked at. */
+  route?: Route;
+}
+
+/** nginx's autoindex page for a directory: one `<a href="name/">` per subdirectory, then the files. */
+function autoindexPage(urlPath: string, dir: string): string {
+  const ents = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+  const rows = [...ents.filter((e) => e.isDirectory()).map((e) => `${e.name}/`), ...ents.filter((e) => e.isFile()).map((e) => e.name)]
+    .map((n) => `<a href="${encodeURIComponent(n.replace(/\/$/, ''))}${n.endsWith('/') ? '/' : ''}">${n}</a>`)
+    .join('\n');
+  return `<html>\n<head><title>Index of ${urlPath}</title></head>\n<body>\n<h1>Index of ${urlPath}</h1><hr><pre><a href="../">../</a>\n${rows}\n</pre><hr></body>\n</html>\n`;
+}
+
+export async function startMirrorServer(root: string, opts: MirrorServerOptions = {}): Promise<MirrorServer> {
   let faultFn: ((path: string, n: number, req: IncomingMessage) => Fault | undefined) | null = null;
   let rateLimit: number | null = null;
   const counts = new Map<string, number>();
@@ -93,6 +109,14 @@ export async function startMirrorServer(root: string, opts: { route?: Route } = 
     } catch {
       record.status = 404;
       res.writeHead(404).end('not found\n');
+      return;
+    }
+    if (st.isDirectory() && opts.autoindex && urlPath.endsWith('/')) {
+      const page = autoindexPage(urlPath, file);
+      record.status = 200;
+      res.writeHead(200, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(page) });
+      res.end(req.method === 'HEAD' ? undefined : page);
+      record.bytesSent = req.method === 'HEAD' ? 0 : Buffer.byteLength(page);
       return;
     }
     if (st.isDirectory()) {
