@@ -78,6 +78,7 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
         dump: argv.dump,
         ...(argv.vmlinux !== undefined ? { vmlinux: argv.vmlinux } : {}),
         fetch: {
+          signal: (await import('../interrupt.js')).interruptSignal(),
           mirrors: argv.mirror,
           repos: argv.repo,
           ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
