@@ -20,7 +20,8 @@
 // (--pkg-version / the dump's banner → KernelRelease.packageVersion) or the newest by Debian
 // version order. Every archive carrying the same file (same SHA256) becomes a failover URL.
 
-import { NetworkError, NotFoundError, UsageError } from '../core/errors.js';
+import { isKdbgError, NetworkError, NotFoundError, TruncatedError, UsageError } from '../core/errors.js';
+import { backoffDelay, defaultRetryPolicy, isRetryableStatus, parseRetryAfter, sleep } from '../core/retry.js';
 import type { HttpFetcher, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
 import { archiveRoot, archivesFromSources, codenamesOf, readAptSources, suitesFor, type AptSource } from './apt-sources.js';
 import { debVersionCompare, parsePackagesStanzas } from './deb-index.js';
@@ -40,6 +41,8 @@ export interface DebResolveOptions {
   /** Components to read on --mirror archives (default: the host's, else `main`). */
   components?: string[];
   signal?: AbortSignal;
+  /** The longest silence allowed in an index response (config timeoutSeconds). */
+  idleTimeoutMs?: number;
 }
 
 /** A signed Ubuntu dbgsym at or under this size is the stub without vmlinux (btfhub uses 10 MB too). */
@@ -125,7 +128,12 @@ export interface Candidate {
 export interface Attempt {
   url: string;
   result: string;
+  /** The mirror failed (5xx, 429, a dropped or stalled connection) every time it was asked: not an answer. */
+  transient?: boolean;
 }
+
+/** Tries per index URL when the mirror fails in passing (a 503 during a sync, a reset). */
+const INDEX_TRIES = 4;
 
 function indexUrls(base: string): string[] {
   return [`${base}Packages.xz`, `${base}Packages.gz`, `${base}Packages`];
@@ -200,26 +208,71 @@ const FIELDS = new Set(['Package', 'Version', 'Architecture', 'Filename', 'Size'
 /** Read one index (first existing of .xz/.gz/plain) and collect stanzas of the wanted packages. */
 export async function scanIndex(loc: IndexLocation, wantName: (name: string) => boolean, arch: string, opts: DebResolveOptions, attempts: Attempt[]): Promise<Candidate[]> {
   for (const url of loc.indexUrls) {
+    const r = await scanIndexUrl(url, loc, wantName, arch, opts);
+    attempts.push(r.attempt);
+    if (r.next) continue;
+    return r.found;
+  }
+  return [];
+}
+
+/**
+ * One index URL, with retries for what a mirror does in passing: 5xx and 429 (honouring a short
+ * Retry-After), a connection that drops, stalls or ends early. A 404 moves on to the next index
+ * name (`next`); a corrupt index is an answer, not retried.
+ */
+async function scanIndexUrl(url: string, loc: IndexLocation, wantName: (name: string) => boolean, arch: string, opts: DebResolveOptions): Promise<{ attempt: Attempt; found: Candidate[]; next: boolean }> {
+  let last = '';
+  let retryDelay = 0;
+  for (let tryNo = 1; tryNo <= INDEX_TRIES; tryNo++) {
+    if (tryNo > 1) await sleep(retryDelay, opts.signal);
+    retryDelay = backoffDelay(tryNo, { ...defaultRetryPolicy, minDelayMs: 250 });
     let res;
     try {
-      res = await opts.http.get(url, opts.signal ? { signal: opts.signal } : {});
+      res = await opts.http.get(url, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.idleTimeoutMs !== undefined ? { idleMs: opts.idleTimeoutMs } : {}) });
     } catch (e) {
+      if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : e;
       if (e instanceof NetworkError || (e instanceof Error && e.name !== 'AbortError')) {
-        attempts.push({ url, result: `network: ${(e as Error).message}` });
-        return []; // the host is unreachable: its other index names will not fare better
+        last = `network: ${(e as Error).message}`;
+        // Refused or unresolvable: the host is not there, and asking again will not change it.
+        if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(last)) return { attempt: { url, result: last, transient: true }, found: [], next: false };
+        continue;
       }
       throw e;
     }
     if (res.status !== 200) {
-      attempts.push({ url, result: `HTTP ${res.status}` });
       await res.body[Symbol.asyncIterator]().return?.();
-      if (res.status === 404 || res.status === 403 || res.status === 410) continue;
-      return [];
+      if (res.status === 404 || res.status === 403 || res.status === 410) return { attempt: { url, result: `HTTP ${res.status}` }, found: [], next: true };
+      last = `HTTP ${res.status}`;
+      if (isRetryableStatus(res.status)) {
+        const ra = parseRetryAfter(res.headers['retry-after']);
+        if (ra !== null && ra > defaultRetryPolicy.maxRetryAfterMs) break;
+        retryDelay = ra ?? retryDelay;
+        continue;
+      }
+      return { attempt: { url, result: last }, found: [], next: false };
     }
     opts.onProgress?.({ kind: 'info', message: `reading ${url}` });
     const found: Candidate[] = [];
+    // Whether the body itself failed (reset, stall) or came short of its Content-Length: the
+    // decoder reports either as a corrupt stream, but it is the connection, worth another try.
+    const body = res.body;
+    const announced = /^\d+$/.test(res.headers['content-length'] ?? '') ? Number(res.headers['content-length']) : null;
+    let received = 0;
+    let bodyFailed = false;
+    const counted = async function* (): AsyncGenerator<Uint8Array> {
+      try {
+        for await (const c of body) {
+          received += c.length;
+          yield c;
+        }
+      } catch (e) {
+        bodyFailed = true;
+        throw e;
+      }
+    };
     try {
-      for await (const s of parsePackagesStanzas(decompressIndex(res.body, url), { fields: FIELDS, label: url })) {
+      for await (const s of parsePackagesStanzas(decompressIndex(counted(), url), { fields: FIELDS, label: url })) {
         const name = s['Package'];
         if (name === undefined || !wantName(name)) continue;
         const a = s['Architecture'];
@@ -232,13 +285,19 @@ export async function scanIndex(loc: IndexLocation, wantName: (name: string) => 
         found.push({ name, version, filename, size, sha256: sha, url: new URL(filename.replace(/^\.\//, ''), loc.root).href, where: url });
       }
     } catch (e) {
-      attempts.push({ url, result: `bad index: ${(e as Error).message}` });
-      return found;
+      if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : e;
+      // The connection, not the index: a body cut short reaches the decompressor as a truncation.
+      const short = announced !== null && received < announced;
+      if (bodyFailed || short || !isKdbgError(e) || e instanceof NetworkError || e instanceof TruncatedError) {
+        last = `connection lost while reading: ${(e as Error).message}`;
+        opts.onProgress?.({ kind: 'retry', name: url, url, attempt: tryNo, delayMs: retryDelay, reason: last });
+        continue;
+      }
+      return { attempt: { url, result: `bad index: ${(e as Error).message}` }, found, next: false };
     }
-    attempts.push({ url, result: found.length > 0 ? 'found' : 'not in index' });
-    return found;
+    return { attempt: { url, result: found.length > 0 ? 'found' : 'not in index' }, found, next: false };
   }
-  return [];
+  return { attempt: { url, result: `${last} (${INDEX_TRIES} tries)`, transient: true }, found: [], next: false };
 }
 
 function newestFirst(a: Candidate, b: Candidate): number {
@@ -298,6 +357,15 @@ export async function resolveDebPackages(rel: KernelRelease, wanted: WantedPacka
     });
   }
   const versions = [...new Set(all.filter((c) => vm.some((w) => w.name === c.name)).map((c) => c.version))];
+  // No index answered at all, every one failed in passing: that is the network, not "not found".
+  const answered = attempts.filter((a) => !a.transient && !/^HTTP 40[34]$|^HTTP 410$/.test(a.result));
+  const failedInPassing = attempts.filter((a) => a.transient);
+  if (answered.length === 0 && failedInPassing.length > 0) {
+    throw new NetworkError(`${what}: no index could be read: ${failedInPassing.slice(0, 3).map((a) => `${a.url}: ${a.result}`).join('; ')}${failedInPassing.length > 3 ? '; …' : ''}`, {
+      details: { packages: vm.map((w) => w.name), tried, attempts },
+      hint: 'the mirrors failed in passing (HTTP 5xx/429, dropped or stalled connections); try again later or add another mirror',
+    });
+  }
   throw new NotFoundError(
     `${what}: not found in ${tried.length} index${tried.length === 1 ? '' : 'es'} tried (${tried.slice(0, 3).join(', ')}${tried.length > 3 ? ', …' : ''})${
       versions.length > 0 && pin ? `; versions seen: ${versions.join(', ')}` : ''

@@ -5,6 +5,7 @@
 // "not found anywhere" can say where kdbg looked.
 
 import { InputFormatError, NetworkError, NotFoundError } from '../core/errors.js';
+import { backoffDelay, defaultRetryPolicy, sleep } from '../core/retry.js';
 import type { HttpFetcher, HttpResponse, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
 import { compareEvr } from '../release/index.js';
 import type { MirrorConfig } from './sources.js';
@@ -43,6 +44,7 @@ export function debOptions(rel: KernelRelease, opts: ResolveOptions): DebResolve
     repos: applies.filter((s) => s.type === 'repo').map((s) => substituteVars(s.url, vars)),
     aptRoot: opts.config.aptRoot,
     http: opts.http,
+    idleTimeoutMs: opts.config.timeoutMs,
   };
   if (opts.onProgress) out.onProgress = opts.onProgress;
   return out;
@@ -63,7 +65,15 @@ async function discard(res: HttpResponse): Promise<void> {
 }
 
 /** Attempt results that say nothing about whether the package exists. */
-const FAILURE = /^(HTTP 5|timeout|network|bad index)/;
+const FAILURE = /^(HTTP 5|HTTP 429|timeout|network|bad index|connection lost)/;
+/**
+ * Failures worth asking the same URL again for. Not a refused connection (nobody is there) and
+ * not a mirror silent past the timeout (the next mirror is the faster way); a body that stalls
+ * after it began is retried by readIndex itself.
+ */
+const TRANSIENT = /^(HTTP 5|HTTP 429|HTTP 408|network: (?!.*(ECONNREFUSED|ENOTFOUND|EAI_AGAIN)))/;
+/** Tries per index URL when the mirror fails in passing (a 503 during a sync, a reset). */
+const INDEX_TRIES = 4;
 
 interface Hit {
   url: string;
@@ -170,8 +180,9 @@ class RpmLookup {
       });
     }
     const first = this.attempts.slice(0, 3).map((a) => `${a.url} (${a.result})`).join(', ');
-    // Nobody answered "not here": the package may well exist; the network is the problem.
-    if (this.attempts.every((a) => FAILURE.test(a.result))) {
+    // Nobody answered "not here": the package may well exist; the network is the problem. (A
+    // repomd that was read but whose primary index failed is no answer either.)
+    if (this.attempts.every((a) => FAILURE.test(a.result) || (a.result === 'read' && a.url.endsWith('/repomd.xml')))) {
       return new NetworkError(`${names}: no mirror could be reached; ${tried.length} URL${tried.length === 1 ? '' : 's'} tried: ${first}${tried.length > 3 ? ', …' : ''}`, {
         details: { packages: missing.map((w) => w.name), tried, attempts: this.attempts },
         hint: 'check the network and proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), or point --mirror/--repo at a reachable mirror',
@@ -185,13 +196,56 @@ class RpmLookup {
 
   private async get(url: string, ms: number): Promise<HttpResponse | string> {
     try {
-      const res = await this.opts.http.get(url, { signal: this.signal(ms) });
+      const res = await this.opts.http.get(url, { signal: this.signal(ms), idleMs: this.timeoutMs });
       if (res.status >= 200 && res.status < 300) return res;
       await discard(res);
       return `HTTP ${res.status}`;
     } catch (e) {
       return this.why(e, url);
     }
+  }
+
+  /**
+   * GET an index and read it with `consume`, asking again (up to INDEX_TRIES, with backoff) when
+   * the mirror fails in passing: 5xx, 429, a timeout, or a body that broke off or came short of
+   * its Content-Length (the decoder reports those as corrupt data, but it is the connection). A
+   * string is the last failure; `consume`'s own errors on a whole body are the caller's.
+   */
+  private async readIndex<T>(url: string, ms: number, consume: (res: HttpResponse) => Promise<T>): Promise<T | string> {
+    let last = '';
+    for (let tryNo = 1; tryNo <= INDEX_TRIES; tryNo++) {
+      if (tryNo > 1) await sleep(backoffDelay(tryNo - 1, { ...defaultRetryPolicy, minDelayMs: 250 }), this.opts.signal);
+      const res = await this.get(url, ms);
+      if (typeof res === 'string') {
+        last = res;
+        if (!TRANSIENT.test(res)) return res;
+        continue;
+      }
+      const announced = /^\d+$/.test(res.headers['content-length'] ?? '') ? Number(res.headers['content-length']) : null;
+      let received = 0;
+      let bodyFailed = false;
+      const body = res.body;
+      const counted = async function* (): AsyncGenerator<Uint8Array> {
+        try {
+          for await (const c of body) {
+            received += c.length;
+            yield c;
+          }
+        } catch (e) {
+          bodyFailed = true;
+          throw e;
+        }
+      };
+      try {
+        return await consume({ ...res, body: counted() });
+      } catch (e) {
+        if (this.opts.signal?.aborted) throw e;
+        if (!bodyFailed && (announced === null || received >= announced)) throw e;
+        last = `connection lost while reading (${this.why(e, url)})`;
+        this.progress({ kind: 'retry', name: url, url, attempt: tryNo, delayMs: 0, reason: last });
+      }
+    }
+    return `${last} (${INDEX_TRIES} tries)`;
   }
 
   private async expandList(url: string, kind: 'mirrorlist' | 'metalink'): Promise<string[]> {
@@ -232,41 +286,38 @@ class RpmLookup {
   private async searchRepo(c: Extract<Candidate, { kind: 'repo' }>, pend: WantedPackage[]): Promise<(Hit | null)[]> {
     const none = pend.map(() => null);
     const repomdUrl = `${c.base}repodata/repomd.xml`;
-    const res = await this.get(repomdUrl, this.timeoutMs);
-    let probeFlat: boolean;
-    if (typeof res === 'string') {
-      this.record(repomdUrl, res);
-      // No repodata (404): a plain directory, probe it. 5xx/timeout: the mirror is unwell, move on.
-      probeFlat = res === 'HTTP 404' || res === 'HTTP 403' || res === 'HTTP 410';
-      if (!probeFlat) return none;
-    } else {
-      let primaryUrl: string;
-      try {
-        primaryUrl = resolveHref(c.base, (await parseRepomd(res.body, repomdUrl)).primaryHref);
-      } catch (e) {
-        // Not a repomd (e.g. an HTML page served with 200): this base cannot be trusted.
-        this.record(repomdUrl, this.why(e));
+    let primaryHref: string;
+    try {
+      const r = await this.readIndex(repomdUrl, this.timeoutMs, async (res) => ({ href: (await parseRepomd(res.body, repomdUrl)).primaryHref }));
+      if (typeof r === 'string') {
+        this.record(repomdUrl, r);
+        // No repodata (404): a plain directory, probe it. 5xx/timeout: the mirror is unwell, move on.
+        if (r === 'HTTP 404' || r === 'HTTP 403' || r === 'HTTP 410') return this.probeFlat(c, pend);
         return none;
       }
-      this.record(repomdUrl, 'read');
-      const pres = await this.get(primaryUrl, this.timeoutMs * 10);
-      if (typeof pres === 'string') {
-        this.record(primaryUrl, pres);
-        return pres.startsWith('HTTP 4') ? this.probeFlat(c, pend) : none;
-      }
-      try {
-        const queries = pend.map((w) => ({ name: w.name, arch: w.arch, evr: w.evr }));
-        const newer = (a: PrimaryPackage, b: PrimaryPackage): number => compareEvr(`${a.epoch}:${a.ver}-${a.rel}`, `${b.epoch}:${b.ver}-${b.rel}`);
-        const found = await findInPrimary(decompressIndex(pres.body, primaryUrl), primaryUrl, queries, newer);
-        this.record(primaryUrl, found.every((f) => f === null) ? 'not in index' : 'read');
-        return found.map((p, k) => (p ? this.hitFromIndex(c, p, pend[k]!) : null));
-      } catch (e) {
-        // A cut or corrupt index: another mirror's index (with checksums) beats guessing here.
-        this.record(primaryUrl, this.why(e));
-        return none;
-      }
+      primaryHref = r.href;
+    } catch (e) {
+      // Not a repomd (e.g. an HTML page served with 200): this base cannot be trusted.
+      this.record(repomdUrl, this.why(e));
+      return none;
     }
-    return this.probeFlat(c, pend);
+    this.record(repomdUrl, 'read');
+    const primaryUrl = resolveHref(c.base, primaryHref);
+    try {
+      const queries = pend.map((w) => ({ name: w.name, arch: w.arch, evr: w.evr }));
+      const newer = (a: PrimaryPackage, b: PrimaryPackage): number => compareEvr(`${a.epoch}:${a.ver}-${a.rel}`, `${b.epoch}:${b.ver}-${b.rel}`);
+      const found = await this.readIndex(primaryUrl, this.timeoutMs * 10, (res) => findInPrimary(decompressIndex(res.body, primaryUrl), primaryUrl, queries, newer));
+      if (typeof found === 'string') {
+        this.record(primaryUrl, found);
+        return found.startsWith('HTTP 4') ? this.probeFlat(c, pend) : none;
+      }
+      this.record(primaryUrl, found.every((f) => f === null) ? 'not in index' : 'read');
+      return found.map((p, k) => (p ? this.hitFromIndex(c, p, pend[k]!) : null));
+    } catch (e) {
+      // A corrupt index: another mirror's index (with checksums) beats guessing here.
+      this.record(primaryUrl, this.why(e));
+      return none;
+    }
   }
 
   private hitFromIndex(c: Extract<Candidate, { kind: 'repo' }>, p: PrimaryPackage, w: WantedPackage): Hit {
