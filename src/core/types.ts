@@ -186,6 +186,7 @@ export interface HttpResponse {
  * NetworkError after retries.
  */
 export interface HttpFetcher {
-  get(url: string, options?: { signal?: AbortSignal; headers?: Record<string, string> }): Promise<HttpResponse>;
+  /** `idleMs`: the longest silence allowed before the head or between body bytes. */
+  get(url: string, options?: { signal?: AbortSignal; headers?: Record<string, string>; idleMs?: number }): Promise<HttpResponse>;
   head(url: string, options?: { signal?: AbortSignal }): Promise<Omit<HttpResponse, 'body'>>;
 }

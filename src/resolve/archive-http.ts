@@ -7,6 +7,7 @@
 
 import { readMeta, writeMeta } from '../cache/meta.js';
 import { InputFormatError, NetworkError } from '../core/errors.js';
+import { parseRetryAfter } from '../core/retry.js';
 import type { HttpFetcher, HttpResponse, ProgressListener } from '../core/types.js';
 
 /** Tries of one metadata request while the service answers 429/503. */
@@ -52,15 +53,6 @@ export interface ArchiveClientOptions {
   signal?: AbortSignal;
   /** Test seam for the backoff; real sleeps by default. */
   sleep?: (ms: number) => Promise<void>;
-}
-
-/** Retry-After as milliseconds: delta-seconds or an HTTP-date (RFC 9110 §10.2.3); null when absent or unreadable. */
-export function retryAfterMs(value: string | undefined, now = Date.now()): number | null {
-  if (value === undefined || value.trim() === '') return null;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? null : Math.max(0, t - now);
 }
 
 async function drain(res: HttpResponse): Promise<void> {
@@ -110,7 +102,7 @@ export class ArchiveClient {
       if (res.status >= 200 && res.status < 300) return res;
       await drain(res);
       if (res.status === 429 || res.status === 503) {
-        const after = retryAfterMs(res.headers['retry-after']);
+        const after = parseRetryAfter(res.headers['retry-after']);
         const wait = after ?? 1000 * 2 ** (attempt - 1);
         this.o.attempts.push({ url, result: `HTTP ${res.status}` });
         if (attempt >= ARCHIVE_ATTEMPTS || wait > ARCHIVE_MAX_WAIT_MS) {

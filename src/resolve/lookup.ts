@@ -10,6 +10,7 @@ import type { HttpFetcher, HttpResponse, KernelRelease, ProgressListener, Resolv
 import { compareEvr } from '../release/index.js';
 import type { MirrorConfig } from './sources.js';
 import { decompressIndex } from './decompress.js';
+import { readIndexWithRetry } from './index-read.js';
 import { resolveDebPackages, type DebResolveOptions } from './deb.js';
 import { candidatesFor, releaseVars, selectorMatches, type Candidate } from './layout.js';
 import { parseMirrorList } from './mirrorlist.js';
@@ -57,6 +58,7 @@ export function debOptions(rel: KernelRelease, opts: ResolveOptions): DebResolve
     repos: applies.filter((s) => s.type === 'repo').map((s) => substituteVars(s.url, vars)),
     aptRoot: opts.config.aptRoot,
     http: opts.http,
+    idleTimeoutMs: opts.config.timeoutMs,
   };
   if (opts.onProgress) out.onProgress = opts.onProgress;
   return out;
@@ -77,7 +79,7 @@ async function discard(res: HttpResponse): Promise<void> {
 }
 
 /** Attempt results that say nothing about whether the package exists. */
-const FAILURE = /^(HTTP 5|timeout|network|bad index)/;
+const FAILURE = /^(HTTP 5|HTTP 429|timeout|network|bad index|connection lost)/;
 
 interface Hit {
   url: string;
@@ -194,8 +196,9 @@ class RpmLookup {
       });
     }
     const first = this.attempts.slice(0, 3).map((a) => `${a.url} (${a.result})`).join(', ');
-    // Nobody answered "not here": the package may well exist; the network is the problem.
-    if (this.attempts.every((a) => FAILURE.test(a.result))) {
+    // Nobody answered "not here": the package may well exist; the network is the problem. (A
+    // repomd that was read but whose primary index failed is no answer either.)
+    if (this.attempts.every((a) => FAILURE.test(a.result) || (a.result === 'read' && a.url.endsWith('/repomd.xml')))) {
       return new NetworkError(`${names}: no mirror could be reached; ${tried.length} URL${tried.length === 1 ? '' : 's'} tried: ${first}${tried.length > 3 ? ', …' : ''}`, {
         details: { packages: missing.map((w) => w.name), tried, attempts: this.attempts },
         hint: 'check the network and proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), or point --mirror/--repo at a reachable mirror',
@@ -209,13 +212,23 @@ class RpmLookup {
 
   private async get(url: string, ms: number): Promise<HttpResponse | string> {
     try {
-      const res = await this.opts.http.get(url, { signal: this.signal(ms) });
+      const res = await this.opts.http.get(url, { signal: this.signal(ms), idleMs: this.timeoutMs });
       if (res.status >= 200 && res.status < 300) return res;
       await discard(res);
       return `HTTP ${res.status}`;
     } catch (e) {
       return this.why(e, url);
     }
+  }
+
+  /** GET an index and read it with `consume`, retried when the mirror fails in passing (index-read.ts). */
+  private readIndex<T>(url: string, ms: number, consume: (res: HttpResponse) => Promise<T>): Promise<T | string> {
+    return readIndexWithRetry(url, consume, {
+      get: (u) => this.get(u, ms),
+      why: (e) => this.why(e, url),
+      onRetry: (attempt, reason) => this.progress({ kind: 'retry', name: url, url, attempt, delayMs: 0, reason }),
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+    });
   }
 
   private async expandList(url: string, kind: 'mirrorlist' | 'metalink'): Promise<string[]> {
@@ -281,49 +294,46 @@ class RpmLookup {
     const none = pend.map(() => null);
     if (c.headOnly) return this.probeFlat(c, pend);
     const repomdUrl = `${c.base}repodata/repomd.xml`;
-    const res = await this.get(repomdUrl, this.timeoutMs);
-    let probeFlat: boolean;
-    if (typeof res === 'string') {
-      this.record(repomdUrl, res);
-      // No repodata (404): a plain directory, probe it. 5xx/timeout: the mirror is unwell, move on.
-      probeFlat = res === 'HTTP 404' || res === 'HTTP 403' || res === 'HTTP 410';
-      if (!probeFlat) return none;
-    } else {
-      let primaryUrl: string;
-      try {
-        primaryUrl = resolveHref(c.base, (await parseRepomd(res.body, repomdUrl)).primaryHref);
-      } catch (e) {
-        // Not a repomd (e.g. an HTML page served with 200): this base cannot be trusted.
-        this.record(repomdUrl, this.why(e));
+    let primaryHref: string;
+    try {
+      const r = await this.readIndex(repomdUrl, this.timeoutMs, async (res) => ({ href: (await parseRepomd(res.body, repomdUrl)).primaryHref }));
+      if (typeof r === 'string') {
+        this.record(repomdUrl, r);
+        // No repodata (404): a plain directory, probe it. 5xx/timeout: the mirror is unwell, move on.
+        if (r === 'HTTP 404' || r === 'HTTP 403' || r === 'HTTP 410') return this.probeFlat(c, pend);
         return none;
       }
-      this.record(repomdUrl, 'read');
-      const pres = await this.get(primaryUrl, this.timeoutMs * 10);
-      if (typeof pres === 'string') {
-        this.record(primaryUrl, pres);
-        return pres.startsWith('HTTP 4') ? this.probeFlat(c, pend) : none;
-      }
-      try {
-        const queries = pend.map((w) => ({ name: w.name, arch: w.arch, evr: w.evr }));
-        const newer = (a: PrimaryPackage, b: PrimaryPackage): number => compareEvr(`${a.epoch}:${a.ver}-${a.rel}`, `${b.epoch}:${b.ver}-${b.rel}`);
-        const found = await findInPrimary(decompressIndex(pres.body, primaryUrl), primaryUrl, queries, newer);
-        this.record(primaryUrl, found.every((f) => f === null) ? 'not in index' : 'read');
-        const hits = found.map((p, k) => (p ? this.hitFromIndex(c, p, pend[k]!) : null));
-        // An index that does not list the required package may still sit beside the file.
-        if (c.probeAfterIndex && hits.some((h, k) => h === null && pend[k]!.required)) {
-          const missing = pend.filter((_, k) => hits[k] === null);
-          const probed = await this.probeFlat(c, missing);
-          let j = 0;
-          return hits.map((h) => h ?? probed[j++] ?? null);
-        }
-        return hits;
-      } catch (e) {
-        // A cut or corrupt index: another mirror's index (with checksums) beats guessing here.
-        this.record(primaryUrl, this.why(e));
-        return none;
-      }
+      primaryHref = r.href;
+    } catch (e) {
+      // Not a repomd (e.g. an HTML page served with 200): this base cannot be trusted.
+      this.record(repomdUrl, this.why(e));
+      return none;
     }
-    return this.probeFlat(c, pend);
+    this.record(repomdUrl, 'read');
+    const primaryUrl = resolveHref(c.base, primaryHref);
+    try {
+      const queries = pend.map((w) => ({ name: w.name, arch: w.arch, evr: w.evr }));
+      const newer = (a: PrimaryPackage, b: PrimaryPackage): number => compareEvr(`${a.epoch}:${a.ver}-${a.rel}`, `${b.epoch}:${b.ver}-${b.rel}`);
+      const found = await this.readIndex(primaryUrl, this.timeoutMs * 10, (res) => findInPrimary(decompressIndex(res.body, primaryUrl), primaryUrl, queries, newer));
+      if (typeof found === 'string') {
+        this.record(primaryUrl, found);
+        return found.startsWith('HTTP 4') ? this.probeFlat(c, pend) : none;
+      }
+      this.record(primaryUrl, found.every((f) => f === null) ? 'not in index' : 'read');
+      const hits = found.map((p, k) => (p ? this.hitFromIndex(c, p, pend[k]!) : null));
+      // An index that does not list the required package may still sit beside the file.
+      if (c.probeAfterIndex && hits.some((h, k) => h === null && pend[k]!.required)) {
+        const missing = pend.filter((_, k) => hits[k] === null);
+        const probed = await this.probeFlat(c, missing);
+        let j = 0;
+        return hits.map((h) => h ?? probed[j++] ?? null);
+      }
+      return hits;
+    } catch (e) {
+      // A corrupt index: another mirror's index (with checksums) beats guessing here.
+      this.record(primaryUrl, this.why(e));
+      return none;
+    }
   }
 
   private hitFromIndex(c: Extract<Candidate, { kind: 'repo' }>, p: PrimaryPackage, w: WantedPackage): Hit {

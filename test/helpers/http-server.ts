@@ -23,6 +23,15 @@ export interface Fault {
   bytesPerSecond?: number;
   /** Delay before the response head (ms). */
   delayMs?: number;
+  /** End the response cleanly (FIN, no reset) after this many body bytes: a body shorter than its Content-Length. */
+  endAfterBytes?: number;
+  /** Stop sending for `stallMs` after this many body bytes (a stalled connection), then go on. */
+  stallAfterBytes?: number;
+  stallMs?: number;
+  /** Send this Content-Range on a 206 instead of the true one. */
+  contentRange?: string;
+  /** Flip the byte at this offset of the response body (wrong bytes). */
+  corruptAt?: number;
 }
 
 export interface RequestRecord {
@@ -151,7 +160,7 @@ export async function startMirrorServer(root: string, opts: MirrorServerOptions 
           return;
         }
         status = 206;
-        headers['content-range'] = `bytes ${start}-${end}/${st.size}`;
+        headers['content-range'] = fault.contentRange ?? `bytes ${start}-${end}/${st.size}`;
       }
     }
     headers['content-length'] = end - start + 1;
@@ -164,8 +173,35 @@ export async function startMirrorServer(root: string, opts: MirrorServerOptions 
     const limit = fault.bytesPerSecond ?? rateLimit;
     const stream = createReadStream(file, { start, end, highWaterMark: 64 * 1024 });
     const began = Date.now();
+    let at = 0;
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       let piece = chunk;
+      if (fault.corruptAt !== undefined && fault.corruptAt >= at && fault.corruptAt < at + piece.length) {
+        piece = Buffer.from(piece);
+        piece[fault.corruptAt - at]! ^= 0xff;
+      }
+      at += chunk.length;
+      if (fault.endAfterBytes !== undefined && record.bytesSent + piece.length >= fault.endAfterBytes) {
+        piece = piece.subarray(0, fault.endAfterBytes - record.bytesSent);
+        if (piece.length > 0) res.write(piece);
+        record.bytesSent += piece.length;
+        // A clean close before Content-Length bytes: FIN, after the bytes are flushed.
+        await new Promise<void>((r) => res.socket?.end(r) ?? r());
+        stream.destroy();
+        return;
+      }
+      if (fault.stallAfterBytes !== undefined && record.bytesSent + piece.length > fault.stallAfterBytes && fault.stallMs) {
+        const first = piece.subarray(0, fault.stallAfterBytes - record.bytesSent);
+        if (first.length > 0) res.write(first);
+        record.bytesSent += first.length;
+        piece = piece.subarray(first.length);
+        await new Promise((r) => setTimeout(r, fault.stallMs));
+        fault.stallMs = 0; // once per response
+        if (res.destroyed) {
+          stream.destroy();
+          return;
+        }
+      }
       if (fault.dropAfterBytes !== undefined && record.bytesSent + piece.length > fault.dropAfterBytes) {
         piece = piece.subarray(0, fault.dropAfterBytes - record.bytesSent);
         if (piece.length > 0) res.write(piece);

@@ -10,7 +10,7 @@ import { parseRelease, wantedPackages } from '../../src/release/index.js';
 import { loadMirrorConfig, resolvePackages, type MirrorConfig } from '../../src/resolve/index.js';
 import { ARCHIVE_PRESETS } from '../../src/resolve/archive-presets.js';
 import { writeFileSync } from 'node:fs';
-import { retryAfterMs } from '../../src/resolve/archive-http.js';
+import { parseRetryAfter as retryAfterMs } from '../../src/core/retry.js';
 import { snapshotSuites } from '../../src/resolve/snapshot.js';
 import { fileDigest, startLaunchpadService, startSnapshotService } from '../helpers/archive-services.js';
 import { requireFixture } from '../helpers/fixtures.js';

@@ -98,7 +98,9 @@ function connections(n: number | undefined): number {
 /** FetchOptions from the command line (shared by a single fetch and every item of a batch). */
 async function fetchOptionsFrom(argv: ArgumentsCamelCase<FetchArgs>): Promise<FetchOptions> {
   const { debuginfodUrls } = await import('../../pipeline/fetch/debuginfod.js');
+  const { interruptSignal } = await import('../interrupt.js');
   return {
+    signal: interruptSignal(),
     mirrors: argv.mirror,
     repos: argv.repo,
     ...(argv.arch !== undefined ? { arch: argv.arch } : {}),

@@ -6,7 +6,7 @@ import type { Env } from '../../core/env.js';
 import type { Wanted } from '../../core/fetch-result.js';
 import type { DownloadOptions } from '../../download/index.js';
 import type { ExtractResult, MemberSelector } from '../../extract/types.js';
-import type { RetryPolicy } from '../../download/retry.js';
+import type { RetryPolicy } from '../../core/retry.js';
 import type { PipelineListener } from '../events.js';
 
 export type { FetchedPackage, FetchResult, Wanted } from '../../core/fetch-result.js';
