@@ -4,16 +4,26 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { freeBytes, mib } from './space.js';
 import { CacheError } from '../core/errors.js';
 
 /** Wrap an fs failure into a one-line CacheError that names the path (exit 74). */
 export function cacheIoError(what: string, path: string, e: unknown): CacheError {
   const err = e as NodeJS.ErrnoException;
   const perm = err.code === 'EACCES' || err.code === 'EPERM';
-  return new CacheError(`cache: cannot ${what} ${path}: ${err.message ?? String(e)}`, {
+  const full = err.code === 'ENOSPC' || err.code === 'EDQUOT';
+  const free = full ? freeBytes(path) : null;
+  const hint = perm
+    ? 'check the permissions of the cache directory, or pick another with --cache-dir'
+    : full
+      ? 'free space there (kdbg cache prune --max-size …) or pick another cache with --cache-dir; what was downloaded is kept and the next run resumes'
+      : err.code === 'EROFS'
+        ? 'the cache is on a read-only file system: pick a writable one with --cache-dir'
+        : undefined;
+  return new CacheError(`cache: cannot ${what} ${path}: ${err.message ?? String(e)}${free !== null ? ` (${mib(free)} free there)` : ''}`, {
     cause: e,
-    details: { path, errno: err.code ?? null },
-    ...(perm ? { hint: 'check the permissions of the cache directory, or pick another with --cache-dir' } : {}),
+    details: { path, errno: err.code ?? null, ...(free !== null ? { freeBytes: free } : {}) },
+    ...(hint ? { hint } : {}),
   });
 }
 

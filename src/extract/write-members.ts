@@ -11,6 +11,8 @@ import { constants as fsc } from 'node:fs';
 import { chmod, link, lstat, mkdir, open, realpath, rename, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, posix, sep } from 'node:path';
 import { CacheError, IntegrityError, isKdbgError, TruncatedError, UnsafePathError } from '../core/errors.js';
+import { cacheIoError } from '../cache/fs-util.js';
+import { mib } from '../cache/space.js';
 import type { ArchiveMember, WrittenMember } from './types.js';
 
 export interface WriterState {
@@ -154,7 +156,7 @@ export async function writeMember(
         hash.update(chunk);
         let off = 0;
         while (off < chunk.length) {
-          const r = await fh.write(chunk, off, chunk.length - off).catch((e: unknown) => Promise.reject(ioError(abs, 'cannot write', e)));
+          const r = await fh.write(chunk, off, chunk.length - off).catch((e: unknown) => Promise.reject(writeError(member.path, member.size, state.root, e)));
           off += r.bytesWritten;
         }
         written += chunk.length;
@@ -234,6 +236,18 @@ export async function readSmall(body: AsyncIterable<Uint8Array>, max: number, la
     parts.push(c);
   }
   return Buffer.concat(parts).toString('utf8');
+}
+
+/**
+ * A member that cannot be written for want of space (or a read-only disk) is named by what it is
+ * and how big, and the one line says how much is free: the staging path it was being written to
+ * is gone once kdbg exits, so it would tell the operator nothing (faults-found.md, fell short 5).
+ */
+function writeError(memberPath: string, size: number, root: string, e: unknown): CacheError {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS') return ioError(join(root, memberPath), 'cannot write', e);
+  const err = cacheIoError(`write ${memberPath} (${mib(size)}) under`, root, e);
+  return err;
 }
 
 function ioError(path: string, what: string, e: unknown): CacheError {

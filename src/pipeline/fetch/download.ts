@@ -26,6 +26,13 @@ async function extractJobs(ctx: FetchContext, plan: ResolvedPlan, staging: strin
 async function wholeDownload(ctx: FetchContext, job: ExtractJob, pace: PaceLimits): Promise<JobResult> {
   const { opts, emit, cache } = ctx;
   const { downloadPackage } = await import('../../download/index.js');
+  // A package of known size that cannot fit is refused before its first byte, in one line that
+  // says how much is needed (the unpacked members come on top).
+  if (job.pkg.size !== null && !(await cache.findPackage(job.pkg.sha256, job.pkg.fileName))) {
+    const { ensureFreeSpace } = await import('../../cache/space.js');
+    const have = await cache.partialBytes(cache.packageKey(job.pkg.sha256, job.pkg.fileName));
+    ensureFreeSpace(cache.root, job.pkg.size - have, `${job.pkg.fileName} (${job.pkg.size} bytes, kept while it is unpacked)`);
+  }
   const { extractPackage } = await import('../../extract/index.js');
   const r = await downloadPackage<ExtractResult>(job.pkg, {
     cache,
