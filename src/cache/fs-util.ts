@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freeBytes, mib } from './space.js';
 import { CacheError } from '../core/errors.js';
@@ -27,8 +28,9 @@ export function cacheIoError(what: string, path: string, e: unknown): CacheError
   });
 }
 
+/** `<host>-<pid>.<hex>`: unique, and tells sweep.ts whose leftover a temp name is. */
 export function uniqueSuffix(): string {
-  return `${process.pid}.${randomBytes(6).toString('hex')}`;
+  return `${hostname()}-${process.pid}.${randomBytes(6).toString('hex')}`;
 }
 
 export async function exists(p: string): Promise<boolean> {

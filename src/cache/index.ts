@@ -27,6 +27,7 @@ import { cacheIoError, exists, fsyncDir, fsyncTree, readJson, uniqueSuffix, writ
 import { acquireLock, type Lock, type LockOptions } from './lock.js';
 import { PartialFile } from './partial.js';
 import { shareTree, touchUsed, usedDir } from './usage.js';
+import { sweepDeadLeftovers } from './sweep.js';
 
 export { PartialFile, type PartialMeta } from './partial.js';
 export { acquireLock, withLock, type Lock, type LockInfo, type LockOptions } from './lock.js';
@@ -282,27 +283,9 @@ export class Cache {
     await fsp.rm(p, { recursive: true, force: true }).catch(() => undefined);
   }
 
-  /** Remove staging directories left by kdbg processes of this host that no longer run. */
+  /** Remove what kdbg processes of this host that no longer run left behind (sweep.ts). */
   private async sweepTmp(): Promise<void> {
-    let names: string[];
-    try {
-      names = await fsp.readdir(this.tmpDir);
-    } catch {
-      return;
-    }
-    const host = hostname();
-    for (const n of names) {
-      if (!n.startsWith(`${host}-`)) continue;
-      const pid = Number(n.slice(host.length + 1).split('-')[0]);
-      if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
-      let alive = true;
-      try {
-        process.kill(pid, 0);
-      } catch (e) {
-        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-      }
-      if (!alive) await fsp.rm(join(this.tmpDir, n), { recursive: true, force: true }).catch(() => undefined);
-    }
+    await sweepDeadLeftovers(this.tmpDir, [this.partialDir, join(this.packagesDir, 'by-name'), join(this.root, 'used'), this.releasesDir, this.buildIdDir], this.locksDir);
   }
 
   // ---- release entries -------------------------------------------------------------------------
