@@ -1,7 +1,7 @@
 // The analyze stage: one crash session with a fixed command plan, parsers over each command's
 // output, triage rules, and the report model the renderers (Markdown, JSON, HTML) share.
 //
-// Plan: [mod -S DIR] sys bt | then, knowing bt and the log: sym/dis -l at the fault, bt -a, log,
+// Plan: [mod -S DIR] sys bt -l | then, knowing bt and the log: sym/dis -l at the fault, bt -a, log,
 // kmem -i, ps, foreach UN bt, mod, --cmd… — all in the same running crash (see session.ts).
 
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -25,6 +25,8 @@ import { parseSym } from './parsers/sym.js';
 import type { SymInfo } from './parsers/sym.js';
 import { parseSys } from './parsers/sys.js';
 import type { SysInfo } from './parsers/sys.js';
+import { callChain, faultAndCaller } from './call-chain.js';
+import type { ChainEntry } from './call-chain.js';
 import { CrashSession } from './session.js';
 import type { TranscriptSection } from './transcript.js';
 import { outputOf } from './transcript.js';
@@ -85,7 +87,8 @@ export function parseSections(sections: readonly TranscriptSection[]): ParsedOut
   const opt = <T>(text: string | null, f: (t: string) => T): T | null => (text === null ? null : f(text));
   return {
     sys: opt(o('sys'), parseSys),
-    bt: opt(o('bt'), parseBt),
+    // `bt -l` since the call chain carries file:line; `bt` in transcripts recorded before.
+    bt: opt(o('bt -l') ?? o('bt'), parseBt),
     btAll: opt(o('bt -a'), parseBt),
     hung: opt(o('foreach UN bt'), parseBt),
     kmem: opt(o('kmem -i'), parseKmemInfo),
@@ -106,9 +109,9 @@ export async function runCrashPlan(input: AnalyzeInput, header: string[]): Promi
     await session.ready();
     const first: string[] = [];
     if (input.modulesDir) first.push(`mod -S ${input.modulesDir}`);
-    first.push('sys', 'bt', 'log');
+    first.push('sys', 'bt -l', 'log');
     const outs = await session.runAll(first);
-    const btText = outs[first.indexOf('bt')] ?? '';
+    const btText = outs[first.indexOf('bt -l')] ?? '';
     const logText = outs[first.indexOf('log')] ?? '';
     const target = pickTarget(parseBt(btText), parseLog(logText));
     const rest: string[] = [];
@@ -192,7 +195,17 @@ export interface AnalysisReport {
     probableCause: string;
   };
   findings: Finding[];
+  /** The panicking task's frames with file:line (`bt -l`), the exception RIP first where there is one. */
+  callChain: ChainEntry[];
+  /** Indexes into callChain of the fault and of its caller. */
+  faultIndex: number | null;
+  callerIndex: number | null;
+  /** The faulting line with context. */
   source: SourceQuote | null;
+  /** The caller's line with context. */
+  callerSource: SourceQuote | null;
+  /** Why a snippet is missing (no sources fetched, file not in them), else null. */
+  sourceNote: string | null;
   system: {
     release: string | null;
     version: string | null;
@@ -239,10 +252,29 @@ export async function buildReport(input: BuildReportInput): Promise<AnalysisRepo
   for (const w of input.session.startup.split('\n')) if (/^WARNING: .*(inconsistency|do not match|mismatch)/i.test(w)) warnings.push(`crash: ${w}`);
   const pidHash = all.split('\n').filter((l) => /not found in PID hash/.test(l));
   if (pidHash.length > 0) warnings.push(`crash could not gather every task (${pidHash.length} "not found in PID hash" messages${p.sys?.tasks != null && p.ps ? `; sys TASKS ${p.sys.tasks}, ps ${p.ps.rows.length}` : ''}): the process list is incomplete`);
+  const chain = callChain(p.bt?.tasks[0] ?? null, t.location);
+  const { fault, caller } = faultAndCaller(chain, t.location);
+  const faultPlace = t.location?.file && t.location.line !== null ? { file: t.location.file, line: t.location.line } : fault !== null ? chain[fault]! : null;
+  const callerPlace = caller !== null ? chain[caller]! : null;
   let source: SourceQuote | null = null;
-  if (input.sourceDir && t.location?.file && t.location.line !== null) {
-    source = await quoteSource(input.sourceDir, t.location.file, t.location.line);
-    if (!source) warnings.push(`source ${t.location.file} not found under ${input.sourceDir}`);
+  let callerSource: SourceQuote | null = null;
+  let sourceNote: string | null = null;
+  if (!input.sourceDir) {
+    sourceNote = 'no kernel sources at hand (the fetch had none, or --vmlinux was given without --source-dir): the lines above are not quoted';
+  } else {
+    const missing: string[] = [];
+    if (faultPlace?.file && faultPlace.line !== null) {
+      source = await quoteSource(input.sourceDir, faultPlace.file, faultPlace.line);
+      if (!source) {
+        warnings.push(`source ${faultPlace.file} not found under ${input.sourceDir}`);
+        missing.push(faultPlace.file);
+      }
+    }
+    if (callerPlace?.file && callerPlace.line !== null) {
+      callerSource = await quoteSource(input.sourceDir, callerPlace.file, callerPlace.line);
+      if (!callerSource) missing.push(callerPlace.file);
+    }
+    if (missing.length) sourceNote = `not under ${input.sourceDir}: ${missing.join(', ')}`;
   }
   const commands = input.session.sections.map((s) => {
     const out = s.output + s.stderr;
@@ -259,7 +291,12 @@ export async function buildReport(input: BuildReportInput): Promise<AnalysisRepo
     crash: { path: input.crash.path, version: input.crash.version, tooOld: old, durationMs: input.session.durationMs, exitCode: input.session.exitCode },
     summary: { panicClass: t.panicClass, headline: t.headline, panicMessage: t.panicMessage, faultAddress: t.faultAddress, bugAt: t.bugAt, task: t.task, location: t.location, probableCause: t.probableCause },
     findings: t.findings,
+    callChain: chain,
+    faultIndex: fault,
+    callerIndex: caller,
     source,
+    callerSource,
+    sourceNote,
     system: {
       release: p.sys?.release ?? null,
       version: p.sys?.version ?? null,
