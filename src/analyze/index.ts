@@ -44,6 +44,11 @@ export interface AnalyzeInput {
   extraCommands?: string[];
   /** Module debuginfo directory for `mod -S`. */
   modulesDir?: string | null;
+  /**
+   * Given the modules the dump had loaded (`mod`, run first in the session), fetch their debug
+   * files and say where they are; the plan then runs `mod -S <dir>` before `bt`.
+   */
+  loadModules?: ((rows: ModRow[]) => Promise<{ dir: string | null }>) | null;
   /** Kernel sources (cache entry `source`) for quoting the faulting line. */
   sourceDir?: string | null;
   /** Upstream kernel version ("6.1.192") for the crash-too-old rule. */
@@ -96,8 +101,14 @@ export function parseSections(sections: readonly TranscriptSection[]): ParsedOut
     dis: opt(o('dis -rl *'), parseDis),
     sym: opt(o('sym *'), parseSym),
     log: parseLog(o('log') ?? ''),
-    mod: opt(o('mod'), parseMod),
+    // The last `mod`: after `mod -S` it names the object file crash loaded for each module.
+    mod: opt(lastOutput(sections, 'mod'), parseMod),
   };
+}
+
+function lastOutput(sections: readonly TranscriptSection[], command: string): string | null {
+  const s = sections.filter((x) => x.command === command).at(-1);
+  return s ? s.output + s.stderr : null;
 }
 
 /** Run the command plan in one crash session. Throws AnalysisError with details.transcript on failure. */
@@ -108,7 +119,13 @@ export async function runCrashPlan(input: AnalyzeInput, header: string[]): Promi
     session = CrashSession.spawn({ crash: input.crash.path, vmlinux: input.vmlinux, dump: input.dump, timeoutMs: input.timeoutMs, header, ...(input.env ? { env: input.env } : {}) });
     await session.ready();
     const first: string[] = [];
-    if (input.modulesDir) first.push(`mod -S ${input.modulesDir}`);
+    let modulesDir = input.modulesDir ?? null;
+    if (!modulesDir && input.loadModules) {
+      // Which modules the dump had, from the same session, before anything that needs them.
+      const [modText] = await session.runAll(['mod']);
+      modulesDir = (await input.loadModules(parseMod(modText ?? ''))).dir;
+    }
+    if (modulesDir) first.push(`mod -S ${modulesDir}`);
     first.push('sys', 'bt -l', 'log');
     const outs = await session.runAll(first);
     const btText = outs[first.indexOf('bt -l')] ?? '';
@@ -222,13 +239,45 @@ export interface AnalysisReport {
   memory: KmemInfo | null;
   processes: { total: number; stateCounts: Record<string, number>; dState: { pid: number; comm: string }[] } | null;
   modules: ModRow[];
+  /**
+   * The modules' debug files: which crash loaded (`mod` after `mod -S`), and for each module
+   * without one, why (out of tree, not in the debug packages, not fetched). Null: no module step.
+   */
+  moduleDebug: ModuleDebugReport | null;
   logTail: string[];
   commands: { command: string; lines: number; error: string | null }[];
   warnings: string[];
   timings: Record<string, number>;
 }
 
+export interface ModuleDebugReport {
+  dir: string | null;
+  loaded: { name: string; objectFile: string }[];
+  missing: { name: string; reason: string }[];
+  /** How long fetching the debug files took (ms), when kdbg fetched them. */
+  fetchMs: number | null;
+}
+
+/** What the module step did, for the report (the fetch's own account; crash's `mod` completes it). */
+export interface ModuleStepOutcome {
+  dir: string | null;
+  missing: { name: string; reason: string }[];
+  fetchMs: number | null;
+}
+
+export function moduleDebugReport(rows: readonly ModRow[], step: ModuleStepOutcome): ModuleDebugReport {
+  const loaded = rows.filter((r) => r.objectFile !== null).map((r) => ({ name: r.name, objectFile: r.objectFile! }));
+  const missing = [...step.missing];
+  for (const r of rows) {
+    if (r.objectFile !== null || missing.some((m) => m.name === r.name)) continue;
+    missing.push({ name: r.name, reason: step.dir ? `crash loaded no debug file for it from ${step.dir}` : 'no debug file' });
+  }
+  return { dir: step.dir, loaded, missing, fetchMs: step.fetchMs };
+}
+
 export interface BuildReportInput {
+  /** The module step, when there was one (--modules-dir, or fetched for the dump's modules). */
+  moduleStep?: ModuleStepOutcome | null;
   dump: AnalysisReport['dump'];
   vmlinux: AnalysisReport['vmlinux'];
   verification: unknown;
@@ -313,6 +362,7 @@ export async function buildReport(input: BuildReportInput): Promise<AnalysisRepo
     memory: p.kmem,
     processes: p.ps ? { total: p.ps.rows.length, stateCounts: p.ps.stateCounts, dState: p.ps.rows.filter((r) => r.state === 'UN').map((r) => ({ pid: r.pid, comm: r.comm })) } : null,
     modules: p.mod ?? [],
+    moduleDebug: input.moduleStep ? moduleDebugReport(p.mod ?? [], input.moduleStep) : null,
     logTail: p.log.slice(-60).map((l) => (l.time === null ? l.text : `[${l.time.toFixed(6).padStart(12)}] ${l.text}`)),
     commands,
     warnings,

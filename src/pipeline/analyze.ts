@@ -4,7 +4,8 @@
 // `analyzeFetched` for each dump it has already identified and fetched.
 
 import { join } from 'node:path';
-import type { AnalysisReport } from '../analyze/index.js';
+import type { AnalysisReport, ModuleStepOutcome } from '../analyze/index.js';
+import type { ModRow } from '../analyze/parsers/mod.js';
 import type { CrashBinary } from '../analyze/crash-binary.js';
 import { processEnv, type Env } from '../core/env.js';
 import type { DumpIdentity, ProgressListener } from '../core/types.js';
@@ -32,6 +33,8 @@ export interface AnalyzeFetchedOptions {
   vmlinux: string;
   sourceDir: string | null;
   modulesDir: string | null;
+  /** Fetch the debug files of the modules crash's `mod` lists, inside the session (see analyze()). */
+  loadModules?: ((rows: ModRow[]) => Promise<ModuleStepOutcome>) | null;
   /** The crash binary, or where to look for it (after the match is verified: a mismatch is reported first). */
   crash: LocatedCrash | { flag?: string | undefined; env: Env };
   timeoutMs: number;
@@ -83,9 +86,18 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
   }
   t = Date.now();
   let session;
+  let moduleStep: ModuleStepOutcome | null = o.modulesDir ? { dir: o.modulesDir, missing: [], fetchMs: null } : null;
+  const load = o.loadModules;
+  const loadModules = load
+    ? async (rows: ModRow[]): Promise<{ dir: string | null }> => {
+        moduleStep = await load(rows);
+        if (moduleStep.fetchMs !== null) timings['modulesMs'] = moduleStep.fetchMs;
+        return moduleStep;
+      }
+    : null;
   try {
     session = await runCrashPlan(
-      { dump: o.dump, vmlinux: o.vmlinux, crash, timeoutMs: o.timeoutMs, extraCommands: o.extraCommands ?? [], modulesDir: o.modulesDir, sourceDir: o.sourceDir, kernelVersion },
+      { dump: o.dump, vmlinux: o.vmlinux, crash, timeoutMs: o.timeoutMs, extraCommands: o.extraCommands ?? [], modulesDir: o.modulesDir, loadModules, sourceDir: o.sourceDir, kernelVersion },
       o.header(crash),
     );
   } catch (e) {
@@ -110,6 +122,7 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
     session,
     kernelVersion,
     sourceDir: o.sourceDir,
+    moduleStep,
     warnings: verification.warnings,
     timings,
   });
@@ -147,6 +160,12 @@ export interface AnalyzeOptions {
   extraCommands?: string[];
   force?: boolean;
   modulesDir?: string;
+  /**
+   * Load the debug files of the modules the dump had loaded (default true): after fetching the
+   * vmlinux, crash's `mod` names them and only their files are fetched (pipeline/fetch/modules.ts).
+   * Off with a --vmlinux (nothing was fetched) or a modulesDir.
+   */
+  modules?: boolean;
   sourceDir?: string;
   outDir?: string | null;
   env?: Env;
@@ -225,6 +244,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   let vmlinux = o.vmlinux;
   let sourceDir = o.sourceDir ?? null;
   let modulesDir = o.modulesDir ?? null;
+  let loadModules: AnalyzeFetchedOptions['loadModules'] = null;
   if (vmlinux === undefined) {
     t = Date.now();
     try {
@@ -232,6 +252,17 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
       vmlinux = r.vmlinux;
       sourceDir ??= r.source;
       modulesDir ??= r.modules;
+      if (!modulesDir && o.modules !== false) {
+        loadModules = async (rows) => {
+          const { fetchModuleDebug } = await import('./fetch/modules.js');
+          const names = rows.map((x) => x.name);
+          emit({ kind: 'info', message: `the dump had ${names.length} module${names.length === 1 ? '' : 's'} loaded${names.length ? `: ${names.join(' ')}` : ''}; fetching their debug files` });
+          const m = await fetchModuleDebug(r, names, { env, onProgress: emit, ...o.fetch });
+          for (const x of m.missing) emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `module ${x.name}: no debug file (${x.reason})` });
+          emit({ kind: 'info', message: `module debug files: ${m.found.length} of ${names.length} (${m.ms} ms)` });
+          return { dir: m.dir, missing: m.missing, fetchMs: m.ms };
+        };
+      }
     } finally {
       timings['fetchMs'] = Date.now() - t;
     }
@@ -243,6 +274,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
     vmlinux,
     sourceDir,
     modulesDir,
+    loadModules,
     crash: { flag: o.crash, env },
     timeoutMs: o.timeoutMs,
     extraCommands: o.extraCommands ?? [],

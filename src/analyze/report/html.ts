@@ -59,6 +59,7 @@ export function renderHtml(r: AnalysisReport): string {
     h.push('</table>');
   }
   if (r.processes) h.push(`<h2>Processes (ps)</h2><p>${r.processes.total} tasks: ${e(Object.entries(r.processes.stateCounts).map(([k, v]) => `${k} ${v}`).join(', '))}</p>`);
+  if (r.moduleDebug?.missing.length) h.push(`<h2>Modules without debug info</h2><ul>${r.moduleDebug.missing.map((m) => `<li><code>${e(m.name)}</code>: ${e(m.reason)}</li>`).join('')}</ul>`);
   h.push(`<h2>Kernel log (tail)</h2><pre>${e(r.logTail.slice(-40).join('\n'))}</pre>`);
   h.push(`<h2>Commands run</h2><ul>${r.commands.map((c) => `<li><code>${e(c.command)}</code> — ${c.lines} lines${c.error ? ` — ${e(c.error)}` : ''}</li>`).join('')}</ul>`);
   h.push(`<p><small>${e(`${r.schema} · ${r.generatedAt} · dump ${r.dump.path} · vmlinux ${r.vmlinux.path}`)}</small></p></body></html>`);

@@ -80,7 +80,9 @@ export function renderMarkdown(r: AnalysisReport): string {
     out.push('## Processes (`ps`)', '', `${r.processes.total} tasks: ${Object.entries(r.processes.stateCounts).map(([k, v]) => `${k} ${v}`).join(', ')}`, '');
     if (r.processes.dState.length) out.push(`D state: ${r.processes.dState.map((d) => `${d.comm} (${d.pid})`).join(', ')}`, '');
   }
-  if (r.modules.length) out.push('## Modules (`mod`)', '', r.modules.map((m) => `\`${m.name}\``).join(', '), '');
+  if (r.modules.length) out.push('## Modules (`mod`)', '', r.modules.map((m) => `\`${m.name}\`${m.objectFile ? ' (debug info loaded)' : ''}`).join(', '), '');
+  const md = r.moduleDebug;
+  if (md && md.missing.length) out.push('Modules without debug info (their frames have no file:line):', '', ...md.missing.map((m) => `- \`${m.name}\`: ${m.reason}`), '');
   out.push('## Kernel log (tail)', '', code(r.logTail.slice(-40)), '');
   out.push('## Commands run', '', ...r.commands.map((c) => `- \`${c.command}\` — ${c.lines} lines${c.error ? ` — error: ${c.error}` : ''}`), '');
   out.push(`_Dump \`${r.dump.path}\` · vmlinux \`${r.vmlinux.path}\` · ${r.schema} · ${r.generatedAt}_`, '');
