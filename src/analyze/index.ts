@@ -200,7 +200,8 @@ export interface AnalysisReport {
   dump: { path: string; format: string | null; release: string | null; buildId: string | null };
   vmlinux: { path: string; release: string | null; buildId: string | null; banner: string | null };
   verification: unknown;
-  crash: { path: string; version: string | null; tooOld: string | null; durationMs: number; exitCode: number | null };
+  /** `fix`: the command that gets a new enough crash on this host (as `kdbg doctor` prints it), when tooOld. */
+  crash: { path: string; version: string | null; tooOld: string | null; durationMs: number; exitCode: number | null; fix?: string | null };
   summary: {
     panicClass: Triage['panicClass'];
     headline: string;

@@ -127,8 +127,15 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
     timings,
   });
   timings['reportMs'] = Date.now() - t5;
+  if (report.crash.tooOld) {
+    // The same advice as kdbg doctor: the command that gets a new enough crash on this host.
+    const { minimumCrashFor } = await import('../analyze/crash-binary.js');
+    const { crashFixCommand, hostDistro } = await import('./host-fixes.js');
+    report.crash.fix = await crashFixCommand(await hostDistro(), minimumCrashFor(kernelVersion)?.crash ?? null);
+  }
   report.timings = { ...timings };
   for (const w of report.warnings) if (!verification.warnings.includes(w)) emit({ kind: 'warning', code: 'KDBG_E_ANALYSIS', message: w });
+  if (report.crash.fix) emit({ kind: 'warning', code: 'KDBG_E_ANALYSIS', message: `fix on this host: ${report.crash.fix} (then kdbg doctor checks it)` });
   const files: string[] = [];
   if (o.outDir) {
     const { renderMarkdown } = await import('../analyze/report/markdown.js');

@@ -4,11 +4,14 @@
 // module. crash's `mod` names the modules the dump had; only their debug files are fetched (the
 // kernel package by bisection over its xz blocks); `mod -S` loads them before `bt -l`. Expected
 // lines come from the module's own source file (the line of the statement), never from kdbg.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisReport } from '../../src/analyze/index.js';
+import { compareVersions } from '../../src/analyze/crash-binary.js';
+import type { DoctorReport } from '../../src/pipeline/doctor.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { cleanupTmp, loopbackOnlyConfig, runKdbg, tmpDir, type CliResult } from './fetch-cli.js';
@@ -93,6 +96,33 @@ describe('kdbg analyze: the loaded modules\' debug files by default', () => {
     // The vmlinux is cached: no request at all.
     expect(server.requests.length).toBe(before);
   }, 300_000);
+
+  // Debian 12's own crash (8.0.2) against the 6.1 kernel this cache now holds: the real case.
+  it.runIf(existsSync('/usr/bin/crash'))('kdbg doctor: the host\'s crash is too old for the cached kernel, with the fix; trixie\'s is not; mirrors answer or not', async () => {
+    const dead = 'http://127.0.0.1:9/';
+    const old = await runKdbg(['doctor', '--json', '--cache-dir', cache, '--crash', '/usr/bin/crash', '--mirror', server.url, '--mirror', dead, '--config', config, '--timeout', '2']);
+    const version = /crash (\S+)/.exec(execFileSync('/usr/bin/crash', ['--version']).toString())![1]!;
+    const rep = JSON.parse(old.stdout) as DoctorReport;
+    const k = rep.checks.find((c) => c.id === 'crash-kernel' && c.subject === m().release)!;
+    if (compareVersions(version, '8.0.4') < 0) {
+      expect(old.code).toBe(3);
+      expect(k.status).toBe('problem');
+      expect(k.message).toContain(`crash ${version} is too old for ${m().release}`);
+      expect(k.fix).toMatch(/apt-get install|dnf|zypper|--crash/);
+    } else expect(k.status).toBe('ok');
+    expect(rep.checks.find((c) => c.id === 'mirror' && c.subject === server.url)?.status).toBe('ok');
+    const d = rep.checks.find((c) => c.id === 'mirror' && c.subject === dead)!;
+    expect(d.status).toBe('problem');
+    expect(d.fix).toContain(dead);
+    expect(rep.checks.find((c) => c.id === 'cache')?.status).toBe('ok');
+    // The same host with trixie's crash: that kernel is fine.
+    const good = await runKdbg(['doctor', '--json', '--cache-dir', cache, '--crash', requireFixture('crash-trixie', 'crash'), '--config', config]);
+    const g = JSON.parse(good.stdout) as DoctorReport;
+    expect(g.checks.find((c) => c.id === 'crash-kernel' && c.subject === m().release)?.status).toBe('ok');
+    // The human form: one line per check, the fix under the problem.
+    const text = await runKdbg(['doctor', '--cache-dir', cache, '--crash', '/usr/bin/crash', '--config', config]);
+    if (compareVersions(version, '8.0.4') < 0) expect(text.stdout).toMatch(new RegExp(`PROBLEM  crash-kernel ${m().release.replace(/\./g, '\\.')}: .*\n\s+fix: `));
+  }, 120_000);
 
   it('HTML on stdout; a second dump of the same kernel reuses the cached module files', async () => {
     const before = server.requests.length;

@@ -39,6 +39,7 @@ export function renderMarkdown(r: AnalysisReport): string {
   out.push(`- **Kernel:** \`${r.system.release ?? r.dump.release ?? '?'}\` ${r.system.version ?? ''} · ${r.system.cpus ?? '?'} CPUs · ${r.system.memory ?? '?'} · uptime ${r.system.uptime ?? '?'}`);
   out.push(`- **Analysis:** crash ${r.crash.version ?? '?'} (${Math.round(r.crash.durationMs / 100) / 10} s) · vmlinux ${verificationLine(r.verification)}`);
   if (r.warnings.length) for (const w of r.warnings) out.push(`- **Warning:** ${w}`);
+  if (r.crash.fix) out.push(`- **Fix:** \`${r.crash.fix}\``);
   out.push('');
   // The order an engineer reads a crash in: the call chain, the faulting line, the caller's line.
   const chain = r.callChain ?? [];
