@@ -264,7 +264,14 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
           const { fetchModuleDebug } = await import('./fetch/modules.js');
           const names = rows.map((x) => x.name);
           emit({ kind: 'info', message: `the dump had ${names.length} module${names.length === 1 ? '' : 's'} loaded${names.length ? `: ${names.join(' ')}` : ''}; fetching their debug files` });
-          const m = await fetchModuleDebug(r, names, { env, onProgress: emit, ...o.fetch });
+          let m;
+          try {
+            m = await fetchModuleDebug(r, names, { env, onProgress: emit, ...o.fetch });
+          } catch (e) {
+            // Without the modules' files the analysis still stands: their frames lack lines.
+            emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `module debug files not fetched: ${(e as Error).message}` });
+            return { dir: null, missing: names.map((n) => ({ name: n, reason: `fetching failed: ${(e as Error).message}` })), fetchMs: null };
+          }
           for (const x of m.missing) emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `module ${x.name}: no debug file (${x.reason})` });
           emit({ kind: 'info', message: `module debug files: ${m.found.length} of ${names.length} (${m.ms} ms)` });
           return { dir: m.dir, missing: m.missing, fetchMs: m.ms };

@@ -115,14 +115,19 @@ async function checkCrash(checks: DoctorCheck[], o: DoctorOptions, env: Env, hos
   // Every kernel the cache holds is a kernel this host analyses.
   const { openCache } = await import('../cache/index.js');
   const { upstreamVersion } = await import('../verify/index.js');
-  let entries: { release: string; banner: string | null }[] = [];
+  let entries: { release: string; banner: string | null; packageVersion: string | null }[] = [];
   try {
-    entries = (await (await openCache(cacheDir)).listEntries()).map((r) => ({ release: r.entry.release, banner: r.entry.banner }));
+    entries = (await (await openCache(cacheDir)).listEntries()).map((r) => ({
+      release: r.entry.release,
+      banner: r.entry.banner,
+      // Debian's package version ("6.1.192-3", from linux-image-…-dbg_6.1.192-3_amd64.deb) names the stable release.
+      packageVersion: /_([^_]+)_[^_]+\.deb$/.exec(r.entry.packages[0]?.fileName ?? '')?.[1] ?? null,
+    }));
   } catch {
     // an unreadable cache is the cache check's to report
   }
   for (const e of entries) {
-    const kv = upstreamVersion(e.release, e.banner);
+    const kv = upstreamVersion(e.release, e.banner, e.packageVersion);
     const min = minimumCrashFor(kv);
     if (!min || crash.version === null) continue;
     if (compareVersions(crash.version, min.crash) >= 0) {

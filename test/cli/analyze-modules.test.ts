@@ -121,8 +121,21 @@ describe('kdbg analyze: the loaded modules\' debug files by default', () => {
     expect(g.checks.find((c) => c.id === 'crash-kernel' && c.subject === m().release)?.status).toBe('ok');
     // The human form: one line per check, the fix under the problem.
     const text = await runKdbg(['doctor', '--cache-dir', cache, '--crash', '/usr/bin/crash', '--config', config]);
-    if (compareVersions(version, '8.0.4') < 0) expect(text.stdout).toMatch(new RegExp(`PROBLEM  crash-kernel ${m().release.replace(/\./g, '\\.')}: .*\n\s+fix: `));
+    if (compareVersions(version, '8.0.4') < 0) expect(text.stdout).toMatch(new RegExp(`PROBLEM  crash-kernel ${m().release.replace(/\./g, '\\.')}: .*\\n\\s+fix: `));
   }, 120_000);
+
+  it('kdbg fetch --module: one module of the kernel package by name, a missing one named as such', async () => {
+    const r = await runKdbg(['fetch', m().release, '--mirror', server.url, '--config', config, '--cache-dir', cache, '--json', '--module', 'e1000e', '--module', 'kdbg_no_such_module']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { vmlinux: string; moduleDebug: { found: { name: string; path: string; member: string }[]; missing: { name: string; reason: string }[] } };
+    expect(j.moduleDebug.found.map((x) => x.name)).toEqual(['e1000e']);
+    // The package's own md5 of that member (dpkg-deb -I … md5sums), against the file written.
+    const md5 = execFileSync('dpkg-deb', ['-I', requireFixture('modules-mirror', m().kernelDeb), 'md5sums'], { maxBuffer: 64 << 20 }).toString();
+    const line = md5.split('\n').find((l) => l.endsWith(`  ${j.moduleDebug.found[0]!.member}`))!;
+    expect(createHash('md5').update(readFileSync(j.moduleDebug.found[0]!.path)).digest('hex')).toBe(line.split(' ')[0]);
+    expect(j.moduleDebug.missing).toEqual([{ name: 'kdbg_no_such_module', reason: expect.stringMatching(/^not in linux-image-.*-dbg, kdbg-oops-modules-.*-dbg: built out of tree/) }]);
+    expect(r.stderr).toContain('module kdbg_no_such_module: no debug file');
+  }, 300_000);
 
   it('HTML on stdout; a second dump of the same kernel reuses the cached module files', async () => {
     const before = server.requests.length;
