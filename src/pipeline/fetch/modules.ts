@@ -138,7 +138,7 @@ export async function fetchModuleDebug(fetched: FetchResult, names: readonly str
     let scanned: string[] = [];
     if (todo.size > 0 && (fetched.release.family === 'debian' || fetched.release.family === 'ubuntu')) {
       const extra = await modulePackages(fetched, opts);
-      scanned = extra.map((p) => p.fileName);
+      scanned = extra.map((p) => p.name);
       for (const pkg of extra) {
         if (todo.size === 0) break;
         await fromSmallPackage(pkg, join(staging, pkg.fileName), todo, adopt, packages, opts);
