@@ -134,6 +134,8 @@ export async function fetchModuleDebug(fetched: FetchResult, names: readonly str
         }
       }
     }
+    let rpmNote: string | null = null;
+    if (vm && vm.fileName.endsWith('.rpm') && todo.size > 0) rpmNote = await fromRpm(cache, vm, todo, join(staging, 'r'), adopt, packages, opts);
     const notInKernel = [...todo];
     let scanned: string[] = [];
     if (todo.size > 0 && (fetched.release.family === 'debian' || fetched.release.family === 'ubuntu')) {
@@ -145,10 +147,10 @@ export async function fetchModuleDebug(fetched: FetchResult, names: readonly str
       }
     }
     for (const n of todo) {
-      const where = [kernelPkgRead && vm ? vm.name : null, ...scanned].filter((x) => x !== null);
+      const where = [(kernelPkgRead || rpmNote === '') && vm ? vm.name : null, ...scanned].filter((x) => x !== null);
       missing.push({
         name: n,
-        reason: notInKernel.includes(n) && where.length > 0 ? `not in ${where.join(', ')}: built out of tree, or its debug package is not on the mirrors` : vm ? `the debug files of ${vm.fileName} could not be listed` : 'no kernel debug package known for this release',
+        reason: rpmNote ? rpmNote : notInKernel.includes(n) && where.length > 0 ? `not in ${where.join(', ')}: built out of tree, or its debug package is not on the mirrors` : vm ? `the debug files of ${vm.fileName} could not be listed` : 'no kernel debug package known for this release',
       });
     }
     return done();
@@ -194,4 +196,40 @@ async function fromSmallPackage(
   );
   await adopt(r.written, pkg.fileName);
   packages.push({ fileName: pkg.fileName, url, bytesRead: bytes.length, blocksDecoded: null, blocksTotal: null });
+}
+
+/**
+ * An RPM kernel-debuginfo: a multi-block xz payload (RHEL 8+, Fedora) is read by its header's file
+ * list and only the blocks of the named `*.ko.debug` files (extract/partial-rpm.ts). Returns ''
+ * when the package was read, else why the modules could not be taken from it.
+ */
+async function fromRpm(
+  cache: Cache,
+  vm: { fileName: string; url: string; sha256: string; size: number },
+  todo: Set<string>,
+  dest: string,
+  adopt: (w: { path: string; member: { path: string } }[], fileName: string) => Promise<void>,
+  packages: ModuleDebugResult['packages'],
+  opts: FetchOptions,
+): Promise<string> {
+  const ra = await openPackage(cache, vm, opts);
+  if (!ra) return `${vm.fileName}: the mirror does not serve byte ranges; kdbg fetch --modules extracts every module`;
+  try {
+    const { tryPartialExtract } = await import('../../extract/partial.js');
+    const r = await tryPartialExtract(ra, 'rpm', {
+      destDir: dest,
+      label: vm.fileName,
+      select: (m) => m.type === 'file' && todo.has(moduleOfPath(m.path) ?? ''),
+      stopAfter: todo.size,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    // Null: none of them in the header's file list, or one xz block (el7's w2.xzdio), where every
+    // module is behind the whole payload.
+    if (!r) return `not found by a partial read of ${vm.fileName} (not in it, or its payload is one xz block that must be read whole: kdbg fetch --modules, then --modules-dir)`;
+    await adopt(r.written, vm.fileName);
+    packages.push({ fileName: vm.fileName, url: vm.url, bytesRead: r.partial.compressedBytesRead, blocksDecoded: r.partial.blocksDecoded, blocksTotal: r.partial.blocksTotal });
+    return '';
+  } finally {
+    await closeRa(ra);
+  }
 }
