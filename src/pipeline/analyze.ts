@@ -12,7 +12,7 @@ import type { DumpIdentity, ProgressListener } from '../core/types.js';
 import type { FirstLookReport } from '../klog/report.js';
 import { ignoreEvents } from './events.js';
 import { fetchRelease } from './fetch/index.js';
-import type { FetchOptions } from './fetch/options.js';
+import type { FetchOptions, FetchResult } from './fetch/options.js';
 
 export type { AnalysisReport } from '../analyze/index.js';
 
@@ -237,6 +237,30 @@ export async function analyzeDumpOnly(o: { dump: string; outDir?: string | null;
   return out;
 }
 
+/**
+ * The module step as analyzeFetched takes it: given crash's `mod`, fetch those modules' debug
+ * files for the release `r` was fetched for (pipeline/fetch/modules.ts). A failure is a warning:
+ * the analysis goes on without them.
+ */
+export function moduleLoader(r: FetchResult, fetchOpts: FetchOptions, emit: ProgressListener): (rows: ModRow[]) => Promise<ModuleStepOutcome> {
+  return async (rows) => {
+    const { fetchModuleDebug } = await import('./fetch/modules.js');
+    const names = rows.map((x) => x.name);
+    emit({ kind: 'info', message: `the dump had ${names.length} module${names.length === 1 ? '' : 's'} loaded${names.length ? `: ${names.join(' ')}` : ''}; fetching their debug files` });
+    let m;
+    try {
+      m = await fetchModuleDebug(r, names, fetchOpts);
+    } catch (e) {
+      // Without the modules' files the analysis still stands: their frames lack lines.
+      emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `module debug files not fetched: ${(e as Error).message}` });
+      return { dir: null, missing: names.map((n) => ({ name: n, reason: `fetching failed: ${(e as Error).message}` })), fetchMs: null };
+    }
+    for (const x of m.missing) emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `module ${x.name}: no debug file (${x.reason})` });
+    emit({ kind: 'info', message: `module debug files: ${m.found.length} of ${names.length} (${m.ms} ms)` });
+    return { dir: m.dir, missing: m.missing, fetchMs: m.ms };
+  };
+}
+
 /** identify → fetch → verify → crash → report: `kdbg analyze` as a function. */
 export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { identity: DumpIdentity; vmlinux: string }> {
   const emit = o.onEvent ?? ignoreEvents;
@@ -259,24 +283,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
       vmlinux = r.vmlinux;
       sourceDir ??= r.source;
       modulesDir ??= r.modules;
-      if (!modulesDir && o.modules !== false) {
-        loadModules = async (rows) => {
-          const { fetchModuleDebug } = await import('./fetch/modules.js');
-          const names = rows.map((x) => x.name);
-          emit({ kind: 'info', message: `the dump had ${names.length} module${names.length === 1 ? '' : 's'} loaded${names.length ? `: ${names.join(' ')}` : ''}; fetching their debug files` });
-          let m;
-          try {
-            m = await fetchModuleDebug(r, names, { env, onProgress: emit, ...o.fetch });
-          } catch (e) {
-            // Without the modules' files the analysis still stands: their frames lack lines.
-            emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `module debug files not fetched: ${(e as Error).message}` });
-            return { dir: null, missing: names.map((n) => ({ name: n, reason: `fetching failed: ${(e as Error).message}` })), fetchMs: null };
-          }
-          for (const x of m.missing) emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `module ${x.name}: no debug file (${x.reason})` });
-          emit({ kind: 'info', message: `module debug files: ${m.found.length} of ${names.length} (${m.ms} ms)` });
-          return { dir: m.dir, missing: m.missing, fetchMs: m.ms };
-        };
-      }
+      if (!modulesDir && o.modules !== false) loadModules = moduleLoader(r, { env, onProgress: emit, ...o.fetch }, emit);
     } finally {
       timings['fetchMs'] = Date.now() - t;
     }

@@ -138,7 +138,8 @@ export async function fetchModuleDebug(fetched: FetchResult, names: readonly str
     if (vm && vm.fileName.endsWith('.rpm') && todo.size > 0) rpmNote = await fromRpm(cache, vm, todo, join(staging, 'r'), adopt, packages, opts);
     const notInKernel = [...todo];
     let scanned: string[] = [];
-    if (todo.size > 0 && (fetched.release.family === 'debian' || fetched.release.family === 'ubuntu')) {
+    // Only where the kernel came from packages: a vmlinux from debuginfod names no archive to read.
+    if (todo.size > 0 && vm && (fetched.release.family === 'debian' || fetched.release.family === 'ubuntu')) {
       const extra = await modulePackages(fetched, opts);
       scanned = extra.map((p) => p.name);
       for (const pkg of extra) {
