@@ -35,6 +35,7 @@ export const undiciFetcher: HttpFetcher = {
         method: 'GET',
         dispatcher: dispatcher(),
         headers: { 'user-agent': userAgent, ...(options.headers ?? {}) },
+        ...(options.idleMs !== undefined ? { headersTimeout: options.idleMs, bodyTimeout: options.idleMs } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
       return { url, status: res.statusCode, headers: flattenHeaders(res.headers), body: res.body };

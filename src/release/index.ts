@@ -4,11 +4,18 @@
 import { UsageError } from '../core/errors.js';
 import type { DistroFamily, KernelRelease, WantedPackage } from '../core/types.js';
 import { normalizeDebArch, parseDebianRelease, parseUbuntuRelease } from './deb.js';
-import { normalizeRpmArch, parseRpmRelease, type RpmNaming } from './rpm.js';
+import { normalizeRpmArch, parseRpmRelease as parseRpmOnly, type RpmNaming } from './rpm.js';
+import { CHINA_DISTROS, CHINA_SUPPORTED, chinaVmlinuxPath, chinaWantedPackages, isChinaFamily, parseChinaRelease } from './china.js';
 
 export { compareEvr, rpmvercmp } from './rpmvercmp.js';
 export { normalizeDebArch } from './deb.js';
 export { normalizeRpmArch, UEK_MAJOR, type RpmNaming } from './rpm.js';
+export { anolisLine, isChinaFamily } from './china.js';
+
+/** The RPM grammars: the Chinese CentOS successors first (BCLinux's `.el8_2.bclinux`), then RHEL's. */
+function parseRpmRelease(s: string, opts: { arch?: string }): ReturnType<typeof parseRpmOnly> {
+  return parseChinaRelease(s, opts) ?? parseRpmOnly(s, opts);
+}
 
 /** --distro names kdbg accepts, their canonical spelling and the families they can mean. */
 const DISTROS: Readonly<Record<string, { name: string; families: DistroFamily[] }>> = {
@@ -28,11 +35,13 @@ const DISTROS: Readonly<Record<string, { name: string; families: DistroFamily[] 
   amazonlinux: { name: 'amazon', families: ['amazon'] },
   debian: { name: 'debian', families: ['debian'] },
   ubuntu: { name: 'ubuntu', families: ['ubuntu'] },
+  ...CHINA_DISTROS,
 };
 
 export const SUPPORTED_FAMILIES =
   'RHEL/CentOS/Rocky/Alma/Oracle RHCK (3.10.0-327.el7.x86_64, 4.18.0-348.7.1.el8_5.x86_64+debug), Oracle UEK (5.4.17-2136.300.7.el8uek.x86_64), ' +
-  'Fedora (6.5.6-300.fc39.x86_64), Amazon Linux (4.14.355-271.569.amzn2.x86_64), Debian (6.1.0-56-amd64), Ubuntu (5.15.0-91-generic)';
+  'Fedora (6.5.6-300.fc39.x86_64), Amazon Linux (4.14.355-271.569.amzn2.x86_64), Debian (6.1.0-56-amd64), Ubuntu (5.15.0-91-generic)' +
+  `, ${CHINA_SUPPORTED}`;
 
 export interface ParseReleaseOptions {
   /** Architecture when the string has none (--arch); RPM or dpkg spelling. */
@@ -62,6 +71,7 @@ export function parseRelease(input: string, opts: ParseReleaseOptions = {}): Ker
       throw new UsageError(`kernel release ${s} names arch ${rel.arch} but --arch is ${opts.arch}`);
     const hint = distro?.name ?? rpm.naming.impliedDistro;
     if (hint) rel.distro = hint;
+    rel.reason ??= `dist tag .${rel.dist}: ${describeFamily(rel)}`;
     return rel;
   }
   const debOpts = {
@@ -72,6 +82,7 @@ export function parseRelease(input: string, opts: ParseReleaseOptions = {}): Ker
     const rel = parseDebianRelease(s, { ...debOpts, anyFlavour: distro?.name === 'debian' });
     if (rel) {
       rel.distro = 'debian';
+      rel.reason = `the flavour ${rel.variant ?? ''} and ABI form are Debian's`;
       return rel;
     }
   }
@@ -79,6 +90,7 @@ export function parseRelease(input: string, opts: ParseReleaseOptions = {}): Ker
     const rel = parseUbuntuRelease(s, { ...debOpts, anyFlavour: distro?.name === 'ubuntu' });
     if (rel) {
       rel.distro = 'ubuntu';
+      rel.reason = `X.Y.Z-N-${rel.variant ?? 'flavour'} is Ubuntu's form`;
       return rel;
     }
   }
@@ -99,7 +111,7 @@ function describeFamily(rel: KernelRelease): string {
     case 'amazon':
       return `an Amazon Linux kernel (${rel.dist})`;
     default:
-      return `a ${rel.family} kernel`;
+      return rel.reason ? `a kernel of ${rel.family} (${rel.reason})` : `a ${rel.family} kernel`;
   }
 }
 
@@ -117,7 +129,7 @@ function understood(s: string): string {
     return `understood version ${m[1]} and dist tag ${dist[1]}, but not what follows it ("${dist[2] ?? ''}${tail.includes('+') ? tail.slice(tail.indexOf('+')) : ''}"; expected .ARCH, .ARCH.debug or .ARCH+VARIANT with ARCH one of x86_64, aarch64, ppc64le, s390x, i686, …)`;
   }
   const last = tail.split(/[.-]/).pop() ?? '';
-  return `understood version ${m[1]} and release "${tail}", but found no known dist tag (elN, elN_M, elNuek, fcNN, amzn2, amzn2023) and "${last}" is not a known Debian or Ubuntu flavour`;
+  return `understood version ${m[1]} and release "${tail}", but found no known dist tag (elN, elN_M, elNuek, fcNN, amzn2, amzn2023, oe1, oeYYMM[spN], anN, al7, al8, alnxN, ocN, tlN, kyN, uelN) and "${last}" is not a known Debian or Ubuntu flavour`;
 }
 
 /** Naming facts of an RPM-family release (re-derived from its uname): package base, minor, … */
@@ -152,6 +164,7 @@ export interface WantedOptions {
 /** The packages to look for, vmlinux first. */
 export function wantedPackages(rel: KernelRelease, opts: WantedOptions): WantedPackage[] {
   if (rel.family === 'debian' || rel.family === 'ubuntu') return wantedDebPackages(rel);
+  if (isChinaFamily(rel.family)) return chinaWantedPackages(rel, opts);
   const naming = rpmNaming(rel);
   const evr = `${rel.version}-${naming.pkgRelease}`;
   const name = `${naming.base}${variantInfix(rel)}-debuginfo`;
@@ -196,5 +209,6 @@ function wantedDebPackages(rel: KernelRelease): WantedPackage[] {
 /** Path of the vmlinux inside the debug package, without a leading `./` or `/`. */
 export function vmlinuxMemberPath(rel: KernelRelease): string {
   if (rel.family === 'debian' || rel.family === 'ubuntu') return `usr/lib/debug/boot/vmlinux-${rel.uname}`;
+  if (isChinaFamily(rel.family)) return chinaVmlinuxPath(rel);
   return `usr/lib/debug/lib/modules/${rel.uname}/vmlinux`;
 }

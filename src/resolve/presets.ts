@@ -20,6 +20,10 @@ export interface Preset {
   arches?: string[];
   /** Only for this package base (`kernel-rt`). */
   base?: string;
+  /** What `--json` calls a package found here (`origin`); absent: `mirror`. */
+  origin?: 'vault' | 'koji';
+  /** Only for releases without a minor in the dist tag (`el9`, not `el9_2`): CentOS Stream builds. */
+  withoutMinor?: boolean;
 }
 
 export const PRESETS: readonly Preset[] = [
@@ -69,6 +73,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'rocky-rt-vault',
+    origin: 'vault',
     distro: 'rocky',
     type: 'repo',
     match: ['el8', 'el9'],
@@ -78,6 +83,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'rocky-vault',
+    origin: 'vault',
     distro: 'rocky',
     type: 'repo',
     match: ['el8', 'el9', 'el10'],
@@ -93,6 +99,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'alma-vault',
+    origin: 'vault',
     distro: 'alma',
     type: 'repo',
     match: ['el8', 'el9', 'el10'],
@@ -127,6 +134,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'fedora-archive',
+    origin: 'vault',
     distro: 'fedora',
     type: 'repo',
     match: ['fedora'],
@@ -138,6 +146,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'fedora-secondary-archive',
+    origin: 'vault',
     distro: 'fedora',
     type: 'repo',
     match: ['fedora'],
@@ -148,6 +157,7 @@ export const PRESETS: readonly Preset[] = [
   {
     // Koji keeps every build; no index, so a HEAD probe (size, no checksum). Last on purpose.
     id: 'fedora-koji',
+    origin: 'koji',
     distro: 'fedora',
     type: 'template',
     match: ['fedora'],
@@ -166,5 +176,16 @@ export const PRESETS: readonly Preset[] = [
     type: 'mirrorlist',
     match: ['amzn2023'],
     urls: ['https://cdn.amazonlinux.com/al2023/core/mirrors/latest/debuginfo/$basearch/mirror.list'],
+  },
+  {
+    // CentOS Stream's mirror keeps only the current compose; every build stays in its Koji. No
+    // index there: a HEAD probe (size, no checksum), after everything else, like Fedora's Koji.
+    id: 'centos-stream-koji',
+    origin: 'koji',
+    distro: 'centos',
+    type: 'template',
+    match: ['el9', 'el10'],
+    withoutMinor: true,
+    urls: ['https://kojihub.stream.centos.org/kojifiles/packages/$srcname/$version/$release/$arch/$file'],
   },
 ];

@@ -19,6 +19,8 @@ export interface FetchPlan {
 export interface ResolvedPlan extends FetchPlan {
   vmPkg: ResolvedPackage | null;
   srcPkg: ResolvedPackage | null;
+  /** The config's timeoutSeconds, which bounds package transfers too (download/pace.ts). */
+  idleTimeoutMs: number | undefined;
 }
 
 export async function planFetch(ctx: FetchContext, previous: ResolvedEntry | null): Promise<FetchPlan> {
@@ -36,6 +38,7 @@ export async function planFetch(ctx: FetchContext, previous: ResolvedEntry | nul
 export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<ResolvedPlan> {
   const { opts, rel, emit } = ctx;
   let resolved: ResolvedPackage[] = [];
+  let idleTimeoutMs: number | undefined;
   if (plan.wanted.length > 0) {
     const resolve = await import('../../resolve/index.js');
     const config = await resolve.loadMirrorConfig({
@@ -43,12 +46,15 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
       mirrors: opts.mirrors ?? [],
       repos: opts.repos ?? [],
       env: ctx.env,
+      ...(opts.archives === false ? { archives: false } : {}),
     });
+    idleTimeoutMs = config.timeoutMs;
     const { undiciFetcher } = await import('../../download/http.js');
     resolved = await resolve.resolvePackages(rel, plan.wanted, {
       config,
       http: opts.http ?? undiciFetcher,
       onProgress: emit,
+      cacheRoot: ctx.cache.root,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
   }
@@ -64,5 +70,5 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
   if (ctx.want.source && !plan.reuseSource && !srcPkg && plan.wanted.some((w) => w.role === 'source')) {
     emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `${rel.uname}: no sources package found; continuing without sources` });
   }
-  return { ...plan, vmPkg, srcPkg };
+  return { ...plan, vmPkg, srcPkg, idleTimeoutMs };
 }
