@@ -8,7 +8,7 @@
 // the server-side body byte counter of scripts/bench/serve.mjs (40 MB/s per connection).
 //
 // Env: KDBG_FIXTURES (fixture root), BENCH_RATE (bytes/s per connection, default 40e6),
-//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e), BENCH_NO_RECORD=1 (don't write results.md),
+//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,m), BENCH_NO_RECORD=1 (don't write results.md),
 //      BENCH_SLOW_RATE (per-connection limit of scenario b4, default 10e6).
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
@@ -275,6 +275,33 @@ if (want('d')) {
   rows.push({ id: 'd*', scenario: 'the same: kdbg fetch --keep-packages (whole download, sha256-checked, kept)', goal: 'informational', kd: p, baselines: [['curl+xz -T2|tar', b]] });
   console.log(fmtFig('kdbg fetch --keep-packages', p));
   console.log(`  ratio whole/curl+xz|tar: ${ratioText(p, b)}`);
+}
+
+// (m) The module step of kdbg analyze on the Debian row: the debug files of the modules a QEMU dump
+// of this kernel had loaded, and only those, the vmlinux being cached already (kdbg fetch --module,
+// what analyze runs after crash's `mod`). Baseline: the whole package through curl, xz and tar.
+if (want('m')) {
+  const mods = ['qemu_fw_cfg', 'pvpanic', 'pvpanic_mmio'];
+  const md5 = new Map(sh(`dpkg-deb -I ${localDeb} md5sums`, { maxBuffer: 64 << 20 }).stdout.split('\n').map((l) => /^([0-9a-f]{32})\s+(.+)$/.exec(l)).filter(Boolean).map((x) => [x[2], x[1]]));
+  const paths = [...md5.keys()].filter((p) => mods.includes((/([^/]+)\.ko$/.exec(p)?.[1] ?? '').replace(/-/g, '_')));
+  const url = `${base}/debian/pool/main/l/linux/${debFile}`;
+  const b = await measure(`curl -sf -O ${url} && ar p ${debFile} data.tar.xz | xz -T2 -dc | tar -x ${paths.map((p) => `./${p}`).join(' ')}`, { cwd: fresh('m-base') });
+  clean('m-base');
+  const cache = fresh('m-cache');
+  sh(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --cache-dir ${cache} --quiet`);
+  const k = await measure(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --cache-dir ${cache} --quiet ${mods.map((m) => `--module ${m}`).join(' ')}`);
+  const got = mods.filter((m) => {
+    const p = paths.find((x) => (/([^/]+)\.ko$/.exec(x)?.[1] ?? '').replace(/-/g, '_') === m);
+    const f = join(cache, 'modules', debRelease, `${m}.ko`);
+    return p && existsSync(f) && sh(`md5sum < ${f}`).stdout.split(' ')[0] === md5.get(p);
+  });
+  if (got.length !== mods.length) {
+    k.ok = false;
+    k.note = `WRONG OUTPUT (${got.length} of ${mods.length} modules match the package's md5sums)`;
+  }
+  clean('m-cache');
+  row('m', `the module step (${mods.length} modules of a dump) on the Debian row, vmlinux cached: kdbg fetch --module…`, 'informational', k, [['curl+xz -T2|tar (whole package)', b]]);
+  console.log(`  bytes ${((k.bytes / sizeOf(localDeb)) * 100).toFixed(1)} % of the package; ${got.length} of ${mods.length} module files match the package's md5sums`);
 }
 
 function sizeOf(p) {

@@ -93,3 +93,18 @@ export function crashTooOld(crash: string | null, kernelVersion: string | null):
   }
   return null;
 }
+
+/**
+ * The oldest crash known to read a kernel series correctly, from failures measured on real dumps
+ * (docs/analyze.md records each). Ordered newest kernel first; a kernel matches the first row it
+ * is at or above.
+ */
+export const CRASH_MINIMUMS: readonly { kernel: string; crash: string; why: string }[] = [
+  { kernel: '6.1', crash: '8.0.4', why: 'struct pid.numbers[] became a flexible array: older crash misses most tasks (crash 8.0.2 saw 3 of 57 on Debian 6.1.192)' },
+];
+
+/** The minimum crash for an upstream kernel version ("6.1.192"), or null when none is known. */
+export function minimumCrashFor(kernelVersion: string | null): { kernel: string; crash: string; why: string } | null {
+  if (kernelVersion === null) return null;
+  return CRASH_MINIMUMS.find((m) => compareVersions(kernelVersion, m.kernel) >= 0) ?? null;
+}

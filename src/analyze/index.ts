@@ -1,7 +1,7 @@
 // The analyze stage: one crash session with a fixed command plan, parsers over each command's
 // output, triage rules, and the report model the renderers (Markdown, JSON, HTML) share.
 //
-// Plan: [mod -S DIR] sys bt | then, knowing bt and the log: sym/dis -l at the fault, bt -a, log,
+// Plan: [mod -S DIR] sys bt -l | then, knowing bt and the log: sym/dis -l at the fault, bt -a, log,
 // kmem -i, ps, foreach UN bt, mod, --cmd… — all in the same running crash (see session.ts).
 
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -25,6 +25,8 @@ import { parseSym } from './parsers/sym.js';
 import type { SymInfo } from './parsers/sym.js';
 import { parseSys } from './parsers/sys.js';
 import type { SysInfo } from './parsers/sys.js';
+import { callChain, faultAndCaller } from './call-chain.js';
+import type { ChainEntry } from './call-chain.js';
 import { CrashSession } from './session.js';
 import type { TranscriptSection } from './transcript.js';
 import { outputOf } from './transcript.js';
@@ -42,6 +44,11 @@ export interface AnalyzeInput {
   extraCommands?: string[];
   /** Module debuginfo directory for `mod -S`. */
   modulesDir?: string | null;
+  /**
+   * Given the modules the dump had loaded (`mod`, run first in the session), fetch their debug
+   * files and say where they are; the plan then runs `mod -S <dir>` before `bt`.
+   */
+  loadModules?: ((rows: ModRow[]) => Promise<{ dir: string | null }>) | null;
   /** Kernel sources (cache entry `source`) for quoting the faulting line. */
   sourceDir?: string | null;
   /** Upstream kernel version ("6.1.192") for the crash-too-old rule. */
@@ -85,7 +92,8 @@ export function parseSections(sections: readonly TranscriptSection[]): ParsedOut
   const opt = <T>(text: string | null, f: (t: string) => T): T | null => (text === null ? null : f(text));
   return {
     sys: opt(o('sys'), parseSys),
-    bt: opt(o('bt'), parseBt),
+    // `bt -l` since the call chain carries file:line; `bt` in transcripts recorded before.
+    bt: opt(o('bt -l') ?? o('bt'), parseBt),
     btAll: opt(o('bt -a'), parseBt),
     hung: opt(o('foreach UN bt'), parseBt),
     kmem: opt(o('kmem -i'), parseKmemInfo),
@@ -93,8 +101,14 @@ export function parseSections(sections: readonly TranscriptSection[]): ParsedOut
     dis: opt(o('dis -rl *'), parseDis),
     sym: opt(o('sym *'), parseSym),
     log: parseLog(o('log') ?? ''),
-    mod: opt(o('mod'), parseMod),
+    // The last `mod`: after `mod -S` it names the object file crash loaded for each module.
+    mod: opt(lastOutput(sections, 'mod'), parseMod),
   };
+}
+
+function lastOutput(sections: readonly TranscriptSection[], command: string): string | null {
+  const s = sections.filter((x) => x.command === command).at(-1);
+  return s ? s.output + s.stderr : null;
 }
 
 /** Run the command plan in one crash session. Throws AnalysisError with details.transcript on failure. */
@@ -105,10 +119,16 @@ export async function runCrashPlan(input: AnalyzeInput, header: string[]): Promi
     session = CrashSession.spawn({ crash: input.crash.path, vmlinux: input.vmlinux, dump: input.dump, timeoutMs: input.timeoutMs, header, ...(input.env ? { env: input.env } : {}) });
     await session.ready();
     const first: string[] = [];
-    if (input.modulesDir) first.push(`mod -S ${input.modulesDir}`);
-    first.push('sys', 'bt', 'log');
+    let modulesDir = input.modulesDir ?? null;
+    if (!modulesDir && input.loadModules) {
+      // Which modules the dump had, from the same session, before anything that needs them.
+      const [modText] = await session.runAll(['mod']);
+      modulesDir = (await input.loadModules(parseMod(modText ?? ''))).dir;
+    }
+    if (modulesDir) first.push(`mod -S ${modulesDir}`);
+    first.push('sys', 'bt -l', 'log');
     const outs = await session.runAll(first);
-    const btText = outs[first.indexOf('bt')] ?? '';
+    const btText = outs[first.indexOf('bt -l')] ?? '';
     const logText = outs[first.indexOf('log')] ?? '';
     const target = pickTarget(parseBt(btText), parseLog(logText));
     const rest: string[] = [];
@@ -180,7 +200,8 @@ export interface AnalysisReport {
   dump: { path: string; format: string | null; release: string | null; buildId: string | null };
   vmlinux: { path: string; release: string | null; buildId: string | null; banner: string | null };
   verification: unknown;
-  crash: { path: string; version: string | null; tooOld: string | null; durationMs: number; exitCode: number | null };
+  /** `fix`: the command that gets a new enough crash on this host (as `kdbg doctor` prints it), when tooOld. */
+  crash: { path: string; version: string | null; tooOld: string | null; durationMs: number; exitCode: number | null; fix?: string | null };
   summary: {
     panicClass: Triage['panicClass'];
     headline: string;
@@ -192,7 +213,17 @@ export interface AnalysisReport {
     probableCause: string;
   };
   findings: Finding[];
+  /** The panicking task's frames with file:line (`bt -l`), the exception RIP first where there is one. */
+  callChain: ChainEntry[];
+  /** Indexes into callChain of the fault and of its caller. */
+  faultIndex: number | null;
+  callerIndex: number | null;
+  /** The faulting line with context. */
   source: SourceQuote | null;
+  /** The caller's line with context. */
+  callerSource: SourceQuote | null;
+  /** Why a snippet is missing (no sources fetched, file not in them), else null. */
+  sourceNote: string | null;
   system: {
     release: string | null;
     version: string | null;
@@ -209,13 +240,45 @@ export interface AnalysisReport {
   memory: KmemInfo | null;
   processes: { total: number; stateCounts: Record<string, number>; dState: { pid: number; comm: string }[] } | null;
   modules: ModRow[];
+  /**
+   * The modules' debug files: which crash loaded (`mod` after `mod -S`), and for each module
+   * without one, why (out of tree, not in the debug packages, not fetched). Null: no module step.
+   */
+  moduleDebug: ModuleDebugReport | null;
   logTail: string[];
   commands: { command: string; lines: number; error: string | null }[];
   warnings: string[];
   timings: Record<string, number>;
 }
 
+export interface ModuleDebugReport {
+  dir: string | null;
+  loaded: { name: string; objectFile: string }[];
+  missing: { name: string; reason: string }[];
+  /** How long fetching the debug files took (ms), when kdbg fetched them. */
+  fetchMs: number | null;
+}
+
+/** What the module step did, for the report (the fetch's own account; crash's `mod` completes it). */
+export interface ModuleStepOutcome {
+  dir: string | null;
+  missing: { name: string; reason: string }[];
+  fetchMs: number | null;
+}
+
+export function moduleDebugReport(rows: readonly ModRow[], step: ModuleStepOutcome): ModuleDebugReport {
+  const loaded = rows.filter((r) => r.objectFile !== null).map((r) => ({ name: r.name, objectFile: r.objectFile! }));
+  const missing = [...step.missing];
+  for (const r of rows) {
+    if (r.objectFile !== null || missing.some((m) => m.name === r.name)) continue;
+    missing.push({ name: r.name, reason: step.dir ? `crash loaded no debug file for it from ${step.dir}` : 'no debug file' });
+  }
+  return { dir: step.dir, loaded, missing, fetchMs: step.fetchMs };
+}
+
 export interface BuildReportInput {
+  /** The module step, when there was one (--modules-dir, or fetched for the dump's modules). */
+  moduleStep?: ModuleStepOutcome | null;
   dump: AnalysisReport['dump'];
   vmlinux: AnalysisReport['vmlinux'];
   verification: unknown;
@@ -239,10 +302,29 @@ export async function buildReport(input: BuildReportInput): Promise<AnalysisRepo
   for (const w of input.session.startup.split('\n')) if (/^WARNING: .*(inconsistency|do not match|mismatch)/i.test(w)) warnings.push(`crash: ${w}`);
   const pidHash = all.split('\n').filter((l) => /not found in PID hash/.test(l));
   if (pidHash.length > 0) warnings.push(`crash could not gather every task (${pidHash.length} "not found in PID hash" messages${p.sys?.tasks != null && p.ps ? `; sys TASKS ${p.sys.tasks}, ps ${p.ps.rows.length}` : ''}): the process list is incomplete`);
+  const chain = callChain(p.bt?.tasks[0] ?? null, t.location);
+  const { fault, caller } = faultAndCaller(chain, t.location);
+  const faultPlace = t.location?.file && t.location.line !== null ? { file: t.location.file, line: t.location.line } : fault !== null ? chain[fault]! : null;
+  const callerPlace = caller !== null ? chain[caller]! : null;
   let source: SourceQuote | null = null;
-  if (input.sourceDir && t.location?.file && t.location.line !== null) {
-    source = await quoteSource(input.sourceDir, t.location.file, t.location.line);
-    if (!source) warnings.push(`source ${t.location.file} not found under ${input.sourceDir}`);
+  let callerSource: SourceQuote | null = null;
+  let sourceNote: string | null = null;
+  if (!input.sourceDir) {
+    sourceNote = 'no kernel sources at hand (the fetch had none, or --vmlinux was given without --source-dir): the lines above are not quoted';
+  } else {
+    const missing: string[] = [];
+    if (faultPlace?.file && faultPlace.line !== null) {
+      source = await quoteSource(input.sourceDir, faultPlace.file, faultPlace.line);
+      if (!source) {
+        warnings.push(`source ${faultPlace.file} not found under ${input.sourceDir}`);
+        missing.push(faultPlace.file);
+      }
+    }
+    if (callerPlace?.file && callerPlace.line !== null) {
+      callerSource = await quoteSource(input.sourceDir, callerPlace.file, callerPlace.line);
+      if (!callerSource) missing.push(callerPlace.file);
+    }
+    if (missing.length) sourceNote = `not under ${input.sourceDir}: ${missing.join(', ')}`;
   }
   const commands = input.session.sections.map((s) => {
     const out = s.output + s.stderr;
@@ -259,7 +341,12 @@ export async function buildReport(input: BuildReportInput): Promise<AnalysisRepo
     crash: { path: input.crash.path, version: input.crash.version, tooOld: old, durationMs: input.session.durationMs, exitCode: input.session.exitCode },
     summary: { panicClass: t.panicClass, headline: t.headline, panicMessage: t.panicMessage, faultAddress: t.faultAddress, bugAt: t.bugAt, task: t.task, location: t.location, probableCause: t.probableCause },
     findings: t.findings,
+    callChain: chain,
+    faultIndex: fault,
+    callerIndex: caller,
     source,
+    callerSource,
+    sourceNote,
     system: {
       release: p.sys?.release ?? null,
       version: p.sys?.version ?? null,
@@ -276,6 +363,7 @@ export async function buildReport(input: BuildReportInput): Promise<AnalysisRepo
     memory: p.kmem,
     processes: p.ps ? { total: p.ps.rows.length, stateCounts: p.ps.stateCounts, dState: p.ps.rows.filter((r) => r.state === 'UN').map((r) => ({ pid: r.pid, comm: r.comm })) } : null,
     modules: p.mod ?? [],
+    moduleDebug: input.moduleStep ? moduleDebugReport(p.mod ?? [], input.moduleStep) : null,
     logTail: p.log.slice(-60).map((l) => (l.time === null ? l.text : `[${l.time.toFixed(6).padStart(12)}] ${l.text}`)),
     commands,
     warnings,

@@ -128,6 +128,8 @@ export async function removeEntryDir(cache: Cache, r: ReleaseDir, stillFree?: ()
     if (owner.trim() === r.uname) await fsp.rm(p, { force: true }).catch(() => undefined);
   }
   await forgetUsed(cache.root, r.uname);
+  // The module debug files analyze fetched for this release (pipeline/fetch/modules.ts) go with it.
+  if (!r.uname.includes('/') && r.uname !== '..' && r.uname !== '.') await fsp.rm(join(cache.root, 'modules', r.uname), { recursive: true, force: true }).catch(() => undefined);
   return true;
 }
 

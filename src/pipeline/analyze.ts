@@ -4,7 +4,8 @@
 // `analyzeFetched` for each dump it has already identified and fetched.
 
 import { basename, join } from 'node:path';
-import type { AnalysisReport } from '../analyze/index.js';
+import type { AnalysisReport, ModuleStepOutcome } from '../analyze/index.js';
+import type { ModRow } from '../analyze/parsers/mod.js';
 import type { CrashBinary } from '../analyze/crash-binary.js';
 import { processEnv, type Env } from '../core/env.js';
 import type { DumpIdentity, ProgressListener } from '../core/types.js';
@@ -33,6 +34,8 @@ export interface AnalyzeFetchedOptions {
   vmlinux: string;
   sourceDir: string | null;
   modulesDir: string | null;
+  /** Fetch the debug files of the modules crash's `mod` lists, inside the session (see analyze()). */
+  loadModules?: ((rows: ModRow[]) => Promise<ModuleStepOutcome>) | null;
   /** The crash binary, or where to look for it (after the match is verified: a mismatch is reported first). */
   crash: LocatedCrash | { flag?: string | undefined; env: Env };
   timeoutMs: number;
@@ -84,9 +87,18 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
   }
   t = Date.now();
   let session;
+  let moduleStep: ModuleStepOutcome | null = o.modulesDir ? { dir: o.modulesDir, missing: [], fetchMs: null } : null;
+  const load = o.loadModules;
+  const loadModules = load
+    ? async (rows: ModRow[]): Promise<{ dir: string | null }> => {
+        moduleStep = await load(rows);
+        if (moduleStep.fetchMs !== null) timings['modulesMs'] = moduleStep.fetchMs;
+        return moduleStep;
+      }
+    : null;
   try {
     session = await runCrashPlan(
-      { dump: o.dump, vmlinux: o.vmlinux, crash, timeoutMs: o.timeoutMs, extraCommands: o.extraCommands ?? [], modulesDir: o.modulesDir, sourceDir: o.sourceDir, kernelVersion },
+      { dump: o.dump, vmlinux: o.vmlinux, crash, timeoutMs: o.timeoutMs, extraCommands: o.extraCommands ?? [], modulesDir: o.modulesDir, loadModules, sourceDir: o.sourceDir, kernelVersion },
       o.header(crash),
     );
   } catch (e) {
@@ -111,12 +123,20 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
     session,
     kernelVersion,
     sourceDir: o.sourceDir,
+    moduleStep,
     warnings: verification.warnings,
     timings,
   });
   timings['reportMs'] = Date.now() - t5;
+  if (report.crash.tooOld) {
+    // The same advice as kdbg doctor: the command that gets a new enough crash on this host.
+    const { minimumCrashFor } = await import('../analyze/crash-binary.js');
+    const { crashFixCommand, hostDistro } = await import('./host-fixes.js');
+    report.crash.fix = await crashFixCommand(await hostDistro(), minimumCrashFor(kernelVersion)?.crash ?? null);
+  }
   report.timings = { ...timings };
   for (const w of report.warnings) if (!verification.warnings.includes(w)) emit({ kind: 'warning', code: 'KDBG_E_ANALYSIS', message: w });
+  if (report.crash.fix) emit({ kind: 'warning', code: 'KDBG_E_ANALYSIS', message: `fix on this host: ${report.crash.fix} (then kdbg doctor checks it)` });
   const files: string[] = [];
   if (o.outDir) {
     const { renderMarkdown } = await import('../analyze/report/markdown.js');
@@ -148,6 +168,12 @@ export interface AnalyzeOptions {
   extraCommands?: string[];
   force?: boolean;
   modulesDir?: string;
+  /**
+   * Load the debug files of the modules the dump had loaded (default true): after fetching the
+   * vmlinux, crash's `mod` names them and only their files are fetched (pipeline/fetch/modules.ts).
+   * Off with a --vmlinux (nothing was fetched) or a modulesDir.
+   */
+  modules?: boolean;
   sourceDir?: string;
   outDir?: string | null;
   env?: Env;
@@ -212,6 +238,30 @@ export async function analyzeDumpOnly(o: { dump: string; outDir?: string | null;
   return out;
 }
 
+/**
+ * The module step as analyzeFetched takes it: given crash's `mod`, fetch those modules' debug
+ * files for the release `r` was fetched for (pipeline/fetch/modules.ts). A failure is a warning:
+ * the analysis goes on without them.
+ */
+export function moduleLoader(r: FetchResult, fetchOpts: FetchOptions, emit: ProgressListener): (rows: ModRow[]) => Promise<ModuleStepOutcome> {
+  return async (rows) => {
+    const { fetchModuleDebug } = await import('./fetch/modules.js');
+    const names = rows.map((x) => x.name);
+    emit({ kind: 'info', message: `the dump had ${names.length} module${names.length === 1 ? '' : 's'} loaded${names.length ? `: ${names.join(' ')}` : ''}; fetching their debug files` });
+    let m;
+    try {
+      m = await fetchModuleDebug(r, names, fetchOpts);
+    } catch (e) {
+      // Without the modules' files the analysis still stands: their frames lack lines.
+      emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `module debug files not fetched: ${(e as Error).message}` });
+      return { dir: null, missing: names.map((n) => ({ name: n, reason: `fetching failed: ${(e as Error).message}` })), fetchMs: null };
+    }
+    for (const x of m.missing) emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `module ${x.name}: no debug file (${x.reason})` });
+    emit({ kind: 'info', message: `module debug files: ${m.found.length} of ${names.length} (${m.ms} ms)` });
+    return { dir: m.dir, missing: m.missing, fetchMs: m.ms };
+  };
+}
+
 /** identify → fetch → verify → crash → report: `kdbg analyze` as a function. */
 export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { identity: DumpIdentity; vmlinux: string }> {
   const emit = o.onEvent ?? ignoreEvents;
@@ -226,6 +276,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   let vmlinux = o.vmlinux;
   let sourceDir = o.sourceDir ?? null;
   let modulesDir = o.modulesDir ?? null;
+  let loadModules: AnalyzeFetchedOptions['loadModules'] = null;
   let inUse: { release(): Promise<void> } | null = null;
   if (vmlinux === undefined) {
     t = Date.now();
@@ -235,12 +286,13 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
       vmlinux = r.vmlinux;
       sourceDir ??= r.source;
       modulesDir ??= r.modules;
+      if (!modulesDir && o.modules !== false) loadModules = moduleLoader(r, { env, onProgress: emit, ...o.fetch }, emit);
     } finally {
       timings['fetchMs'] = Date.now() - t;
     }
   }
   try {
-    return await analyzeWith(o, identity, vmlinux, sourceDir, modulesDir, timings, emit, env);
+    return await analyzeWith(o, identity, vmlinux, sourceDir, modulesDir, timings, emit, env, loadModules);
   } finally {
     await inUse?.release();
   }
@@ -270,6 +322,7 @@ async function analyzeWith(
   timings: Record<string, number>,
   emit: ProgressListener,
   env: Env,
+  loadModules: AnalyzeFetchedOptions['loadModules'] = null,
 ): Promise<AnalyzeResult & { identity: DumpIdentity; vmlinux: string }> {
   const fetched = vmlinux;
   const r = await analyzeFetched({
@@ -278,6 +331,7 @@ async function analyzeWith(
     vmlinux,
     sourceDir,
     modulesDir,
+    loadModules,
     crash: { flag: o.crash, env },
     timeoutMs: o.timeoutMs,
     extraCommands: o.extraCommands ?? [],

@@ -34,6 +34,10 @@ describe('kdbg analyze: errors and warnings', () => {
     expect(rep.crash.version).toMatch(/^8\.0\.[0-3]$/);
     expect(rep.crash.tooOld).toMatch(/crash >= 8\.0\.4 is needed/);
     expect(r.stderr).toMatch(/too old/);
+    // The same advice as kdbg doctor: the command that gets a new enough crash on this host.
+    expect(rep.crash.fix).toMatch(/apt-get|dnf|zypper|--crash/);
+    expect(r.stderr).toContain(`fix on this host: ${rep.crash.fix}`);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain(`**Fix:** \`${rep.crash.fix}\``);
     // The evidence crash itself prints while loading, surfaced as a warning.
     expect(rep.warnings.join('\n')).toMatch(/not found in PID hash.*the process list is incomplete/);
     expect(rep.summary.panicClass).toBe('sysrq');

@@ -98,6 +98,48 @@ describe('kdbg analyze end to end (crash 8.0.6)', () => {
     expect(q.line).toBe(report.summary.location!.line);
     expect(q.lines[q.line - q.first]).toBe(src[q.line - 1]);
     expect(got['oops']!.md).toContain(`## Source: ${q.file}:${q.line}`);
+    // With the module's debuginfo loaded, the module frames have their place too; the fault's
+    // caller (kdbg_oops_write) is quoted third, after the call chain and the faulting line.
+    const chain = report.callChain;
+    const fault = chain[report.faultIndex!]!;
+    expect(fault).toMatchObject({ kind: 'exception', function: rip[1], file: report.summary.location!.file, line: q.line });
+    const caller = chain[report.callerIndex!]!;
+    expect(caller.module).toBe(rip[3]);
+    expect(caller.file).toMatch(/kdbg_oops\.c$/);
+    const writeLine = src.findIndex((l) => /kdbg_oops_read_value\(kdbg_oops_current\)/.test(l)) + 1;
+    expect(caller.line).toBe(writeLine);
+    expect(report.callerSource!.lines[writeLine - report.callerSource!.first]).toBe(src[writeLine - 1]);
+    const md = got['oops']!.md;
+    const at = ['## Call chain', `## Source: ${q.file}:${q.line}`, '## Caller: '].map((h) => md.indexOf(h));
+    expect(at[0]).toBeGreaterThan(0);
+    expect(at[1]).toBeGreaterThan(at[0]!);
+    expect(at[2]).toBeGreaterThan(at[1]!);
+  });
+
+  it('sysrq: every frame of the backtrace has the file:line binutils\' addr2line reads from the DWARF', async () => {
+    const { report, md } = got['sysrq']!;
+    const frames = report.callChain.filter((c) => c.kind === 'frame');
+    expect(frames.length).toBe(report.backtrace!.frames.length);
+    expect(frames.length).toBeGreaterThan(3);
+    // An independent DWARF reader, on the same return addresses crash's bt -l looked up.
+    const a2l = await run('addr2line', ['-e', debianVmlinux().path, ...frames.map((f) => f.address!)]);
+    const want = a2l.stdout.trim().split('\n');
+    expect(want.length).toBe(frames.length);
+    frames.forEach((f, i) => {
+      if (/^\?\?|:\?$|:0$/.test(want[i]!)) return; // no line in the DWARF: nothing to demand
+      expect(`${f.file}:${f.line}`).toBe(want[i]!.replace(/ \(discriminator \d+\)$/, ''));
+    });
+    expect(frames.every((f) => f.file !== null && f.line !== null)).toBe(true);
+    // The caller of the located function is the next frame, and the report reads chain → (source) → caller.
+    expect(report.faultIndex).not.toBeNull();
+    expect(report.callChain[report.faultIndex!]!.function).toBe(report.summary.location!.function);
+    expect(report.callerIndex).toBe(report.faultIndex! + 1);
+    // Run with --vmlinux and no --source-dir: no sources, and the report says so instead of failing.
+    expect(report.source).toBeNull();
+    expect(report.sourceNote).toMatch(/no kernel sources/);
+    expect(md.indexOf('## Call chain')).toBeGreaterThan(0);
+    expect(md.indexOf('## Call chain')).toBeLessThan(md.indexOf('## Findings'));
+    expect(md).toContain(`${frames[0]!.file}:${frames[0]!.line}`);
   });
 
   it('nmi: class and message from crash\'s log (the console never saw them), --cmd output kept', () => {
@@ -123,7 +165,7 @@ describe('kdbg analyze end to end (crash 8.0.6)', () => {
 
   it('runs exactly one crash session per dump and keeps the plan', () => {
     const cmds = got['sysrq']!.transcript.map((s) => s.command);
-    for (const c of ['sys', 'bt', 'log', 'bt -a', 'kmem -i', 'ps', 'foreach UN bt', 'mod']) expect(cmds).toContain(c);
+    for (const c of ['sys', 'bt -l', 'log', 'bt -a', 'kmem -i', 'ps', 'foreach UN bt', 'mod']) expect(cmds).toContain(c);
     expect(cmds.some((c) => c.startsWith('dis -rl '))).toBe(true);
     expect(got['sysrq']!.report.timings['crashMs']).toBeGreaterThan(0);
   });

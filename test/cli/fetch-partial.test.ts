@@ -341,3 +341,19 @@ describe('kdbg fetch: partial fetch by default', () => {
     expect(keptPackages(cache)).toEqual([commonDigest]);
   });
 });
+
+// issue 17: one module's debug file by name (what kdbg analyze fetches for a dump's modules), from
+// the multi-block RPM above: only the blocks holding it; its bytes as rpm2cpio | cpio gives them.
+describe('kdbg fetch --module on the multi-block RPM', () => {
+  it('takes the named *.ko.debug from a few blocks and names the module the package lacks', async () => {
+    const member = `usr/lib/debug/lib/modules/${RPM_REL}/kernel/d2/m37.ko.debug`;
+    const ref = sha256(execSync(`rpm2cpio ${join(rpmWww, rpmFile)} | cpio -i --quiet --to-stdout ./${member}`, { maxBuffer: 64 << 20 }));
+    const r = await runKdbg(['fetch', RPM_REL, '--repo', rpmServer.url, '--cache-dir', tmpDir('kdbg-rpm-mod-'), '--config', config, '--vmlinux-only', '--json', '--module', 'm37', '--module', 'kdbg_no_such_module']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { moduleDebug: { found: { name: string; path: string; member: string }[]; missing: { name: string; reason: string }[]; packages: { blocksDecoded: number; blocksTotal: number }[] } };
+    expect(j.moduleDebug.found.map((f) => [f.name, f.member])).toEqual([['m37', member]]);
+    expect(sha256File(j.moduleDebug.found[0]!.path)).toBe(ref);
+    expect(j.moduleDebug.packages[0]!.blocksDecoded).toBeLessThan(j.moduleDebug.packages[0]!.blocksTotal);
+    expect(j.moduleDebug.missing).toEqual([{ name: 'kdbg_no_such_module', reason: expect.stringMatching(/^not in kernel-debuginfo: built out of tree/) }]);
+  });
+});

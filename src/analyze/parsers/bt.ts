@@ -12,6 +12,9 @@ export interface BtFrame {
   module: string | null;
   /** The stack this frame is on, from the last "--- <X> ---" line (null: the task's own stack). */
   stack: string | null;
+  /** `bt -l`: the source file and line crash printed under the frame (null: no line info, or plain `bt`). */
+  file: string | null;
+  line: number | null;
 }
 
 export interface BtException {
@@ -51,6 +54,9 @@ const FRAME = /^\s*#(\d+)\s+\[([0-9a-f]+)\]\s+(\S+)\s+at\s+([0-9a-f]+)(?:\s+\[([
 const EXC = /^\s*\[exception RIP:\s*([^\]+\s]+)(?:\+(\d+|0x[0-9a-f]+))?\]/;
 const REG = /\b([A-Z][A-Z0-9_]*):\s+([0-9a-f]+)\b/g;
 const SWITCH = /^\s*---\s*<(.+?)>\s*---/;
+// `bt -l` prints "    debian/build/…/kernel/panic.c: 208" on the line after a frame; a path has a
+// '/' or a '.', which register lines ("CS: 0033") never do.
+const SRC = /^\s+(\S*[/.]\S*):\s+(\d+)\s*$/;
 
 export function parseBt(text: string): BtResult {
   const tasks: BtTask[] = [];
@@ -58,7 +64,16 @@ export function parseBt(text: string): BtResult {
   let cur: BtTask | null = null;
   let stack: string | null = null;
   let regTarget: Record<string, string> | null = null;
+  let lastFrame: BtFrame | null = null;
   for (const l of lines(text)) {
+    const src = lastFrame && lastFrame.file === null ? SRC.exec(l) : null;
+    lastFrame = null;
+    if (src && cur) {
+      const f = cur.frames[cur.frames.length - 1]!;
+      f.file = src[1]!;
+      f.line = Number(src[2]);
+      continue;
+    }
     const h = HEADER.exec(l.trim());
     if (h) {
       cur = { pid: Number(h[1]), task: h[2]!, cpu: h[3] === '-' ? null : Number(h[3]), command: h[4]!, frames: [], exceptions: [], registers: [], stackSwitches: [], other: [] };
@@ -73,7 +88,8 @@ export function parseBt(text: string): BtResult {
     }
     const f = FRAME.exec(l);
     if (f) {
-      cur.frames.push({ level: Number(f[1]), sp: f[2]!, function: f[3]!, address: f[4]!, module: f[5] ?? null, stack });
+      lastFrame = { level: Number(f[1]), sp: f[2]!, function: f[3]!, address: f[4]!, module: f[5] ?? null, stack, file: null, line: null };
+      cur.frames.push(lastFrame);
       regTarget = null;
       continue;
     }

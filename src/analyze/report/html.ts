@@ -1,7 +1,16 @@
 // One self-contained HTML page (inline CSS, no scripts, no external resources) built from the
 // same report model as the Markdown.
 import type { AnalysisReport } from '../index.js';
-import { verificationLine } from './markdown.js';
+import type { SourceQuote } from '../index.js';
+import { chainLine, verificationLine } from './markdown.js';
+
+function snippet(e: (s: string) => string, title: string, q: SourceQuote): string {
+  const rows = q.lines.map((l, i) => {
+    const n = q.first + i;
+    return `<span${n === q.line ? ' class="hl"' : ''}>${String(n).padStart(6)}  ${e(l)}</span>`;
+  });
+  return `<h2>${e(title)}</h2><pre>${rows.join('\n')}</pre>`;
+}
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -28,21 +37,19 @@ export function renderHtml(r: AnalysisReport): string {
   h.push(`<dt>Kernel</dt><dd><code>${e(r.system.release ?? r.dump.release ?? '?')}</code> ${e(r.system.version ?? '')}</dd>`);
   h.push(`<dt>Analysis</dt><dd>crash ${e(r.crash.version ?? '?')} · vmlinux ${e(verificationLine(r.verification))}</dd></dl>`);
   for (const w of r.warnings) h.push(`<p class="warn">⚠ ${e(w)}</p>`);
-  if (r.source) {
-    h.push(`<h2>Source: ${e(`${r.source.file}:${r.source.line}`)}</h2><pre>`);
-    r.source.lines.forEach((l, i) => {
-      const n = r.source!.first + i;
-      h.push(`<span${n === r.source!.line ? ' class="hl"' : ''}>${String(n).padStart(6)}  ${e(l)}</span>\n`);
-    });
-    h.push('</pre>');
-  }
+  const chain = r.callChain ?? [];
+  if (chain.length) h.push(`<h2>Call chain (bt -l)</h2><pre>${chain.map((c, i) => e(chainLine(c, i === r.faultIndex ? '> ' : i === r.callerIndex ? '^ ' : '  '))).join('\n')}</pre>`);
+  if (r.source) h.push(snippet(e, `Source: ${r.source.file}:${r.source.line}`, r.source));
+  const caller = r.callerIndex !== null && r.callerIndex !== undefined ? chain[r.callerIndex] : undefined;
+  if (r.callerSource) h.push(snippet(e, `Caller: ${r.callerSource.file}:${r.callerSource.line}${caller ? ` (${caller.function})` : ''}`, r.callerSource));
+  if (r.sourceNote) h.push(`<p class="warn">Sources: ${e(r.sourceNote)}</p>`);
   h.push('<h2>Findings</h2>');
   for (const f of r.findings) {
     h.push(`<div class="${f.severity}"><h3>${e(f.severity.toUpperCase())}: ${e(f.title)}</h3><p>${e(f.detail)}</p>`);
     if (f.evidence.length) h.push(`<pre>${f.evidence.map((x) => e(`[${x.command}] ${x.line}`)).join('\n')}</pre>`);
     h.push('</div>');
   }
-  if (r.backtrace) {
+  if (r.backtrace && chain.length === 0) {
     const t = r.backtrace;
     h.push(`<h2>Backtrace (bt)</h2><pre>${e(`PID: ${t.pid}  CPU: ${t.cpu ?? '-'}  COMMAND: "${t.command}"`)}\n${t.frames.map((f) => e(` #${f.level} ${f.function}${f.module ? ` [${f.module}]` : ''}  ${f.address}`)).join('\n')}</pre>`);
   }
@@ -52,6 +59,7 @@ export function renderHtml(r: AnalysisReport): string {
     h.push('</table>');
   }
   if (r.processes) h.push(`<h2>Processes (ps)</h2><p>${r.processes.total} tasks: ${e(Object.entries(r.processes.stateCounts).map(([k, v]) => `${k} ${v}`).join(', '))}</p>`);
+  if (r.moduleDebug?.missing.length) h.push(`<h2>Modules without debug info</h2><ul>${r.moduleDebug.missing.map((m) => `<li><code>${e(m.name)}</code>: ${e(m.reason)}</li>`).join('')}</ul>`);
   h.push(`<h2>Kernel log (tail)</h2><pre>${e(r.logTail.slice(-40).join('\n'))}</pre>`);
   h.push(`<h2>Commands run</h2><ul>${r.commands.map((c) => `<li><code>${e(c.command)}</code> — ${c.lines} lines${c.error ? ` — ${e(c.error)}` : ''}</li>`).join('')}</ul>`);
   h.push(`<p><small>${e(`${r.schema} · ${r.generatedAt} · dump ${r.dump.path} · vmlinux ${r.vmlinux.path}`)}</small></p></body></html>`);

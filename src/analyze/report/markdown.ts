@@ -1,6 +1,7 @@
 // The Markdown report: the first screen answers what crashed, where, and why probably; the
 // evidence and the raw material (backtrace, memory, processes, log tail) follow.
-import type { AnalysisReport } from '../index.js';
+import type { ChainEntry } from '../call-chain.js';
+import type { AnalysisReport, SourceQuote } from '../index.js';
 
 function code(lines: string[]): string {
   return ['```', ...lines, '```'].join('\n');
@@ -11,6 +12,17 @@ export function verificationLine(v: unknown): string {
   if (!r || !r.checks) return 'not verified';
   const parts = r.checks.filter((c) => c.status !== 'unavailable').map((c) => `${c.kind} ${c.status}`);
   return `${r.forced ? 'MISMATCH (forced) — ' : ''}${parts.join(', ') || 'nothing comparable'}`;
+}
+
+/** One call-chain line: "> #4 kdbg_oops_write [kdbg_oops]  kdbg_oops.c:21". */
+export function chainLine(c: ChainEntry, mark: string): string {
+  const what = c.kind === 'exception' ? `[exception RIP: ${c.function}${c.offset !== null ? `+${c.offset}` : ''}]` : `#${c.level} ${c.function}`;
+  const place = c.file !== null && c.line !== null ? `${c.file}:${c.line}` : '(no line info)';
+  return `${mark}${what}${c.module ? ` [${c.module}]` : ''}  ${place}${c.stack ? `  (${c.stack})` : ''}`;
+}
+
+function snippet(q: SourceQuote): string {
+  return code(q.lines.map((l, i) => `${q.first + i === q.line ? '>' : ' '}${String(q.first + i).padStart(6)}  ${l}`));
 }
 
 export function renderMarkdown(r: AnalysisReport): string {
@@ -27,17 +39,26 @@ export function renderMarkdown(r: AnalysisReport): string {
   out.push(`- **Kernel:** \`${r.system.release ?? r.dump.release ?? '?'}\` ${r.system.version ?? ''} · ${r.system.cpus ?? '?'} CPUs · ${r.system.memory ?? '?'} · uptime ${r.system.uptime ?? '?'}`);
   out.push(`- **Analysis:** crash ${r.crash.version ?? '?'} (${Math.round(r.crash.durationMs / 100) / 10} s) · vmlinux ${verificationLine(r.verification)}`);
   if (r.warnings.length) for (const w of r.warnings) out.push(`- **Warning:** ${w}`);
+  if (r.crash.fix) out.push(`- **Fix:** \`${r.crash.fix}\``);
   out.push('');
-  if (r.source) {
-    out.push(`## Source: ${r.source.file}:${r.source.line}`, '');
-    out.push(code(r.source.lines.map((l, i) => `${r.source!.first + i === r.source!.line ? '>' : ' '}${String(r.source!.first + i).padStart(6)}  ${l}`)), '');
+  // The order an engineer reads a crash in: the call chain, the faulting line, the caller's line.
+  const chain = r.callChain ?? [];
+  if (chain.length && r.backtrace) {
+    const t = r.backtrace;
+    out.push('## Call chain (`bt -l`)', '');
+    const head = `PID: ${t.pid}  TASK: ${t.task}  CPU: ${t.cpu ?? '-'}  COMMAND: "${t.command}"`;
+    out.push(code([head, ...chain.map((c, i) => chainLine(c, i === r.faultIndex ? '> ' : i === r.callerIndex ? '^ ' : '  '))]), '');
   }
+  if (r.source) out.push(`## Source: ${r.source.file}:${r.source.line}`, '', snippet(r.source), '');
+  const caller = r.callerIndex !== null && r.callerIndex !== undefined ? chain[r.callerIndex] : undefined;
+  if (r.callerSource) out.push(`## Caller: ${r.callerSource.file}:${r.callerSource.line}${caller ? ` (\`${caller.function}\`)` : ''}`, '', snippet(r.callerSource), '');
+  if (r.sourceNote) out.push(`_Sources: ${r.sourceNote}._`, '');
   out.push('## Findings', '');
   for (const f of r.findings) {
     out.push(`### ${f.severity.toUpperCase()}: ${f.title}`, '', f.detail, '');
     if (f.evidence.length) out.push(code(f.evidence.map((e) => `[${e.command}] ${e.line}`)), '');
   }
-  if (r.backtrace) {
+  if (r.backtrace && chain.length === 0) {
     const t = r.backtrace;
     out.push(`## Backtrace of the panicking task (\`bt\`)`, '');
     const ls = [`PID: ${t.pid}  TASK: ${t.task}  CPU: ${t.cpu ?? '-'}  COMMAND: "${t.command}"`];
@@ -60,7 +81,9 @@ export function renderMarkdown(r: AnalysisReport): string {
     out.push('## Processes (`ps`)', '', `${r.processes.total} tasks: ${Object.entries(r.processes.stateCounts).map(([k, v]) => `${k} ${v}`).join(', ')}`, '');
     if (r.processes.dState.length) out.push(`D state: ${r.processes.dState.map((d) => `${d.comm} (${d.pid})`).join(', ')}`, '');
   }
-  if (r.modules.length) out.push('## Modules (`mod`)', '', r.modules.map((m) => `\`${m.name}\``).join(', '), '');
+  if (r.modules.length) out.push('## Modules (`mod`)', '', r.modules.map((m) => `\`${m.name}\`${m.objectFile ? ' (debug info loaded)' : ''}`).join(', '), '');
+  const md = r.moduleDebug;
+  if (md && md.missing.length) out.push('Modules without debug info (their frames have no file:line):', '', ...md.missing.map((m) => `- \`${m.name}\`: ${m.reason}`), '');
   out.push('## Kernel log (tail)', '', code(r.logTail.slice(-40)), '');
   out.push('## Commands run', '', ...r.commands.map((c) => `- \`${c.command}\` — ${c.lines} lines${c.error ? ` — error: ${c.error}` : ''}`), '');
   out.push(`_Dump \`${r.dump.path}\` · vmlinux \`${r.vmlinux.path}\` · ${r.schema} · ${r.generatedAt}_`, '');

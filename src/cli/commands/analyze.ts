@@ -38,7 +38,7 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
       .option('force', { type: 'boolean', default: false, describe: 'run even when the vmlinux does not match the dump' })
       .option('modules-dir', { type: 'string', describe: 'module debuginfo directory for crash `mod -S`' })
       .option('source-dir', { type: 'string', describe: 'kernel source tree for quoting the faulting line (default: the cache entry sources)' })
-      .option('modules', { type: 'boolean', default: false, describe: "fetch the modules' debug files too and load them (mod -S)" })
+      .option('modules', { type: 'boolean', default: true, describe: "load the debug files of the modules the dump had loaded, fetching only those (--no-modules: none)" })
       .option('mirror', { type: 'string', array: true, default: [] as string[], describe: 'mirror base (as for kdbg fetch; repeatable)' })
       .option('repo', { type: 'string', array: true, default: [] as string[], describe: 'repository URL (as for kdbg fetch; repeatable)' })
       .option('cache-dir', { type: 'string', describe: 'cache directory (as for kdbg fetch)' })
@@ -86,8 +86,8 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
           ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
           ...(argv.config !== undefined ? { configFile: argv.config } : {}),
           offline: argv.offline,
-          modules: argv.modules,
         },
+        modules: argv.modules,
         ...(argv.crash !== undefined ? { crash: argv.crash } : {}),
         timeoutMs: argv.timeout * 1000,
         extraCommands: argv.cmd,

@@ -20,6 +20,7 @@ export interface FetchArgs {
   offline: boolean;
   vmlinuxOnly: boolean;
   modules: boolean;
+  module?: string[];
   /** undefined: the default (partial fetch when possible, else keep); see FetchOptions.keepPackages. */
   keepPackages?: boolean;
   connections: number;
@@ -46,6 +47,7 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       .option('offline', { type: 'boolean', default: false, describe: 'answer from the cache only' })
       .option('vmlinux-only', { type: 'boolean', default: false, describe: 'skip the sources package' })
       .option('modules', { type: 'boolean', default: false, describe: "also extract the modules' debug files" })
+      .option('module', { type: 'string', array: true, describe: "also fetch this module's debug file only, as kdbg analyze does for a dump's modules (repeatable; into <cache>/modules/<uname>/)" })
       .option('connections', {
         type: 'number',
         default: 1,
@@ -82,6 +84,22 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       result = await fetchRelease(input, { ...(await fetchOptionsFrom(argv)), onProgress: progress.listener });
     } finally {
       progress.done();
+    }
+    if (argv.module && argv.module.length > 0) {
+      // Only the named modules' debug files (pipeline/fetch/modules.ts), after the vmlinux.
+      const { fetchModuleDebug } = await import('../../pipeline/fetch/modules.js');
+      const again = createProgress({ quiet: argv.quiet, label: input });
+      let m;
+      try {
+        m = await fetchModuleDebug(result, argv.module, { ...(await fetchOptionsFrom(argv)), onProgress: again.listener });
+      } finally {
+        again.done();
+      }
+      const { writeErr } = await import('../output.js');
+      for (const x of m.missing) if (!argv.quiet) writeErr(`kdbg: module ${x.name}: no debug file (${x.reason})`);
+      if (argv.json) writeJson({ ...fetchResultJson(result), moduleDebug: m });
+      else writeOut(result.vmlinux);
+      return;
     }
     if (argv.json) writeJson(fetchResultJson(result));
     else writeOut(result.vmlinux);

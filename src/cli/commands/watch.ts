@@ -24,6 +24,7 @@ export interface WatchArgs {
   offline: boolean;
   sources: boolean;
   modules: boolean;
+  analyzeModules: boolean;
   debuginfodUrl: string[];
   debuginfod: boolean;
   json: boolean;
@@ -38,6 +39,7 @@ export const watchCommand: CommandModule<object, WatchArgs> = {
       .positional('dir', { type: 'string', demandOption: true, describe: 'crash directory (e.g. /var/crash)' })
       .option('analyze', { type: 'boolean', default: false, describe: 'also run the crash triage (as kdbg analyze) and write its reports' })
       .option('crash', { type: 'string', describe: 'crash binary for --analyze (default: KDBG_CRASH, then PATH)' })
+      .option('analyze-modules', { type: 'boolean', default: true, describe: "with --analyze: fetch and load the debug files of the modules each dump had loaded (--no-analyze-modules: none)" })
       .option('analyze-timeout', { type: 'number', default: 600, describe: 'seconds one crash session may take (--analyze)' })
       .option('report-dir', { type: 'string', describe: 'write results under this directory instead of next to each dump' })
       .option('state', { type: 'string', describe: 'state file remembering handled dumps (default: ${XDG_STATE_HOME:-~/.local/state}/kdbg/watch-<dir>.json)' })
@@ -88,7 +90,7 @@ export const watchCommand: CommandModule<object, WatchArgs> = {
       debuginfod: argv.debuginfod,
       debuginfodUrls: argv.debuginfodUrl,
       ...(argv.reportDir !== undefined ? { reportDir: argv.reportDir } : {}),
-      analyze: analyzer,
+      analyze: analyzer ? { ...analyzer, modules: argv.analyzeModules } : null,
       env: process.env,
       onProgress: (item, e) => {
         if (e.kind === 'warning') log(`kdbg watch: ${relative(dir, item.path)}: warning: ${e.message}`);

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../../cache/fs-util.js';
 import type { Env } from '../../core/env.js';
 import { fetchResultJson } from '../../core/fetch-result.js';
 import type { ProgressEvent } from '../../core/types.js';
-import { analyzeFetched, findCrash, type LocatedCrash } from '../analyze.js';
+import { analyzeFetched, findCrash, moduleLoader, type LocatedCrash } from '../analyze.js';
 import { fetchDebuginfodFirst } from '../fetch/debuginfod-first.js';
 import type { FetchOptions } from '../fetch/options.js';
 import type { DumpProcessor, WatchItem } from './loop.js';
@@ -23,7 +23,7 @@ export interface DumpProcessorOptions {
   /** Write results under this directory instead of next to each dump. */
   reportDir?: string;
   /** Also run the crash triage with this crash binary (see findCrash) and timeout. */
-  analyze?: { crash: LocatedCrash; timeoutMs: number } | null;
+  analyze?: { crash: LocatedCrash; timeoutMs: number; /** Fetch and load the dump's modules' debug files (default true). */ modules?: boolean } | null;
   env: Env;
   /** Progress and diagnostics of one dump's fetch (the CLI logs warnings, info and failovers). */
   onProgress?: (item: WatchItem, e: ProgressEvent) => void;
@@ -58,6 +58,8 @@ export function makeDumpProcessor(o: DumpProcessorOptions): DumpProcessor {
         vmlinux: fetched.vmlinux,
         sourceDir: fetched.source,
         modulesDir: fetched.modules,
+        // As kdbg analyze: the debug files of the modules crash's `mod` lists (pipeline/fetch/modules.ts).
+        loadModules: fetched.modules || o.analyze.modules === false ? null : moduleLoader(fetched, { ...o.fetch, env: o.env, signal }, onProgress),
         crash,
         timeoutMs,
         header: () => ['kdbg watch --analyze transcript', `crash ${crash.version ?? '?'} (${crash.path})`, `vmlinux ${fetched.vmlinux}`, `dump ${item.path}`],
