@@ -9,3 +9,12 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export function processEnv(): Env {
   return process.env;
 }
+
+/**
+ * The root the host configuration is read under (`/etc/yum.repos.d`, `/etc/zypp`, `/etc/apt`,
+ * `/etc/kdbg`, and the certificate paths those files name): KDBG_ROOT, else `/`. For a copy of
+ * another machine's configuration, a container image, or tests.
+ */
+export function hostRoot(env: Env): string {
+  return env['KDBG_ROOT'] || '/';
+}

@@ -156,6 +156,30 @@ export interface HttpResponse {
 }
 
 /**
+ * How to reach one repository beyond plain HTTPS, from the keys of its yum/zypper repo file:
+ * client certificate and key (Red Hat entitlement, Satellite), CA bundle, TLS verification, a
+ * per-repository proxy and HTTP basic credentials. resolve/ reads it, download/ applies it to
+ * every URL under `prefix`. Paths are absolute on this machine (already under the host root).
+ */
+export interface RepoAccess {
+  /** URL prefix the settings cover: the repository base up to its first `$variable`. */
+  prefix: string;
+  /** `<repo file> [id]`, for messages. */
+  origin: string;
+  clientCert?: string;
+  clientKey?: string;
+  caCert?: string;
+  /** sslverify: false turns off server certificate verification (as dnf does). */
+  verify: boolean;
+  /** Proxy URL; null means the repo file said `_none_` (no proxy, not even the environment's). */
+  proxy?: string | null;
+  proxyUsername?: string;
+  proxyPassword?: string;
+  username?: string;
+  password?: string;
+}
+
+/**
  * HTTP as resolve/ needs it (index files, HEAD probes). Implemented in download/ with undici;
  * injected by the CLI so resolve/ stays free of network code. Non-2xx statuses are returned, not
  * thrown (the caller decides whether 404 means "try the next mirror"); transport failures throw

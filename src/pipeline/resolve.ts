@@ -27,7 +27,9 @@ export async function resolve(input: string, opts: ResolveOptions = {}): Promise
     repos: opts.repos ?? [],
     env: opts.env ?? processEnv(),
   });
-  const { undiciFetcher } = await import('../download/http.js');
+  const { undiciFetcher, useRepoAccess } = await import('../download/http.js');
+  // Entitled and proxied repositories (client certificates, CA, credentials) get their own connections.
+  useRepoAccess(config.sources.flatMap((s) => (s.access ? [s.access] : [])));
   const packages = await resolveStage.resolvePackages(rel, wantedPackages(rel, want), {
     config,
     http: opts.http ?? undiciFetcher,

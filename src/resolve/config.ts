@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { processEnv } from '../core/env.js';
+import { hostRoot, processEnv } from '../core/env.js';
 import { ConfigError, InputNotFoundError, UsageError } from '../core/errors.js';
 import { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } from './sources.js';
 import { readHostRepos } from './yum-repos.js';
@@ -23,6 +23,8 @@ export interface LoadConfigOptions {
   repos?: string[];
   /** Root for /etc lookups (yum.repos.d, dnf vars, kdbg/config.json); tests point it at a temp dir. */
   etcRoot?: string;
+  /** Root the host configuration and the certificate paths it names are read under (default: KDBG_ROOT, else /). */
+  hostRoot?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -149,7 +151,8 @@ function flagSources(flag: '--mirror' | '--repo', urls: string[] | undefined): M
 /** Build the mirror configuration from flags, config files and the host's yum/dnf repos. */
 export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<MirrorConfig> {
   const env = opts.env ?? processEnv();
-  const etcRoot = opts.etcRoot ?? '/etc';
+  const root = opts.hostRoot ?? hostRoot(env);
+  const etcRoot = opts.etcRoot ?? join(root, 'etc');
   const cfg: MirrorConfig = {
     sources: [...flagSources('--repo', opts.repos), ...flagSources('--mirror', opts.mirrors)],
     presets: true,
@@ -185,6 +188,6 @@ export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<Mi
   }
   // Tests and air-gapped sites switch the public presets off without a config file.
   if (env['KDBG_NO_PRESETS'] === '1') cfg.presets = false;
-  if (hostRepos) cfg.sources.push(...(await readHostRepos(etcRoot)));
+  if (hostRepos) cfg.sources.push(...(await readHostRepos(etcRoot, root)));
   return cfg;
 }

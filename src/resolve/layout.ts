@@ -6,6 +6,7 @@ import type { KernelRelease, WantedPackage } from '../core/types.js';
 import { rpmNaming } from '../release/index.js';
 import type { MirrorConfig, MirrorSource } from './sources.js';
 import { PRESETS } from './presets.js';
+import { rhsmReleasever } from './repo-access.js';
 import { substituteVars } from './yum-repos.js';
 
 export type Candidate =
@@ -143,7 +144,7 @@ export function applicableSources(rel: KernelRelease, config: MirrorConfig): (Mi
 
 /** The ordered, de-duplicated candidates for an RPM-family release. */
 export function candidatesFor(rel: KernelRelease, config: MirrorConfig): Candidate[] {
-  const vars = releaseVars(rel);
+  const relVars = releaseVars(rel);
   const seen = new Set<string>();
   const out: Candidate[] = [];
   const push = (c: Candidate, key: string): void => {
@@ -152,6 +153,9 @@ export function candidatesFor(rel: KernelRelease, config: MirrorConfig): Candida
     out.push(c);
   };
   for (const s of applicableSources(rel, config)) {
+    // Red Hat's CDN layout (and a Satellite's copy of it) wants RHEL's own $releasever (7Server, 8.6).
+    const rv = rhsmReleasever(rel, s.url);
+    const vars = rv === null ? relVars : { ...relVars, releasever: rv };
     switch (s.type) {
       case 'repo': {
         const base = withSlash(substituteVars(s.url, vars));

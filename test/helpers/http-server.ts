@@ -5,6 +5,8 @@
 
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
 
@@ -44,15 +46,33 @@ export interface MirrorServer {
   close(): Promise<void>;
 }
 
-export async function startMirrorServer(root: string): Promise<MirrorServer> {
+/**
+ * HTTPS as Red Hat's CDN and a Satellite serve it: the server's certificate, and a client
+ * certificate demanded and verified against `clientCa` in the handshake (an unknown or expired
+ * one ends it). `entitled` decides, from the certificate's CN, which paths it may read: the rest
+ * get 403, as the CDN answers a certificate without the entitlement.
+ */
+export interface TlsOptions {
+  cert: string;
+  key: string;
+  clientCa?: string;
+  entitled?: (cn: string, path: string) => boolean;
+  /** HTTP basic credentials the server demands ("user:password"), 401 otherwise. */
+  basicAuth?: string;
+}
+
+export async function startMirrorServer(root: string, tls?: TlsOptions): Promise<MirrorServer> {
   let faultFn: ((path: string, n: number, req: IncomingMessage) => Fault | undefined) | null = null;
   let rateLimit: number | null = null;
   const counts = new Map<string, number>();
   const requests: RequestRecord[] = [];
 
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     void handle(req, res).catch(() => res.destroy());
-  });
+  };
+  const server: Server = tls
+    ? createTlsServer({ cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, onRequest)
+    : createServer(onRequest);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -60,6 +80,19 @@ export async function startMirrorServer(root: string): Promise<MirrorServer> {
     counts.set(urlPath, n);
     const record: RequestRecord = { method: req.method ?? 'GET', path: urlPath, range: req.headers.range ?? null, status: 0, bytesSent: 0 };
     requests.push(record);
+    if (tls?.entitled) {
+      const cn = (req.socket as TLSSocket).getPeerCertificate().subject?.CN;
+      if (!tls.entitled(typeof cn === 'string' ? cn : '', urlPath)) {
+        record.status = 403;
+        res.writeHead(403).end('Forbidden\n');
+        return;
+      }
+    }
+    if (tls?.basicAuth && req.headers.authorization !== `Basic ${Buffer.from(tls.basicAuth).toString('base64')}`) {
+      record.status = 401;
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="kdbg"' }).end();
+      return;
+    }
     const fault = faultFn?.(urlPath, n, req) ?? {};
     if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
     if (fault.status) {
@@ -156,7 +189,7 @@ export async function startMirrorServer(root: string): Promise<MirrorServer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     requests,
     setFault(fn) {

@@ -44,7 +44,9 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
       repos: opts.repos ?? [],
       env: ctx.env,
     });
-    const { undiciFetcher } = await import('../../download/http.js');
+    const { undiciFetcher, useRepoAccess } = await import('../../download/http.js');
+    // Entitled and proxied repositories (client certificates, CA, credentials) get their own connections.
+    useRepoAccess(config.sources.flatMap((s) => (s.access ? [s.access] : [])));
     resolved = await resolve.resolvePackages(rel, plan.wanted, {
       config,
       http: opts.http ?? undiciFetcher,
