@@ -1,10 +1,10 @@
 // The result of a fetch as plain data: what the pipeline returns, what the CLI renders and what
 // the warm-cache fast path of `kdbg fetch` builds without loading the pipeline (src/cli/fast-fetch.ts).
 
-import type { CacheEntry, DumpIdentity, KernelRelease, PackageProvenance } from './types.js';
+import type { CacheEntry, DumpIdentity, KernelRelease, PackageProvenance, PackageRole } from './types.js';
 
 export interface FetchedPackage extends PackageProvenance {
-  role: 'vmlinux' | 'source';
+  role: PackageRole;
   /** Stored package path, or null when not kept. */
   path: string | null;
 }

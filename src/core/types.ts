@@ -8,7 +8,8 @@ export type DistroFamily =
   | 'fedora' // fcNN
   | 'amazon' // amzn2, amzn2023
   | 'debian'
-  | 'ubuntu';
+  | 'ubuntu'
+  | 'suse'; // SLES, openSUSE Leap, Tumbleweed (VERSION-SOURCE_REL-FLAVOR)
 
 /** A parsed kernel release (`uname -r`), enough to name and find its debug packages. */
 export interface KernelRelease {
@@ -40,7 +41,8 @@ export interface KernelRelease {
 }
 
 /** What a package contributes to a cache entry. */
-export type PackageRole = 'vmlinux' | 'source';
+/** `image`: the stripped kernel image a SUSE `.debug` file needs beside it (its code, its banner). */
+export type PackageRole = 'vmlinux' | 'source' | 'image';
 
 /** A debug package kdbg wants, before any mirror is consulted. */
 export interface WantedPackage {
@@ -51,6 +53,11 @@ export interface WantedPackage {
   fileName: string | null;
   /** Package version-release to match in an index (`3.10.0-327.el7`), else null (newest). */
   evr: string | null;
+  /**
+   * With `evr` null: match any version-release equal to this or extending it by `.N` (SUSE's
+   * build counter is not in `uname -r`), the newest first.
+   */
+  evrPrefix?: string;
   arch: string;
   kind: 'rpm' | 'deb';
   /** False for packages kdbg can do without (sources): not found is a warning, not an error. */

@@ -14,6 +14,7 @@ import { hostRoot, processEnv } from '../core/env.js';
 import { ConfigError, InputNotFoundError, UsageError } from '../core/errors.js';
 import { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } from './sources.js';
 import { readHostRepos } from './yum-repos.js';
+import { readZypperRepos } from './zypper-repos.js';
 
 export { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } from './sources.js';
 
@@ -28,7 +29,7 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const SELECTOR = /^(\*|rpm|rhel|oracle-uek|fedora|amazon|debian|ubuntu|centos|rocky|alma|oracle|el\d+|fc\d+|amzn2|amzn2023)$/;
+const SELECTOR = /^(\*|rpm|rhel|oracle-uek|fedora|amazon|debian|ubuntu|suse|suse-leap|suse-tumbleweed|centos|rocky|alma|oracle|el\d+|fc\d+|amzn2|amzn2023)$/;
 const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList'] as const;
 const ENTRY_KEYS = ['url', 'type', 'distro', 'flat'] as const;
 
@@ -188,6 +189,6 @@ export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<Mi
   }
   // Tests and air-gapped sites switch the public presets off without a config file.
   if (env['KDBG_NO_PRESETS'] === '1') cfg.presets = false;
-  if (hostRepos) cfg.sources.push(...(await readHostRepos(etcRoot, root)));
+  if (hostRepos) cfg.sources.push(...(await readHostRepos(etcRoot, root)), ...(await readZypperRepos(etcRoot, root)));
   return cfg;
 }

@@ -3,7 +3,7 @@
 // variables ($releasever, $basearch, $vault …), the presets, and de-duplication.
 
 import type { KernelRelease, WantedPackage } from '../core/types.js';
-import { rpmNaming } from '../release/index.js';
+import { rpmNaming, suseLeapVersion } from '../release/index.js';
 import type { MirrorConfig, MirrorSource } from './sources.js';
 import { PRESETS } from './presets.js';
 import { rhsmReleasever } from './repo-access.js';
@@ -31,6 +31,10 @@ export function selectorMatches(sel: string, rel: KernelRelease): boolean {
       return rel.family === 'amazon' && rel.dist === sel;
     case 'oracle':
       return rel.family === 'oracle-uek' || rel.distro === 'oracle';
+    case 'suse-leap':
+      return rel.family === 'suse' && suseLeapVersion(rel) !== null;
+    case 'suse-tumbleweed':
+      return rel.family === 'suse' && rel.dist === 'tumbleweed';
     case 'centos':
     case 'rocky':
     case 'alma':
@@ -72,10 +76,16 @@ export function releaseVars(rel: KernelRelease, pkg?: WantedPackage): Record<str
     release: rel.release,
     uname: rel.uname,
   };
+  // SUSE: the openSUSE Leap release whose debug trees carry this SLE kernel ($leap = 15.5).
+  const leap = rel.family === 'suse' ? suseLeapVersion(rel) : null;
+  if (leap) {
+    vars['leap'] = leap;
+    vars['releasever'] = leap; // zypper's $releasever on that Leap host
+  }
   if (pkg) {
     vars['name'] = pkg.name;
     if (pkg.fileName) vars['file'] = pkg.fileName;
-    if (pkg.kind === 'rpm') vars['srcname'] = rpmNaming(rel).base;
+    if (pkg.kind === 'rpm' && rel.family !== 'suse') vars['srcname'] = rpmNaming(rel).base;
   }
   return vars;
 }
@@ -126,7 +136,7 @@ export function applicableSources(rel: KernelRelease, config: MirrorConfig): (Mi
     if (s.match.some((m) => selectorMatches(m, rel))) out.push({ ...s, group: `source:${i}` });
   });
   if (!config.presets) return out;
-  const base = rel.family === 'debian' || rel.family === 'ubuntu' ? null : rpmNaming(rel).base;
+  const base = rel.family === 'debian' || rel.family === 'ubuntu' || rel.family === 'suse' ? null : rpmNaming(rel).base;
   for (const p of PRESETS) {
     if (!p.match.some((m) => selectorMatches(m, rel))) continue;
     // Rebuilds share NVRs but not build-ids: with a distribution known, only its mirrors.

@@ -263,7 +263,7 @@ class RpmLookup {
         return pres.startsWith('HTTP 4') ? this.probeFlat(c, pend) : none;
       }
       try {
-        const queries = pend.map((w) => ({ name: w.name, arch: w.arch, evr: w.evr }));
+        const queries = pend.map((w) => ({ name: w.name, arch: w.arch, evr: w.evr, ...(w.evrPrefix !== undefined ? { evrPrefix: w.evrPrefix } : {}) }));
         const newer = (a: PrimaryPackage, b: PrimaryPackage): number => compareEvr(`${a.epoch}:${a.ver}-${a.rel}`, `${b.epoch}:${b.ver}-${b.rel}`);
         const found = await findInPrimary(decompressIndex(pres.body, primaryUrl), primaryUrl, queries, newer);
         this.record(primaryUrl, found.every((f) => f === null) ? 'not in index' : 'read');

@@ -6,6 +6,7 @@
 // host's apt configuration (resolve/deb.ts).
 
 import type { MirrorSource } from './sources.js';
+import { SUSE_PRESETS } from './suse-presets.js';
 
 export interface Preset {
   id: string;
@@ -167,4 +168,5 @@ export const PRESETS: readonly Preset[] = [
     match: ['amzn2023'],
     urls: ['https://cdn.amazonlinux.com/al2023/core/mirrors/latest/debuginfo/$basearch/mirror.list'],
   },
+  ...SUSE_PRESETS,
 ];

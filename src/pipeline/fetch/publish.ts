@@ -83,7 +83,8 @@ function provenance(plan: ResolvedPlan, results: JobResult[]): FetchedPackage[] 
   if (previous) {
     for (const p of previous.entry.packages) if (!packages.some((q) => q.fileName === p.fileName)) packages.push({ ...p, cached: true, role: p === previous.entry.packages[0] ? 'vmlinux' : 'source', path: null });
   }
-  return packages.sort((x, y) => (x.role === y.role ? 0 : x.role === 'vmlinux' ? -1 : 1));
+  const order = { vmlinux: 0, image: 1, source: 2 } as const;
+  return packages.sort((x, y) => order[x.role] - order[y.role]);
 }
 
 export async function publish(ctx: FetchContext, plan: ResolvedPlan, results: JobResult[], vm: VerifiedVmlinux, entryDir: string): Promise<FetchResult> {
