@@ -18,6 +18,8 @@ export interface FetchResult {
   vmlinux: string;
   source: string | null;
   modules: string | null;
+  /** SUSE: the stripped kernel image crash loads beside the debug-only `vmlinux`. */
+  image?: string | null;
   /** True when the whole answer came from the cache (no network). */
   cached: boolean;
   packages: FetchedPackage[];
@@ -53,6 +55,7 @@ export function cachedResult(cacheDir: string, rel: KernelRelease, hit: CachedEn
     vmlinux: hit.entry.vmlinux,
     source: hit.entry.source,
     modules: hit.entry.modules,
+    ...(hit.entry.image ? { image: hit.entry.image } : {}),
     cached: true,
     packages: hit.entry.packages.map((p, i) => ({ ...p, cached: true, role: i === 0 ? 'vmlinux' : 'source', path: null })),
     dump,
@@ -66,6 +69,8 @@ export function fetchResultJson(r: FetchResult): Record<string, unknown> {
     family: r.release.family,
     vmlinux: r.vmlinux,
     source: r.source,
+    // SUSE only (absent elsewhere): the stripped image to load beside `vmlinux` (a .debug file).
+    ...(r.image ? { image: r.image } : {}),
     packages: r.packages.map((p) => ({
       name: p.name,
       url: p.url,

@@ -133,6 +133,11 @@ export interface CacheEntry {
   banner: string | null;
   packages: PackageProvenance[];
   createdAt: string;
+  /**
+   * SUSE: `vmlinux` is a debug-only file (objcopy --only-keep-debug: no code); this is the
+   * stripped kernel image from the main package (decompressed), which crash loads beside it.
+   */
+  image?: string | null;
 }
 
 /** Progress events emitted by long-running stages; the CLI renders them. */

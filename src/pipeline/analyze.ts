@@ -30,6 +30,8 @@ export interface AnalyzeFetchedOptions {
   dump: string;
   identity: DumpIdentity & { packageVersion?: string | null };
   vmlinux: string;
+  /** SUSE: the stripped image beside a debug-only `vmlinux` (the cache entry's `image`). */
+  image?: string | null;
   sourceDir: string | null;
   modulesDir: string | null;
   /** The crash binary, or where to look for it (after the match is verified: a mismatch is reported first). */
@@ -70,7 +72,7 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
   const { runCrashPlan, buildReport } = await import('../analyze/index.js');
   const timings: Record<string, number> = { ...o.timings };
   let t = Date.now();
-  const { result: verification, vmlinux: vmId } = await verifyVmlinux({ ...o.identity, path: o.dump }, o.vmlinux, { force: o.force ?? false });
+  const { result: verification, vmlinux: vmId } = await verifyVmlinux({ ...o.identity, path: o.dump }, o.vmlinux, { force: o.force ?? false, image: o.image ?? null });
   timings['verifyMs'] = Date.now() - t;
   for (const w of verification.warnings) emit({ kind: 'warning', code: 'KDBG_E_MISMATCH', message: w });
   emit({ kind: 'info', message: `vmlinux ${o.vmlinux} matches (${verification.checks.filter((c) => c.status === 'match').map((c) => c.kind).join(', ') || 'unverified'}) (${timings['verifyMs']} ms)` });
@@ -85,7 +87,7 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
   let session;
   try {
     session = await runCrashPlan(
-      { dump: o.dump, vmlinux: o.vmlinux, crash, timeoutMs: o.timeoutMs, extraCommands: o.extraCommands ?? [], modulesDir: o.modulesDir, sourceDir: o.sourceDir, kernelVersion },
+      { dump: o.dump, vmlinux: o.vmlinux, image: o.image ?? null, crash, timeoutMs: o.timeoutMs, extraCommands: o.extraCommands ?? [], modulesDir: o.modulesDir, sourceDir: o.sourceDir, kernelVersion },
       o.header(crash),
     );
   } catch (e) {
@@ -139,6 +141,8 @@ export interface AnalyzeOptions {
   dump: string;
   /** Use this vmlinux instead of fetching one. */
   vmlinux?: string;
+  /** With `vmlinux` a debug-only file (SUSE): the stripped image crash loads beside it. */
+  image?: string;
   /** How to fetch the vmlinux (mirrors, cache, offline, modules); the dump is the input. */
   fetch?: FetchOptions;
   /** crash binary flag (default KDBG_CRASH, then PATH). */
@@ -225,11 +229,13 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   let vmlinux = o.vmlinux;
   let sourceDir = o.sourceDir ?? null;
   let modulesDir = o.modulesDir ?? null;
+  let image: string | null = o.image ?? null;
   if (vmlinux === undefined) {
     t = Date.now();
     try {
       const r = await fetchRelease(o.dump, { env, onProgress: emit, ...o.fetch });
       vmlinux = r.vmlinux;
+      image = r.image ?? null;
       sourceDir ??= r.source;
       modulesDir ??= r.modules;
     } finally {
@@ -241,6 +247,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
     dump: o.dump,
     identity,
     vmlinux,
+    image,
     sourceDir,
     modulesDir,
     crash: { flag: o.crash, env },

@@ -53,7 +53,7 @@ beforeAll(async () => {
   const entitled = (cn: string): boolean => cn === serial;
   cdn = await startMirrorServer(join(root, 'cdn'), { cert: pem('cdnServer'), key: pem('cdnServerKey'), clientCa: pem('clientCa'), entitled });
   sat = await startMirrorServer(join(root, 'sat'), { cert: pem('satelliteServer'), key: pem('satelliteServerKey'), clientCa: pem('clientCa'), entitled });
-  satAuth = await startMirrorServer(join(root, 'sat'), { cert: pem('satelliteServer'), key: pem('satelliteServerKey'), basicAuth: 'admin:s3cret' });
+  satAuth = await startMirrorServer(join(root, 'sat'), { cert: pem('satelliteServer'), key: pem('satelliteServerKey') }, { basicAuth: 'admin:s3cret' });
   proxy = await startConnectProxy('squid:pr0xy');
 });
 afterAll(async () => {

@@ -57,11 +57,14 @@ export interface TlsOptions {
   key: string;
   clientCa?: string;
   entitled?: (cn: string, path: string) => boolean;
-  /** HTTP basic credentials the server demands ("user:password"), 401 otherwise. */
+}
+
+/** HTTP basic credentials the server demands ("user:password"), 401 otherwise (zypper's credentials.d, repo username=). */
+export interface AuthOptions {
   basicAuth?: string;
 }
 
-export async function startMirrorServer(root: string, tls?: TlsOptions): Promise<MirrorServer> {
+export async function startMirrorServer(root: string, tls?: TlsOptions, auth: AuthOptions = {}): Promise<MirrorServer> {
   let faultFn: ((path: string, n: number, req: IncomingMessage) => Fault | undefined) | null = null;
   let rateLimit: number | null = null;
   const counts = new Map<string, number>();
@@ -88,7 +91,7 @@ export async function startMirrorServer(root: string, tls?: TlsOptions): Promise
         return;
       }
     }
-    if (tls?.basicAuth && req.headers.authorization !== `Basic ${Buffer.from(tls.basicAuth).toString('base64')}`) {
+    if (auth.basicAuth && req.headers.authorization !== `Basic ${Buffer.from(auth.basicAuth).toString('base64')}`) {
       record.status = 401;
       res.writeHead(401, { 'www-authenticate': 'Basic realm="kdbg"' }).end();
       return;
