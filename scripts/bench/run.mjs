@@ -8,7 +8,7 @@
 // the server-side body byte counter of scripts/bench/serve.mjs (40 MB/s per connection).
 //
 // Env: KDBG_FIXTURES (fixture root), BENCH_RATE (bytes/s per connection, default 40e6),
-//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e), BENCH_NO_RECORD=1 (don't write results.md),
+//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,r), BENCH_NO_RECORD=1 (don't write results.md),
 //      BENCH_SLOW_RATE (per-connection limit of scenario b4, default 10e6).
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
@@ -62,9 +62,17 @@ const wantSha = {
 };
 
 // 2. The server.
-const server = spawn(process.execPath, [join(repo, 'scripts', 'bench', 'serve.mjs'), www, '--rate', String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
-const base = await new Promise((resolve, reject) => {
-  server.stdout.once('data', (d) => resolve(String(d).trim()));
+// With the entitled fixture (74-entitled-cdn.sh) the server also speaks TLS with client certificates (row r).
+const pki = join(fixtures, 'entitled', 'pki');
+const tlsArgs = existsSync(join(pki, 'cdn-server.pem')) ? ['--tls', pki] : [];
+const server = spawn(process.execPath, [join(repo, 'scripts', 'bench', 'serve.mjs'), www, '--rate', String(rate), ...tlsArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+const [base, tlsBase = null] = await new Promise((resolve, reject) => {
+  let text = '';
+  server.stdout.on('data', (d) => {
+    text += String(d);
+    const lines = text.split('\n').filter(Boolean);
+    if (text.endsWith('\n') && lines.length === (tlsArgs.length ? 2 : 1)) resolve(lines);
+  });
   server.once('exit', (c) => reject(new Error(`server exited ${c}`)));
 });
 // Plain http with a fresh connection each time: a kept-alive socket may be closed by the server
@@ -226,6 +234,33 @@ if (want('b4')) {
   rows.push({ id: 'b4*', scenario: `the same: kdbg fetch --connections 4`, goal: 'informational', kd: four, baselines: [['curl+rpm2cpio|cpio', b]] });
   console.log(fmtFig('kdbg fetch --connections 4', four));
   console.log(`  ratio --connections 4/curl+rpm2cpio|cpio: ${ratioText(four, b)}`);
+}
+// (r) RHEL's entitled CDN: the same el7 packages through a redhat.repo (KDBG_ROOT) whose repo
+// needs a client certificate over TLS, against the same repo file over plain http. Two runs of
+// each, alternated, best of each: the machine is shared.
+if (want('r') && tlsBase) {
+  const hostRoot = (name, url, ssl) => {
+    const r = fresh(name);
+    mkdirSync(join(r, 'etc', 'yum.repos.d'), { recursive: true });
+    mkdirSync(join(r, 'etc', 'pki', 'entitlement'), { recursive: true });
+    mkdirSync(join(r, 'etc', 'rhsm', 'ca'), { recursive: true });
+    writeFileSync(join(r, 'etc', 'pki', 'entitlement', '1.pem'), readFileSync(join(pki, '4387011594118306133.pem')));
+    writeFileSync(join(r, 'etc', 'pki', 'entitlement', '1-key.pem'), readFileSync(join(pki, '4387011594118306133-key.pem')), { mode: 0o600 });
+    writeFileSync(join(r, 'etc', 'rhsm', 'ca', 'redhat-uep.pem'), readFileSync(join(pki, 'redhat-uep.pem')));
+    const keys = ssl ? 'sslverify = 1\nsslcacert = /etc/rhsm/ca/redhat-uep.pem\nsslclientkey = /etc/pki/entitlement/1-key.pem\nsslclientcert = /etc/pki/entitlement/1.pem\n' : '';
+    writeFileSync(join(r, 'etc', 'yum.repos.d', 'redhat.repo'), `[rhel-7-server-debug-rpms]\nbaseurl = ${url}/centos/7/x86_64\nenabled = 0\n${keys}`);
+    return r;
+  };
+  const plainRoot = hostRoot('r-plain-root', base, false);
+  const entRoot = hostRoot('r-ent-root', tlsBase, true);
+  const run = (root, name) => measure(`KDBG_ROOT=${root} KDBG_NO_PRESETS=1 KDBG_NO_DEBUGINFOD=1 KDBG_CONFIG= ${kdbg} fetch 3.10.0-327.el7 --cache-dir ${fresh(name)} --quiet`, { outputFromStdout: true, want: wantSha.rpm });
+  const best = (a, b) => (a.note || b.note ? (a.note ? a : b) : a.wall <= b.wall ? a : b);
+  const p1 = await run(plainRoot, 'r-c1');
+  const e1 = await run(entRoot, 'r-c2');
+  const e2 = await run(entRoot, 'r-c3');
+  const p2 = await run(plainRoot, 'r-c4');
+  clean('r-c1', 'r-c2', 'r-c3', 'r-c4', 'r-plain-root', 'r-ent-root');
+  row('r', 'remote el7 RPMs from a host redhat.repo: entitled (TLS + client certificate) vs the same repo over plain http (best of 2 each)', 'ratio <= 1.05', best(e1, e2), [['kdbg, plain http repo', best(p1, p2)]]);
 }
 if (want('b2') && existsSync(join(www, 'el9mb'))) {
   const r = await remoteRpm('b2', `${base}/el9mb`, 'remote RPM, multi-block xz payload (w3T2, as RHEL 8+): kdbg fetch --repo');
