@@ -57,7 +57,7 @@ export function cachedResult(cacheDir: string, rel: KernelRelease, hit: CachedEn
     modules: hit.entry.modules,
     ...(hit.entry.image ? { image: hit.entry.image } : {}),
     cached: true,
-    packages: hit.entry.packages.map((p, i) => ({ ...p, cached: true, role: i === 0 ? 'vmlinux' : 'source', path: null })),
+    packages: hit.entry.packages.map((p, i) => ({ ...p, cached: true, role: i === 0 ? 'vmlinux' : i === 1 && hit.entry.image ? 'image' : 'source', path: null })),
     dump,
   };
 }
