@@ -40,6 +40,8 @@ const sha256File = (f: string): string => createHash('sha256').update(readFileSy
 
 let server: MirrorServer;
 let authServer: MirrorServer;
+/** The cache the SLE fetch filled (used by the serve test after it). */
+let sleCache = '';
 beforeAll(async () => {
   server = await startMirrorServer(root);
   authServer = await startMirrorServer(root, undefined, { basicAuth: 'SCC_0123456789abcdef:c0ffee' });
@@ -109,6 +111,26 @@ describe('SUSE through zypper repositories (KDBG_ROOT, 127.0.0.1)', () => {
     expect(warm.code).toBe(0);
     expect((JSON.parse(warm.stdout) as FetchJson).image).toBe(j.image);
     expect(server.requests).toEqual([]);
+    sleCache = cache;
+  });
+
+  it('kdbg serve hands elfutils the .debug as debuginfo and the image as executable of the same build-id', async () => {
+    const vm = of('sle15sp5', 'vmlinux');
+    const img = of('sle15sp5', 'image');
+    expect(sleCache).not.toBe('');
+    const { startServe } = await import('../../src/serve/server.js');
+    const serve = await startServe({ cacheDir: sleCache, host: '127.0.0.1', port: 0 });
+    try {
+      const find = (what: string): Promise<string> =>
+        promisify(execFile)('debuginfod-find', [what, vm.buildId!], {
+          env: { ...process.env, DEBUGINFOD_URLS: serve.url, DEBUGINFOD_CACHE_PATH: tmpDir('kdbg-suse-dcache-'), DEBUGINFOD_TIMEOUT: '10' },
+          encoding: 'utf8',
+        }).then((r) => r.stdout.trim());
+      expect(sha256File(await find('debuginfo'))).toBe(vm.debugSha256);
+      expect(sha256File(await find('executable'))).toBe(img.imageSha256);
+    } finally {
+      await serve.close();
+    }
   });
 
   it('the RPM-version form with the build counter names the same kernel', async () => {
