@@ -189,6 +189,8 @@ export interface RepoAccess {
   proxyPassword?: string;
   username?: string;
   password?: string;
+  /** A query string every request under `prefix` carries (SCC's `?<token>` repository URLs), without `?`. */
+  query?: string;
 }
 
 /**

@@ -93,6 +93,11 @@ function withAuthorization(value: string): Dispatcher.DispatcherComposeIntercept
   };
 }
 
+/** An interceptor that puts the repository's query (an SCC token) on every request path. */
+function withQuery(query: string): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) => dispatch({ ...opts, path: `${opts.path}${opts.path.includes('?') ? '&' : '?'}${query}` }, handler);
+}
+
 function build(a: RepoAccess, now: Date): Dispatcher {
   const tls: { cert?: string; key?: string; ca?: string; rejectUnauthorized: boolean } = { rejectUnauthorized: a.verify };
   if (a.clientCert) {
@@ -113,6 +118,7 @@ function build(a: RepoAccess, now: Date): Dispatcher {
   } else d = new EnvHttpProxyAgent({ ...common, connect, requestTls: tls });
   const chain: Dispatcher.DispatcherComposeInterceptor[] = [interceptors.redirect({ maxRedirections: 5 })];
   if (a.username) chain.push(withAuthorization(basic(a.username, a.password)));
+  if (a.query) chain.push(withQuery(a.query));
   return d.compose(...chain);
 }
 

@@ -4,13 +4,14 @@
 // ordinary enabled ones (kernel-FLAVOR, which holds the stripped image). Only `type=rpm-md` (or
 // untyped) http(s) repos. Registered SLES repositories authenticate as zypper does: the
 // `credentials=NAME` URL parameter (or the repo's `service=NAME`) names
-// <etcRoot>/zypp/credentials.d/NAME, whose username/password become HTTP basic credentials.
+// <etcRoot>/zypp/credentials.d/NAME, whose username/password become HTTP basic credentials; a
+// token query left on the URL (SCC) is sent with every request.
 // zypper's own variables come from <etcRoot>/zypp/vars.d; $releasever/$basearch stay for the
 // release being resolved (layout.ts sets $releasever to the Leap release of an SLE kernel).
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { repoAccess, repoBool } from './repo-access.js';
+import { accessPrefix, repoAccess, repoBool } from './repo-access.js';
 import type { MirrorSource } from './sources.js';
 import { parseRepoFile, substituteVars } from './yum-repos.js';
 
@@ -101,11 +102,15 @@ export async function readZypperRepos(etcRoot: string, root = '/'): Promise<Mirr
             u = u.slice(0, q) + (rest ? `?${rest}` : '');
           }
         }
-        // A base that still has a query (an SCC token) cannot take `repodata/…` after it: not supported.
-        if (u.includes('?')) continue;
+        // What is left of the query (SCC's `?<token>`) goes on every request, as libzypp appends
+        // it after `repodata/…` and package paths; the base itself stays a plain directory URL.
+        const qi = u.indexOf('?');
+        const query = qi >= 0 ? u.slice(qi + 1) : '';
+        if (qi >= 0) u = u.slice(0, qi);
         if (credName) Object.assign(keys, await credentials(etcRoot, credName));
         const src: MirrorSource = { type: 'repo', url: u, match: ['suse'], origin };
-        const access = repoAccess(keys, u, origin, root);
+        let access = repoAccess(keys, u, origin, root);
+        if (query) access = { ...(access ?? { prefix: accessPrefix(u), origin, verify: true }), query };
         if (access) src.access = access;
         (isDebug ? debug : main).push(src);
       }

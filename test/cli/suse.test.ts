@@ -40,14 +40,16 @@ const sha256File = (f: string): string => createHash('sha256').update(readFileSy
 
 let server: MirrorServer;
 let authServer: MirrorServer;
+let tokenServer: MirrorServer;
 /** The cache the SLE fetch filled (used by the serve test after it). */
 let sleCache = '';
 beforeAll(async () => {
   server = await startMirrorServer(root);
   authServer = await startMirrorServer(root, undefined, { basicAuth: 'SCC_0123456789abcdef:c0ffee' });
+  tokenServer = await startMirrorServer(root, undefined, { token: 'Rz9iL0pHbWh2ZEd0WjRhV2t6ZE8' });
 });
 afterAll(async () => {
-  await Promise.all([server.close(), authServer.close()]);
+  await Promise.all([server.close(), authServer.close(), tokenServer.close()]);
   cleanupTmp();
 });
 
@@ -164,6 +166,18 @@ describe('SUSE through zypper repositories (KDBG_ROOT, 127.0.0.1)', () => {
     expect(authServer.requests.every((q) => q.status !== 401)).toBe(true);
     // The credentials parameter is zypper's, not the server's: it never reaches the URL.
     expect((JSON.parse(res.stdout) as FetchJson).packages[0]!.url).toBe(`${authServer.url}/${vm.file}`);
+  });
+});
+
+describe('SCC token repositories', () => {
+  it('a baseurl ending in ?<token> sends the token with every request (repodata and packages), as libzypp does', async () => {
+    const vm = of('sle15sp5', 'vmlinux');
+    tokenServer.requests.length = 0;
+    const res = await runKdbg(['fetch', vm.uname, '--cache-dir', tmpDir('kdbg-suse-cache-'), '--json', '--vmlinux-only'], hostEnv(zyppRoot(leapRepos(tokenServer.url, '?Rz9iL0pHbWh2ZEd0WjRhV2t6ZE8'))));
+    expect(res.code, res.stderr).toBe(0);
+    expect(sha256File((JSON.parse(res.stdout) as FetchJson).vmlinux)).toBe(vm.debugSha256);
+    expect(tokenServer.requests.length).toBeGreaterThan(2);
+    expect(tokenServer.requests.every((q) => q.status === 200 || q.status === 206)).toBe(true);
   });
 });
 

@@ -62,6 +62,8 @@ export interface TlsOptions {
 /** HTTP basic credentials the server demands ("user:password"), 401 otherwise (zypper's credentials.d, repo username=). */
 export interface AuthOptions {
   basicAuth?: string;
+  /** A query string every request must carry (SCC's token URLs), 403 otherwise. */
+  token?: string;
 }
 
 export async function startMirrorServer(root: string, tls?: TlsOptions, auth: AuthOptions = {}): Promise<MirrorServer> {
@@ -94,6 +96,11 @@ export async function startMirrorServer(root: string, tls?: TlsOptions, auth: Au
     if (auth.basicAuth && req.headers.authorization !== `Basic ${Buffer.from(auth.basicAuth).toString('base64')}`) {
       record.status = 401;
       res.writeHead(401, { 'www-authenticate': 'Basic realm="kdbg"' }).end();
+      return;
+    }
+    if (auth.token !== undefined && new URL(req.url ?? '/', 'http://x').search !== `?${auth.token}`) {
+      record.status = 403;
+      res.writeHead(403).end('token required\n');
       return;
     }
     const fault = faultFn?.(urlPath, n, req) ?? {};

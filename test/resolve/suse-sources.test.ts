@@ -40,13 +40,15 @@ describe('zypper repos', () => {
     mkdirSync(join(d, 'repos.d'), { recursive: true });
     mkdirSync(join(d, 'credentials.d'), { recursive: true });
     writeFileSync(join(d, 'repos.d', 'a-main.repo'), '[repo-oss]\nenabled=1\nbaseurl=http://zypp.test/oss/\ntype=rpm-md\n[repo-non-oss]\nenabled=0\nbaseurl=http://zypp.test/non-oss/\n');
-    writeFileSync(join(d, 'repos.d', 'b-debug.repo'), '[repo-debug]\nenabled=0\nbaseurl=http://zypp.test/debug/$releasever/?credentials=SCC\ntype=rpm-md\n[repo-source]\nenabled=1\nbaseurl=http://zypp.test/src/\n[yast]\nenabled=1\nbaseurl=http://zypp.test/y/\ntype=yast2\n');
+    writeFileSync(join(d, 'repos.d', 'b-debug.repo'), '[repo-debug]\nenabled=0\nbaseurl=http://zypp.test/debug/$releasever/?credentials=SCC\ntype=rpm-md\n[repo-source]\nenabled=1\nbaseurl=http://zypp.test/src/\n[yast]\nenabled=1\nbaseurl=http://zypp.test/y/\ntype=yast2\n[tok]\nenabled=1\nbaseurl=https://zypp.test/SUSE/Updates/x/?abc123\n');
     writeFileSync(join(d, 'credentials.d', 'SCC'), 'username=SCC_abc\npassword=pw\n');
     const s = await readZypperRepos(join(root, 'etc'), root);
     expect(s.map((x) => [x.url, x.match, x.access?.username ?? null, x.access?.password ?? null])).toEqual([
       ['http://zypp.test/debug/$releasever/', ['suse'], 'SCC_abc', 'pw'],
       ['http://zypp.test/oss/', ['suse'], null, null],
+      ['https://zypp.test/SUSE/Updates/x/', ['suse'], null, null],
     ]);
+    expect(s[2]!.access).toMatchObject({ prefix: 'https://zypp.test/SUSE/Updates/x/', query: 'abc123' });
     expect(parseCredentials(' username = u \npassword=p w\n# x\n')).toEqual({ username: 'u', password: 'p w' });
   });
 });
