@@ -205,6 +205,15 @@ describe('entitled RHEL repositories (redhat.repo under KDBG_ROOT, mTLS on 127.0
     expect(proxy.connects.every((c) => c.status === 200 && c.target === `127.0.0.1:${cdn.port}`)).toBe(true);
   });
 
+  it('sslverify = 0 without sslcacert: the private CA is not checked, the client certificate still sent', async () => {
+    const repo = cdnRepo(cdn.url);
+    const r = hostRoot((o) => repo(o).replace(/sslcacert = \S+\n/g, '').replace(/sslverify = 1/g, 'sslverify = 0'));
+    expect(readFileSync(join(r, 'etc', 'yum.repos.d', 'redhat.repo'), 'utf8')).not.toContain('sslcacert');
+    const res = await runKdbg(['fetch', vm8.uname, '--cache-dir', tmpDir('kdbg-rhel-cache-'), '--vmlinux-only', '--json'], hostEnv(r));
+    expect(res.code, res.stderr).toBe(0);
+    expect(sha256File((JSON.parse(res.stdout) as { vmlinux: string }).vmlinux)).toBe(vm8.vmlinuxSha256);
+  });
+
   it('username/password become HTTP basic credentials', async () => {
     const base = `${satAuth.url}/pulp/content/${m.satelliteOrg}/${m.satelliteEnv}`;
     const ok = hostRoot(cdnRepo(base, 'username = admin\npassword = s3cret\n'), { ca: 'satelliteCa' });
@@ -216,7 +225,10 @@ describe('entitled RHEL repositories (redhat.repo under KDBG_ROOT, mTLS on 127.0
   it('an expired entitlement certificate: one line with its notAfter, exit 77, nothing cached', async () => {
     const r = hostRoot(cdnRepo(cdn.url), { cert: 'expired' });
     const cache = tmpDir('kdbg-rhel-cache-');
+    cdn.requests.length = 0;
     const res = await runKdbg(['fetch', vm8.uname, '--cache-dir', cache], hostEnv(r));
+    // Refused before connecting: the server never saw a request.
+    expect(cdn.requests).toEqual([]);
     expect(res.code).toBe(77);
     const lines = errorLines(res.stderr);
     expect(lines).toHaveLength(1);
