@@ -10,6 +10,7 @@
 //   <root>/tmp/                              staging for entries being built (same file system)
 //   <root>/locks/                            O_EXCL lock files (release-<uname>.lock, pkg-<key>.lock)
 //   <root>/used/<uname>                      last-use stamp (mtime) for `cache prune`, see usage.ts
+//   <root>/meta/<service>/<sha256 of URL>.json  the archive services' answers (meta.ts, resolve/archives.ts)
 //
 // Readers never see a half-written file: files are written under a temporary name in the same
 // directory, fsynced, then renamed; an entry directory is staged in tmp/ and renamed into

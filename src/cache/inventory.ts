@@ -104,15 +104,21 @@ export async function packageLockFree(cache: Cache, sha256: string): Promise<boo
 
 /**
  * Make an entry directory disappear at once (rename into tmp/), then delete it, its build-id
- * index file and its use stamp. The caller holds the release lock.
+ * index file and its use stamp. The caller holds the release lock. `stillFree`, asked after the
+ * rename, closes the race with a reader that marked the entry in use just before it: when it
+ * says no, the entry is renamed back and kept (false).
  */
-export async function removeEntryDir(cache: Cache, r: ReleaseDir): Promise<void> {
+export async function removeEntryDir(cache: Cache, r: ReleaseDir, stillFree?: () => Promise<boolean>): Promise<boolean> {
   const aside = join(cache.tmpDir, `${hostname()}-${process.pid}-rm-${uniqueSuffix()}`);
   try {
     await fsp.rename(r.dir, aside);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
     throw new CacheError(`cache: cannot remove ${r.dir}: ${(e as Error).message}`, { details: { path: r.dir }, hint: 'in a shared cache, the entry directory must be group-writable (see docs/batch-and-cache.md)' });
+  }
+  if (stillFree && !(await stillFree())) {
+    await fsp.rename(aside, r.dir);
+    return false;
   }
   await fsp.rm(aside, { recursive: true, force: true }).catch(() => undefined);
   const id = r.stored?.buildId;
@@ -122,6 +128,7 @@ export async function removeEntryDir(cache: Cache, r: ReleaseDir): Promise<void>
     if (owner.trim() === r.uname) await fsp.rm(p, { force: true }).catch(() => undefined);
   }
   await forgetUsed(cache.root, r.uname);
+  return true;
 }
 
 /** Size of the buildid/ index file that goes with the entry (removed with it). */

@@ -6,6 +6,7 @@
 
 import { constants, promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { CacheError } from '../core/errors.js';
 import { cacheIoError } from './fs-util.js';
 
@@ -135,4 +136,46 @@ export async function withLock<T>(path: string, opts: LockOptions, fn: () => Pro
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * A shared hold ("in use"): any number of holders, each its own O_EXCL file in `dir`, kept fresh
+ * by the same heartbeat as an exclusive lock and judged stale by the same rules (dead pid on this
+ * host, silent mtime on any host). `crash` sessions hold one on the entry they read, and prune
+ * leaves an entry with a live holder alone. Files and renames only, no flock: the rules hold on
+ * a cache shared over NFS (docs/batch-and-cache.md).
+ */
+export async function acquireShared(dir: string, opts: Pick<LockOptions, 'heartbeatMs' | 'purpose'> = {}): Promise<Lock> {
+  const me: LockInfo = { pid: process.pid, host: hostname(), time: new Date().toISOString(), purpose: opts.purpose ?? '' };
+  try {
+    await fsp.mkdir(dir, { recursive: true, mode: 0o775 });
+    const path = join(dir, `${me.host}-${me.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.use`);
+    const fh = await fsp.open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o664);
+    try {
+      await fh.writeFile(JSON.stringify(me));
+    } finally {
+      await fh.close();
+    }
+    return holdLock(path, opts.heartbeatMs ?? 5_000);
+  } catch (e) {
+    throw cacheIoError('create use mark in', dir, e);
+  }
+}
+
+/** The live shared holders in `dir`; stale marks are removed on the way. */
+export async function liveSharedHolders(dir: string, staleMs = 60_000): Promise<LockInfo[]> {
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  const live: LockInfo[] = [];
+  for (const n of names) {
+    if (!n.endsWith('.use')) continue;
+    const h = await readHolder(join(dir, n));
+    if (h === null) continue;
+    const dead = h.info !== null && h.info.host === hostname() && h.info.pid !== process.pid && !pidAlive(h.info.pid);
+    if (dead || Date.now() - h.mtimeMs > staleMs) {
+      await fsp.rm(join(dir, n), { force: true }).catch(() => undefined);
+      continue;
+    }
+    live.push(h.info ?? { pid: 0, host: '?', time: '', purpose: '' });
+  }
+  return live;
 }

@@ -15,6 +15,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Cache } from './index.js';
+import { entryUsers } from './in-use.js';
 import { lastUsed, treeSize } from './usage.js';
 import { buildIdFileBytes, DAY_MS, packageLockFree, type PrunedItem, type PruneReason, type ReleaseDir, removeEntryDir, removeStoredPackage, scanPackages, scanReleases, tryLockRelease } from './inventory.js';
 
@@ -121,8 +122,17 @@ export async function pruneCache(cache: Cache, opts: PruneOptions = {}): Promise
         skipped.push({ release: r.uname, reason: 'used-meanwhile' });
         return false;
       }
+      // A crash session reading it (kdbg analyze, watch --analyze) holds it in use.
+      const unused = async (): Promise<boolean> => (await entryUsers(cache, r.uname)).length === 0;
+      if (!(await unused())) {
+        skipped.push({ release: r.uname, reason: 'in-use' });
+        return false;
+      }
       const bytes = (await treeSize(r.dir)).bytes + (await buildIdFileBytes(cache, r));
-      if (!dryRun) await removeEntryDir(cache, r);
+      if (!dryRun && !(await removeEntryDir(cache, r, unused))) {
+        skipped.push({ release: r.uname, reason: 'in-use' });
+        return false;
+      }
       note({ kind: 'entry', name: r.uname, path: r.dir, bytes, reason, lastUsed: r.lastUsed.toISOString() });
       // Its packages go too once no remaining entry references them.
       for (const p of r.stored?.packages ?? []) {

@@ -6,15 +6,14 @@
 
 import type { Argv } from 'yargs';
 import { InternalError, isKdbgError, UsageError } from '../core/errors.js';
+import { installInterrupts, interruption } from './interrupt.js';
 import { writeErr } from './output.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  const onSigint = (): void => {
-    writeErr('kdbg: interrupted');
-    process.exit(130);
-  };
-  process.once('SIGINT', onSigint);
+  // serve and watch are daemons: SIGTERM is how systemd stops them, a clean stop, exit 0.
+  const daemon = argv[0] === 'serve' || argv[0] === 'watch';
+  const uninstall = installInterrupts(daemon ? `kdbg ${argv[0]}` : 'kdbg');
   // `kdbg unpack --list | head`: the reader closing the pipe is its choice, not a kdbg error (no
   // stack trace from an unhandled EPIPE).
   if (process.stdout.listenerCount('error') === 0) {
@@ -51,10 +50,14 @@ export async function main(argv: string[]): Promise<number> {
     await parser.parseAsync();
     exitCode = typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    exitCode = reportError(e);
+    // Whatever the unwinding threw after a signal (an AbortError from undici, the interruption
+    // itself) is the signal's doing: the line was printed when it arrived.
+    exitCode = interruption() ? interruption()!.exitCode : reportError(e);
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    uninstall();
   }
+  const stopped = interruption();
+  if (stopped && !(daemon && stopped.signalName === 'SIGTERM')) exitCode = stopped.exitCode;
   return exitCode;
 }
 

@@ -11,6 +11,21 @@ export function processEnv(): Env {
 }
 
 /**
+ * Base URLs of the historical archives set in the environment (docs/mirrors.md, "Archives"):
+ * KDBG_DEBIAN_SNAPSHOT_URL (the Debian snapshot service) and KDBG_LAUNCHPAD_URL (Launchpad's web
+ * service root, e.g. its `devel/` API). Read here so that resolve/ takes them from an `env`
+ * record like every other setting; empty values count as unset.
+ */
+export function archiveUrlsFromEnv(env: Env): { debianSnapshot?: string; launchpad?: string } {
+  const out: { debianSnapshot?: string; launchpad?: string } = {};
+  const snap = env['KDBG_DEBIAN_SNAPSHOT_URL'];
+  const lp = env['KDBG_LAUNCHPAD_URL'];
+  if (snap) out.debianSnapshot = snap;
+  if (lp) out.launchpad = lp;
+  return out;
+}
+
+/**
  * The root the host configuration is read under (`/etc/yum.repos.d`, `/etc/zypp`, `/etc/apt`,
  * `/etc/kdbg`, and the certificate paths those files name): KDBG_ROOT, else `/`. For a copy of
  * another machine's configuration, a container image, or tests.

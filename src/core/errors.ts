@@ -144,6 +144,21 @@ export class AnalysisError extends KdbgError {
   readonly exitCode = 1;
 }
 
+/**
+ * The user or a supervisor asked kdbg to stop (SIGINT, SIGTERM). It is the abort reason of the
+ * CLI's one AbortSignal, so every stage unwinds through its `finally` blocks (locks released,
+ * staging removed) and the exit code says which signal it was: 128 + the signal number, as a
+ * shell reports a process killed by it.
+ */
+export class InterruptedError extends KdbgError {
+  readonly code = 'KDBG_E_INTERRUPTED';
+  readonly exitCode: number;
+  constructor(readonly signalName: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signalName}`, { details: { signal: signalName } });
+    this.exitCode = signalName === 'SIGINT' ? 130 : 143;
+  }
+}
+
 export function isKdbgError(e: unknown): e is KdbgError {
   return e instanceof KdbgError;
 }

@@ -80,7 +80,12 @@ export function fetchResultJson(r: FetchResult): Record<string, unknown> {
       // Entries written before these fields existed held whole, verified packages only.
       sha256Verified: p.sha256Verified ?? true,
       partial: p.partial ?? null,
+      // Entries written before origins were recorded came from live mirrors.
+      origin: p.origin ?? 'mirror',
     })),
     cached: r.cached,
+    // Which distribution the release names and why (added with the CentOS successors, issue 23).
+    distro: r.release.distro ?? null,
+    reason: r.release.reason ?? null,
   };
 }

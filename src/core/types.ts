@@ -9,7 +9,18 @@ export type DistroFamily =
   | 'amazon' // amzn2, amzn2023
   | 'debian'
   | 'ubuntu'
-  | 'suse'; // SLES, openSUSE Leap, Tumbleweed (VERSION-SOURCE_REL-FLAVOR)
+  | 'suse' // SLES, openSUSE Leap, Tumbleweed (VERSION-SOURCE_REL-FLAVOR)
+  // The distributions that replaced CentOS in China (release/china.ts, design/mirrors-china.md)
+  | 'openeuler' // oe1, oe2203[spN], oe2403[spN]
+  | 'anolis' // an7, an8, an23
+  | 'alinux' // Alibaba Cloud Linux: al7, al8, alnx4
+  | 'opencloudos' // oc8 (`.ocrelease.` uname), oc9
+  | 'tencentos' // tl2, tl3, tkernel `-tlinuxN-` tags
+  | 'kylin' // ky10, ky11
+  | 'uos' // uel20
+  | 'bclinux' // `.bclinux` after oe1/elN
+  | 'keyarchos' // kos5
+  | 'cgsl'; // zncgsl6
 
 /** A parsed kernel release (`uname -r`), enough to name and find its debug packages. */
 export interface KernelRelease {
@@ -38,6 +49,8 @@ export interface KernelRelease {
    * unknown. Rebuilds share NVRs, so resolve/ uses it to pick and order mirrors.
    */
   distro?: string;
+  /** Why the string was read as this distribution (`dist tag .oe2203sp1: openEuler 22.03 LTS SP1`), when the parser says. */
+  reason?: string;
 }
 
 /** What a package contributes to a cache entry. */
@@ -73,7 +86,16 @@ export interface ResolvedPackage extends WantedPackage {
   sha256: string | null;
   /** Size in bytes from the index or HEAD, or null. */
   size: number | null;
+  /** Which kind of source located it; absent: a live mirror (docs/mirrors.md, "Archives"). */
+  origin?: PackageOrigin;
 }
+
+/**
+ * Where a package came from: a live mirror, or one of the historical archives that keep what the
+ * mirrors dropped (Debian's snapshot service, Launchpad's publishing history, the RPM vaults,
+ * Fedora's Koji).
+ */
+export type PackageOrigin = 'mirror' | 'snapshot' | 'launchpad' | 'vault' | 'koji';
 
 /** What a dump says about the kernel that wrote it (the identify stage's output). */
 export interface DumpIdentity {
@@ -109,6 +131,8 @@ export interface PackageProvenance {
   sha256Verified?: boolean;
   /** What a partial fetch (HTTP Range, only the xz blocks holding the vmlinux) read; null or absent: the whole package. */
   partial?: PartialFetchProvenance | null;
+  /** Which kind of source served it; absent in entries written before this field existed (a mirror). */
+  origin?: PackageOrigin;
 }
 
 /** How much of a block-indexed package a partial fetch read. */
@@ -200,6 +224,7 @@ export interface RepoAccess {
  * NetworkError after retries.
  */
 export interface HttpFetcher {
-  get(url: string, options?: { signal?: AbortSignal; headers?: Record<string, string> }): Promise<HttpResponse>;
+  /** `idleMs`: the longest silence allowed before the head or between body bytes. */
+  get(url: string, options?: { signal?: AbortSignal; headers?: Record<string, string>; idleMs?: number }): Promise<HttpResponse>;
   head(url: string, options?: { signal?: AbortSignal }): Promise<Omit<HttpResponse, 'body'>>;
 }

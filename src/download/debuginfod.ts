@@ -19,7 +19,8 @@ import type { HttpFetcher, ProgressListener } from '../core/types.js';
 import { readElfBuildId } from '../formats/elf.js';
 import { undiciFetcher } from './http.js';
 export { parseDebuginfodUrls } from './debuginfod-urls.js';
-import { backoffDelay, defaultRetryPolicy, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
+import { paceLimits, SpeedGuard } from './pace.js';
+import { backoffDelay, defaultRetryPolicy, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from '../core/retry.js';
 
 export type DebuginfodArtifact = 'debuginfo' | 'executable';
 
@@ -38,6 +39,8 @@ export interface DebuginfodFetchOptions {
   retryBaseMs?: number;
   /** Which artefact to ask for. Default 'debuginfo'. */
   artifact?: DebuginfodArtifact;
+  /** Idle and low-speed bound of each response (pace.ts; config timeoutSeconds). Default 30 s. */
+  idleTimeoutMs?: number;
 }
 
 export interface DebuginfodResult {
@@ -138,7 +141,8 @@ async function fetchFromServer(id: string, server: string, artifact: DebuginfodA
       const headers: Record<string, string> = resume ? { range: `bytes=${received}-`, 'if-range': etag! } : {};
       let delay = backoffDelay(attempt, policy);
       try {
-        const res = await fetcher.get(url, { headers, ...(opts.signal ? { signal: opts.signal } : {}) });
+        const pace = paceLimits(opts.idleTimeoutMs);
+        const res = await fetcher.get(url, { headers, idleMs: pace.idleMs, ...(opts.signal ? { signal: opts.signal } : {}) });
         if (res.status === 404 || res.status === 410) {
           await drain(res.body);
           if (received === 0) return { kind: 'not-found' };
@@ -185,10 +189,12 @@ async function fetchFromServer(id: string, server: string, artifact: DebuginfodA
         etag = res.headers['etag'] ?? null;
         if (attempt === 1 || start === 0) opts.onProgress?.({ kind: 'download-start', name, url, total, resumedFrom: start });
         let lastReport = 0;
+        const guard = new SpeedGuard(pace, url);
         for await (const chunk of res.body) {
           await fh.write(chunk, 0, chunk.length, received);
           hash.update(chunk);
           received += chunk.length;
+          guard.onBytes(chunk.length);
           if (received - lastReport >= 1 << 20) {
             lastReport = received;
             opts.onProgress?.({ kind: 'download-progress', name, received, total });

@@ -43,6 +43,7 @@ export const undiciFetcher: HttpFetcher = {
         method: 'GET',
         dispatcher: dispatcher(url),
         headers: { 'user-agent': userAgent, ...(options.headers ?? {}) },
+        ...(options.idleMs !== undefined ? { headersTimeout: options.idleMs, bodyTimeout: options.idleMs } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
       const forbidden = res.statusCode === 403 ? explainForbidden(url) : null;

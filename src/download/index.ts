@@ -7,5 +7,5 @@
 export type { PackageConsumer, DownloadOptions, DownloadResult } from './types.js';
 export { downloadPackage } from './package.js';
 export { ByteChannel, RestartError } from './channel.js';
-export { defaultRetryPolicy, type RetryPolicy } from './retry.js';
+export { defaultRetryPolicy, type RetryPolicy } from '../core/retry.js';
 export { undiciFetcher } from './http.js';

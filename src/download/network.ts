@@ -19,7 +19,8 @@ import type { PartialFile } from '../cache/partial.js';
 import { CacheError, IntegrityError, KdbgError, NetworkError, NotFoundError } from '../core/errors.js';
 import type { ResolvedPackage } from '../core/types.js';
 import { dispatcher, flattenHeaders } from './http.js';
-import { backoffDelay, defaultRetryPolicy, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
+import { SpeedGuard, undiciTimeouts } from './pace.js';
+import { backoffDelay, defaultRetryPolicy, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from '../core/retry.js';
 import type { DownloadOptions, DownloadResult } from './types.js';
 import { ConsumerRun } from './consumer-run.js';
 
@@ -78,6 +79,11 @@ async function download<T>(pkg: ResolvedPackage, partial: PartialFile, opts: Dow
 
   let urlIdx = 0;
   let failures = 0;
+  // Failures on this URL in all, progress or not: a mirror that drops every response part-way
+  // still makes progress each time, and without a bound it was retried for ever (72 requests and
+  // 44 s in one operator's test, longer with a trickle).
+  let attemptsOnUrl = 0;
+  const maxAttemptsOnUrl = 3 * (policy.retries + 1);
 
   /** Bytes seen so far are void: empty the partial file and start the consumer over. */
   const restartFromZero = async (): Promise<void> => {
@@ -93,12 +99,18 @@ async function download<T>(pkg: ResolvedPackage, partial: PartialFile, opts: Dow
     outcomes.push({ url, reason, notFound: flags.notFound ?? false, sizeMismatch: flags.sizeMismatch ?? false });
     urlIdx++;
     failures = 0;
+    attemptsOnUrl = 0;
     const to = pkg.urls[urlIdx];
     if (to !== undefined) emit({ kind: 'failover', name, from: url, to, reason });
   };
 
   const failed = async (reason: string, retryAfterMs: number | null = null): Promise<void> => {
     failures++;
+    attemptsOnUrl++;
+    if (attemptsOnUrl >= maxAttemptsOnUrl) {
+      await nextUrl(`${reason} (${attemptsOnUrl} failed attempts in all)`);
+      return;
+    }
     if (failures > policy.retries || (retryAfterMs !== null && retryAfterMs > policy.maxRetryAfterMs)) {
       await nextUrl(reason);
       return;
@@ -180,7 +192,7 @@ async function download<T>(pkg: ResolvedPackage, partial: PartialFile, opts: Dow
       }
       let res: Awaited<ReturnType<typeof request>>;
       try {
-        res = await request(url, { method: 'GET', headers, dispatcher: dispatcher(url), ...(opts.signal ? { signal: opts.signal } : {}) });
+        res = await request(url, { method: 'GET', headers, dispatcher: dispatcher(url), ...undiciTimeouts(opts.pace), ...(opts.signal ? { signal: opts.signal } : {}) });
       } catch (e) {
         opts.signal?.throwIfAborted();
         await failed(`request failed: ${errText(e)}`);
@@ -243,6 +255,7 @@ async function download<T>(pkg: ResolvedPackage, partial: PartialFile, opts: Dow
       emit({ kind: 'download-start', name, url, total, resumedFrom: partial.size });
       const before = fed;
       let tooLong = false;
+      const guard = new SpeedGuard(opts.pace, url);
       try {
         for await (const raw of res.body as AsyncIterable<Uint8Array>) {
           let chunk = raw;
@@ -264,11 +277,12 @@ async function download<T>(pkg: ResolvedPackage, partial: PartialFile, opts: Dow
           fed += chunk.length;
           bytesFromNetwork += chunk.length;
           progress();
+          guard.onBytes(chunk.length);
           if (consumer.failed && pkg.sha256 === null) break;
         }
       } catch (e) {
         opts.signal?.throwIfAborted();
-        if (e instanceof KdbgError) throw e; // our own (cache I/O) failure, not the network's
+        if (e instanceof KdbgError && !(e instanceof NetworkError)) throw e; // our own (cache I/O) failure, not the network's
         if (fed > before) failures = 0; // progress was made: the retry budget is for stalls
         await failed(`connection lost after ${partial.size} bytes: ${errText(e)}`);
         continue;

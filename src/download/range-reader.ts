@@ -12,7 +12,8 @@ import { request } from 'undici';
 import type { RandomAccess } from '../core/byte-source.js';
 import { NetworkError } from '../core/errors.js';
 import { dispatcher, flattenHeaders } from './http.js';
-import { backoffDelay, defaultRetryPolicy, isRetryableStatus, sleep } from './retry.js';
+import { SpeedGuard, undiciTimeouts, type PaceLimits } from './pace.js';
+import { backoffDelay, defaultRetryPolicy, isRetryableStatus, sleep } from '../core/retry.js';
 
 /** The server cannot serve this file by ranges (Range ignored, file changed, size unknown). */
 export class RangeUnsupportedError extends Error {
@@ -36,6 +37,8 @@ export interface RangeReaderOptions {
   /** Transport failures/5xx retried per request. */
   retries?: number;
   headers?: Record<string, string>;
+  /** Idle and low-speed bounds of each response (pace.ts). */
+  pace?: PaceLimits;
 }
 
 const userAgent = 'kdbg/0.1 (+kernel debuginfo fetcher)';
@@ -124,6 +127,7 @@ export class HttpRangeReader implements RandomAccess {
       method: 'GET',
       dispatcher: dispatcher(this.url),
       headers: { 'user-agent': userAgent, ...(this.opts.headers ?? {}), range: `bytes=${start}-${end - 1}`, 'accept-encoding': 'identity' },
+      ...undiciTimeouts(this.opts.pace),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     });
     const headers = flattenHeaders(res.headers);
@@ -156,11 +160,18 @@ export class HttpRangeReader implements RandomAccess {
     const want = Number(cr[2]) - start + 1;
     const out = new Uint8Array(want);
     let got = 0;
-    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-      const k = Math.min(chunk.length, want - got);
-      out.set(chunk.subarray(0, k), got);
-      got += k;
-      this.bytesReceived += chunk.length;
+    const guard = new SpeedGuard(this.opts.pace, this.url);
+    try {
+      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+        const k = Math.min(chunk.length, want - got);
+        out.set(chunk.subarray(0, k), got);
+        got += k;
+        this.bytesReceived += chunk.length;
+        guard.onBytes(chunk.length);
+      }
+    } catch (e) {
+      drop(res.body);
+      throw e;
     }
     if (got !== want) throw new NetworkError(`${this.url}: connection closed after ${got} of ${want} bytes of range ${start}-${end - 1}`, { details: { url: this.url } });
     return out;

@@ -2,7 +2,8 @@
 
 import type { Cache } from '../cache/index.js';
 import type { ProgressListener } from '../core/types.js';
-import type { RetryPolicy } from './retry.js';
+import type { PaceLimits } from './pace.js';
+import type { RetryPolicy } from '../core/retry.js';
 
 /** Reads the package bytes as they arrive. Called again (attempt + 1) after a restart from byte 0. */
 export type PackageConsumer<T> = (chunks: AsyncIterable<Uint8Array>, attempt: number) => Promise<T>;
@@ -13,6 +14,8 @@ export interface DownloadOptions<T> {
   onProgress?: ProgressListener;
   signal?: AbortSignal;
   retry?: Partial<RetryPolicy>;
+  /** Idle and low-speed bounds of each response (pace.ts); none: undici's defaults. */
+  pace?: PaceLimits;
   /** How long to wait for another process downloading the same package. */
   lockTimeoutMs?: number;
   /** Answer from a stored package with the same digest (default true). */

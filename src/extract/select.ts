@@ -11,13 +11,17 @@ import type { ArchiveMember, MemberSelector } from './types.js';
  */
 export const VMLINUX_MEMBER_RE = /^\.?\/?usr\/lib\/debug\/(?:boot\/vmlinux-([^/]+?)(?:\.debug)?|(?:usr\/)?lib\/modules\/([^/]+)\/vmlinux(?:\.debug)?)$/;
 
+/** tkernel and OpenCloudOS 8 debuginfo packages put the unstripped image at `/boot/vmlinux-<uname>` (design/mirrors-china.md §4.1). */
+export const BOOT_VMLINUX_RE = /^\.?\/?boot\/vmlinux-([^/]+)$/;
+
 export function vmlinuxSelector(uname?: string): MemberSelector {
   return (m) => {
     if (m.type !== 'file') return false;
     const r = VMLINUX_MEMBER_RE.exec(m.path);
-    if (!r) return false;
+    const b = r ? null : BOOT_VMLINUX_RE.exec(m.path);
+    if (!r && !b) return false;
     if (uname === undefined) return true;
-    return (r[1] ?? r[2]) === uname;
+    return (r ? (r[1] ?? r[2]) : b![1]) === uname;
   };
 }
 

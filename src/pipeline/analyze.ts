@@ -3,7 +3,7 @@
 // output directory is given. `kdbg analyze` renders the result; `kdbg watch --analyze` calls
 // `analyzeFetched` for each dump it has already identified and fetched.
 
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { AnalysisReport } from '../analyze/index.js';
 import type { CrashBinary } from '../analyze/crash-binary.js';
 import { processEnv, type Env } from '../core/env.js';
@@ -12,6 +12,7 @@ import type { FirstLookReport } from '../klog/report.js';
 import { ignoreEvents } from './events.js';
 import { fetchRelease } from './fetch/index.js';
 import type { FetchOptions } from './fetch/options.js';
+import type { FetchResult } from '../core/fetch-result.js';
 
 export type { AnalysisReport } from '../analyze/index.js';
 
@@ -230,10 +231,12 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   let sourceDir = o.sourceDir ?? null;
   let modulesDir = o.modulesDir ?? null;
   let image: string | null = o.image ?? null;
+  let inUse: { release(): Promise<void> } | null = null;
   if (vmlinux === undefined) {
     t = Date.now();
     try {
-      const r = await fetchRelease(o.dump, { env, onProgress: emit, ...o.fetch });
+      const r = await fetchInUse(o.dump, { env, onProgress: emit, ...o.fetch });
+      inUse = r.hold;
       vmlinux = r.vmlinux;
       image = r.image ?? null;
       sourceDir ??= r.source;
@@ -242,6 +245,39 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
       timings['fetchMs'] = Date.now() - t;
     }
   }
+  try {
+    return await analyzeWith(o, identity, vmlinux, sourceDir, modulesDir, timings, emit, env, image);
+  } finally {
+    await inUse?.release();
+  }
+}
+
+/**
+ * Fetch, then hold the cache entry in use for the crash session (`kdbg cache prune` skips it).
+ * An entry pruned between the fetch and the hold is fetched again, once.
+ */
+async function fetchInUse(dump: string, opts: FetchOptions): Promise<FetchResult & { hold: { release(): Promise<void> } }> {
+  const { holdEntryInUse } = await import('../cache/in-use.js');
+  const { existsSync } = await import('node:fs');
+  for (let attempt = 0; ; attempt++) {
+    const r = await fetchRelease(dump, opts);
+    const hold = await holdEntryInUse({ locksDir: join(r.cacheDir, 'locks') }, basename(r.entryDir), `crash session on ${dump}`);
+    if (existsSync(r.vmlinux) || attempt > 0) return { ...r, hold };
+    await hold.release();
+  }
+}
+
+async function analyzeWith(
+  o: AnalyzeOptions,
+  identity: DumpIdentity,
+  vmlinux: string,
+  sourceDir: string | null,
+  modulesDir: string | null,
+  timings: Record<string, number>,
+  emit: ProgressListener,
+  env: Env,
+  image: string | null,
+): Promise<AnalyzeResult & { identity: DumpIdentity; vmlinux: string }> {
   const fetched = vmlinux;
   const r = await analyzeFetched({
     dump: o.dump,

@@ -8,7 +8,7 @@ import { ignoreEvents } from './events.js';
 import { readInput } from './fetch/input.js';
 import { wantedOf, type FetchOptions } from './fetch/options.js';
 
-export type ResolveOptions = Pick<FetchOptions, 'mirrors' | 'repos' | 'arch' | 'distro' | 'packageVersion' | 'configFile' | 'vmlinuxOnly' | 'modules' | 'env' | 'http' | 'onProgress' | 'signal'>;
+export type ResolveOptions = Pick<FetchOptions, 'mirrors' | 'repos' | 'arch' | 'distro' | 'packageVersion' | 'configFile' | 'archives' | 'vmlinuxOnly' | 'modules' | 'env' | 'http' | 'onProgress' | 'signal'>;
 
 export interface ResolveResult {
   release: KernelRelease;
@@ -26,6 +26,7 @@ export async function resolve(input: string, opts: ResolveOptions = {}): Promise
     mirrors: opts.mirrors ?? [],
     repos: opts.repos ?? [],
     env: opts.env ?? processEnv(),
+    ...(opts.archives === false ? { archives: false } : {}),
   });
   const { undiciFetcher, useRepoAccess } = await import('../download/http.js');
   // Entitled and proxied repositories (client certificates, CA, credentials) get their own connections.

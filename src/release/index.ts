@@ -4,13 +4,20 @@
 import { UsageError } from '../core/errors.js';
 import type { DistroFamily, KernelRelease, WantedPackage } from '../core/types.js';
 import { normalizeDebArch, parseDebianRelease, parseUbuntuRelease } from './deb.js';
-import { normalizeRpmArch, parseRpmRelease, type RpmNaming } from './rpm.js';
+import { normalizeRpmArch, parseRpmRelease as parseRpmOnly, type RpmNaming } from './rpm.js';
+import { CHINA_DISTROS, CHINA_SUPPORTED, chinaVmlinuxPath, chinaWantedPackages, isChinaFamily, parseChinaRelease } from './china.js';
 import { parseSuseRelease, suseDebugMember, wantedSusePackages } from './suse.js';
 
 export { compareEvr, rpmvercmp } from './rpmvercmp.js';
 export { normalizeDebArch } from './deb.js';
 export { normalizeRpmArch, UEK_MAJOR, type RpmNaming } from './rpm.js';
 export { suseImageMembers, suseLeapVersion } from './suse.js';
+export { anolisLine, isChinaFamily } from './china.js';
+
+/** The RPM grammars: the Chinese CentOS successors first (BCLinux's `.el8_2.bclinux`), then RHEL's. */
+function parseRpmRelease(s: string, opts: { arch?: string }): ReturnType<typeof parseRpmOnly> {
+  return parseChinaRelease(s, opts) ?? parseRpmOnly(s, opts);
+}
 
 /** --distro names kdbg accepts, their canonical spelling and the families they can mean. */
 const DISTROS: Readonly<Record<string, { name: string; families: DistroFamily[] }>> = {
@@ -36,11 +43,13 @@ const DISTROS: Readonly<Record<string, { name: string; families: DistroFamily[] 
   opensuse: { name: 'suse', families: ['suse'] },
   leap: { name: 'suse', families: ['suse'] },
   tumbleweed: { name: 'suse', families: ['suse'] },
+  ...CHINA_DISTROS,
 };
 
 export const SUPPORTED_FAMILIES =
   'RHEL/CentOS/Rocky/Alma/Oracle RHCK (3.10.0-327.el7.x86_64, 4.18.0-348.7.1.el8_5.x86_64+debug), Oracle UEK (5.4.17-2136.300.7.el8uek.x86_64), ' +
-  'Fedora (6.5.6-300.fc39.x86_64), Amazon Linux (4.14.355-271.569.amzn2.x86_64), Debian (6.1.0-56-amd64), Ubuntu (5.15.0-91-generic), SUSE (5.14.21-150500.55.39-default)';
+  'Fedora (6.5.6-300.fc39.x86_64), Amazon Linux (4.14.355-271.569.amzn2.x86_64), Debian (6.1.0-56-amd64), Ubuntu (5.15.0-91-generic), SUSE (5.14.21-150500.55.39-default)' +
+  `, ${CHINA_SUPPORTED}`;
 
 export interface ParseReleaseOptions {
   /** Architecture when the string has none (--arch); RPM or dpkg spelling. */
@@ -70,6 +79,7 @@ export function parseRelease(input: string, opts: ParseReleaseOptions = {}): Ker
       throw new UsageError(`kernel release ${s} names arch ${rel.arch} but --arch is ${opts.arch}`);
     const hint = distro?.name ?? rpm.naming.impliedDistro;
     if (hint) rel.distro = hint;
+    rel.reason ??= `dist tag .${rel.dist}: ${describeFamily(rel)}`;
     return rel;
   }
   const debOpts = {
@@ -80,6 +90,7 @@ export function parseRelease(input: string, opts: ParseReleaseOptions = {}): Ker
     const rel = parseDebianRelease(s, { ...debOpts, anyFlavour: distro?.name === 'debian' });
     if (rel) {
       rel.distro = 'debian';
+      rel.reason = `the flavour ${rel.variant ?? ''} and ABI form are Debian's`;
       return rel;
     }
   }
@@ -87,6 +98,7 @@ export function parseRelease(input: string, opts: ParseReleaseOptions = {}): Ker
     const rel = parseUbuntuRelease(s, { ...debOpts, anyFlavour: distro?.name === 'ubuntu' });
     if (rel) {
       rel.distro = 'ubuntu';
+      rel.reason = `X.Y.Z-N-${rel.variant ?? 'flavour'} is Ubuntu's form`;
       return rel;
     }
   }
@@ -117,7 +129,7 @@ function describeFamily(rel: KernelRelease): string {
     case 'suse':
       return `a SUSE kernel (${rel.dist})`;
     default:
-      return `a ${rel.family} kernel`;
+      return rel.reason ? `a kernel of ${rel.family} (${rel.reason})` : `a ${rel.family} kernel`;
   }
 }
 
@@ -135,7 +147,7 @@ function understood(s: string): string {
     return `understood version ${m[1]} and dist tag ${dist[1]}, but not what follows it ("${dist[2] ?? ''}${tail.includes('+') ? tail.slice(tail.indexOf('+')) : ''}"; expected .ARCH, .ARCH.debug or .ARCH+VARIANT with ARCH one of x86_64, aarch64, ppc64le, s390x, i686, …)`;
   }
   const last = tail.split(/[.-]/).pop() ?? '';
-  return `understood version ${m[1]} and release "${tail}", but found no known dist tag (elN, elN_M, elNuek, fcNN, amzn2, amzn2023) and "${last}" is not a known Debian or Ubuntu flavour`;
+  return `understood version ${m[1]} and release "${tail}", but found no known dist tag (elN, elN_M, elNuek, fcNN, amzn2, amzn2023, oe1, oeYYMM[spN], anN, al7, al8, alnxN, ocN, tlN, kyN, uelN) and "${last}" is not a known Debian or Ubuntu flavour`;
 }
 
 /** Naming facts of an RPM-family release (re-derived from its uname): package base, minor, … */
@@ -171,6 +183,7 @@ export interface WantedOptions {
 export function wantedPackages(rel: KernelRelease, opts: WantedOptions): WantedPackage[] {
   if (rel.family === 'debian' || rel.family === 'ubuntu') return wantedDebPackages(rel);
   if (rel.family === 'suse') return wantedSusePackages(rel, opts);
+  if (isChinaFamily(rel.family)) return chinaWantedPackages(rel, opts);
   const naming = rpmNaming(rel);
   const evr = `${rel.version}-${naming.pkgRelease}`;
   const name = `${naming.base}${variantInfix(rel)}-debuginfo`;
@@ -216,5 +229,6 @@ function wantedDebPackages(rel: KernelRelease): WantedPackage[] {
 export function vmlinuxMemberPath(rel: KernelRelease): string {
   if (rel.family === 'debian' || rel.family === 'ubuntu') return `usr/lib/debug/boot/vmlinux-${rel.uname}`;
   if (rel.family === 'suse') return suseDebugMember(rel);
+  if (isChinaFamily(rel.family)) return chinaVmlinuxPath(rel);
   return `usr/lib/debug/lib/modules/${rel.uname}/vmlinux`;
 }

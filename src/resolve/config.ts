@@ -10,11 +10,13 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { hostRoot, processEnv } from '../core/env.js';
+import { archiveUrlsFromEnv, hostRoot, processEnv } from '../core/env.js';
 import { ConfigError, InputNotFoundError, UsageError } from '../core/errors.js';
 import { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } from './sources.js';
 import { readHostRepos } from './yum-repos.js';
 import { readZypperRepos } from './zypper-repos.js';
+import { ARCHIVE_PRESETS } from './archive-presets.js';
+import { CHINA_SELECTOR } from './china-layout.js';
 
 export { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } from './sources.js';
 
@@ -27,10 +29,12 @@ export interface LoadConfigOptions {
   /** Root the host configuration and the certificate paths it names are read under (default: KDBG_ROOT, else /). */
   hostRoot?: string;
   env?: NodeJS.ProcessEnv;
+  /** false: --no-archives (no snapshot, no Launchpad, whatever the files and environment say). */
+  archives?: boolean;
 }
 
 const SELECTOR = /^(\*|rpm|rhel|oracle-uek|fedora|amazon|debian|ubuntu|suse|suse-leap|suse-tumbleweed|centos|rocky|alma|oracle|el\d+|fc\d+|amzn2|amzn2023)$/;
-const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList'] as const;
+const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList', 'archives', 'debianSnapshotUrl', 'launchpadUrl'] as const;
 const ENTRY_KEYS = ['url', 'type', 'distro', 'flat'] as const;
 
 /** A URL kdbg can fetch: http or https, after placeholders are filled with sample values. */
@@ -51,7 +55,10 @@ function typeName(v: unknown): string {
 }
 
 /** Validate a parsed config document; throws ConfigError naming `file` and the key path. */
-export function validateConfig(doc: unknown, file: string): { sources: MirrorSource[]; presets?: boolean; hostRepos?: boolean; aptRoot?: string | null; timeoutMs?: number; mirrorsPerList?: number } {
+export function validateConfig(
+  doc: unknown,
+  file: string,
+): { sources: MirrorSource[]; presets?: boolean; hostRepos?: boolean; aptRoot?: string | null; timeoutMs?: number; mirrorsPerList?: number; archives?: boolean; debianSnapshotUrl?: string; launchpadUrl?: string } {
   const fail = (key: string, msg: string): never => {
     throw new ConfigError(`${file}: ${key}: ${msg}`, { details: { file, key } });
   };
@@ -85,12 +92,22 @@ export function validateConfig(doc: unknown, file: string): { sources: MirrorSou
     if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 50) fail('mirrorsPerList', 'expected an integer from 1 to 50');
     out.mirrorsPerList = t as number;
   }
+  if (o['archives'] !== undefined) {
+    if (typeof o['archives'] !== 'boolean') fail('archives', `expected true or false, found ${typeName(o['archives'])}`);
+    out.archives = o['archives'] as boolean;
+  }
+  for (const k of ['debianSnapshotUrl', 'launchpadUrl'] as const) {
+    const u = o[k];
+    if (u === undefined) continue;
+    if (typeof u !== 'string' || !isFetchableUrl(u) || /\$/.test(u)) fail(k, `not a URL (${JSON.stringify(u)}; http:// or https:// expected)`);
+    out[k] = u as string;
+  }
   const mirrors = o['mirrors'];
   if (mirrors === undefined) return out;
   if (typeof mirrors !== 'object' || mirrors === null || Array.isArray(mirrors)) fail('mirrors', `expected an object of selector → list, found ${typeName(mirrors)}`);
   for (const [sel, list] of Object.entries(mirrors as Record<string, unknown>)) {
     const key = `mirrors.${sel}`;
-    if (!SELECTOR.test(sel)) fail(key, 'unknown release selector (use *, rpm, a family like rhel/fedora/amazon/debian/ubuntu, a distro like centos/rocky/alma/oracle, or el7, fc39, amzn2, amzn2023)');
+    if (!SELECTOR.test(sel) && !CHINA_SELECTOR.test(sel)) fail(key, 'unknown release selector (use *, rpm, a family like rhel/fedora/amazon/debian/ubuntu, a distro like centos/rocky/alma/oracle/openeuler/anolis/alinux/opencloudos/tencentos, or el7, fc39, amzn2, amzn2023, oe2203sp1, an8, al8)');
     if (!Array.isArray(list)) fail(key, `expected a list of mirrors, found ${typeName(list)}`);
     (list as unknown[]).forEach((entry, i) => {
       const ek = `${key}[${i}]`;
@@ -173,6 +190,8 @@ export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<Mi
     candidates.push({ file: join(etcRoot, 'kdbg', 'config.json'), mustExist: false, via: 'system config' });
   }
   let hostRepos = true;
+  let archives = true;
+  const archiveUrls: { debianSnapshot?: string; launchpad?: string } = {};
   // Scalars come from the first file that sets them (user before system); sources concatenate.
   const seen = new Set<string>();
   for (const c of candidates) {
@@ -186,9 +205,29 @@ export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<Mi
     if (v.aptRoot !== undefined && first('aptRoot')) cfg.aptRoot = v.aptRoot;
     if (v.timeoutMs !== undefined && first('timeoutMs')) cfg.timeoutMs = v.timeoutMs;
     if (v.mirrorsPerList !== undefined && first('mirrorsPerList')) cfg.mirrorsPerList = v.mirrorsPerList;
+    if (v.archives !== undefined && first('archives')) archives = v.archives;
+    if (v.debianSnapshotUrl !== undefined && first('debianSnapshotUrl')) archiveUrls.debianSnapshot = v.debianSnapshotUrl;
+    if (v.launchpadUrl !== undefined && first('launchpadUrl')) archiveUrls.launchpad = v.launchpadUrl;
   }
   // Tests and air-gapped sites switch the public presets off without a config file.
   if (env['KDBG_NO_PRESETS'] === '1') cfg.presets = false;
+  cfg.archives = archiveConfig(archives && opts.archives !== false, { ...archiveUrls, ...archiveUrlsFromEnv(env) }, cfg.presets);
   if (hostRepos) cfg.sources.push(...(await readHostRepos(etcRoot, root)), ...(await readZypperRepos(etcRoot, root)));
   return cfg;
+}
+
+/**
+ * The archives' base URLs: the environment over the config files over the built-in ones, which
+ * count only while the presets are on (tests and air-gapped sites turn presets off and so never
+ * reach a public service by accident). A site's own copy is used even with presets off.
+ */
+function archiveConfig(enabled: boolean, urls: { debianSnapshot?: string; launchpad?: string }, presets: boolean): NonNullable<MirrorConfig['archives']> {
+  const pick = (u: string | undefined, preset: string): string | null => {
+    if (!enabled) return null;
+    const v = u ?? (presets ? preset : undefined);
+    if (v === undefined) return null;
+    if (!isFetchableUrl(v)) throw new UsageError(`archive base URL ${JSON.stringify(v)}: not a URL (http:// or https:// expected)`);
+    return v.endsWith('/') ? v : `${v}/`;
+  };
+  return { debianSnapshot: pick(urls.debianSnapshot, ARCHIVE_PRESETS.debianSnapshot), launchpad: pick(urls.launchpad, ARCHIVE_PRESETS.launchpad) };
 }

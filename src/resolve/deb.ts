@@ -21,10 +21,11 @@
 // version order. Every archive carrying the same file (same SHA256) becomes a failover URL.
 
 import { NetworkError, NotFoundError, UsageError } from '../core/errors.js';
-import type { HttpFetcher, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
+import type { HttpFetcher, HttpResponse, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
 import { archiveRoot, archivesFromSources, codenamesOf, readAptSources, suitesFor, type AptSource } from './apt-sources.js';
 import { debVersionCompare, parsePackagesStanzas } from './deb-index.js';
 import { decompressIndex } from './decompress.js';
+import { readIndexWithRetry, TRANSIENT } from './index-read.js';
 
 export interface DebResolveOptions {
   /** Archive roots from --mirror (each holds dists/ and pool/), tried first. */
@@ -40,6 +41,8 @@ export interface DebResolveOptions {
   /** Components to read on --mirror archives (default: the host's, else `main`). */
   components?: string[];
   signal?: AbortSignal;
+  /** The longest silence allowed in an index response (config timeoutSeconds). */
+  idleTimeoutMs?: number;
 }
 
 /** A signed Ubuntu dbgsym at or under this size is the stub without vmlinux (btfhub uses 10 MB too). */
@@ -125,7 +128,10 @@ export interface Candidate {
 export interface Attempt {
   url: string;
   result: string;
+  /** The mirror failed (5xx, 429, a dropped or stalled connection) every time it was asked: not an answer. */
+  transient?: boolean;
 }
+
 
 function indexUrls(base: string): string[] {
   return [`${base}Packages.xz`, `${base}Packages.gz`, `${base}Packages`];
@@ -200,45 +206,66 @@ const FIELDS = new Set(['Package', 'Version', 'Architecture', 'Filename', 'Size'
 /** Read one index (first existing of .xz/.gz/plain) and collect stanzas of the wanted packages. */
 export async function scanIndex(loc: IndexLocation, wantName: (name: string) => boolean, arch: string, opts: DebResolveOptions, attempts: Attempt[]): Promise<Candidate[]> {
   for (const url of loc.indexUrls) {
-    let res;
-    try {
-      res = await opts.http.get(url, opts.signal ? { signal: opts.signal } : {});
-    } catch (e) {
-      if (e instanceof NetworkError || (e instanceof Error && e.name !== 'AbortError')) {
-        attempts.push({ url, result: `network: ${(e as Error).message}` });
-        return []; // the host is unreachable: its other index names will not fare better
-      }
-      throw e;
-    }
-    if (res.status !== 200) {
-      attempts.push({ url, result: `HTTP ${res.status}` });
-      await res.body[Symbol.asyncIterator]().return?.();
-      if (res.status === 404 || res.status === 403 || res.status === 410) continue;
-      return [];
-    }
-    opts.onProgress?.({ kind: 'info', message: `reading ${url}` });
-    const found: Candidate[] = [];
-    try {
-      for await (const s of parsePackagesStanzas(decompressIndex(res.body, url), { fields: FIELDS, label: url })) {
-        const name = s['Package'];
-        if (name === undefined || !wantName(name)) continue;
-        const a = s['Architecture'];
-        if (a !== undefined && a !== arch && a !== 'all') continue;
-        const filename = s['Filename'];
-        const version = s['Version'];
-        if (!filename || !version) continue;
-        const size = s['Size'] !== undefined && /^\d+$/.test(s['Size']) ? Number(s['Size']) : null;
-        const sha = s['SHA256'] !== undefined && /^[0-9a-fA-F]{64}$/.test(s['SHA256']) ? s['SHA256'].toLowerCase() : null;
-        found.push({ name, version, filename, size, sha256: sha, url: new URL(filename.replace(/^\.\//, ''), loc.root).href, where: url });
-      }
-    } catch (e) {
-      attempts.push({ url, result: `bad index: ${(e as Error).message}` });
-      return found;
-    }
-    attempts.push({ url, result: found.length > 0 ? 'found' : 'not in index' });
-    return found;
+    const r = await scanIndexUrl(url, loc, wantName, arch, opts);
+    attempts.push(r.attempt);
+    if (r.next) continue;
+    return r.found;
   }
   return [];
+}
+
+/**
+ * One index URL, retried when the mirror fails in passing (index-read.ts). A 404 moves on to the
+ * next index name (`next`); a corrupt index is an answer, not retried.
+ */
+async function scanIndexUrl(url: string, loc: IndexLocation, wantName: (name: string) => boolean, arch: string, opts: DebResolveOptions): Promise<{ attempt: Attempt; found: Candidate[]; next: boolean }> {
+  const get = async (u: string): Promise<HttpResponse | string> => {
+    try {
+      const res = await opts.http.get(u, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.idleTimeoutMs !== undefined ? { idleMs: opts.idleTimeoutMs } : {}) });
+      if (res.status === 200) return res;
+      await res.body[Symbol.asyncIterator]().return?.();
+      return `HTTP ${res.status}`;
+    } catch (e) {
+      if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : e;
+      return `network: ${(e as Error).message}`;
+    }
+  };
+  const found: Candidate[] = [];
+  let r: Candidate[] | string;
+  try {
+    r = await readIndexWithRetry(
+      url,
+      async (res) => {
+        opts.onProgress?.({ kind: 'info', message: `reading ${url}` });
+        found.length = 0;
+        for await (const s of parsePackagesStanzas(decompressIndex(res.body, url), { fields: FIELDS, label: url })) {
+          const name = s['Package'];
+          if (name === undefined || !wantName(name)) continue;
+          const a = s['Architecture'];
+          if (a !== undefined && a !== arch && a !== 'all') continue;
+          const filename = s['Filename'];
+          const version = s['Version'];
+          if (!filename || !version) continue;
+          const size = s['Size'] !== undefined && /^\d+$/.test(s['Size']) ? Number(s['Size']) : null;
+          const sha = s['SHA256'] !== undefined && /^[0-9a-fA-F]{64}$/.test(s['SHA256']) ? s['SHA256'].toLowerCase() : null;
+          found.push({ name, version, filename, size, sha256: sha, url: new URL(filename.replace(/^\.\//, ''), loc.root).href, where: url });
+        }
+        return found;
+      },
+      {
+        get,
+        why: (e) => (e as Error).message,
+        onRetry: (attempt, reason) => opts.onProgress?.({ kind: 'retry', name: url, url, attempt, delayMs: 0, reason }),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
+    );
+  } catch (e) {
+    if (opts.signal?.aborted) throw e;
+    return { attempt: { url, result: `bad index: ${(e as Error).message}` }, found, next: false };
+  }
+  if (typeof r !== 'string') return { attempt: { url, result: r.length > 0 ? 'found' : 'not in index' }, found: r, next: false };
+  if (r === 'HTTP 404' || r === 'HTTP 403' || r === 'HTTP 410') return { attempt: { url, result: r }, found: [], next: true };
+  return { attempt: { url, result: r, transient: TRANSIENT.test(r) || r.endsWith(' tries)') }, found: [], next: false };
 }
 
 function newestFirst(a: Candidate, b: Candidate): number {
@@ -298,6 +325,15 @@ export async function resolveDebPackages(rel: KernelRelease, wanted: WantedPacka
     });
   }
   const versions = [...new Set(all.filter((c) => vm.some((w) => w.name === c.name)).map((c) => c.version))];
+  // No index answered at all, every one failed in passing: that is the network, not "not found".
+  const answered = attempts.filter((a) => !a.transient && !/^HTTP 40[34]$|^HTTP 410$/.test(a.result));
+  const failedInPassing = attempts.filter((a) => a.transient);
+  if (answered.length === 0 && failedInPassing.length > 0) {
+    throw new NetworkError(`${what}: no index could be read: ${failedInPassing.slice(0, 3).map((a) => `${a.url}: ${a.result}`).join('; ')}${failedInPassing.length > 3 ? '; …' : ''}`, {
+      details: { packages: vm.map((w) => w.name), tried, attempts },
+      hint: 'the mirrors failed in passing (HTTP 5xx/429, dropped or stalled connections); try again later or add another mirror',
+    });
+  }
   throw new NotFoundError(
     `${what}: not found in ${tried.length} index${tried.length === 1 ? '' : 'es'} tried (${tried.slice(0, 3).join(', ')}${tried.length > 3 ? ', …' : ''})${
       versions.length > 0 && pin ? `; versions seen: ${versions.join(', ')}` : ''

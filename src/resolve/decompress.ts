@@ -1,4 +1,4 @@
-// Streaming decompression of repository index files (primary.xml.{gz,xz,zst}), chosen from the
+// Streaming decompression of repository index files (primary.xml.{gz,xz,zst,bz2}), chosen from the
 // first bytes rather than the file name: mirrors have served `.gz` names with other content. The
 // decoders are the registry's (core/decompress.ts), pull pipelines, so an early `break` by the
 // consumer stops reading the network body.
@@ -47,8 +47,8 @@ export async function* decompressIndex(chunks: AsyncIterable<Uint8Array>, label:
       case 'none':
         yield* src;
         return;
-      case 'bzip2':
-        throw new InputFormatError(`${label}: bzip2-compressed index not supported`, { file: label, format: 'repodata', offset: 0, expected: 'gzip, xz, zstd or plain XML', found: 'bzip2' });
+      // bzip2 as any other codec: createrepo_c writes it (--general-compress-type=bz2), and which
+      // codec the CentOS successors' mirrors use is not known (design/mirrors-china.md §7).
       default:
         // Small pieces and read-ahead: a search that stops at the first match reads little more.
         yield* decodeStream(codec, src, { mapError: cannot, chunkSize: 16 * 1024, readAhead: 16 * 1024 });

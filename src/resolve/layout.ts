@@ -3,20 +3,27 @@
 // variables ($releasever, $basearch, $vault …), the presets, and de-duplication.
 
 import type { KernelRelease, WantedPackage } from '../core/types.js';
-import { rpmNaming, suseLeapVersion } from '../release/index.js';
+import { isChinaFamily, rpmNaming, suseLeapVersion } from '../release/index.js';
 import type { MirrorConfig, MirrorSource } from './sources.js';
 import { PRESETS } from './presets.js';
+import { CHINA_PRESETS } from './presets-china.js';
+import { CHINA_SELECTOR, chinaMirrorSteps, chinaReleaseVars, chinaSelectorMatches } from './china-layout.js';
 import { rhsmReleasever } from './repo-access.js';
 import { substituteVars } from './yum-repos.js';
 
 export type Candidate =
-  | { kind: 'repo'; base: string; flat: string[]; origin: string; group: string }
+  // headOnly: HEAD the exact file, no repodata (a searched tree); besideRequired: optional packages
+  // (sources) only where the required one is (the CentOS successors' request budget).
+  | { kind: 'repo'; base: string; flat: string[]; origin: string; group: string; headOnly?: boolean; besideRequired?: boolean; probeAfterIndex?: boolean }
   | { kind: 'list'; listType: 'mirrorlist' | 'metalink'; url: string; flat: string[]; origin: string; group: string }
+  // A mirror's listing of trees (Anolis, OpenCloudOS minors), expanded into searched repos when reached.
+  | { kind: 'list'; listType: 'index'; url: string; flat: string[]; origin: string; group: string; index: { pattern: string; fallback: string[]; subs: { dir: string; flat: string[] }[] } }
   | { kind: 'template'; template: string; origin: string; group: string };
 
 /** Does a release selector (config key, preset `match`) apply to this release? */
 export function selectorMatches(sel: string, rel: KernelRelease): boolean {
   const rpmFamily = rel.family !== 'debian' && rel.family !== 'ubuntu';
+  if (CHINA_SELECTOR.test(sel)) return chinaSelectorMatches(sel, rel);
   const el = /^el(\d+)$/.exec(sel);
   if (el) return (rel.family === 'rhel' || rel.family === 'oracle-uek') && rel.distMajor === Number(el[1]);
   const fc = /^fc(\d+)$/.exec(sel);
@@ -75,6 +82,7 @@ export function releaseVars(rel: KernelRelease, pkg?: WantedPackage): Record<str
     version: rel.version,
     release: rel.release,
     uname: rel.uname,
+    ...chinaReleaseVars(rel),
   };
   // SUSE: the openSUSE Leap release whose debug trees carry this SLE kernel ($leap = 15.5).
   const leap = rel.family === 'suse' ? suseLeapVersion(rel) : null;
@@ -137,12 +145,13 @@ export function applicableSources(rel: KernelRelease, config: MirrorConfig): (Mi
   });
   if (!config.presets) return out;
   const base = rel.family === 'debian' || rel.family === 'ubuntu' || rel.family === 'suse' ? null : rpmNaming(rel).base;
-  for (const p of PRESETS) {
+  for (const p of [...PRESETS, ...CHINA_PRESETS]) {
     if (!p.match.some((m) => selectorMatches(m, rel))) continue;
     // Rebuilds share NVRs but not build-ids: with a distribution known, only its mirrors.
     if (rel.distro !== undefined && p.distro !== rel.distro) continue;
     if (p.arches && !p.arches.includes(rel.arch)) continue;
     if (p.base && p.base !== base) continue;
+    if (p.withoutMinor && /_\d+$/.test(rel.dist)) continue;
     for (const url of p.urls) {
       const s: MirrorSource & { group: string } = { type: p.type, url, match: p.match, origin: `preset ${p.id}`, distro: p.distro, group: `preset:${p.id}` };
       if (p.flat) s.flat = p.flat;
@@ -173,6 +182,17 @@ export function candidatesFor(rel: KernelRelease, config: MirrorConfig): Candida
         break;
       }
       case 'mirror':
+        if (isChinaFamily(rel.family)) {
+          const root = withSlash(substituteVars(s.url, vars));
+          const steps = chinaMirrorSteps(rel, vars['basearch']!);
+          for (const st of steps) {
+            if (st.kind === 'index') push({ kind: 'list', listType: 'index', url: root + st.listDir, flat: [], origin: s.origin, group: `${s.group}:index`, index: { pattern: st.pattern, fallback: st.fallback, subs: st.subs } }, `index:${root}${st.listDir}`);
+            else push({ kind: 'repo', base: root + st.dir, flat: s.flat ?? st.flat, origin: s.origin, group: `${s.group}:${st.dir}`, headOnly: st.headOnly, besideRequired: true, probeAfterIndex: st.probeAfterIndex === true }, root + st.dir);
+          }
+          // No public layout (Kylin, UOS, BCLinux): the site's mirror is the repository itself.
+          if (steps.length === 0) push({ kind: 'repo', base: root, flat: s.flat ?? ['', 'Packages/'], origin: s.origin, group: s.group, besideRequired: true }, root);
+          break;
+        }
         for (const l of mirrorLayout(rel)) {
           const base = withSlash(substituteVars(s.url, vars)) + l.dir;
           push({ kind: 'repo', base, flat: s.flat ?? l.flat, origin: s.origin, group: `${s.group}:${l.dir}` }, base);

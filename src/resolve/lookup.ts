@@ -5,21 +5,28 @@
 // "not found anywhere" can say where kdbg looked.
 
 import { AccessError, InputFormatError, NetworkError, NotFoundError } from '../core/errors.js';
+import { archiveFor, resolveFromArchives } from './archives.js';
 import type { HttpFetcher, HttpResponse, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
 import { compareEvr } from '../release/index.js';
 import type { MirrorConfig } from './sources.js';
 import { decompressIndex } from './decompress.js';
+import { readIndexWithRetry } from './index-read.js';
 import { resolveDebPackages, type DebResolveOptions } from './deb.js';
 import { candidatesFor, releaseVars, selectorMatches, type Candidate } from './layout.js';
 import { parseMirrorList } from './mirrorlist.js';
 import { findInPrimary, parseRepomd, type PrimaryPackage } from './repodata.js';
+import { PRESETS } from './presets.js';
 import { substituteVars } from './yum-repos.js';
+import { indexTrees, noPublicLocation } from './china-layout.js';
+import { parseDirListing, readListing } from './dir-listing.js';
 
 export interface ResolveOptions {
   config: MirrorConfig;
   http: HttpFetcher;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
+  /** The kdbg cache root, where the archives' metadata answers are kept (resolve/archives.ts). */
+  cacheRoot?: string;
 }
 
 export interface Attempt {
@@ -30,7 +37,15 @@ export interface Attempt {
 
 /** Resolve every wanted package; throws NotFoundError when a required one is nowhere. */
 export async function resolvePackages(rel: KernelRelease, wanted: WantedPackage[], opts: ResolveOptions): Promise<ResolvedPackage[]> {
-  if (rel.family === 'debian' || rel.family === 'ubuntu') return resolveDebPackages(rel, wanted, debOptions(rel, opts));
+  if (rel.family === 'debian' || rel.family === 'ubuntu') {
+    try {
+      return await resolveDebPackages(rel, wanted, debOptions(rel, opts));
+    } catch (e) {
+      // Live mirrors first; the archive only when none lists the package.
+      if (!(e instanceof NotFoundError) || !archiveFor(rel, opts.config)) throw e;
+      return resolveFromArchives(rel, wanted, { config: opts.config, http: opts.http, cacheRoot: opts.cacheRoot ?? null, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }, e);
+    }
+  }
   return new RpmLookup(rel, opts).run(wanted);
 }
 
@@ -43,6 +58,7 @@ export function debOptions(rel: KernelRelease, opts: ResolveOptions): DebResolve
     repos: applies.filter((s) => s.type === 'repo').map((s) => substituteVars(s.url, vars)),
     aptRoot: opts.config.aptRoot,
     http: opts.http,
+    idleTimeoutMs: opts.config.timeoutMs,
   };
   if (opts.onProgress) out.onProgress = opts.onProgress;
   return out;
@@ -63,7 +79,7 @@ async function discard(res: HttpResponse): Promise<void> {
 }
 
 /** Attempt results that say nothing about whether the package exists. */
-const FAILURE = /^(HTTP 5|timeout|network|bad index)/;
+const FAILURE = /^(HTTP 5|HTTP 429|timeout|network|bad index|connection lost)/;
 
 interface Hit {
   url: string;
@@ -124,6 +140,12 @@ class RpmLookup {
 
     while (queue.length > 0 && pending().length > 0) {
       const c = queue.shift()!;
+      if (c.kind === 'list' && c.listType === 'index') {
+        queue.unshift(...(await this.expandIndex(c)));
+        continue;
+      }
+      // The sources sit beside the vmlinux package: once it is found, searched trees stop.
+      if (c.kind === 'repo' && c.besideRequired && pending().every((i) => !wanted[i]!.required)) continue;
       if (c.kind === 'list') {
         const bases = await this.expandList(c.url, c.listType);
         this.groups.set(c.group, bases);
@@ -161,7 +183,9 @@ class RpmLookup {
       }
       const siblings = h.rel === null ? [] : (this.groups.get(h.group) ?? []).map((b) => resolveHref(b, h.rel!));
       const urls = [...new Set([h.url, ...siblings])];
-      out.push({ ...w, fileName: w.fileName ?? decodeURIComponent(h.url.split('/').pop() ?? w.name), urls, sha256: h.sha256, size: h.size });
+      // A vault or Koji preset says so in --json; everything else is a live mirror.
+      const origin = PRESETS.find((p) => h.group === `preset:${p.id}`)?.origin ?? 'mirror';
+      out.push({ ...w, fileName: w.fileName ?? decodeURIComponent(h.url.split('/').pop() ?? w.name), urls, sha256: h.sha256, size: h.size, origin });
     });
     return out;
   }
@@ -171,6 +195,8 @@ class RpmLookup {
     if (this.accessError) return this.accessError;
     const tried = [...new Set(this.attempts.map((a) => a.url))];
     const names = missing.map((w) => w.fileName ?? w.name).join(', ');
+    const nowhere = tried.length === 0 ? noPublicLocation(this.rel, names) : null;
+    if (nowhere) return new NotFoundError(nowhere, { details: { packages: missing.map((w) => w.name), tried, attempts: [] }, hint: 'see docs/mirrors.md, "Sites without a public location"' });
     if (tried.length === 0) {
       return new NotFoundError(`${names}: no mirror is configured for ${this.rel.uname} (${this.rel.family}${this.rel.distro ? `, ${this.rel.distro}` : ''})`, {
         details: { packages: missing.map((w) => w.name), tried, attempts: [] },
@@ -178,8 +204,9 @@ class RpmLookup {
       });
     }
     const first = this.attempts.slice(0, 3).map((a) => `${a.url} (${a.result})`).join(', ');
-    // Nobody answered "not here": the package may well exist; the network is the problem.
-    if (this.attempts.every((a) => FAILURE.test(a.result))) {
+    // Nobody answered "not here": the package may well exist; the network is the problem. (A
+    // repomd that was read but whose primary index failed is no answer either.)
+    if (this.attempts.every((a) => FAILURE.test(a.result) || (a.result === 'read' && a.url.endsWith('/repomd.xml')))) {
       return new NetworkError(`${names}: no mirror could be reached; ${tried.length} URL${tried.length === 1 ? '' : 's'} tried: ${first}${tried.length > 3 ? ', …' : ''}`, {
         details: { packages: missing.map((w) => w.name), tried, attempts: this.attempts },
         hint: 'check the network and proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), or point --mirror/--repo at a reachable mirror',
@@ -193,13 +220,23 @@ class RpmLookup {
 
   private async get(url: string, ms: number): Promise<HttpResponse | string> {
     try {
-      const res = await this.opts.http.get(url, { signal: this.signal(ms) });
+      const res = await this.opts.http.get(url, { signal: this.signal(ms), idleMs: this.timeoutMs });
       if (res.status >= 200 && res.status < 300) return res;
       await discard(res);
       return `HTTP ${res.status}`;
     } catch (e) {
       return this.why(e, url);
     }
+  }
+
+  /** GET an index and read it with `consume`, retried when the mirror fails in passing (index-read.ts). */
+  private readIndex<T>(url: string, ms: number, consume: (res: HttpResponse) => Promise<T>): Promise<T | string> {
+    return readIndexWithRetry(url, consume, {
+      get: (u) => this.get(u, ms),
+      why: (e) => this.why(e, url),
+      onRetry: (attempt, reason) => this.progress({ kind: 'retry', name: url, url, attempt, delayMs: 0, reason }),
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+    });
   }
 
   private async expandList(url: string, kind: 'mirrorlist' | 'metalink'): Promise<string[]> {
@@ -217,6 +254,30 @@ class RpmLookup {
       this.record(url, this.why(e));
       return [];
     }
+  }
+
+  /** A mirror's listing of trees → the searched repositories under each, newest tree first. */
+  private async expandIndex(c: Extract<Candidate, { kind: 'list'; listType: 'index' }>): Promise<Candidate[]> {
+    const res = await this.get(c.url, this.timeoutMs);
+    let listed: string[] | null = null;
+    if (typeof res === 'string') this.record(c.url, res);
+    else {
+      try {
+        listed = parseDirListing(await readListing(res.body));
+        this.record(c.url, `listing of ${listed.length}`);
+      } catch (e) {
+        this.record(c.url, this.why(e, c.url));
+      }
+    }
+    const trees = indexTrees(c.index, listed);
+    return trees.flatMap((t) =>
+      c.index.subs.map((sub): Candidate => {
+        const dir = sub.dir.replace('{ver}', t);
+        const base = resolveHref(c.url, dir);
+        this.groups.set(`${c.group}:${dir}`, [...(this.groups.get(`${c.group}:${dir}`) ?? []), base]);
+        return { kind: 'repo', base, flat: sub.flat, origin: c.origin, group: `${c.group}:${dir}`, headOnly: true, besideRequired: true };
+      }),
+    );
   }
 
   /** HEAD a package URL: size on 200, null on 404/410, 'broken' on 5xx/network (skip the base). */
@@ -239,42 +300,48 @@ class RpmLookup {
   /** Search one repository base for all pending packages; a null entry is "not here". */
   private async searchRepo(c: Extract<Candidate, { kind: 'repo' }>, pend: WantedPackage[]): Promise<(Hit | null)[]> {
     const none = pend.map(() => null);
+    if (c.headOnly) return this.probeFlat(c, pend);
     const repomdUrl = `${c.base}repodata/repomd.xml`;
-    const res = await this.get(repomdUrl, this.timeoutMs);
-    let probeFlat: boolean;
-    if (typeof res === 'string') {
-      this.record(repomdUrl, res);
-      // No repodata (404): a plain directory, probe it. 5xx/timeout: the mirror is unwell, move on.
-      probeFlat = res === 'HTTP 404' || res === 'HTTP 403' || res === 'HTTP 410';
-      if (!probeFlat) return none;
-    } else {
-      let primaryUrl: string;
-      try {
-        primaryUrl = resolveHref(c.base, (await parseRepomd(res.body, repomdUrl)).primaryHref);
-      } catch (e) {
-        // Not a repomd (e.g. an HTML page served with 200): this base cannot be trusted.
-        this.record(repomdUrl, this.why(e));
+    let primaryHref: string;
+    try {
+      const r = await this.readIndex(repomdUrl, this.timeoutMs, async (res) => ({ href: (await parseRepomd(res.body, repomdUrl)).primaryHref }));
+      if (typeof r === 'string') {
+        this.record(repomdUrl, r);
+        // No repodata (404): a plain directory, probe it. 5xx/timeout: the mirror is unwell, move on.
+        if (r === 'HTTP 404' || r === 'HTTP 403' || r === 'HTTP 410') return this.probeFlat(c, pend);
         return none;
       }
-      this.record(repomdUrl, 'read');
-      const pres = await this.get(primaryUrl, this.timeoutMs * 10);
-      if (typeof pres === 'string') {
-        this.record(primaryUrl, pres);
-        return pres.startsWith('HTTP 4') ? this.probeFlat(c, pend) : none;
-      }
-      try {
-        const queries = pend.map((w) => ({ name: w.name, arch: w.arch, evr: w.evr, ...(w.evrPrefix !== undefined ? { evrPrefix: w.evrPrefix } : {}) }));
-        const newer = (a: PrimaryPackage, b: PrimaryPackage): number => compareEvr(`${a.epoch}:${a.ver}-${a.rel}`, `${b.epoch}:${b.ver}-${b.rel}`);
-        const found = await findInPrimary(decompressIndex(pres.body, primaryUrl), primaryUrl, queries, newer);
-        this.record(primaryUrl, found.every((f) => f === null) ? 'not in index' : 'read');
-        return found.map((p, k) => (p ? this.hitFromIndex(c, p, pend[k]!) : null));
-      } catch (e) {
-        // A cut or corrupt index: another mirror's index (with checksums) beats guessing here.
-        this.record(primaryUrl, this.why(e));
-        return none;
-      }
+      primaryHref = r.href;
+    } catch (e) {
+      // Not a repomd (e.g. an HTML page served with 200): this base cannot be trusted.
+      this.record(repomdUrl, this.why(e));
+      return none;
     }
-    return this.probeFlat(c, pend);
+    this.record(repomdUrl, 'read');
+    const primaryUrl = resolveHref(c.base, primaryHref);
+    try {
+      const queries = pend.map((w) => ({ name: w.name, arch: w.arch, evr: w.evr, ...(w.evrPrefix !== undefined ? { evrPrefix: w.evrPrefix } : {}) }));
+      const newer = (a: PrimaryPackage, b: PrimaryPackage): number => compareEvr(`${a.epoch}:${a.ver}-${a.rel}`, `${b.epoch}:${b.ver}-${b.rel}`);
+      const found = await this.readIndex(primaryUrl, this.timeoutMs * 10, (res) => findInPrimary(decompressIndex(res.body, primaryUrl), primaryUrl, queries, newer));
+      if (typeof found === 'string') {
+        this.record(primaryUrl, found);
+        return found.startsWith('HTTP 4') ? this.probeFlat(c, pend) : none;
+      }
+      this.record(primaryUrl, found.every((f) => f === null) ? 'not in index' : 'read');
+      const hits = found.map((p, k) => (p ? this.hitFromIndex(c, p, pend[k]!) : null));
+      // An index that does not list the required package may still sit beside the file.
+      if (c.probeAfterIndex && hits.some((h, k) => h === null && pend[k]!.required)) {
+        const missing = pend.filter((_, k) => hits[k] === null);
+        const probed = await this.probeFlat(c, missing);
+        let j = 0;
+        return hits.map((h) => h ?? probed[j++] ?? null);
+      }
+      return hits;
+    } catch (e) {
+      // A corrupt index: another mirror's index (with checksums) beats guessing here.
+      this.record(primaryUrl, this.why(e));
+      return none;
+    }
   }
 
   private hitFromIndex(c: Extract<Candidate, { kind: 'repo' }>, p: PrimaryPackage, w: WantedPackage): Hit {
@@ -295,9 +362,12 @@ class RpmLookup {
 
   private async probeFlat(c: Extract<Candidate, { kind: 'repo' }>, pend: WantedPackage[]): Promise<(Hit | null)[]> {
     const out: (Hit | null)[] = pend.map(() => null);
-    for (let k = 0; k < pend.length; k++) {
+    // Required packages first; with besideRequired, optional ones only where a required one is.
+    const order = pend.map((_, k) => k).sort((x, y) => Number(pend[y]!.required) - Number(pend[x]!.required));
+    for (const k of order) {
       const w = pend[k]!;
       if (!w.fileName) continue;
+      if (c.besideRequired && !w.required && !out.some((h, j) => h && pend[j]!.required)) continue;
       for (const dir of c.flat) {
         const relPath = `${dir}${encodeURIComponent(w.fileName).replace(/%2B/g, '+')}`;
         const url = resolveHref(c.base, relPath);

@@ -21,6 +21,10 @@ export interface Preset {
   arches?: string[];
   /** Only for this package base (`kernel-rt`). */
   base?: string;
+  /** What `--json` calls a package found here (`origin`); absent: `mirror`. */
+  origin?: 'vault' | 'koji';
+  /** Only for releases without a minor in the dist tag (`el9`, not `el9_2`): CentOS Stream builds. */
+  withoutMinor?: boolean;
 }
 
 export const PRESETS: readonly Preset[] = [
@@ -70,6 +74,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'rocky-rt-vault',
+    origin: 'vault',
     distro: 'rocky',
     type: 'repo',
     match: ['el8', 'el9'],
@@ -79,6 +84,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'rocky-vault',
+    origin: 'vault',
     distro: 'rocky',
     type: 'repo',
     match: ['el8', 'el9', 'el10'],
@@ -94,6 +100,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'alma-vault',
+    origin: 'vault',
     distro: 'alma',
     type: 'repo',
     match: ['el8', 'el9', 'el10'],
@@ -128,6 +135,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'fedora-archive',
+    origin: 'vault',
     distro: 'fedora',
     type: 'repo',
     match: ['fedora'],
@@ -139,6 +147,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: 'fedora-secondary-archive',
+    origin: 'vault',
     distro: 'fedora',
     type: 'repo',
     match: ['fedora'],
@@ -149,6 +158,7 @@ export const PRESETS: readonly Preset[] = [
   {
     // Koji keeps every build; no index, so a HEAD probe (size, no checksum). Last on purpose.
     id: 'fedora-koji',
+    origin: 'koji',
     distro: 'fedora',
     type: 'template',
     match: ['fedora'],
@@ -167,6 +177,17 @@ export const PRESETS: readonly Preset[] = [
     type: 'mirrorlist',
     match: ['amzn2023'],
     urls: ['https://cdn.amazonlinux.com/al2023/core/mirrors/latest/debuginfo/$basearch/mirror.list'],
+  },
+  {
+    // CentOS Stream's mirror keeps only the current compose; every build stays in its Koji. No
+    // index there: a HEAD probe (size, no checksum), after everything else, like Fedora's Koji.
+    id: 'centos-stream-koji',
+    origin: 'koji',
+    distro: 'centos',
+    type: 'template',
+    match: ['el9', 'el10'],
+    withoutMinor: true,
+    urls: ['https://kojihub.stream.centos.org/kojifiles/packages/$srcname/$version/$release/$arch/$file'],
   },
   ...SUSE_PRESETS,
 ];

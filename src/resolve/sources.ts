@@ -37,4 +37,16 @@ export interface MirrorConfig {
   timeoutMs: number;
   /** How many bases of one mirror list or metalink are searched (the rest serve as failover URLs). */
   mirrorsPerList: number;
+  /**
+   * The historical archives consulted after every live mirror missed (resolve/archives.ts); a
+   * null base is off. Absent: none (configurations built before archives existed).
+   */
+  archives?: ArchiveConfig;
+}
+
+export interface ArchiveConfig {
+  /** Debian snapshot service root ending in "/", or null. */
+  debianSnapshot: string | null;
+  /** Launchpad web service root ending in "/" (e.g. …/devel/), or null. */
+  launchpad: string | null;
 }

@@ -19,6 +19,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { basename, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { touchUsed } from '../cache/usage.js';
 import { UsageError } from '../core/errors.js';
 import { CacheReader, isInside, type BuildIdHit } from './cache-reader.js';
 import { findSection, isExecutableElf } from './elf-file.js';
@@ -83,6 +84,16 @@ interface Served {
 
 export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   const reader = new CacheReader(opts.cacheDir);
+  // A hit is a use: `kdbg cache prune` evicts least recently used entries, and without this the
+  // entries the fleet reads most through serve looked unused. Once a minute per entry at most.
+  const touched = new Map<string, number>();
+  const noteUse = (hit: BuildIdHit): void => {
+    const uname = basename(hit.entryDir);
+    const now = Date.now();
+    if (now - (touched.get(uname) ?? 0) < 60_000) return;
+    touched.set(uname, now);
+    void touchUsed(opts.cacheDir, uname).catch(() => undefined);
+  };
   const metrics = new ServeMetrics();
   await reader.scan(true);
   // Module build-ids are read in the background; a lookup that needs them awaits the same walk.
@@ -198,6 +209,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
       return plain(res, 404, `${hit.release}: file missing from the cache entry`);
     }
     if (!st.isFile()) return plain(res, 404, 'not a file');
+    noteUse(hit);
     const size = slice ? slice.size : st.size;
     const base = slice ? slice.offset : 0;
     const etag = `"${st.ino.toString(16)}-${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}${slice ? `-${base.toString(16)}` : ''}"`;

@@ -51,9 +51,9 @@ let proxy: ConnectProxy;
 beforeAll(async () => {
   // Only the entitlement certificate (CN = its serial) may read; the unentitled one gets 403.
   const entitled = (cn: string): boolean => cn === serial;
-  cdn = await startMirrorServer(join(root, 'cdn'), { cert: pem('cdnServer'), key: pem('cdnServerKey'), clientCa: pem('clientCa'), entitled });
-  sat = await startMirrorServer(join(root, 'sat'), { cert: pem('satelliteServer'), key: pem('satelliteServerKey'), clientCa: pem('clientCa'), entitled });
-  satAuth = await startMirrorServer(join(root, 'sat'), { cert: pem('satelliteServer'), key: pem('satelliteServerKey') }, { basicAuth: 'admin:s3cret' });
+  cdn = await startMirrorServer(join(root, 'cdn'), { tls: { cert: pem('cdnServer'), key: pem('cdnServerKey'), clientCa: pem('clientCa'), entitled } });
+  sat = await startMirrorServer(join(root, 'sat'), { tls: { cert: pem('satelliteServer'), key: pem('satelliteServerKey'), clientCa: pem('clientCa'), entitled } });
+  satAuth = await startMirrorServer(join(root, 'sat'), { tls: { cert: pem('satelliteServer'), key: pem('satelliteServerKey') }, basicAuth: 'admin:s3cret' });
   proxy = await startConnectProxy('squid:pr0xy');
 });
 afterAll(async () => {

@@ -32,10 +32,14 @@ export function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessE
   return { ...env, XDG_CONFIG_HOME: tmpDir('kdbg-xdg-'), ...extra };
 }
 
-/** A config file that turns off the built-in public presets and the host's repos: tests see only 127.0.0.1. */
+/**
+ * A config file that turns off the built-in public presets, the host's yum repos and its apt
+ * sources: tests see only 127.0.0.1. (Without aptRoot: null, a Debian release that no local
+ * mirror had went on to the host's own archive, found by the fault matrix.)
+ */
 export function loopbackOnlyConfig(): string {
   const f = join(tmpDir('kdbg-cfg-'), 'config.json');
-  writeFileSync(f, JSON.stringify({ presets: false, hostRepos: false }));
+  writeFileSync(f, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null }));
   return f;
 }
 

@@ -45,8 +45,8 @@ let tokenServer: MirrorServer;
 let sleCache = '';
 beforeAll(async () => {
   server = await startMirrorServer(root);
-  authServer = await startMirrorServer(root, undefined, { basicAuth: 'SCC_0123456789abcdef:c0ffee' });
-  tokenServer = await startMirrorServer(root, undefined, { token: 'Rz9iL0pHbWh2ZEd0WjRhV2t6ZE8' });
+  authServer = await startMirrorServer(root, { basicAuth: 'SCC_0123456789abcdef:c0ffee' });
+  tokenServer = await startMirrorServer(root, { token: 'Rz9iL0pHbWh2ZEd0WjRhV2t6ZE8' });
 });
 afterAll(async () => {
   await Promise.all([server.close(), authServer.close(), tokenServer.close()]);

@@ -3,7 +3,7 @@
 // with Retry-After, 404), a connection dropped mid-body, Range ignored, a changed ETag, and a
 // bandwidth limit. Only loopback is ever used.
 
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -25,6 +25,15 @@ export interface Fault {
   bytesPerSecond?: number;
   /** Delay before the response head (ms). */
   delayMs?: number;
+  /** End the response cleanly (FIN, no reset) after this many body bytes: a body shorter than its Content-Length. */
+  endAfterBytes?: number;
+  /** Stop sending for `stallMs` after this many body bytes (a stalled connection), then go on. */
+  stallAfterBytes?: number;
+  stallMs?: number;
+  /** Send this Content-Range on a 206 instead of the true one. */
+  contentRange?: string;
+  /** Flip the byte at this offset of the response body (wrong bytes). */
+  corruptAt?: number;
 }
 
 export interface RequestRecord {
@@ -33,7 +42,18 @@ export interface RequestRecord {
   range: string | null;
   status: number;
   bytesSent: number;
+  /** The query string as sent (`?ws.op=…`), '' when none. */
+  search: string;
+  /** When the request arrived (Date.now()). */
+  at: number;
 }
+
+/**
+ * Maps a request (decoded path, raw query) to the file under root that answers it, for services
+ * whose URLs are not file paths (`/mr/binary/<pkg>/`, `…?ws.op=getPublishedBinaries…`); null:
+ * the path itself.
+ */
+export type Route = (path: string, search: string) => string | null;
 
 export interface MirrorServer {
   url: string;
@@ -59,14 +79,31 @@ export interface TlsOptions {
   entitled?: (cn: string, path: string) => boolean;
 }
 
-/** HTTP basic credentials the server demands ("user:password"), 401 otherwise (zypper's credentials.d, repo username=). */
-export interface AuthOptions {
+export interface MirrorServerOptions {
+  /** Answer a directory URL (`…/`) with an nginx-style autoindex page instead of 404, as many mirrors do. */
+  autoindex?: boolean;
+  /** Answer some paths from code (a service's JSON API) before the directory is looked at. */
+  route?: Route;
+  /** Serve HTTPS (TlsOptions) instead of HTTP. */
+  tls?: TlsOptions;
+  /** HTTP basic credentials the server demands ("user:password"), 401 otherwise (zypper's credentials.d, repo username=). */
   basicAuth?: string;
   /** A query string every request must carry (SCC's token URLs), 403 otherwise. */
   token?: string;
 }
 
-export async function startMirrorServer(root: string, tls?: TlsOptions, auth: AuthOptions = {}): Promise<MirrorServer> {
+/** nginx's autoindex page for a directory: one `<a href="name/">` per subdirectory, then the files. */
+function autoindexPage(urlPath: string, dir: string): string {
+  const ents = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+  const rows = [...ents.filter((e) => e.isDirectory()).map((e) => `${e.name}/`), ...ents.filter((e) => e.isFile()).map((e) => e.name)]
+    .map((n) => `<a href="${encodeURIComponent(n.replace(/\/$/, ''))}${n.endsWith('/') ? '/' : ''}">${n}</a>`)
+    .join('\n');
+  return `<html>\n<head><title>Index of ${urlPath}</title></head>\n<body>\n<h1>Index of ${urlPath}</h1><hr><pre><a href="../">../</a>\n${rows}\n</pre><hr></body>\n</html>\n`;
+}
+
+export async function startMirrorServer(root: string, opts: MirrorServerOptions = {}): Promise<MirrorServer> {
+  const tls = opts.tls;
+  const auth = opts;
   let faultFn: ((path: string, n: number, req: IncomingMessage) => Fault | undefined) | null = null;
   let rateLimit: number | null = null;
   const counts = new Map<string, number>();
@@ -80,10 +117,11 @@ export async function startMirrorServer(root: string, tls?: TlsOptions, auth: Au
     : createServer(onRequest);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const parsed = new URL(req.url ?? '/', 'http://x');
+    const urlPath = decodeURIComponent(parsed.pathname);
     const n = (counts.get(urlPath) ?? 0) + 1;
     counts.set(urlPath, n);
-    const record: RequestRecord = { method: req.method ?? 'GET', path: urlPath, range: req.headers.range ?? null, status: 0, bytesSent: 0 };
+    const record: RequestRecord = { method: req.method ?? 'GET', path: urlPath, range: req.headers.range ?? null, status: 0, bytesSent: 0, search: parsed.search, at: Date.now() };
     requests.push(record);
     if (tls?.entitled) {
       const cn = (req.socket as TLSSocket).getPeerCertificate().subject?.CN;
@@ -111,7 +149,7 @@ export async function startMirrorServer(root: string, tls?: TlsOptions, auth: Au
       res.end(`fault ${fault.status}\n`);
       return;
     }
-    const rel = normalize(urlPath).replace(/^(\.\.(\/|$))+/, '');
+    const rel = normalize(opts.route?.(urlPath, parsed.search) ?? urlPath).replace(/^(\.\.(\/|$))+/, '');
     const file = join(root, rel);
     if (!file.startsWith(root)) {
       record.status = 403;
@@ -124,6 +162,14 @@ export async function startMirrorServer(root: string, tls?: TlsOptions, auth: Au
     } catch {
       record.status = 404;
       res.writeHead(404).end('not found\n');
+      return;
+    }
+    if (st.isDirectory() && opts.autoindex && urlPath.endsWith('/')) {
+      const page = autoindexPage(urlPath, file);
+      record.status = 200;
+      res.writeHead(200, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(page) });
+      res.end(req.method === 'HEAD' ? undefined : page);
+      record.bytesSent = req.method === 'HEAD' ? 0 : Buffer.byteLength(page);
       return;
     }
     if (st.isDirectory()) {
@@ -158,7 +204,7 @@ export async function startMirrorServer(root: string, tls?: TlsOptions, auth: Au
           return;
         }
         status = 206;
-        headers['content-range'] = `bytes ${start}-${end}/${st.size}`;
+        headers['content-range'] = fault.contentRange ?? `bytes ${start}-${end}/${st.size}`;
       }
     }
     headers['content-length'] = end - start + 1;
@@ -171,8 +217,35 @@ export async function startMirrorServer(root: string, tls?: TlsOptions, auth: Au
     const limit = fault.bytesPerSecond ?? rateLimit;
     const stream = createReadStream(file, { start, end, highWaterMark: 64 * 1024 });
     const began = Date.now();
+    let at = 0;
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       let piece = chunk;
+      if (fault.corruptAt !== undefined && fault.corruptAt >= at && fault.corruptAt < at + piece.length) {
+        piece = Buffer.from(piece);
+        piece[fault.corruptAt - at]! ^= 0xff;
+      }
+      at += chunk.length;
+      if (fault.endAfterBytes !== undefined && record.bytesSent + piece.length >= fault.endAfterBytes) {
+        piece = piece.subarray(0, fault.endAfterBytes - record.bytesSent);
+        if (piece.length > 0) res.write(piece);
+        record.bytesSent += piece.length;
+        // A clean close before Content-Length bytes: FIN, after the bytes are flushed.
+        await new Promise<void>((r) => res.socket?.end(r) ?? r());
+        stream.destroy();
+        return;
+      }
+      if (fault.stallAfterBytes !== undefined && record.bytesSent + piece.length > fault.stallAfterBytes && fault.stallMs) {
+        const first = piece.subarray(0, fault.stallAfterBytes - record.bytesSent);
+        if (first.length > 0) res.write(first);
+        record.bytesSent += first.length;
+        piece = piece.subarray(first.length);
+        await new Promise((r) => setTimeout(r, fault.stallMs));
+        fault.stallMs = 0; // once per response
+        if (res.destroyed) {
+          stream.destroy();
+          return;
+        }
+      }
       if (fault.dropAfterBytes !== undefined && record.bytesSent + piece.length > fault.dropAfterBytes) {
         piece = piece.subarray(0, fault.dropAfterBytes - record.bytesSent);
         if (piece.length > 0) res.write(piece);

@@ -42,7 +42,7 @@ describe('config validation points at the bad key', () => {
     expect(e.details['key']).toBe('mirrors.el7[2].url');
   });
   const cases: [unknown, RegExp][] = [
-    [{ mirorrs: {} }, /: mirorrs: unknown key \(known: mirrors, presets, hostRepos, aptRoot, timeoutSeconds, mirrorsPerList\)$/],
+    [{ mirorrs: {} }, /: mirorrs: unknown key \(known: mirrors, presets, hostRepos, aptRoot, timeoutSeconds, mirrorsPerList, archives, debianSnapshotUrl, launchpadUrl\)$/],
     [[1, 2], /: \(top level\): expected an object, found an array$/],
     [{ mirrors: [] }, /: mirrors: expected an object of selector → list, found an array$/],
     [{ mirrors: { el7: 'http://a/' } }, /: mirrors\.el7: expected a list of mirrors, found a string$/],

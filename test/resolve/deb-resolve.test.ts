@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError } from '../../src/core/errors.js';
+import { NetworkError, NotFoundError } from '../../src/core/errors.js';
 import type { KernelRelease } from '../../src/core/types.js';
 import { undiciFetcher } from '../../src/download/http.js';
 import { parseRelease, wantedPackages } from '../../src/release/index.js';
@@ -137,15 +137,19 @@ describe('faulty archives', () => {
     }
   });
 
-  it('every index unreadable: NotFoundError whose attempts say why', async () => {
+  it('every index failing in passing (HTTP 500 on each try): a NetworkError (exit 75), not "not found", whose attempts say why', async () => {
     const bad = await startMirrorServer(root);
     try {
       bad.setFault((path) => (path.includes('/dists/') ? { status: 500 } : undefined));
       const e = await resolve('6.1.0-99-amd64', { mirrors: [`${bad.url}/debian`] }).catch((x: unknown) => x);
-      expect(e).toBeInstanceOf(NotFoundError);
-      const attempts = (e as NotFoundError).details['attempts'] as { url: string; result: string }[];
+      expect(e).toBeInstanceOf(NetworkError);
+      expect((e as NetworkError).exitCode).toBe(75);
+      const attempts = (e as NetworkError).details['attempts'] as { url: string; result: string }[];
       expect(attempts.length).toBeGreaterThan(3);
-      expect(attempts.every((a) => a.result === 'HTTP 500')).toBe(true);
+      expect(attempts.every((a) => a.result === 'HTTP 500 (4 tries)')).toBe(true);
+      // Each index URL was asked 4 times before it counted as failed.
+      const asked = bad.requests.filter((q) => q.path.includes('/dists/'));
+      expect(asked.length).toBe(4 * attempts.length);
     } finally {
       await bad.close();
     }

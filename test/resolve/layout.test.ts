@@ -119,3 +119,32 @@ describe('presets', () => {
     expect(c).toHaveLength(4);
   });
 });
+
+// issue 14: old releases of every RPM family, and what --json calls the places they come from.
+describe('presets for releases that left the live mirrors', () => {
+  it('CentOS 5, 6 and 8 (EOL): debuginfo.centos.org keeps every point release', () => {
+    expect(presets(parseRelease('2.6.18-274.el5xen', { arch: 'i686' }))[0]).toBe('http://debuginfo.centos.org/5/i386/ []');
+    expect(presets(parseRelease('2.6.32-754.35.1.el6.x86_64'))[0]).toBe('http://debuginfo.centos.org/6/x86_64/ []');
+    expect(presets(parseRelease('4.18.0-348.7.1.el8_5.x86_64')).slice(0, 2)).toEqual(['http://debuginfo.centos.org/8/x86_64/ [Packages/]', 'http://mirror.facebook.net/centos-debuginfo/8/x86_64/ [Packages/]']);
+  });
+  it('Rocky 8.6 kernel-rt: the RT vault tree first; Alma 8.6: its vault', () => {
+    expect(presets(parseRelease('4.18.0-372.32.1.rt7.189.el8_6.x86_64', { distro: 'rocky' })).slice(0, 2)).toEqual([
+      'https://dl.rockylinux.org/vault/rocky/8.6/RT/x86_64/debug/tree/ [Packages/k/,Packages/]',
+      'https://dl.rockylinux.org/vault/rocky/8.6/BaseOS/x86_64/debug/tree/ [Packages/k/,Packages/]',
+    ]);
+    expect(presets(parseRelease('4.18.0-372.19.1.el8_6.x86_64', { distro: 'alma' }))[0]).toBe('https://vault.almalinux.org/8.6/BaseOS/debug/x86_64/ [Packages/]');
+  });
+  it('CentOS Stream builds gone from the compose: the Stream Koji, last, and only without a minor', () => {
+    const stream = presets(parseRelease('5.14.0-687.el9.x86_64', { distro: 'centos' }));
+    expect(stream.at(-1)).toBe('template https://kojihub.stream.centos.org/kojifiles/packages/$srcname/$version/$release/$arch/$file');
+    expect(presets(parseRelease('5.14.0-284.11.1.el9_2.x86_64')).some((p) => p.includes('kojihub'))).toBe(false);
+  });
+  it('Oracle 6 and Amazon Linux 2 old kernels: the same cumulative repositories', () => {
+    expect(presets(parseRelease('4.1.12-124.48.6.el6uek.x86_64'))).toEqual(['https://oss.oracle.com/ol6/debuginfo/ []']);
+    expect(presets(parseRelease('4.14.102-99.1.amzn2.x86_64'))).toEqual(['mirrorlist http://amazonlinux.default.amazonaws.com/2/core/latest/debuginfo/x86_64/mirror.list']);
+  });
+  it('origins: vault and Koji presets say so, the rest are mirrors', () => {
+    expect(PRESETS.filter((p) => p.origin === 'vault').map((p) => p.id)).toEqual(['rocky-rt-vault', 'rocky-vault', 'alma-vault', 'fedora-archive', 'fedora-secondary-archive']);
+    expect(PRESETS.filter((p) => p.origin === 'koji').map((p) => p.id)).toEqual(['fedora-koji', 'centos-stream-koji']);
+  });
+});

@@ -3,7 +3,7 @@
 // a release), a module's split .debug, and a source file; plus raw-HTTP checks of path escapes,
 // HEAD, Range, /metrics and read-only behaviour, and kdbg's own client against kdbg serve.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -330,5 +330,26 @@ describe('serve helpers', () => {
     expect(parseRange('bytes=100-', 100)).toBe('unsatisfiable');
     expect(parseRange('bytes=0-1,5-6', 100)).toBeNull();
     expect(parseRange('items=0-1', 100)).toBeNull();
+  });
+});
+
+describe('kdbg serve and the cache policy', () => {
+  it('a hit renews the entry\'s last-use stamp, so prune does not evict what the fleet reads', async () => {
+    const stamp = join(cacheDir, 'used', RELEASE);
+    mkdirSync(join(cacheDir, 'used'), { recursive: true });
+    writeFileSync(stamp, '');
+    const old = new Date(Date.now() - 10 * 86_400_000);
+    utimesSync(stamp, old, old);
+    // Its own server: a hit touches an entry at most once a minute per server.
+    const s = await startServe({ cacheDir, host: '127.0.0.1', port: 0 });
+    try {
+      const r = await raw(s.url, `/buildid/${vmlinuxId}/debuginfo`);
+      expect(r.status).toBe(200);
+      const t0 = Date.now();
+      while (statSync(stamp).mtimeMs < Date.now() - 60_000 && Date.now() - t0 < 5_000) await new Promise((ok) => setTimeout(ok, 20));
+      expect(Date.now() - statSync(stamp).mtimeMs).toBeLessThan(60_000);
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -55,6 +55,8 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
     const { createProgress } = await import('../progress.js');
     const { analyze, analyzeDumpOnly } = await import('../../pipeline/analyze.js');
 
+    // yargs hands a lone '-' positional over as ''. crash reads the dump at random offsets.
+    if (argv.dump === '' || argv.dump === '-') throw new UsageError("analyze: the dump must be a file, not '-' (stdin): crash reads it at random offsets; save it first");
     for (const c of argv.cmd) {
       if (/[\n\r]/.test(c)) throw new UsageError(`--cmd ${JSON.stringify(c)}: one crash command per --cmd, without newlines`);
       if (/^\s*(q|quit|exit)\s*$/.test(c)) throw new UsageError(`--cmd ${c}: would end the crash session; kdbg quits crash itself`);
@@ -82,6 +84,7 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
         ...(argv.vmlinux !== undefined ? { vmlinux: argv.vmlinux } : {}),
         ...(argv.image !== undefined ? { image: argv.image } : {}),
         fetch: {
+          signal: (await import('../interrupt.js')).interruptSignal(),
           mirrors: argv.mirror,
           repos: argv.repo,
           ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),

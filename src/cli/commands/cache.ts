@@ -56,7 +56,7 @@ const ls: CommandModule<object, CacheArgs> = {
           buildId: entry.buildId,
           createdAt: entry.createdAt,
           // sha256Verified/partial as in `fetch --json`; entries from before they existed were whole downloads.
-          packages: entry.packages.map((p) => ({ name: p.name, url: p.url, sha256: p.sha256, size: p.size, sha256Verified: p.sha256Verified ?? true, partial: p.partial ?? null })),
+          packages: entry.packages.map((p) => ({ name: p.name, url: p.url, sha256: p.sha256, size: p.size, sha256Verified: p.sha256Verified ?? true, partial: p.partial ?? null, origin: p.origin ?? 'mirror' })),
         })),
       );
       return;

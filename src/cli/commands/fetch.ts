@@ -16,6 +16,7 @@ export interface FetchArgs {
   pkgVersion?: string;
   cacheDir?: string;
   config?: string;
+  archives: boolean;
   offline: boolean;
   vmlinuxOnly: boolean;
   modules: boolean;
@@ -41,6 +42,7 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       .option('pkg-version', { type: 'string', describe: 'Debian/Ubuntu package version uname -r lacks (e.g. 6.1.192-2, 5.15.0-91.101); a dump supplies it from its banner' })
       .option('cache-dir', { type: 'string', describe: 'cache directory (default: KDBG_CACHE_DIR, ./cache in a checkout, else ~/.cache/kdbg)' })
       .option('config', { type: 'string', describe: 'mirror configuration file (default: KDBG_CONFIG, then the per-user and system files)' })
+      .option('archives', { type: 'boolean', default: true, describe: 'after the live mirrors, ask the historical archives (Debian snapshot, Launchpad); --no-archives: never' })
       .option('offline', { type: 'boolean', default: false, describe: 'answer from the cache only' })
       .option('vmlinux-only', { type: 'boolean', default: false, describe: 'skip the sources package' })
       .option('modules', { type: 'boolean', default: false, describe: "also extract the modules' debug files" })
@@ -96,7 +98,9 @@ function connections(n: number | undefined): number {
 /** FetchOptions from the command line (shared by a single fetch and every item of a batch). */
 async function fetchOptionsFrom(argv: ArgumentsCamelCase<FetchArgs>): Promise<FetchOptions> {
   const { debuginfodUrls } = await import('../../pipeline/fetch/debuginfod.js');
+  const { interruptSignal } = await import('../interrupt.js');
   return {
+    signal: interruptSignal(),
     mirrors: argv.mirror,
     repos: argv.repo,
     ...(argv.arch !== undefined ? { arch: argv.arch } : {}),
@@ -104,6 +108,7 @@ async function fetchOptionsFrom(argv: ArgumentsCamelCase<FetchArgs>): Promise<Fe
     ...(argv.pkgVersion !== undefined ? { packageVersion: argv.pkgVersion } : {}),
     ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
     ...(argv.config !== undefined ? { configFile: argv.config } : {}),
+    ...(argv.archives === false ? { archives: false } : {}),
     offline: argv.offline,
     vmlinuxOnly: argv.vmlinuxOnly,
     modules: argv.modules,

@@ -19,11 +19,11 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON line with the listening URL once ready (see docs/hosts.md)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log every request on stderr' }) as unknown as Argv<ServeArgs>,
   handler: async (argv: ArgumentsCamelCase<ServeArgs>): Promise<void> => {
-    // SIGTERM (systemd stop) ends the process with 0, even while it is still starting.
-    const ac = new AbortController();
-    const onTerm = (): void => ac.abort();
-    process.once('SIGTERM', onTerm);
-    try {
+    // SIGTERM (systemd stop) ends the process with 0, even while it is still starting
+    // (cli/interrupt.ts owns the signal handlers; main.ts decides the exit code).
+    const { interruptSignal } = await import('../interrupt.js');
+    const stop = interruptSignal();
+    {
       const { startServe, parseListen, isLoopback } = await import('../../serve/server.js');
       const { cacheDirOf } = await import('../../pipeline/cache-dir.js');
       const { writeErr, writeJsonLine } = await import('../output.js');
@@ -39,17 +39,15 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
           hint: 'fetch something first (kdbg fetch <release>) or pass --cache-dir',
         });
       }
-      if (ac.signal.aborted) return;
+      if (stop.aborted) return;
       const server = await startServe({ cacheDir, host: addr.host, port: addr.port, ...(argv.verbose ? { log: (l: string) => writeErr(l) } : {}) });
       if (!isLoopback(addr.host)) {
         writeErr(`kdbg serve: warning: listening on ${addr.host}, not loopback; there is no authentication (put an HTTPS reverse proxy in front)`);
       }
       if (argv.json) writeJsonLine({ url: server.url, host: server.host, port: server.port, cacheDir, entries: server.reader.entryCount });
       else writeErr(`kdbg serve: ${cacheDir} at ${server.url} (debuginfod API; DEBUGINFOD_URLS=${server.url})`);
-      if (!ac.signal.aborted) await new Promise<void>((done) => ac.signal.addEventListener('abort', () => done(), { once: true }));
+      if (!stop.aborted) await new Promise<void>((done) => stop.addEventListener('abort', () => done(), { once: true }));
       await server.close();
-    } finally {
-      process.removeListener('SIGTERM', onTerm);
     }
   },
 };

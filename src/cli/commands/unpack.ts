@@ -25,6 +25,11 @@ export const unpackCommand: CommandModule<object, UnpackArgs> = {
       .example('$0 unpack kernel-debuginfo-3.10.0-327.el7.x86_64.rpm -C out "*/vmlinux"', 'extract the vmlinux only')
       .example('$0 unpack pkg.rpm --list --json', 'members as JSON: [{path,size,mode,type,linkTarget}]') as unknown as Argv<UnpackArgs>,
   handler: async (argv: ArgumentsCamelCase<UnpackArgs>): Promise<void> => {
+    // yargs hands a lone '-' positional over as ''.
+    if (argv.package === '' || argv.package === '-') {
+      const { UsageError } = await import('../../core/errors.js');
+      throw new UsageError("unpack: '-' (stdin) is not supported: pass the .rpm or .deb file (kdbg reads its index and members by offset)");
+    }
     await runUnpack({ file: argv.package, globs: (argv.globs ?? []).map(String), list: argv.list, directory: argv.directory, json: argv.json });
   },
 };

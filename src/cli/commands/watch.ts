@@ -95,20 +95,16 @@ export const watchCommand: CommandModule<object, WatchArgs> = {
         else if (e.kind === 'info' || e.kind === 'failover') log(`kdbg watch: ${relative(dir, item.path)}: ${e.kind === 'info' ? e.message : `failover ${e.from} → ${e.to}: ${e.reason}`}`);
       },
     });
-    const ac = new AbortController();
-    const onTerm = (): void => {
-      log('kdbg watch: SIGTERM, stopping');
-      ac.abort(new Error('stopped by SIGTERM'));
-    };
-    process.once('SIGTERM', onTerm);
-    try {
+    // SIGTERM stops the loop after the dump in hand (cli/interrupt.ts prints the line).
+    const { interruptSignal } = await import('../interrupt.js');
+    {
       await runWatch({
         dir,
         stateFile,
         processDump,
         settleMs: argv.settle * 1000,
         rescanMs: argv.rescan * 1000,
-        signal: ac.signal,
+        signal: interruptSignal(),
         once: argv.once,
         onEvent: (e) => {
           const line = watchLogLine(e);
@@ -119,8 +115,6 @@ export const watchCommand: CommandModule<object, WatchArgs> = {
           if (e.kind === 'warning' || e.kind === 'info') log(`kdbg watch: ${e.message}`);
         },
       });
-    } finally {
-      process.removeListener('SIGTERM', onTerm);
     }
   },
 };

@@ -16,6 +16,8 @@ import type { DumpIdentity, KernelRelease, ProgressListener } from '../../core/t
 
 export interface DebuginfodRouteOptions {
   urls: readonly string[];
+  /** A silent gap longer than this in a response ends that attempt (config timeoutSeconds). */
+  idleTimeoutMs?: number;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
 }
@@ -44,6 +46,7 @@ export async function fetchViaDebuginfod(cache: Cache, rel: KernelRelease, dump:
       destFile: join(staging, 'vmlinux'),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
     });
     if (!got) return null;
     opts.onProgress?.({ kind: 'info', message: `${rel.uname}: vmlinux from debuginfod ${got.server} (build-id ${got.buildId})` });

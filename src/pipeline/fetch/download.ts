@@ -4,6 +4,7 @@
 // Both packages run concurrently; the results go to the verify and publish stages.
 
 import { join } from 'node:path';
+import type { PaceLimits } from '../../download/pace.js';
 import type { ExtractOptions, ExtractResult } from '../../extract/types.js';
 import type { ExtractJob, FetchContext, JobResult } from './options.js';
 import { partialFetch } from './partial.js';
@@ -28,7 +29,7 @@ async function extractJobs(ctx: FetchContext, plan: ResolvedPlan, staging: strin
 }
 
 /** A whole download, extracted as it arrives; a retried attempt starts the extraction again. */
-async function wholeDownload(ctx: FetchContext, job: ExtractJob): Promise<JobResult> {
+async function wholeDownload(ctx: FetchContext, job: ExtractJob, pace: PaceLimits): Promise<JobResult> {
   const { opts, emit, cache } = ctx;
   const { downloadPackage } = await import('../../download/index.js');
   const { extractPackage } = await import('../../extract/index.js');
@@ -43,6 +44,7 @@ async function wholeDownload(ctx: FetchContext, job: ExtractJob): Promise<JobRes
       return extractPackage(chunks, xo);
     },
     onProgress: emit,
+    pace,
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.retry ? { retry: opts.retry } : {}),
     ...(opts.segmented !== undefined ? { segmented: opts.segmented } : {}),
@@ -54,6 +56,8 @@ async function wholeDownload(ctx: FetchContext, job: ExtractJob): Promise<JobRes
 export async function downloadAndExtract(ctx: FetchContext, plan: ResolvedPlan, staging: string): Promise<JobResult[]> {
   const jobs = await extractJobs(ctx, plan, staging);
   const { vmPkg } = plan;
+  const { paceLimits } = await import('../../download/pace.js');
+  const pace = paceLimits(plan.idleTimeoutMs);
   // p-limit loads here, not at the top: a cache hit never needs it.
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(2);
@@ -73,11 +77,11 @@ export async function downloadAndExtract(ctx: FetchContext, plan: ResolvedPlan, 
     if (!isVmlinux && (await vmlinuxWasPartial)) await vmlinuxRun.catch(() => undefined);
     let partial: JobResult | null = null;
     try {
-      partial = ctx.opts.keepPackages !== true ? await partialFetch(job, ctx.cache, ctx.emit, ctx.opts.signal) : null;
+      partial = ctx.opts.keepPackages !== true ? await partialFetch(job, ctx.cache, ctx.emit, ctx.opts.signal, pace) : null;
     } finally {
       if (isVmlinux) partialDecided(partial !== null);
     }
-    return partial ?? wholeDownload(ctx, job);
+    return partial ?? wholeDownload(ctx, job, pace);
   };
   const settled = await Promise.allSettled(
     jobs.map((job) => {

@@ -6,7 +6,7 @@ import type { Env } from '../../core/env.js';
 import type { Wanted } from '../../core/fetch-result.js';
 import type { DownloadOptions } from '../../download/index.js';
 import type { ExtractResult, MemberSelector } from '../../extract/types.js';
-import type { RetryPolicy } from '../../download/retry.js';
+import type { RetryPolicy } from '../../core/retry.js';
 import type { PipelineListener } from '../events.js';
 
 export type { FetchedPackage, FetchResult, Wanted } from '../../core/fetch-result.js';
@@ -20,6 +20,8 @@ export interface FetchOptions {
   /** Debian/Ubuntu package version the release string lacks; default: the dump's, when it says. */
   packageVersion?: string;
   configFile?: string;
+  /** false: never ask the historical archives (Debian snapshot, Launchpad); `--no-archives`. */
+  archives?: boolean;
   /** Answer from the cache only; NotFoundError (69) when the release is not there. */
   offline?: boolean;
   /** Skip the sources package. */

@@ -1,6 +1,7 @@
 // The partial branch of the download stage: only the xz blocks holding the vmlinux, by HTTP Range.
 
 import type { Cache } from '../../cache/index.js';
+import type { PaceLimits } from '../../download/pace.js';
 import { IntegrityError } from '../../core/errors.js';
 import type { PartialFetchProvenance, ProgressListener } from '../../core/types.js';
 import type { ExtractJob, JobResult } from './options.js';
@@ -20,7 +21,7 @@ const PARTIAL_MIN_SIZE = 4 << 20;
  * digest with `sha256Verified: false` and an info line says so. Null: not applicable (single
  * block, no Range, a full walk, no size, already in the store) — download it whole.
  */
-export async function partialFetch(job: ExtractJob, cache: Cache, emit: ProgressListener, signal: AbortSignal | undefined): Promise<JobResult | null> {
+export async function partialFetch(job: ExtractJob, cache: Cache, emit: ProgressListener, signal: AbortSignal | undefined, pace?: PaceLimits): Promise<JobResult | null> {
   const { pkg } = job;
   const url = pkg.urls[0];
   if (job.stopAfter === undefined || pkg.size === null || pkg.size < PARTIAL_MIN_SIZE || url === undefined || (await cache.findPackage(pkg.sha256, pkg.fileName))) return null;
@@ -30,7 +31,7 @@ export async function partialFetch(job: ExtractJob, cache: Cache, emit: Progress
   const { openRangeReader } = await import('../../download/range-reader.js');
   const { tryPartialExtract } = await import('../../extract/partial.js');
   try {
-    const ra = await openRangeReader(url, pkg.size, signal ? { signal } : {});
+    const ra = await openRangeReader(url, pkg.size, { ...(signal ? { signal } : {}), ...(pace ? { pace } : {}) });
     if (!ra) return null;
     const r = await tryPartialExtract(ra, pkg.kind, { destDir: job.dir, select: job.selector, stopAfter: job.stopAfter, label: pkg.fileName, onProgress: emit, ...(signal ? { signal } : {}) });
     if (!r) return null;

@@ -21,6 +21,8 @@ export interface ResolvedPlan extends FetchPlan {
   srcPkg: ResolvedPackage | null;
   /** SUSE: the main kernel package, for the stripped image beside the debug-only vmlinux. */
   imgPkg?: ResolvedPackage | null;
+  /** The config's timeoutSeconds, which bounds package transfers too (download/pace.ts). */
+  idleTimeoutMs: number | undefined;
 }
 
 export async function planFetch(ctx: FetchContext, previous: ResolvedEntry | null): Promise<FetchPlan> {
@@ -38,6 +40,7 @@ export async function planFetch(ctx: FetchContext, previous: ResolvedEntry | nul
 export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<ResolvedPlan> {
   const { opts, rel, emit } = ctx;
   let resolved: ResolvedPackage[] = [];
+  let idleTimeoutMs: number | undefined;
   if (plan.wanted.length > 0) {
     const resolve = await import('../../resolve/index.js');
     const config = await resolve.loadMirrorConfig({
@@ -45,7 +48,9 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
       mirrors: opts.mirrors ?? [],
       repos: opts.repos ?? [],
       env: ctx.env,
+      ...(opts.archives === false ? { archives: false } : {}),
     });
+    idleTimeoutMs = config.timeoutMs;
     const { undiciFetcher, useRepoAccess } = await import('../../download/http.js');
     // Entitled and proxied repositories (client certificates, CA, credentials) get their own connections.
     useRepoAccess(config.sources.flatMap((s) => (s.access ? [s.access] : [])));
@@ -53,6 +58,7 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
       config,
       http: opts.http ?? undiciFetcher,
       onProgress: emit,
+      cacheRoot: ctx.cache.root,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
   }
@@ -68,5 +74,5 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
   if (ctx.want.source && !plan.reuseSource && !srcPkg && plan.wanted.some((w) => w.role === 'source')) {
     emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `${rel.uname}: no sources package found; continuing without sources` });
   }
-  return { ...plan, vmPkg, srcPkg, imgPkg: byRole.get('image') ?? null };
+  return { ...plan, vmPkg, srcPkg, idleTimeoutMs, imgPkg: byRole.get('image') ?? null };
 }

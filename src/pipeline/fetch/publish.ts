@@ -82,6 +82,7 @@ function provenance(plan: ResolvedPlan, results: JobResult[]): FetchedPackage[] 
     cached: r.cached,
     sha256Verified: r.sha256Verified,
     partial: r.partial,
+    origin: job.pkg.origin ?? 'mirror',
     role: job.pkg.role,
     path: r.path,
   }));
@@ -107,7 +108,7 @@ export async function publish(ctx: FetchContext, plan: ResolvedPlan, results: Jo
     modules: layout.modules,
     buildId: vm.buildId,
     banner: dump?.banner ?? previous?.entry.banner ?? null,
-    packages: packages.map(({ name, fileName, url, sha256, size, sha256Verified, partial }) => ({
+    packages: packages.map(({ name, fileName, url, sha256, size, sha256Verified, partial, origin }) => ({
       name,
       fileName,
       url,
@@ -116,6 +117,7 @@ export async function publish(ctx: FetchContext, plan: ResolvedPlan, results: Jo
       cached: false,
       sha256Verified: sha256Verified ?? true,
       partial: partial ?? null,
+      origin: origin ?? 'mirror',
     })),
     createdAt: new Date().toISOString(),
     ...(layout.image ? { image: layout.image } : {}),

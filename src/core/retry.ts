@@ -1,5 +1,7 @@
 // When to try again and how long to wait: exponential backoff with jitter, capped, overridden by
-// the server's Retry-After (seconds or an HTTP date) when it sends one.
+// the server's Retry-After (seconds or an HTTP date) when it sends one. One policy for every
+// request kdbg makes: index lookups in resolve/, package, range and debuginfod transfers in
+// download/ (so it lives in core/, which both may import).
 
 export interface RetryPolicy {
   /** Failed attempts allowed per URL before failing over to the next one. */
