@@ -8,7 +8,7 @@
 // the server-side body byte counter of scripts/bench/serve.mjs (40 MB/s per connection).
 //
 // Env: KDBG_FIXTURES (fixture root), BENCH_RATE (bytes/s per connection, default 40e6),
-//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,m), BENCH_NO_RECORD=1 (don't write results.md),
+//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,m,r,s), BENCH_NO_RECORD=1 (don't write results.md),
 //      BENCH_SLOW_RATE (per-connection limit of scenario b4, default 10e6).
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
@@ -62,17 +62,27 @@ const wantSha = {
 };
 
 // 2. The server.
-const server = spawn(process.execPath, [join(repo, 'scripts', 'bench', 'serve.mjs'), www, '--rate', String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
-const base = await new Promise((resolve, reject) => {
-  server.stdout.once('data', (d) => resolve(String(d).trim()));
+// With the entitled fixture (74-entitled-cdn.sh) the server also speaks TLS with client certificates (row r).
+const pki = join(fixtures, 'entitled', 'pki');
+const tlsArgs = existsSync(join(pki, 'cdn-server.pem')) ? ['--tls', pki] : [];
+const server = spawn(process.execPath, [join(repo, 'scripts', 'bench', 'serve.mjs'), www, '--rate', String(rate), ...tlsArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+const [base, tlsBase = null] = await new Promise((resolve, reject) => {
+  let text = '';
+  server.stdout.on('data', (d) => {
+    text += String(d);
+    const lines = text.split('\n').filter(Boolean);
+    if (text.endsWith('\n') && lines.length === (tlsArgs.length ? 2 : 1)) resolve(lines);
+  });
   server.once('exit', (c) => reject(new Error(`server exited ${c}`)));
 });
+// The server whose counters measure() reads (row s switches to its own server for a while).
+let statsBase = base;
 // Plain http with a fresh connection each time: a kept-alive socket may be closed by the server
 // while a long scenario runs.
-function control(path) {
+function control(path, at = statsBase) {
   return new Promise((resolve, reject) => {
     http
-      .get(`${base}${path}`, { agent: false }, (res) => {
+      .get(`${at}${path}`, { agent: false }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (d) => (text += d));
@@ -226,6 +236,65 @@ if (want('b4')) {
   rows.push({ id: 'b4*', scenario: `the same: kdbg fetch --connections 4`, goal: 'informational', kd: four, baselines: [['curl+rpm2cpio|cpio', b]] });
   console.log(fmtFig('kdbg fetch --connections 4', four));
   console.log(`  ratio --connections 4/curl+rpm2cpio|cpio: ${ratioText(four, b)}`);
+}
+// (r) RHEL's entitled CDN: the same el7 packages through a redhat.repo (KDBG_ROOT) whose repo
+// needs a client certificate over TLS, against the same repo file over plain http. Two runs of
+// each, alternated, best of each: the machine is shared.
+if (want('r') && tlsBase) {
+  const hostRoot = (name, url, ssl) => {
+    const r = fresh(name);
+    mkdirSync(join(r, 'etc', 'yum.repos.d'), { recursive: true });
+    mkdirSync(join(r, 'etc', 'pki', 'entitlement'), { recursive: true });
+    mkdirSync(join(r, 'etc', 'rhsm', 'ca'), { recursive: true });
+    writeFileSync(join(r, 'etc', 'pki', 'entitlement', '1.pem'), readFileSync(join(pki, '4387011594118306133.pem')));
+    writeFileSync(join(r, 'etc', 'pki', 'entitlement', '1-key.pem'), readFileSync(join(pki, '4387011594118306133-key.pem')), { mode: 0o600 });
+    writeFileSync(join(r, 'etc', 'rhsm', 'ca', 'redhat-uep.pem'), readFileSync(join(pki, 'redhat-uep.pem')));
+    const keys = ssl ? 'sslverify = 1\nsslcacert = /etc/rhsm/ca/redhat-uep.pem\nsslclientkey = /etc/pki/entitlement/1-key.pem\nsslclientcert = /etc/pki/entitlement/1.pem\n' : '';
+    writeFileSync(join(r, 'etc', 'yum.repos.d', 'redhat.repo'), `[rhel-7-server-debug-rpms]\nbaseurl = ${url}/centos/7/x86_64\nenabled = 0\n${keys}`);
+    return r;
+  };
+  const plainRoot = hostRoot('r-plain-root', base, false);
+  const entRoot = hostRoot('r-ent-root', tlsBase, true);
+  const run = (root, name) => measure(`KDBG_ROOT=${root} KDBG_NO_PRESETS=1 KDBG_NO_DEBUGINFOD=1 KDBG_CONFIG= ${kdbg} fetch 3.10.0-327.el7 --cache-dir ${fresh(name)} --quiet`, { outputFromStdout: true, want: wantSha.rpm });
+  const best = (a, b) => (a.note || b.note ? (a.note ? a : b) : a.wall <= b.wall ? a : b);
+  const p1 = await run(plainRoot, 'r-c1');
+  const e1 = await run(entRoot, 'r-c2');
+  const e2 = await run(entRoot, 'r-c3');
+  const p2 = await run(plainRoot, 'r-c4');
+  clean('r-c1', 'r-c2', 'r-c3', 'r-c4', 'r-plain-root', 'r-ent-root');
+  row('r', 'remote el7 RPMs from a host redhat.repo: entitled (TLS + client certificate) vs the same repo over plain http (best of 2 each)', 'ratio <= 1.05', best(e1, e2), [['kdbg, plain http repo', best(p1, p2)]]);
+}
+// (s) SUSE: an SLE 15 SP5 kernel from Leap-style trees (scripts/fixtures/75-suse-mirror.sh) through
+// zypper repo files: the .debug, only the image member of kernel-default (by Range: block-indexed
+// xz) and the debugsource, against curl + rpm2cpio|cpio + gunzip of the same three packages.
+// The fixture's packages are small (≈4 MB): informational, dominated by start-up.
+const suseRoot = join(fixtures, 'suse');
+if (want('s') && existsSync(join(suseRoot, 'manifest.json'))) {
+  const sm = JSON.parse(readFileSync(join(suseRoot, 'manifest.json'), 'utf8'));
+  const pk = (role) => sm.packages.find((p) => p.set === 'sle15sp5' && p.role === role);
+  const [dbg, img, src] = [pk('vmlinux'), pk('image'), pk('source')];
+  const ss = spawn(process.execPath, [join(repo, 'scripts', 'bench', 'serve.mjs'), suseRoot, '--rate', String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const sBase = await new Promise((resolve) => ss.stdout.once('data', (d) => resolve(String(d).trim().split('\n')[0])));
+  statsBase = sBase;
+  const dl = fresh('s-base');
+  const files = [dbg, img, src].map((p) => p.file.split('/').pop());
+  const b = await measure(
+    `curl -sf --parallel ${[dbg, img, src].map((p) => `-O ${sBase}/${p.file}`).join(' ')}` +
+      ` && rpm2cpio ${files[0]} | cpio -idm --quiet ./${dbg.member}` +
+      ` && rpm2cpio ${files[1]} | cpio -idm --quiet ./${img.member} && gunzip -f ${img.member}` +
+      ` && rpm2cpio ${files[2]} | cpio -idm --quiet`,
+    { cwd: dl, output: join(dl, dbg.member), want: dbg.debugSha256 },
+  );
+  clean('s-base');
+  const r = fresh('s-root');
+  mkdirSync(join(r, 'etc', 'zypp', 'repos.d'), { recursive: true });
+  writeFileSync(join(r, 'etc', 'zypp', 'repos.d', 'repo-sle-update.repo'), `[repo-sle-update]\nenabled=1\nbaseurl=${sBase}/${sm.repos.leapMain}/\ntype=rpm-md\n`);
+  writeFileSync(join(r, 'etc', 'zypp', 'repos.d', 'repo-sle-debug-update.repo'), `[repo-sle-debug-update]\nenabled=0\nbaseurl=${sBase}/${sm.repos.leapDebug}/\ntype=rpm-md\n`);
+  const k = await measure(`KDBG_ROOT=${r} KDBG_NO_PRESETS=1 KDBG_NO_DEBUGINFOD=1 KDBG_CONFIG= ${kdbg} fetch ${dbg.uname} --cache-dir ${fresh('s-cache')} --quiet`, { outputFromStdout: true, want: dbg.debugSha256 });
+  clean('s-root', 's-cache');
+  statsBase = base;
+  ss.kill('SIGTERM');
+  row('s', `SUSE ${dbg.uname} via zypper repos: .debug + image member of kernel-default (${fmtBytes(img.size)}) + debugsource`, 'informational', k, [['curl+rpm2cpio|cpio+gunzip', b]]);
 }
 if (want('b2') && existsSync(join(www, 'el9mb'))) {
   const r = await remoteRpm('b2', `${base}/el9mb`, 'remote RPM, multi-block xz payload (w3T2, as RHEL 8+): kdbg fetch --repo');

@@ -5,11 +5,16 @@
 // column) and exposes them at /__stats (GET) and resets them at /__reset; /__rate?bps=N changes
 // the per-connection limit.
 //
-//   node scripts/bench/serve.mjs ROOT [--rate BYTES_PER_SECOND]   → prints "http://127.0.0.1:PORT" on stdout
+//   node scripts/bench/serve.mjs ROOT [--rate BYTES_PER_SECOND] [--tls PKI_DIR]
+//     → prints "http://127.0.0.1:PORT" on stdout; with --tls also, on a second line,
+//       "https://127.0.0.1:PORT2": the same files over TLS that demands a client certificate, as
+//       Red Hat's CDN does (PKI_DIR: scripts/fixtures/74-entitled-cdn.sh's pki/), same counters.
 //
 // Plain JS on purpose: the bench must not depend on vitest or the TypeScript build.
 import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import { join, normalize } from 'node:path';
 
 const root = process.argv[2];
@@ -66,7 +71,7 @@ async function sendPaced(res, file, start, end) {
   res.end();
 }
 
-const server = createServer(async (req, res) => {
+const handler = async (req, res) => {
   try {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     if (path === '/__stats') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
@@ -116,10 +121,21 @@ const server = createServer(async (req, res) => {
   } catch {
     res.destroy();
   }
-});
+};
+const server = createServer(handler);
 server.on('connection', () => stats.connections++);
 server.keepAliveTimeout = 10_000;
+const tlsArg = process.argv.indexOf('--tls');
+let tlsServer = null;
+if (tlsArg > 0) {
+  const pki = process.argv[tlsArg + 1];
+  const pem = (n) => readFileSync(join(pki, n));
+  tlsServer = createTlsServer({ cert: pem('cdn-server.pem'), key: pem('cdn-server-key.pem'), ca: pem('candlepin-ca.pem'), requestCert: true, rejectUnauthorized: true }, handler);
+  tlsServer.on('secureConnection', () => stats.connections++);
+  tlsServer.keepAliveTimeout = 10_000;
+}
 server.listen(0, '127.0.0.1', () => {
-  console.log(`http://127.0.0.1:${server.address().port}`);
+  if (!tlsServer) return void console.log(`http://127.0.0.1:${server.address().port}`);
+  tlsServer.listen(0, '127.0.0.1', () => console.log(`http://127.0.0.1:${server.address().port}\nhttps://127.0.0.1:${tlsServer.address().port}`));
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

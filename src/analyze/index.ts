@@ -38,6 +38,8 @@ export const REPORT_SCHEMA = 'kdbg.analyze/v1';
 export interface AnalyzeInput {
   dump: string;
   vmlinux: string;
+  /** SUSE: the stripped image `vmlinux` (a debug-only file) belongs to; crash loads both. */
+  image?: string | null;
   crash: CrashBinary;
   timeoutMs: number;
   /** --cmd, appended after the plan. */
@@ -116,7 +118,7 @@ export async function runCrashPlan(input: AnalyzeInput, header: string[]): Promi
   const t0 = Date.now();
   let session: CrashSession | null = null;
   try {
-    session = CrashSession.spawn({ crash: input.crash.path, vmlinux: input.vmlinux, dump: input.dump, timeoutMs: input.timeoutMs, header, ...(input.env ? { env: input.env } : {}) });
+    session = CrashSession.spawn({ crash: input.crash.path, vmlinux: input.vmlinux, ...(input.image ? { image: input.image } : {}), dump: input.dump, timeoutMs: input.timeoutMs, header, ...(input.env ? { env: input.env } : {}) });
     await session.ready();
     const first: string[] = [];
     let modulesDir = input.modulesDir ?? null;

@@ -17,6 +17,8 @@ import type { TranscriptSection } from './transcript.js';
 export interface CrashSessionOptions {
   crash: string;
   vmlinux: string;
+  /** A stripped NAMELIST whose debuginfo is `vmlinux` (SUSE): crash IMAGE VMLINUX.debug DUMP. */
+  image?: string;
   dump: string;
   /** Whole-session deadline. */
   timeoutMs: number;
@@ -52,7 +54,7 @@ export class CrashSession {
   readonly argv: string[];
 
   private constructor(private readonly opts: CrashSessionOptions) {
-    this.argv = [...(opts.args ?? []), '-s', '--no_crashrc', opts.vmlinux, opts.dump];
+    this.argv = [...(opts.args ?? []), '-s', '--no_crashrc', ...(opts.image ? [opts.image] : []), opts.vmlinux, opts.dump];
     this.child = spawn(opts.crash, this.argv, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env as NodeJS.ProcessEnv | undefined });
     this.child.stdin.on('error', () => {
       // EPIPE after crash exited: the exit handler reports it with crash's own message.

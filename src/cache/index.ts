@@ -302,7 +302,7 @@ export class Cache {
     if (!stored || typeof stored.vmlinux !== 'string' || !Array.isArray(stored.packages)) return null;
     const abs = (p: string | null): string | null => (p === null ? null : resolve(dir, p));
     const { layout: _layout, wanted, ...rest } = stored;
-    const entry: CacheEntry = { ...rest, vmlinux: resolve(dir, stored.vmlinux), source: abs(stored.source), modules: abs(stored.modules) };
+    const entry: CacheEntry = { ...rest, vmlinux: resolve(dir, stored.vmlinux), source: abs(stored.source), modules: abs(stored.modules), ...(stored.image ? { image: resolve(dir, stored.image) } : {}) };
     if (!(await exists(entry.vmlinux))) return null; // a damaged entry is a miss, never a wrong answer
     // Every hit counts as a use for `kdbg cache prune` (least recently used first); listing does not.
     if (opts.touch !== false) await touchUsed(this.root, uname);
@@ -318,7 +318,7 @@ export class Cache {
     const uname = checkName('release', entry.release);
     const dest = this.entryDir(uname);
     const rel = (p: string | null): string | null => (p === null ? null : relative(staging, p).startsWith('..') ? relative(dest, p) : relative(staging, p));
-    const stored: StoredEntry = { layout: CACHE_LAYOUT_VERSION, ...entry, vmlinux: rel(entry.vmlinux)!, source: rel(entry.source), modules: rel(entry.modules), wanted };
+    const stored: StoredEntry = { layout: CACHE_LAYOUT_VERSION, ...entry, vmlinux: rel(entry.vmlinux)!, source: rel(entry.source), modules: rel(entry.modules), ...(entry.image ? { image: rel(entry.image)! } : {}), wanted };
     let old: string | null = null;
     try {
       await writeFileAtomic(join(staging, 'entry.json'), JSON.stringify(stored, null, 2) + '\n', 0o644);

@@ -24,3 +24,12 @@ export function archiveUrlsFromEnv(env: Env): { debianSnapshot?: string; launchp
   if (lp) out.launchpad = lp;
   return out;
 }
+
+/**
+ * The root the host configuration is read under (`/etc/yum.repos.d`, `/etc/zypp`, `/etc/apt`,
+ * `/etc/kdbg`, and the certificate paths those files name): KDBG_ROOT, else `/`. For a copy of
+ * another machine's configuration, a container image, or tests.
+ */
+export function hostRoot(env: Env): string {
+  return env['KDBG_ROOT'] || '/';
+}

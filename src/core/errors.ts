@@ -117,6 +117,16 @@ export class CacheError extends KdbgError {
   readonly exitCode = 74;
 }
 
+/**
+ * A repository refused kdbg, or kdbg cannot present what it asks for: an unreadable or expired
+ * client certificate/key, a server that rejects the certificate (403), a CA that does not
+ * match. Retrying does not help; the host's entitlement or repo file must change.
+ */
+export class AccessError extends KdbgError {
+  readonly code = 'KDBG_E_ACCESS';
+  readonly exitCode = 77;
+}
+
 /** Network failure after retries and failover. */
 export class NetworkError extends KdbgError {
   readonly code = 'KDBG_E_NETWORK';

@@ -1,10 +1,10 @@
 // The result of a fetch as plain data: what the pipeline returns, what the CLI renders and what
 // the warm-cache fast path of `kdbg fetch` builds without loading the pipeline (src/cli/fast-fetch.ts).
 
-import type { CacheEntry, DumpIdentity, KernelRelease, PackageProvenance } from './types.js';
+import type { CacheEntry, DumpIdentity, KernelRelease, PackageProvenance, PackageRole } from './types.js';
 
 export interface FetchedPackage extends PackageProvenance {
-  role: 'vmlinux' | 'source';
+  role: PackageRole;
   /** Stored package path, or null when not kept. */
   path: string | null;
 }
@@ -18,6 +18,8 @@ export interface FetchResult {
   vmlinux: string;
   source: string | null;
   modules: string | null;
+  /** SUSE: the stripped kernel image crash loads beside the debug-only `vmlinux`. */
+  image?: string | null;
   /** True when the whole answer came from the cache (no network). */
   cached: boolean;
   packages: FetchedPackage[];
@@ -53,8 +55,9 @@ export function cachedResult(cacheDir: string, rel: KernelRelease, hit: CachedEn
     vmlinux: hit.entry.vmlinux,
     source: hit.entry.source,
     modules: hit.entry.modules,
+    ...(hit.entry.image ? { image: hit.entry.image } : {}),
     cached: true,
-    packages: hit.entry.packages.map((p, i) => ({ ...p, cached: true, role: i === 0 ? 'vmlinux' : 'source', path: null })),
+    packages: hit.entry.packages.map((p, i) => ({ ...p, cached: true, role: i === 0 ? 'vmlinux' : i === 1 && hit.entry.image ? 'image' : 'source', path: null })),
     dump,
   };
 }
@@ -66,6 +69,8 @@ export function fetchResultJson(r: FetchResult): Record<string, unknown> {
     family: r.release.family,
     vmlinux: r.vmlinux,
     source: r.source,
+    // SUSE only (absent elsewhere): the stripped image to load beside `vmlinux` (a .debug file).
+    ...(r.image ? { image: r.image } : {}),
     packages: r.packages.map((p) => ({
       name: p.name,
       url: p.url,

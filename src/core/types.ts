@@ -9,6 +9,7 @@ export type DistroFamily =
   | 'amazon' // amzn2, amzn2023
   | 'debian'
   | 'ubuntu'
+  | 'suse' // SLES, openSUSE Leap, Tumbleweed (VERSION-SOURCE_REL-FLAVOR)
   // The distributions that replaced CentOS in China (release/china.ts, design/mirrors-china.md)
   | 'openeuler' // oe1, oe2203[spN], oe2403[spN]
   | 'anolis' // an7, an8, an23
@@ -53,7 +54,8 @@ export interface KernelRelease {
 }
 
 /** What a package contributes to a cache entry. */
-export type PackageRole = 'vmlinux' | 'source';
+/** `image`: the stripped kernel image a SUSE `.debug` file needs beside it (its code, its banner). */
+export type PackageRole = 'vmlinux' | 'source' | 'image';
 
 /** A debug package kdbg wants, before any mirror is consulted. */
 export interface WantedPackage {
@@ -64,6 +66,11 @@ export interface WantedPackage {
   fileName: string | null;
   /** Package version-release to match in an index (`3.10.0-327.el7`), else null (newest). */
   evr: string | null;
+  /**
+   * With `evr` null: match any version-release equal to this or extending it by `.N` (SUSE's
+   * build counter is not in `uname -r`), the newest first.
+   */
+  evrPrefix?: string;
   arch: string;
   kind: 'rpm' | 'deb';
   /** False for packages kdbg can do without (sources): not found is a warning, not an error. */
@@ -150,6 +157,11 @@ export interface CacheEntry {
   banner: string | null;
   packages: PackageProvenance[];
   createdAt: string;
+  /**
+   * SUSE: `vmlinux` is a debug-only file (objcopy --only-keep-debug: no code); this is the
+   * stripped kernel image from the main package (decompressed), which crash loads beside it.
+   */
+  image?: string | null;
 }
 
 /** Progress events emitted by long-running stages; the CLI renders them. */
@@ -177,6 +189,32 @@ export interface HttpResponse {
   /** Lower-case header names. */
   headers: Record<string, string>;
   body: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * How to reach one repository beyond plain HTTPS, from the keys of its yum/zypper repo file:
+ * client certificate and key (Red Hat entitlement, Satellite), CA bundle, TLS verification, a
+ * per-repository proxy and HTTP basic credentials. resolve/ reads it, download/ applies it to
+ * every URL under `prefix`. Paths are absolute on this machine (already under the host root).
+ */
+export interface RepoAccess {
+  /** URL prefix the settings cover: the repository base up to its first `$variable`. */
+  prefix: string;
+  /** `<repo file> [id]`, for messages. */
+  origin: string;
+  clientCert?: string;
+  clientKey?: string;
+  caCert?: string;
+  /** sslverify: false turns off server certificate verification (as dnf does). */
+  verify: boolean;
+  /** Proxy URL; null means the repo file said `_none_` (no proxy, not even the environment's). */
+  proxy?: string | null;
+  proxyUsername?: string;
+  proxyPassword?: string;
+  username?: string;
+  password?: string;
+  /** A query string every request under `prefix` carries (SCC's `?<token>` repository URLs), without `?`. */
+  query?: string;
 }
 
 /**

@@ -133,7 +133,7 @@ async function download<T>(pkg: ResolvedPackage, partial: PartialFile, opts: Dow
     // Fast path. Any failure leaves a contiguous prefix on disk that the loop below resumes.
     const url = pkg.urls[0]!;
     try {
-      const head = await request(url, { method: 'HEAD', headers: { 'user-agent': 'kdbg/0.1 (+kernel debuginfo fetcher)' }, dispatcher: dispatcher(), ...(opts.signal ? { signal: opts.signal } : {}) });
+      const head = await request(url, { method: 'HEAD', headers: { 'user-agent': 'kdbg/0.1 (+kernel debuginfo fetcher)' }, dispatcher: dispatcher(url), ...(opts.signal ? { signal: opts.signal } : {}) });
       await head.body.dump().catch(() => undefined);
       const h = flattenHeaders(head.headers);
       const { openSegmentedDownload } = await import('./segmented.js');
@@ -192,7 +192,7 @@ async function download<T>(pkg: ResolvedPackage, partial: PartialFile, opts: Dow
       }
       let res: Awaited<ReturnType<typeof request>>;
       try {
-        res = await request(url, { method: 'GET', headers, dispatcher: dispatcher(), ...undiciTimeouts(opts.pace), ...(opts.signal ? { signal: opts.signal } : {}) });
+        res = await request(url, { method: 'GET', headers, dispatcher: dispatcher(url), ...undiciTimeouts(opts.pace), ...(opts.signal ? { signal: opts.signal } : {}) });
       } catch (e) {
         opts.signal?.throwIfAborted();
         await failed(`request failed: ${errText(e)}`);

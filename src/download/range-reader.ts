@@ -125,7 +125,7 @@ export class HttpRangeReader implements RandomAccess {
     this.requests++;
     const res = await request(this.url, {
       method: 'GET',
-      dispatcher: dispatcher(),
+      dispatcher: dispatcher(this.url),
       headers: { 'user-agent': userAgent, ...(this.opts.headers ?? {}), range: `bytes=${start}-${end - 1}`, 'accept-encoding': 'identity' },
       ...undiciTimeouts(this.opts.pace),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),

@@ -32,6 +32,8 @@ export interface AnalyzeFetchedOptions {
   dump: string;
   identity: DumpIdentity & { packageVersion?: string | null };
   vmlinux: string;
+  /** SUSE: the stripped image beside a debug-only `vmlinux` (the cache entry's `image`). */
+  image?: string | null;
   sourceDir: string | null;
   modulesDir: string | null;
   /** Fetch the debug files of the modules crash's `mod` lists, inside the session (see analyze()). */
@@ -74,7 +76,7 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
   const { runCrashPlan, buildReport } = await import('../analyze/index.js');
   const timings: Record<string, number> = { ...o.timings };
   let t = Date.now();
-  const { result: verification, vmlinux: vmId } = await verifyVmlinux({ ...o.identity, path: o.dump }, o.vmlinux, { force: o.force ?? false });
+  const { result: verification, vmlinux: vmId } = await verifyVmlinux({ ...o.identity, path: o.dump }, o.vmlinux, { force: o.force ?? false, image: o.image ?? null });
   timings['verifyMs'] = Date.now() - t;
   for (const w of verification.warnings) emit({ kind: 'warning', code: 'KDBG_E_MISMATCH', message: w });
   emit({ kind: 'info', message: `vmlinux ${o.vmlinux} matches (${verification.checks.filter((c) => c.status === 'match').map((c) => c.kind).join(', ') || 'unverified'}) (${timings['verifyMs']} ms)` });
@@ -98,7 +100,7 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
     : null;
   try {
     session = await runCrashPlan(
-      { dump: o.dump, vmlinux: o.vmlinux, crash, timeoutMs: o.timeoutMs, extraCommands: o.extraCommands ?? [], modulesDir: o.modulesDir, loadModules, sourceDir: o.sourceDir, kernelVersion },
+      { dump: o.dump, vmlinux: o.vmlinux, image: o.image ?? null, crash, timeoutMs: o.timeoutMs, extraCommands: o.extraCommands ?? [], modulesDir: o.modulesDir, loadModules, sourceDir: o.sourceDir, kernelVersion },
       o.header(crash),
     );
   } catch (e) {
@@ -160,6 +162,8 @@ export interface AnalyzeOptions {
   dump: string;
   /** Use this vmlinux instead of fetching one. */
   vmlinux?: string;
+  /** With `vmlinux` a debug-only file (SUSE): the stripped image crash loads beside it. */
+  image?: string;
   /** How to fetch the vmlinux (mirrors, cache, offline, modules); the dump is the input. */
   fetch?: FetchOptions;
   /** crash binary flag (default KDBG_CRASH, then PATH). */
@@ -277,6 +281,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   let sourceDir = o.sourceDir ?? null;
   let modulesDir = o.modulesDir ?? null;
   let loadModules: AnalyzeFetchedOptions['loadModules'] = null;
+  let image: string | null = o.image ?? null;
   let inUse: { release(): Promise<void> } | null = null;
   if (vmlinux === undefined) {
     t = Date.now();
@@ -284,6 +289,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
       const r = await fetchInUse(o.dump, { env, onProgress: emit, ...o.fetch });
       inUse = r.hold;
       vmlinux = r.vmlinux;
+      image = r.image ?? null;
       sourceDir ??= r.source;
       modulesDir ??= r.modules;
       if (!modulesDir && o.modules !== false) loadModules = moduleLoader(r, { env, onProgress: emit, ...o.fetch }, emit);
@@ -292,7 +298,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
     }
   }
   try {
-    return await analyzeWith(o, identity, vmlinux, sourceDir, modulesDir, timings, emit, env, loadModules);
+    return await analyzeWith(o, identity, vmlinux, sourceDir, modulesDir, timings, emit, env, image, loadModules);
   } finally {
     await inUse?.release();
   }
@@ -322,6 +328,7 @@ async function analyzeWith(
   timings: Record<string, number>,
   emit: ProgressListener,
   env: Env,
+  image: string | null,
   loadModules: AnalyzeFetchedOptions['loadModules'] = null,
 ): Promise<AnalyzeResult & { identity: DumpIdentity; vmlinux: string }> {
   const fetched = vmlinux;
@@ -329,6 +336,7 @@ async function analyzeWith(
     dump: o.dump,
     identity,
     vmlinux,
+    image,
     sourceDir,
     modulesDir,
     loadModules,

@@ -28,7 +28,9 @@ export async function resolve(input: string, opts: ResolveOptions = {}): Promise
     env: opts.env ?? processEnv(),
     ...(opts.archives === false ? { archives: false } : {}),
   });
-  const { undiciFetcher } = await import('../download/http.js');
+  const { undiciFetcher, useRepoAccess } = await import('../download/http.js');
+  // Entitled and proxied repositories (client certificates, CA, credentials) get their own connections.
+  useRepoAccess(config.sources.flatMap((s) => (s.access ? [s.access] : [])));
   const packages = await resolveStage.resolvePackages(rel, wantedPackages(rel, want), {
     config,
     http: opts.http ?? undiciFetcher,

@@ -6,10 +6,12 @@ import type { DistroFamily, KernelRelease, WantedPackage } from '../core/types.j
 import { normalizeDebArch, parseDebianRelease, parseUbuntuRelease } from './deb.js';
 import { normalizeRpmArch, parseRpmRelease as parseRpmOnly, type RpmNaming } from './rpm.js';
 import { CHINA_DISTROS, CHINA_SUPPORTED, chinaVmlinuxPath, chinaWantedPackages, isChinaFamily, parseChinaRelease } from './china.js';
+import { parseSuseRelease, suseDebugMember, wantedSusePackages } from './suse.js';
 
 export { compareEvr, rpmvercmp } from './rpmvercmp.js';
 export { normalizeDebArch } from './deb.js';
 export { normalizeRpmArch, UEK_MAJOR, type RpmNaming } from './rpm.js';
+export { suseImageMembers, suseLeapVersion } from './suse.js';
 export { anolisLine, isChinaFamily } from './china.js';
 
 /** The RPM grammars: the Chinese CentOS successors first (BCLinux's `.el8_2.bclinux`), then RHEL's. */
@@ -35,12 +37,18 @@ const DISTROS: Readonly<Record<string, { name: string; families: DistroFamily[] 
   amazonlinux: { name: 'amazon', families: ['amazon'] },
   debian: { name: 'debian', families: ['debian'] },
   ubuntu: { name: 'ubuntu', families: ['ubuntu'] },
+  suse: { name: 'suse', families: ['suse'] },
+  sles: { name: 'suse', families: ['suse'] },
+  sle: { name: 'suse', families: ['suse'] },
+  opensuse: { name: 'suse', families: ['suse'] },
+  leap: { name: 'suse', families: ['suse'] },
+  tumbleweed: { name: 'suse', families: ['suse'] },
   ...CHINA_DISTROS,
 };
 
 export const SUPPORTED_FAMILIES =
   'RHEL/CentOS/Rocky/Alma/Oracle RHCK (3.10.0-327.el7.x86_64, 4.18.0-348.7.1.el8_5.x86_64+debug), Oracle UEK (5.4.17-2136.300.7.el8uek.x86_64), ' +
-  'Fedora (6.5.6-300.fc39.x86_64), Amazon Linux (4.14.355-271.569.amzn2.x86_64), Debian (6.1.0-56-amd64), Ubuntu (5.15.0-91-generic)' +
+  'Fedora (6.5.6-300.fc39.x86_64), Amazon Linux (4.14.355-271.569.amzn2.x86_64), Debian (6.1.0-56-amd64), Ubuntu (5.15.0-91-generic), SUSE (5.14.21-150500.55.39-default)' +
   `, ${CHINA_SUPPORTED}`;
 
 export interface ParseReleaseOptions {
@@ -94,6 +102,14 @@ export function parseRelease(input: string, opts: ParseReleaseOptions = {}): Ker
       return rel;
     }
   }
+  // After Ubuntu: `6.8.0-31-azure` is Ubuntu's linux-azure; SUSE's azure kernels have SLE releases.
+  if (want('suse')) {
+    const suse = parseSuseRelease(s, opts.arch !== undefined ? { arch: normalizeRpmArch(opts.arch) } : {});
+    if (suse) {
+      if (distro) suse.release.distro = distro.name;
+      return suse.release;
+    }
+  }
   throw new UsageError(`cannot parse kernel release "${s}": ${understood(s)}; supported: ${SUPPORTED_FAMILIES}`, {
     details: { input: s },
     hint: 'give the full `uname -r` string; --distro and --arch help with ambiguous ones',
@@ -110,6 +126,8 @@ function describeFamily(rel: KernelRelease): string {
       return `a Fedora kernel (${rel.dist})`;
     case 'amazon':
       return `an Amazon Linux kernel (${rel.dist})`;
+    case 'suse':
+      return `a SUSE kernel (${rel.dist})`;
     default:
       return rel.reason ? `a kernel of ${rel.family} (${rel.reason})` : `a ${rel.family} kernel`;
   }
@@ -122,7 +140,7 @@ function understood(s: string): string {
   const rest = m[2] ?? '';
   if (rest === '') return `understood version ${m[1]} but nothing after it (no release, dist tag or flavour)`;
   if (/-\d+(\.\d+)*-(default|azure|kvmsmall|preempt|64kb|vanilla|zfcpdump|rt)$/.test(s))
-    return `understood version ${m[1]}; the form VERSION-N.N-FLAVOR looks like SUSE, which kdbg does not support yet`;
+    return `understood version ${m[1]}; the form VERSION-N.N-FLAVOR looks like SUSE but is not VERSION-SOURCE_REL-FLAVOR (e.g. 5.14.21-150500.55.39-default)`;
   const tail = rest.slice(1);
   const dist = /(?:^|\.)(el\d+(?:_\d+)?(?:uek|ueknext)?|fc\d+|amzn2(?:023)?)(?:\.(.*))?$/.exec(tail.split('+')[0]!);
   if (dist) {
@@ -164,6 +182,7 @@ export interface WantedOptions {
 /** The packages to look for, vmlinux first. */
 export function wantedPackages(rel: KernelRelease, opts: WantedOptions): WantedPackage[] {
   if (rel.family === 'debian' || rel.family === 'ubuntu') return wantedDebPackages(rel);
+  if (rel.family === 'suse') return wantedSusePackages(rel, opts);
   if (isChinaFamily(rel.family)) return chinaWantedPackages(rel, opts);
   const naming = rpmNaming(rel);
   const evr = `${rel.version}-${naming.pkgRelease}`;
@@ -209,6 +228,7 @@ function wantedDebPackages(rel: KernelRelease): WantedPackage[] {
 /** Path of the vmlinux inside the debug package, without a leading `./` or `/`. */
 export function vmlinuxMemberPath(rel: KernelRelease): string {
   if (rel.family === 'debian' || rel.family === 'ubuntu') return `usr/lib/debug/boot/vmlinux-${rel.uname}`;
+  if (rel.family === 'suse') return suseDebugMember(rel);
   if (isChinaFamily(rel.family)) return chinaVmlinuxPath(rel);
   return `usr/lib/debug/lib/modules/${rel.uname}/vmlinux`;
 }

@@ -10,10 +10,11 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { archiveUrlsFromEnv, processEnv } from '../core/env.js';
+import { archiveUrlsFromEnv, hostRoot, processEnv } from '../core/env.js';
 import { ConfigError, InputNotFoundError, UsageError } from '../core/errors.js';
 import { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } from './sources.js';
 import { readHostRepos } from './yum-repos.js';
+import { readZypperRepos } from './zypper-repos.js';
 import { ARCHIVE_PRESETS } from './archive-presets.js';
 import { CHINA_SELECTOR } from './china-layout.js';
 
@@ -25,12 +26,14 @@ export interface LoadConfigOptions {
   repos?: string[];
   /** Root for /etc lookups (yum.repos.d, dnf vars, kdbg/config.json); tests point it at a temp dir. */
   etcRoot?: string;
+  /** Root the host configuration and the certificate paths it names are read under (default: KDBG_ROOT, else /). */
+  hostRoot?: string;
   env?: NodeJS.ProcessEnv;
   /** false: --no-archives (no snapshot, no Launchpad, whatever the files and environment say). */
   archives?: boolean;
 }
 
-const SELECTOR = /^(\*|rpm|rhel|oracle-uek|fedora|amazon|debian|ubuntu|centos|rocky|alma|oracle|el\d+|fc\d+|amzn2|amzn2023)$/;
+const SELECTOR = /^(\*|rpm|rhel|oracle-uek|fedora|amazon|debian|ubuntu|suse|suse-leap|suse-tumbleweed|centos|rocky|alma|oracle|el\d+|fc\d+|amzn2|amzn2023)$/;
 const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList', 'archives', 'debianSnapshotUrl', 'launchpadUrl'] as const;
 const ENTRY_KEYS = ['url', 'type', 'distro', 'flat'] as const;
 
@@ -166,7 +169,8 @@ function flagSources(flag: '--mirror' | '--repo', urls: string[] | undefined): M
 /** Build the mirror configuration from flags, config files and the host's yum/dnf repos. */
 export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<MirrorConfig> {
   const env = opts.env ?? processEnv();
-  const etcRoot = opts.etcRoot ?? '/etc';
+  const root = opts.hostRoot ?? hostRoot(env);
+  const etcRoot = opts.etcRoot ?? join(root, 'etc');
   const cfg: MirrorConfig = {
     sources: [...flagSources('--repo', opts.repos), ...flagSources('--mirror', opts.mirrors)],
     presets: true,
@@ -208,7 +212,7 @@ export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<Mi
   // Tests and air-gapped sites switch the public presets off without a config file.
   if (env['KDBG_NO_PRESETS'] === '1') cfg.presets = false;
   cfg.archives = archiveConfig(archives && opts.archives !== false, { ...archiveUrls, ...archiveUrlsFromEnv(env) }, cfg.presets);
-  if (hostRepos) cfg.sources.push(...(await readHostRepos(etcRoot)));
+  if (hostRepos) cfg.sources.push(...(await readHostRepos(etcRoot, root)), ...(await readZypperRepos(etcRoot, root)));
   return cfg;
 }
 

@@ -3,11 +3,12 @@
 // variables ($releasever, $basearch, $vault …), the presets, and de-duplication.
 
 import type { KernelRelease, WantedPackage } from '../core/types.js';
-import { isChinaFamily, rpmNaming } from '../release/index.js';
+import { isChinaFamily, rpmNaming, suseLeapVersion } from '../release/index.js';
 import type { MirrorConfig, MirrorSource } from './sources.js';
 import { PRESETS } from './presets.js';
 import { CHINA_PRESETS } from './presets-china.js';
 import { CHINA_SELECTOR, chinaMirrorSteps, chinaReleaseVars, chinaSelectorMatches } from './china-layout.js';
+import { rhsmReleasever } from './repo-access.js';
 import { substituteVars } from './yum-repos.js';
 
 export type Candidate =
@@ -37,6 +38,10 @@ export function selectorMatches(sel: string, rel: KernelRelease): boolean {
       return rel.family === 'amazon' && rel.dist === sel;
     case 'oracle':
       return rel.family === 'oracle-uek' || rel.distro === 'oracle';
+    case 'suse-leap':
+      return rel.family === 'suse' && suseLeapVersion(rel) !== null;
+    case 'suse-tumbleweed':
+      return rel.family === 'suse' && rel.dist === 'tumbleweed';
     case 'centos':
     case 'rocky':
     case 'alma':
@@ -79,10 +84,16 @@ export function releaseVars(rel: KernelRelease, pkg?: WantedPackage): Record<str
     uname: rel.uname,
     ...chinaReleaseVars(rel),
   };
+  // SUSE: the openSUSE Leap release whose debug trees carry this SLE kernel ($leap = 15.5).
+  const leap = rel.family === 'suse' ? suseLeapVersion(rel) : null;
+  if (leap) {
+    vars['leap'] = leap;
+    vars['releasever'] = leap; // zypper's $releasever on that Leap host
+  }
   if (pkg) {
     vars['name'] = pkg.name;
     if (pkg.fileName) vars['file'] = pkg.fileName;
-    if (pkg.kind === 'rpm') vars['srcname'] = rpmNaming(rel).base;
+    if (pkg.kind === 'rpm' && rel.family !== 'suse') vars['srcname'] = rpmNaming(rel).base;
   }
   return vars;
 }
@@ -133,7 +144,7 @@ export function applicableSources(rel: KernelRelease, config: MirrorConfig): (Mi
     if (s.match.some((m) => selectorMatches(m, rel))) out.push({ ...s, group: `source:${i}` });
   });
   if (!config.presets) return out;
-  const base = rel.family === 'debian' || rel.family === 'ubuntu' ? null : rpmNaming(rel).base;
+  const base = rel.family === 'debian' || rel.family === 'ubuntu' || rel.family === 'suse' ? null : rpmNaming(rel).base;
   for (const p of [...PRESETS, ...CHINA_PRESETS]) {
     if (!p.match.some((m) => selectorMatches(m, rel))) continue;
     // Rebuilds share NVRs but not build-ids: with a distribution known, only its mirrors.
@@ -152,7 +163,7 @@ export function applicableSources(rel: KernelRelease, config: MirrorConfig): (Mi
 
 /** The ordered, de-duplicated candidates for an RPM-family release. */
 export function candidatesFor(rel: KernelRelease, config: MirrorConfig): Candidate[] {
-  const vars = releaseVars(rel);
+  const relVars = releaseVars(rel);
   const seen = new Set<string>();
   const out: Candidate[] = [];
   const push = (c: Candidate, key: string): void => {
@@ -161,6 +172,9 @@ export function candidatesFor(rel: KernelRelease, config: MirrorConfig): Candida
     out.push(c);
   };
   for (const s of applicableSources(rel, config)) {
+    // Red Hat's CDN layout (and a Satellite's copy of it) wants RHEL's own $releasever (7Server, 8.6).
+    const rv = rhsmReleasever(rel, s.url);
+    const vars = rv === null ? relVars : { ...relVars, releasever: rv };
     switch (s.type) {
       case 'repo': {
         const base = withSlash(substituteVars(s.url, vars));

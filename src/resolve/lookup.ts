@@ -4,7 +4,7 @@
 // timeouts and broken indexes move on to the next base. Every URL tried is remembered so that
 // "not found anywhere" can say where kdbg looked.
 
-import { InputFormatError, NetworkError, NotFoundError } from '../core/errors.js';
+import { AccessError, InputFormatError, NetworkError, NotFoundError } from '../core/errors.js';
 import { archiveFor, resolveFromArchives } from './archives.js';
 import type { HttpFetcher, HttpResponse, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
 import { compareEvr } from '../release/index.js';
@@ -94,6 +94,8 @@ class RpmLookup {
   private readonly attempts: Attempt[] = [];
   private readonly groups = new Map<string, string[]>();
   private readonly timeoutMs: number;
+  /** The first refusal by an authenticated repository: the answer when nothing else has the package. */
+  private accessError: AccessError | null = null;
 
   constructor(
     private readonly rel: KernelRelease,
@@ -120,6 +122,10 @@ class RpmLookup {
     if (this.opts.signal?.aborted) throw e; // the user gave up: stop, do not fail over
     const err = e as Error;
     const msg = url && err.message.startsWith(`${url}: `) ? err.message.slice(url.length + 2) : err.message;
+    if (e instanceof AccessError) {
+      this.accessError ??= e;
+      return `access: ${msg}`;
+    }
     if (e instanceof InputFormatError) return `bad index: ${err.message}`;
     // Our per-request AbortSignal.timeout fired (undici reports it as an abort).
     if (err.name === 'TimeoutError' || err.name === 'AbortError' || /abort|timeout/i.test(err.message)) return 'timeout';
@@ -184,7 +190,9 @@ class RpmLookup {
     return out;
   }
 
-  private notFound(missing: WantedPackage[]): NotFoundError | NetworkError {
+  private notFound(missing: WantedPackage[]): NotFoundError | NetworkError | AccessError {
+    // Certificates and credentials are not fixed by another try: say what the repository refused.
+    if (this.accessError) return this.accessError;
     const tried = [...new Set(this.attempts.map((a) => a.url))];
     const names = missing.map((w) => w.fileName ?? w.name).join(', ');
     const nowhere = tried.length === 0 ? noPublicLocation(this.rel, names) : null;
@@ -312,7 +320,7 @@ class RpmLookup {
     this.record(repomdUrl, 'read');
     const primaryUrl = resolveHref(c.base, primaryHref);
     try {
-      const queries = pend.map((w) => ({ name: w.name, arch: w.arch, evr: w.evr }));
+      const queries = pend.map((w) => ({ name: w.name, arch: w.arch, evr: w.evr, ...(w.evrPrefix !== undefined ? { evrPrefix: w.evrPrefix } : {}) }));
       const newer = (a: PrimaryPackage, b: PrimaryPackage): number => compareEvr(`${a.epoch}:${a.ver}-${a.rel}`, `${b.epoch}:${b.ver}-${b.rel}`);
       const found = await this.readIndex(primaryUrl, this.timeoutMs * 10, (res) => findInPrimary(decompressIndex(res.body, primaryUrl), primaryUrl, queries, newer));
       if (typeof found === 'string') {

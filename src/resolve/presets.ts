@@ -6,6 +6,7 @@
 // host's apt configuration (resolve/deb.ts).
 
 import type { MirrorSource } from './sources.js';
+import { SUSE_PRESETS } from './suse-presets.js';
 
 export interface Preset {
   id: string;
@@ -188,4 +189,5 @@ export const PRESETS: readonly Preset[] = [
     withoutMinor: true,
     urls: ['https://kojihub.stream.centos.org/kojifiles/packages/$srcname/$version/$release/$arch/$file'],
   },
+  ...SUSE_PRESETS,
 ];

@@ -46,6 +46,8 @@ export interface PrimaryQuery {
   arch: string;
   /** `version-release` to match, or null for the newest of that name and arch. */
   evr: string | null;
+  /** With evr null: only version-releases equal to this or extending it by `.N` (SUSE's build counter). */
+  evrPrefix?: string;
 }
 
 export interface PrimaryPackage {
@@ -103,7 +105,11 @@ export async function findInPrimary(
       if (q.name !== p.name || q.arch !== p.arch) return;
       if (q.evr !== null) {
         if (`${p.ver}-${p.rel}` === q.evr && found[i] === null) found[i] = p;
-      } else if (found[i] === null || newer(p, found[i]!) > 0) found[i] = p;
+      } else {
+        const vr = `${p.ver}-${p.rel}`;
+        if (q.evrPrefix !== undefined && vr !== q.evrPrefix && !vr.startsWith(`${q.evrPrefix}.`)) return;
+        if (found[i] === null || newer(p, found[i]!) > 0) found[i] = p;
+      }
     });
   };
 

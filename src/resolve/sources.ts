@@ -3,6 +3,8 @@
 // reads them from flags, files and the host, so the host readers (yum-repos.ts) can name them
 // without importing the loader that calls them.
 
+import type { RepoAccess } from '../core/types.js';
+
 export type SourceType = 'mirror' | 'repo' | 'mirrorlist' | 'metalink' | 'template';
 export const SOURCE_TYPES: readonly SourceType[] = ['mirror', 'repo', 'mirrorlist', 'metalink', 'template'];
 
@@ -18,6 +20,8 @@ export interface MirrorSource {
   distro?: string;
   /** For `repo` sources: directories under the base to probe when there is no repodata. */
   flat?: string[];
+  /** Client certificate, CA, proxy and credentials from the repo file (yum-repos.ts, repo-access.ts). */
+  access?: RepoAccess;
 }
 
 export interface MirrorConfig {

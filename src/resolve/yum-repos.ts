@@ -6,6 +6,7 @@
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { kernelRepoRank, repoAccess } from './repo-access.js';
 import type { MirrorSource } from './sources.js';
 
 export interface RepoSection {
@@ -74,8 +75,12 @@ export function substituteVars(s: string, vars: Record<string, string>): string 
 
 const DEBUG_ID = /debug/i;
 
-/** Debuginfo sources from <etcRoot>/yum.repos.d, in file-name then section order. */
-export async function readHostRepos(etcRoot: string): Promise<MirrorSource[]> {
+/**
+ * Debuginfo sources from <etcRoot>/yum.repos.d, in file-name order; within a file the repos that
+ * carry the kernel first (repo-access.ts kernelRepoRank), then section order. Certificate and
+ * key paths are read under `root` (KDBG_ROOT).
+ */
+export async function readHostRepos(etcRoot: string, root = '/'): Promise<MirrorSource[]> {
   const dir = join(etcRoot, 'yum.repos.d');
   let names: string[];
   try {
@@ -93,12 +98,18 @@ export async function readHostRepos(etcRoot: string): Promise<MirrorSource[]> {
     } catch {
       continue;
     }
-    for (const sec of parseRepoFile(text)) {
+    const secs = parseRepoFile(text).map((sec, i) => ({ sec, i }));
+    secs.sort((a, b) => kernelRepoRank(a.sec.id) - kernelRepoRank(b.sec.id) || a.i - b.i);
+    for (const { sec } of secs) {
       if (!DEBUG_ID.test(sec.id) || sec.id.toLowerCase() === 'main') continue;
       const origin = `${file} [${sec.id}]`;
       const add = (type: MirrorSource['type'], url: string): void => {
         const u = substituteVars(url, vars);
-        if (/^https?:\/\//.test(u)) out.push({ type, url: u, match: ['rpm'], origin });
+        if (!/^https?:\/\//.test(u)) return;
+        const src: MirrorSource = { type, url: u, match: ['rpm'], origin };
+        const access = repoAccess(sec.keys, u, origin, root);
+        if (access) src.access = access;
+        out.push(src);
       };
       for (const u of (sec.keys['baseurl'] ?? '').split(/[\s,]+/)) if (u) add('repo', u);
       if (sec.keys['metalink']) add('metalink', sec.keys['metalink']);

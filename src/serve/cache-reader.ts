@@ -26,12 +26,15 @@ export interface BuildIdHit {
   entryDir: string;
   /** Absolute path of the entry's extracted sources, or null. */
   sourceDir: string | null;
+  /** SUSE: the stripped image that is the executable of a debug-only vmlinux, else null. */
+  executable: string | null;
 }
 
 interface EntryJson {
   release?: unknown;
   buildId?: unknown;
   vmlinux?: unknown;
+  image?: unknown;
   source?: unknown;
   modules?: unknown;
 }
@@ -42,6 +45,7 @@ interface IndexedEntry {
   mtimeMs: number;
   buildId: string | null;
   vmlinux: string;
+  image: string | null;
   sourceDir: string | null;
   modulesDir: string | null;
   /** build-id → module file; null until first needed (one walk per entry, shared by concurrent lookups). */
@@ -103,7 +107,7 @@ export class CacheReader {
   }
 
   private hit(e: IndexedEntry, kind: ArtifactKind, file: string, buildId: string): BuildIdHit {
-    return { buildId, kind, file, release: e.release, entryDir: e.dir, sourceDir: e.sourceDir };
+    return { buildId, kind, file, release: e.release, entryDir: e.dir, sourceDir: e.sourceDir, executable: kind === 'vmlinux' ? e.image : null };
   }
 
   private async fromIndex(buildId: string): Promise<BuildIdHit | null> {
@@ -144,6 +148,7 @@ export class CacheReader {
       mtimeMs: st.mtimeMs,
       buildId: typeof j.buildId === 'string' ? j.buildId.toLowerCase() : null,
       vmlinux: resolve(dir, j.vmlinux),
+      image: abs(j.image),
       sourceDir: abs(j.source),
       modulesDir: abs(j.modules),
       modules: null,

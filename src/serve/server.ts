@@ -150,9 +150,12 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     switch (kind) {
       case 'debuginfo':
         return sendFile(req, res, hit, hit.file, basename(hit.file), null);
-      case 'executable':
-        if (!(await isExecutableElf(hit.file))) return plain(res, 404, `no executable for build-id ${id} (the cache holds debug info only)`);
-        return sendFile(req, res, hit, hit.file, basename(hit.file), null);
+      case 'executable': {
+        // SUSE entries keep the code in the stripped image beside the debug-only vmlinux.
+        const exe = hit.executable ?? hit.file;
+        if (!(await isExecutableElf(exe))) return plain(res, 404, `no executable for build-id ${id} (the cache holds debug info only)`);
+        return sendFile(req, res, hit, exe, basename(exe), null);
+      }
       case 'section': {
         const name = safeDecode(rest.slice(1));
         if (!name || name.includes('/')) return plain(res, 404, 'bad section name');

@@ -228,8 +228,23 @@ export function describeMismatch(r: MatchResult): string {
  * Verify a vmlinux against a dump. Throws MismatchError (exit 67) naming both values unless
  * `force`; with force the result says `forced: true` and carries a warning instead.
  */
-export async function verifyVmlinux(dump: DumpFacts & { path?: string }, vmlinuxPath: string, opts: { force?: boolean } = {}): Promise<{ result: MatchResult; vmlinux: VmlinuxIdentity }> {
-  const vm = await readVmlinuxIdentity(vmlinuxPath);
+export async function verifyVmlinux(
+  dump: DumpFacts & { path?: string },
+  vmlinuxPath: string,
+  opts: { force?: boolean; image?: string | null } = {},
+): Promise<{ result: MatchResult; vmlinux: VmlinuxIdentity }> {
+  let vm = await readVmlinuxIdentity(vmlinuxPath);
+  // SUSE: a debug-only vmlinux has no banner bytes; its stripped image has them (and a build-id).
+  if (opts.image) {
+    const img = await readVmlinuxIdentity(opts.image);
+    vm = {
+      path: vmlinuxPath,
+      banner: vm.banner ?? img.banner,
+      release: vm.release ?? img.release,
+      buildId: vm.buildId ?? img.buildId,
+      notes: vm.banner || img.banner ? [] : [...vm.notes, ...img.notes.map((n) => `image: ${n}`)],
+    };
+  }
   const result = compareIdentities(dump, vm);
   if (!result.ok) {
     const what = describeMismatch(result);

@@ -5,6 +5,8 @@
 
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
 
@@ -64,11 +66,30 @@ export interface MirrorServer {
   close(): Promise<void>;
 }
 
+/**
+ * HTTPS as Red Hat's CDN and a Satellite serve it: the server's certificate, and a client
+ * certificate demanded and verified against `clientCa` in the handshake (an unknown or expired
+ * one ends it). `entitled` decides, from the certificate's CN, which paths it may read: the rest
+ * get 403, as the CDN answers a certificate without the entitlement.
+ */
+export interface TlsOptions {
+  cert: string;
+  key: string;
+  clientCa?: string;
+  entitled?: (cn: string, path: string) => boolean;
+}
+
 export interface MirrorServerOptions {
   /** Answer a directory URL (`…/`) with an nginx-style autoindex page instead of 404, as many mirrors do. */
   autoindex?: boolean;
   /** Answer some paths from code (a service's JSON API) before the directory is looked at. */
   route?: Route;
+  /** Serve HTTPS (TlsOptions) instead of HTTP. */
+  tls?: TlsOptions;
+  /** HTTP basic credentials the server demands ("user:password"), 401 otherwise (zypper's credentials.d, repo username=). */
+  basicAuth?: string;
+  /** A query string every request must carry (SCC's token URLs), 403 otherwise. */
+  token?: string;
 }
 
 /** nginx's autoindex page for a directory: one `<a href="name/">` per subdirectory, then the files. */
@@ -81,14 +102,19 @@ function autoindexPage(urlPath: string, dir: string): string {
 }
 
 export async function startMirrorServer(root: string, opts: MirrorServerOptions = {}): Promise<MirrorServer> {
+  const tls = opts.tls;
+  const auth = opts;
   let faultFn: ((path: string, n: number, req: IncomingMessage) => Fault | undefined) | null = null;
   let rateLimit: number | null = null;
   const counts = new Map<string, number>();
   const requests: RequestRecord[] = [];
 
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     void handle(req, res).catch(() => res.destroy());
-  });
+  };
+  const server: Server = tls
+    ? createTlsServer({ cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, onRequest)
+    : createServer(onRequest);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const parsed = new URL(req.url ?? '/', 'http://x');
@@ -97,6 +123,24 @@ export async function startMirrorServer(root: string, opts: MirrorServerOptions 
     counts.set(urlPath, n);
     const record: RequestRecord = { method: req.method ?? 'GET', path: urlPath, range: req.headers.range ?? null, status: 0, bytesSent: 0, search: parsed.search, at: Date.now() };
     requests.push(record);
+    if (tls?.entitled) {
+      const cn = (req.socket as TLSSocket).getPeerCertificate().subject?.CN;
+      if (!tls.entitled(typeof cn === 'string' ? cn : '', urlPath)) {
+        record.status = 403;
+        res.writeHead(403).end('Forbidden\n');
+        return;
+      }
+    }
+    if (auth.basicAuth && req.headers.authorization !== `Basic ${Buffer.from(auth.basicAuth).toString('base64')}`) {
+      record.status = 401;
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="kdbg"' }).end();
+      return;
+    }
+    if (auth.token !== undefined && new URL(req.url ?? '/', 'http://x').search !== `?${auth.token}`) {
+      record.status = 403;
+      res.writeHead(403).end('token required\n');
+      return;
+    }
     const fault = faultFn?.(urlPath, n, req) ?? {};
     if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
     if (fault.status) {
@@ -228,7 +272,7 @@ export async function startMirrorServer(root: string, opts: MirrorServerOptions 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     requests,
     setFault(fn) {

@@ -125,7 +125,7 @@ describe('errors', () => {
     ['5.10.0-30-amd64-extra+junk', /no known dist tag/],
     ['3.10.0-327.el7.x86_64.foo', /understood version 3\.10\.0 and dist tag el7, but not what follows it \("x86_64\.foo"; expected \.ARCH/],
     ['4.18.0-348.el8.sparc+debug', /dist tag el8, but not what follows it \("sparc\+debug"/],
-    ['6.6.6-1-default', /looks like SUSE/],
+    ['6.6.6.1-1-default', /looks like SUSE/],
   ];
   for (const [input, re] of cases) {
     it(`"${input}" → one-line UsageError`, () => {

@@ -3,7 +3,7 @@
 // it); Debian/Ubuntu rows the package name (and the file name when `uname -v` gives the version).
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.js';
-import { parseRelease, vmlinuxMemberPath, wantedPackages } from '../../src/release/index.js';
+import { parseRelease, suseImageMembers, vmlinuxMemberPath, wantedPackages } from '../../src/release/index.js';
 
 interface RpmVector {
   n: number;
@@ -93,16 +93,52 @@ describe('mirrors.md §7 vectors: RPM family', () => {
   }
 });
 
-describe('mirrors.md §7 vectors: SUSE rows are refused with a clear message', () => {
-  for (const [n, input] of [
-    [29, '5.14.21-150500.55.39-default'],
-    [30, '5.3.18-150300.59.43-default'],
-  ] as const) {
+describe('mirrors.md §7 vectors: SUSE (package by name and release prefix, .debug member, image package)', () => {
+  // [#, uname -r, expected debuginfo file, .debug member]; the file's `.1` is OBS's build counter.
+  const suse = [
+    [29, '5.14.21-150500.55.39-default', 'kernel-default-debuginfo-5.14.21-150500.55.39.1.x86_64.rpm', 'usr/lib/debug/boot/vmlinux-5.14.21-150500.55.39-default.debug'],
+    [30, '5.3.18-150300.59.43-default', 'kernel-default-debuginfo-5.3.18-150300.59.43.1.x86_64.rpm', 'usr/lib/debug/boot/vmlinux-5.3.18-150300.59.43-default.debug'],
+  ] as const;
+  for (const [n, input, file, member] of suse) {
     it(`#${n} ${input}`, () => {
-      expect(() => parseRelease(input)).toThrow(UsageError);
-      expect(() => parseRelease(input)).toThrow(/looks like SUSE/);
+      const rel = parseRelease(input);
+      expect(rel).toMatchObject({ family: 'suse', uname: input, arch: 'x86_64', variant: 'default' });
+      const wanted = wantedPackages(rel, { source: true });
+      expect(wanted.map((w) => [w.role, w.name, w.required])).toEqual([
+        ['vmlinux', 'kernel-default-debuginfo', true],
+        ['image', 'kernel-default', true],
+        ['source', 'kernel-default-debugsource', false],
+      ]);
+      const vm = wanted[0]!;
+      // The index's version-release extends the prefix by the build counter.
+      const vr = /^kernel-default-debuginfo-(.+)\.x86_64\.rpm$/.exec(file)![1]!;
+      expect(vr.startsWith(`${vm.evrPrefix!}.`)).toBe(true);
+      expect(vm.evr).toBeNull();
+      expect(vmlinuxMemberPath(rel)).toBe(member);
+      expect(suseImageMembers(rel)[0]).toBe(`boot/vmlinux-${input}.xz`);
     });
   }
+  it('the RPM-version form with the build counter (btfhub: 5.3.18-150300.59.43.1-default) names the same kernel', () => {
+    const rel = parseRelease('5.3.18-150300.59.43.1-default');
+    expect(rel.uname).toBe('5.3.18-150300.59.43-default');
+    expect(wantedPackages(rel, { source: false })[0]!.evrPrefix).toBe('5.3.18-150300.59.43');
+  });
+  it('SLES 12, SLE 15 GA releases, Leap lp15N, Tumbleweed and the flavours', () => {
+    expect(parseRelease('4.12.14-122.37-default')).toMatchObject({ family: 'suse', dist: 'sle', release: '122.37' });
+    expect(parseRelease('5.3.18-57-default')).toMatchObject({ family: 'suse', dist: 'sle', release: '57' });
+    expect(parseRelease('5.3.18-lp152.19-default')).toMatchObject({ family: 'suse', dist: 'leap15.2', distMajor: 15 });
+    expect(parseRelease('6.6.6-1-default')).toMatchObject({ family: 'suse', dist: 'tumbleweed', release: '1' });
+    expect(parseRelease('5.14.21-150500.55.39-default')).toMatchObject({ dist: 'sle15sp5', distMajor: 15 });
+    for (const f of ['azure', 'rt', '64kb', 'kvmsmall']) {
+      const rel = parseRelease(`5.14.21-150500.33.29-${f}`, f === '64kb' ? { arch: 'aarch64' } : {});
+      expect(rel.family, f).toBe('suse');
+      expect(wantedPackages(rel, { source: false }).map((w) => w.name)).toEqual([`kernel-${f}-debuginfo`, `kernel-${f}`]);
+    }
+    expect(parseRelease('5.14.21-150500.33.29-64kb', { arch: 'aarch64' }).arch).toBe('aarch64');
+    // Ubuntu keeps its single-ABI azure kernels.
+    expect(parseRelease('6.8.0-31-azure').family).toBe('ubuntu');
+    expect(parseRelease('6.6.6-1-default', { distro: 'opensuse' }).family).toBe('suse');
+  });
 });
 
 describe('mirrors.md §7 vectors: Debian and Ubuntu', () => {

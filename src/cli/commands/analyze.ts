@@ -5,6 +5,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 export interface AnalyzeArgs {
   dump: string;
   vmlinux?: string;
+  image?: string;
   output?: string;
   format: 'md' | 'json' | 'html';
   cmd: string[];
@@ -30,6 +31,7 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
     y
       .positional('dump', { type: 'string', demandOption: true, describe: 'the crash dump (vmcore)' })
       .option('vmlinux', { type: 'string', describe: 'use this vmlinux instead of fetching the debuginfo' })
+      .option('image', { type: 'string', describe: "with --vmlinux a debug-only file (SUSE's vmlinux-<uname>.debug): the stripped kernel image it belongs to" })
       .option('output', { alias: 'o', type: 'string', describe: 'write report.md, report.json, report.html and crash-transcript.txt into this directory' })
       .option('format', { choices: ['md', 'json', 'html'] as const, default: 'md' as const, describe: 'format printed to stdout when -o is not given' })
       .option('cmd', { type: 'string', array: true, default: [] as string[], describe: 'extra crash command appended to the plan (repeatable)' })
@@ -60,6 +62,7 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
       if (/^\s*(q|quit|exit)\s*$/.test(c)) throw new UsageError(`--cmd ${c}: would end the crash session; kdbg quits crash itself`);
     }
     if (!(argv.timeout > 0)) throw new UsageError(`--timeout ${argv.timeout}: must be a positive number of seconds`);
+    if (argv.image !== undefined && argv.vmlinux === undefined) throw new UsageError('--image goes with --vmlinux (a fetched SUSE entry brings its own image)');
     const outDir = argv.output === undefined ? null : resolve(argv.output);
     // The pipeline's info and warning events are the `kdbg: …` lines; --quiet drops them.
     const progress = createProgress({ quiet: argv.quiet, label: argv.dump });
@@ -79,6 +82,7 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
       r = await analyze({
         dump: argv.dump,
         ...(argv.vmlinux !== undefined ? { vmlinux: argv.vmlinux } : {}),
+        ...(argv.image !== undefined ? { image: argv.image } : {}),
         fetch: {
           signal: (await import('../interrupt.js')).interruptSignal(),
           mirrors: argv.mirror,

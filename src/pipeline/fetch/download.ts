@@ -19,6 +19,12 @@ async function extractJobs(ctx: FetchContext, plan: ResolvedPlan, staging: strin
     jobs.push({ pkg: plan.vmPkg, selector: mods ? (m) => vm(m) || mods(m) : vm, ...(mods ? {} : { stopAfter: 1 }), dir: join(staging, 'x-vmlinux') });
   }
   if (plan.srcPkg) jobs.push({ pkg: plan.srcPkg, selector: select.sourceSelector(), dir: join(staging, 'x-source') });
+  if (plan.imgPkg) {
+    // Only the image member of the main package (/boot/vmlinux-<uname>.xz or .gz), not its modules.
+    const { suseImageMembers } = await import('../../release/index.js');
+    const want = new Set(suseImageMembers(ctx.rel));
+    jobs.push({ pkg: plan.imgPkg, selector: (m) => m.type === 'file' && want.has(m.path), stopAfter: 1, dir: join(staging, 'x-image') });
+  }
   return jobs;
 }
 

@@ -19,6 +19,8 @@ export interface FetchPlan {
 export interface ResolvedPlan extends FetchPlan {
   vmPkg: ResolvedPackage | null;
   srcPkg: ResolvedPackage | null;
+  /** SUSE: the main kernel package, for the stripped image beside the debug-only vmlinux. */
+  imgPkg?: ResolvedPackage | null;
   /** The config's timeoutSeconds, which bounds package transfers too (download/pace.ts). */
   idleTimeoutMs: number | undefined;
 }
@@ -30,7 +32,7 @@ export async function planFetch(ctx: FetchContext, previous: ResolvedEntry | nul
   const reuseVmlinux = previous !== null && (!want.modules || previous.wanted.modules);
   const reuseSource = previous !== null && previous.wanted.source && previous.entry.source !== null;
   const wanted = wantedPackages(ctx.rel, { source: want.source, modules: want.modules }).filter(
-    (w) => !(w.role === 'vmlinux' && reuseVmlinux) && !(w.role === 'source' && reuseSource),
+    (w) => !((w.role === 'vmlinux' || w.role === 'image') && reuseVmlinux) && !(w.role === 'source' && reuseSource),
   );
   return { wanted, reuseVmlinux, reuseSource, previous, memberPath: vmlinuxMemberPath(ctx.rel) };
 }
@@ -49,7 +51,9 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
       ...(opts.archives === false ? { archives: false } : {}),
     });
     idleTimeoutMs = config.timeoutMs;
-    const { undiciFetcher } = await import('../../download/http.js');
+    const { undiciFetcher, useRepoAccess } = await import('../../download/http.js');
+    // Entitled and proxied repositories (client certificates, CA, credentials) get their own connections.
+    useRepoAccess(config.sources.flatMap((s) => (s.access ? [s.access] : [])));
     resolved = await resolve.resolvePackages(rel, plan.wanted, {
       config,
       http: opts.http ?? undiciFetcher,
@@ -70,5 +74,5 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
   if (ctx.want.source && !plan.reuseSource && !srcPkg && plan.wanted.some((w) => w.role === 'source')) {
     emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `${rel.uname}: no sources package found; continuing without sources` });
   }
-  return { ...plan, vmPkg, srcPkg, idleTimeoutMs };
+  return { ...plan, vmPkg, srcPkg, idleTimeoutMs, imgPkg: byRole.get('image') ?? null };
 }

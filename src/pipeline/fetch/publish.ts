@@ -24,6 +24,7 @@ function commonDir(paths: string[]): string {
 
 interface Layout {
   vmlinux: string;
+  image?: string;
   source: string | null;
   modules: string | null;
 }
@@ -51,6 +52,11 @@ async function layOut(ctx: FetchContext, plan: ResolvedPlan, results: JobResult[
       out.modules = join(entryDir, 'modules');
       await cache.linkInto(previous!.entry.modules, out.modules);
     }
+  }
+  if (vm.image) {
+    out.image = join(entryDir, 'vmlinux.image');
+    if (vmRes) await cache.adopt(vm.image, out.image);
+    else await cache.linkInto(vm.image, out.image);
   }
   const srcRes = results.find((x) => x.job.pkg.role === 'source');
   if (srcRes) {
@@ -84,7 +90,8 @@ function provenance(plan: ResolvedPlan, results: JobResult[]): FetchedPackage[] 
   if (previous) {
     for (const p of previous.entry.packages) if (!packages.some((q) => q.fileName === p.fileName)) packages.push({ ...p, cached: true, role: p === previous.entry.packages[0] ? 'vmlinux' : 'source', path: null });
   }
-  return packages.sort((x, y) => (x.role === y.role ? 0 : x.role === 'vmlinux' ? -1 : 1));
+  const order = { vmlinux: 0, image: 1, source: 2 } as const;
+  return packages.sort((x, y) => order[x.role] - order[y.role]);
 }
 
 export async function publish(ctx: FetchContext, plan: ResolvedPlan, results: JobResult[], vm: VerifiedVmlinux, entryDir: string): Promise<FetchResult> {
@@ -113,6 +120,7 @@ export async function publish(ctx: FetchContext, plan: ResolvedPlan, results: Jo
       origin: origin ?? 'mirror',
     })),
     createdAt: new Date().toISOString(),
+    ...(layout.image ? { image: layout.image } : {}),
   };
   const published = await cache.publishEntry(entryDir, entry, { source: want.source || (previous?.wanted.source ?? false), modules: want.modules || (previous?.wanted.modules ?? false) });
   if (ctx.opts.keepPackages === false) {
@@ -127,6 +135,7 @@ export async function publish(ctx: FetchContext, plan: ResolvedPlan, results: Jo
     vmlinux: published.entry.vmlinux,
     source: published.entry.source,
     modules: published.entry.modules,
+    ...(published.entry.image ? { image: published.entry.image } : {}),
     cached: packages.every((p) => p.cached),
     packages,
     dump,

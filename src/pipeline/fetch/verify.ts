@@ -16,6 +16,8 @@ export interface VerifiedVmlinux {
   file: string;
   sha256: string;
   buildId: string | null;
+  /** SUSE: the stripped image decompressed from the main package (./image.ts), else null. */
+  image: string | null;
 }
 
 function findVmlinux(written: WrittenMember[], memberPath: string): WrittenMember | null {
@@ -43,17 +45,21 @@ export async function verifyVmlinux(ctx: FetchContext, plan: ResolvedPlan, resul
         found: written.length ? written.map((w) => w.member.path).slice(0, 3).join(', ') : 'no matching member',
       }, { hint: 'the package does not match the release; check --arch and the variant' });
     }
-    out = { member: vm, file: vm.path, sha256: vm.sha256 ?? '', buildId: null };
+    out = { member: vm, file: vm.path, sha256: vm.sha256 ?? '', buildId: null, image: null };
   } else {
     const prev = plan.previous!.entry;
-    out = { member: null, file: prev.vmlinux, sha256: prev.vmlinuxSha256, buildId: null };
+    out = { member: null, file: prev.vmlinux, sha256: prev.vmlinuxSha256, buildId: null, image: prev.image ?? null };
   }
+  const imgRes = results.find((x) => x.job.pkg.role === 'image');
+  if (imgRes) out.image = await (await import('./image.js')).materializeImage(ctx, imgRes);
   const { readFileBuildId } = await import('../../download/debuginfod.js');
   try {
     out.buildId = await readFileBuildId(out.file);
   } catch {
     out.buildId = null; // not an ELF with a build-id note: the entry still serves by release
   }
+  // A debug-only file may lack the note its image has (both carry it when objcopy kept it).
+  if (out.buildId === null && out.image) out.buildId = await readFileBuildId(out.image).catch(() => null);
   if (dump?.buildId && out.buildId && dump.buildId !== out.buildId) {
     emit({ kind: 'warning', code: 'KDBG_E_MISMATCH', message: `${rel.uname}: the vmlinux build-id ${out.buildId} differs from the dump's ${dump.buildId}` });
   }

@@ -56,6 +56,7 @@ export function makeDumpProcessor(o: DumpProcessorOptions): DumpProcessor {
         dump: item.path,
         identity,
         vmlinux: fetched.vmlinux,
+        image: fetched.image ?? null,
         sourceDir: fetched.source,
         modulesDir: fetched.modules,
         // As kdbg analyze: the debug files of the modules crash's `mod` lists (pipeline/fetch/modules.ts).
