@@ -6,7 +6,7 @@
 // lines come from the module's own source file (the line of the statement), never from kdbg.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisReport } from '../../src/analyze/index.js';
@@ -14,7 +14,7 @@ import { compareVersions } from '../../src/analyze/crash-binary.js';
 import type { DoctorReport } from '../../src/pipeline/doctor.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
-import { cleanupTmp, loopbackOnlyConfig, runKdbg, tmpDir, type CliResult } from './fetch-cli.js';
+import { cleanupTmp, loopbackOnlyConfig, runKdbg, startKdbg, tmpDir, type CliResult } from './fetch-cli.js';
 
 interface MirrorManifest {
   release: string;
@@ -95,6 +95,27 @@ describe('kdbg analyze: the loaded modules\' debug files by default', () => {
     expect(report.modules.every((x) => x.objectFile === null)).toBe(true);
     // The vmlinux is cached: no request at all.
     expect(server.requests.length).toBe(before);
+  }, 300_000);
+
+  it('kdbg cache prune during the crash session skips the entry it holds in use; the analysis finishes', async () => {
+    const [release] = readdirSync(join(cache, 'releases'));
+    const { child, done } = startKdbg(['analyze', dump(), '--mirror', server.url, '--config', config, '--cache-dir', cache, '--crash', requireFixture('crash-trixie', 'crash'), '--no-modules', '--format', 'json', '-q']);
+    const useDir = join(cache, 'locks', `use-${release!}`);
+    const t0 = Date.now();
+    while (!(existsSync(useDir) && readdirSync(useDir).length > 0)) {
+      if (Date.now() - t0 > 120_000 || child.exitCode !== null) throw new Error('the analysis never held its entry in use');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const p = await runKdbg(['cache', 'prune', '--max-size', '0', '--cache-dir', cache, '--json']);
+    expect(p.code, p.stderr).toBe(0);
+    const j = JSON.parse(p.stdout) as { skipped: Array<{ release: string; reason: string }>; removed: Array<{ kind: string; name: string }> };
+    expect(j.skipped).toContainEqual({ release: release!, reason: 'in-use' });
+    expect(j.removed.filter((x) => x.kind === 'entry')).toEqual([]);
+    const r = await done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(cache, 'releases', release!, 'vmlinux'))).toBe(true);
+    // The hold went with the session.
+    expect(existsSync(useDir)).toBe(false);
   }, 300_000);
 
   // Debian 12's own crash (8.0.2) against the 6.1 kernel this cache now holds: the real case.
