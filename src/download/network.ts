@@ -19,6 +19,7 @@ import type { PartialFile } from '../cache/partial.js';
 import { CacheError, IntegrityError, KdbgError, NetworkError, NotFoundError } from '../core/errors.js';
 import type { ResolvedPackage } from '../core/types.js';
 import { dispatcher, flattenHeaders } from './http.js';
+import { keepArrivedBytes } from './body.js';
 import { SpeedGuard, undiciTimeouts } from './pace.js';
 import { backoffDelay, defaultRetryPolicy, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from '../core/retry.js';
 import type { DownloadOptions, DownloadResult } from './types.js';
@@ -200,6 +201,8 @@ async function download<T>(pkg: ResolvedPackage, partial: PartialFile, opts: Dow
       }
       const h = flattenHeaders(res.headers);
       const status = res.statusCode;
+      // Taken at once, before any await: bytes that arrive before a broken connection are kept (body.ts).
+      const arriving = status === 200 || status === 206 ? keepArrivedBytes(res.body) : null;
       const etag = h['etag'] ?? null;
       const lastModified = h['last-modified'] ?? null;
       let skip = 0;
@@ -207,7 +210,7 @@ async function download<T>(pkg: ResolvedPackage, partial: PartialFile, opts: Dow
       if (status === 200) {
         const len = h['content-length'] !== undefined ? Number(h['content-length']) : null;
         if (pkg.size !== null && len !== null && len !== pkg.size) {
-          await res.body.dump().catch(() => undefined);
+          arriving!.discard();
           await nextUrl(`serves ${len} bytes, the index says ${pkg.size}`, { sizeMismatch: true });
           continue;
         }
@@ -222,7 +225,7 @@ async function download<T>(pkg: ResolvedPackage, partial: PartialFile, opts: Dow
         const knownTotal = total ?? meta?.size ?? null;
         const sameEntity = !(meta && meta.url === url && isStrongEtag(meta.etag) && etag !== null && etag !== meta.etag);
         if (!cr || cr.start !== disk || (knownTotal !== null && cr.total !== knownTotal) || cr.total === null || !sameEntity) {
-          await res.body.dump().catch(() => undefined);
+          arriving!.discard();
           await restartFromZero();
           failures++;
           if (failures > policy.retries) await nextUrl(`answered a resume with an inconsistent range (${h['content-range'] ?? 'no Content-Range'})`);
@@ -257,7 +260,7 @@ async function download<T>(pkg: ResolvedPackage, partial: PartialFile, opts: Dow
       let tooLong = false;
       const guard = new SpeedGuard(opts.pace, url);
       try {
-        for await (const raw of res.body as AsyncIterable<Uint8Array>) {
+        for await (const raw of arriving!) {
           let chunk = raw;
           if (skip > 0) {
             if (chunk.length <= skip) {
