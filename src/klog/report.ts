@@ -9,7 +9,8 @@ import type { Oops } from './oops.js';
 
 export interface FirstLookReport {
   schema: 'kdbg.firstlook/v1';
-  dump: { path: string; format: string; release: string | null; buildId: string | null };
+  /** crashTime: the dump header's timestamp (identify's crashTime), ISO 8601, when it has one. */
+  dump: { path: string; format: string; release: string | null; buildId: string | null; crashTime?: string | null };
   /** `signature`: the crash signature of the oops (set by pipeline/signature.ts; shape of analyze's summary.signature). */
   firstLook: { headline: string; oops: Oops; others: Oops[]; signature?: { id: string; text: string; class: string; frames: { function: string; module: string | null }[] } } | null;
   log: { layout: RingLayout | null; levelSource: 'inferred' | null; records: number; problems: LogProblem[]; tail: string[] };
