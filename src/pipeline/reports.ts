@@ -84,7 +84,8 @@ async function findReportFiles(dir: string, depth: number, out: string[], warn: 
   }
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const p = join(dir, e.name);
-    if (e.isFile() && e.name === 'report.json') out.push(p);
+    // A report.json that is a symlink is read through it (a dangling one is a warning when read).
+    if ((e.isFile() || e.isSymbolicLink()) && e.name === 'report.json') out.push(p);
     else if (e.isDirectory() && depth > 0 && e.name !== 'node_modules' && !e.name.startsWith('.')) await findReportFiles(p, depth - 1, out, warn);
   }
 }
