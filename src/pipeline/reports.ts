@@ -10,6 +10,7 @@ import { chainSignature } from '../analyze/signature.js';
 import type { CrashSignature } from '../analyze/signature.js';
 import type { AnalysisReport } from '../analyze/index.js';
 import { InputNotFoundError, UsageError } from '../core/errors.js';
+import type { Oops } from '../klog/oops-types.js';
 import type { FirstLookReport } from '../klog/report.js';
 import { oopsSignature } from './signature.js';
 
@@ -18,7 +19,8 @@ export const REPORTS_SCHEMA = 'kdbg.reports/v1';
 export interface ReportRow {
   /** The report.json read. */
   file: string;
-  schema: 'kdbg.analyze/v1' | 'kdbg.firstlook/v1';
+  /** kdbg.watch/1: a watch.json of `kdbg watch` without --analyze (a folder with no report.json). */
+  schema: 'kdbg.analyze/v1' | 'kdbg.firstlook/v1' | 'kdbg.watch/1';
   /** analyzed: crash's triage; first-look: the dump's own log only; no-oops: a first look whose log held no report. */
   status: 'analyzed' | 'first-look' | 'no-oops';
   dump: string | null;
@@ -86,6 +88,8 @@ async function findReportFiles(dir: string, depth: number, out: string[], warn: 
     const p = join(dir, e.name);
     // A report.json that is a symlink is read through it (a dangling one is a warning when read).
     if ((e.isFile() || e.isSymbolicLink()) && e.name === 'report.json') out.push(p);
+    // watch without --analyze leaves watch.json alone: its first look is the report.
+    else if (e.isFile() && e.name === 'watch.json' && !entries.some((x) => x.name === 'report.json')) out.push(p);
     else if (e.isDirectory() && depth > 0 && e.name !== 'node_modules' && !e.name.startsWith('.')) await findReportFiles(p, depth - 1, out, warn);
   }
 }
@@ -161,6 +165,7 @@ export async function readReportRow(file: string): Promise<ReportRow> {
   } catch (e) {
     throw new Error(`a ${String(schema)} report with missing or malformed fields (${(e as Error).message})`);
   }
+  if (typeof j === 'object' && j !== null && (j as { kdbgWatch?: unknown }).kdbgWatch === 1) return watchRow(file, j as WatchJson);
   throw new Error(`not a kdbg report (schema ${JSON.stringify(schema ?? null)}; reads kdbg.analyze/v1 and kdbg.firstlook/v1)`);
 }
 
@@ -213,4 +218,32 @@ export async function listReports(o: { dirs: readonly string[]; since?: Date | n
   }
   rows.sort((a, b) => (b.crashTime ?? '').localeCompare(a.crashTime ?? '') || a.file.localeCompare(b.file));
   return { schema: REPORTS_SCHEMA, dirs: [...o.dirs], since: o.since ? o.since.toISOString() : null, reports: rows, groups: groupBySignature(rows), warnings };
+}
+
+/** The parts of watch.json (pipeline/watch/process.ts) a row needs. */
+interface WatchJson {
+  dump?: string;
+  processedAt?: string;
+  identity?: { release?: string | null; crashTime?: string | null };
+  firstLook?: { headline: string; oops: Oops; signature?: CrashSignature } | null;
+}
+
+async function watchRow(file: string, w: WatchJson): Promise<ReportRow> {
+  const f = w.firstLook ?? null;
+  const signature = f ? (f.signature ?? oopsSignature(f.oops)) : null;
+  const header = isoOf(w.identity?.crashTime);
+  const dumpMtime = await mtimeOf(w.dump ?? null);
+  return {
+    file,
+    schema: 'kdbg.watch/1',
+    status: f ? 'first-look' : 'no-oops',
+    dump: w.dump ?? null,
+    host: null,
+    ...(header ? { crashTime: header, timeSource: 'dump-header' as const } : dumpMtime ? { crashTime: dumpMtime, timeSource: 'dump-mtime' as const } : { crashTime: await mtimeOf(file), timeSource: 'report-mtime' as const }),
+    kernel: w.identity?.release ?? null,
+    panicClass: signature?.class ?? null,
+    headline: f?.headline ?? null,
+    signature: sig(signature),
+    warnings: 0,
+  };
 }

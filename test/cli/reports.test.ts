@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../../src/analyze/index.js';
 import type { AnalysisReport } from '../../src/analyze/index.js';
 import { splitTranscript } from '../../src/analyze/transcript.js';
+import { firstLook } from '../../src/klog/index.js';
 import type { ReportsResult } from '../../src/pipeline/reports.js';
 import { parseSince } from '../../src/pipeline/reports.js';
 import { requireFixture } from '../helpers/fixtures.js';
@@ -62,6 +63,8 @@ beforeAll(async () => {
       const d = join(root, 'watch', `${k}-${i}`, 'vmcore.kdbg');
       mkdirSync(d, { recursive: true });
       writeFileSync(join(d, 'report.json'), JSON.stringify(copy));
+      // watch --analyze also leaves watch.json there: the folder is still one dump.
+      writeFileSync(join(d, 'watch.json'), JSON.stringify({ kdbgWatch: 1, dump: copy.dump.path, identity: { release: null }, firstLook: null }));
     }
   }
   // Broken ones, next to the good ones.
@@ -143,11 +146,26 @@ describe('kdbg reports', () => {
   it('reads older reports without summary.signature by computing it from their call chain', async () => {
     const d = join(root, 'old');
     mkdirSync(d, { recursive: true });
-    const old = structuredClone(real['nmi']!.analyze) as Partial<AnalysisReport> & { summary: Record<string, unknown> };
+    const old = JSON.parse(JSON.stringify(real['nmi']!.analyze)) as { summary: Record<string, unknown> };
     delete old.summary['signature'];
     writeFileSync(join(d, 'report.json'), JSON.stringify(old));
     const j = JSON.parse((await cli(['reports', '--json', d])).stdout) as ReportsResult;
     expect(j.reports[0]!.signature).toEqual({ id: real['nmi']!.analyze.summary.signature.id, text: real['nmi']!.analyze.summary.signature.text, class: 'nmi' });
+  }, 60_000);
+
+  it('reads watch.json where watch ran without --analyze (the first look it holds, signature computed if absent)', async () => {
+    const d = join(root, 'plain-watch', 'vmcore.kdbg');
+    mkdirSync(d, { recursive: true });
+    const dump = requireFixture('vmcores', 'oops', 'vmcore.kdump-zlib');
+    const identity = JSON.parse((await cli(['identify', '--json', dump])).stdout) as { release: string };
+    const look = await firstLook(dump);
+    // The shape pipeline/watch/process.ts writes, as a watch.json from before signatures.
+    writeFileSync(join(d, 'watch.json'), JSON.stringify({ kdbgWatch: 1, dump, dmesg: null, processedAt: new Date().toISOString(), identity, firstLook: { headline: look!.headline, oops: look!.oops, laterReports: look!.others }, fetch: {}, analysis: null }));
+    const j = JSON.parse((await cli(['reports', '--json', join(root, 'plain-watch')])).stdout) as ReportsResult;
+    expect(j.warnings).toEqual([]);
+    expect(j.reports).toHaveLength(1);
+    expect(j.reports[0]).toMatchObject({ schema: 'kdbg.watch/1', status: 'first-look', kernel: identity.release, headline: look!.headline, timeSource: 'dump-mtime' });
+    expect(j.reports[0]!.signature!.id).toBe(real['oops']!.analyze.summary.signature.id);
   }, 60_000);
 
   it('a missing directory is exit 66, a bad --since exit 64, one line each', async () => {
