@@ -20,16 +20,17 @@ export interface ReportRow {
   /** The report.json read. */
   file: string;
   /** kdbg.watch/1: a watch.json of `kdbg watch` without --analyze (a folder with no report.json). */
-  schema: 'kdbg.analyze/v1' | 'kdbg.firstlook/v1' | 'kdbg.watch/1';
+  schema: 'kdbg.analyze/v1' | 'kdbg.firstlook/v1' | 'kdbg.watch/1' | 'kdbg.watch-state/1';
   /** analyzed: crash's triage; first-look: the dump's own log only; no-oops: a first look whose log held no report. */
-  status: 'analyzed' | 'first-look' | 'no-oops';
+  /** failed: a dump `kdbg watch` recorded as failed in its state file (headline: the error). */
+  status: 'analyzed' | 'first-look' | 'no-oops' | 'failed';
   dump: string | null;
   /** crash's NODENAME (analyze reports); null when unknown ("(none)", first looks). */
   host: string | null;
   /** ISO 8601. */
   crashTime: string | null;
   /** Where crashTime came from: crash's DATE, the dump header, the dump file's mtime, the report file's mtime. */
-  timeSource: 'crash-date' | 'dump-header' | 'dump-mtime' | 'report-mtime';
+  timeSource: 'crash-date' | 'dump-header' | 'dump-mtime' | 'report-mtime' | 'watch-state';
   kernel: string | null;
   panicClass: string | null;
   headline: string | null;
@@ -54,6 +55,8 @@ export interface SignatureGroup {
 export interface ReportsResult {
   schema: typeof REPORTS_SCHEMA;
   dirs: string[];
+  /** The watch state files read (`kdbg reports` without DIR). */
+  watchStates: string[];
   since: string | null;
   /** Newest first. */
   reports: ReportRow[];
@@ -195,16 +198,23 @@ export function groupBySignature(rows: readonly ReportRow[]): SignatureGroup[] {
  * The reports under `dirs` (a report.json path is taken as is), newest first, with their groups.
  * A directory that does not exist is an InputNotFoundError (exit 66); a bad report a warning.
  */
-export async function listReports(o: { dirs: readonly string[]; since?: Date | null; depth?: number }): Promise<ReportsResult> {
+export async function listReports(o: { dirs: readonly string[]; since?: Date | null; depth?: number; watchStates?: readonly string[] }): Promise<ReportsResult> {
   const warnings: string[] = [];
   const files: string[] = [];
+  const failed: ReportRow[] = [];
+  for (const st of o.watchStates ?? []) {
+    const w = await watchStateReports(st).catch((e: Error) => (warnings.push(`${st}: ${e.message}`), null));
+    if (!w) continue;
+    files.push(...w.files);
+    failed.push(...w.failed);
+  }
   for (const d of o.dirs) {
     const st = await fsp.stat(d).catch(() => null);
     if (!st) throw new InputNotFoundError(`${d}: no such file or directory`);
     if (st.isFile()) files.push(d);
     else await findReportFiles(d, o.depth ?? 8, files, (w) => warnings.push(w));
   }
-  let rows: ReportRow[] = [];
+  let rows: ReportRow[] = [...failed];
   for (const f of [...new Set(files.map((x) => resolve(x)))]) {
     try {
       rows.push(await readReportRow(f));
@@ -217,7 +227,7 @@ export async function listReports(o: { dirs: readonly string[]; since?: Date | n
     rows = rows.filter((r) => r.crashTime !== null && r.crashTime >= since);
   }
   rows.sort((a, b) => (b.crashTime ?? '').localeCompare(a.crashTime ?? '') || a.file.localeCompare(b.file));
-  return { schema: REPORTS_SCHEMA, dirs: [...o.dirs], since: o.since ? o.since.toISOString() : null, reports: rows, groups: groupBySignature(rows), warnings };
+  return { schema: REPORTS_SCHEMA, dirs: [...o.dirs], watchStates: [...(o.watchStates ?? [])], since: o.since ? o.since.toISOString() : null, reports: rows, groups: groupBySignature(rows), warnings };
 }
 
 /** The parts of watch.json (pipeline/watch/process.ts) a row needs. */
@@ -246,4 +256,36 @@ async function watchRow(file: string, w: WatchJson): Promise<ReportRow> {
     signature: sig(signature),
     warnings: 0,
   };
+}
+
+/**
+ * The watch state files under a state directory (`watch-*.json`, pipeline/watch/loop.ts): what
+ * the configured watches wrote — each done dump's report.json (or its watch.json without
+ * --analyze) — and their failed dumps as rows.
+ */
+export async function watchStateFiles(stateDir: string): Promise<string[]> {
+  const names = await fsp.readdir(stateDir).catch(() => [] as string[]);
+  return names.filter((n) => /^watch-.*\.json$/.test(n)).sort().map((n) => join(stateDir, n));
+}
+
+async function watchStateReports(stateFile: string): Promise<{ files: string[]; failed: ReportRow[] }> {
+  let j: { version?: unknown; items?: Record<string, { status?: string; at?: string; reports?: unknown; error?: { message?: string } }> };
+  try {
+    j = JSON.parse(await fsp.readFile(stateFile, 'utf8')) as typeof j;
+  } catch (e) {
+    throw new Error(`not a readable watch state file (${(e as Error).message})`);
+  }
+  if (j.version !== 1 || typeof j.items !== 'object' || j.items === null) throw new Error('not a kdbg watch state file (version 1 with items)');
+  const files: string[] = [];
+  const failed: ReportRow[] = [];
+  for (const [rel, it] of Object.entries(j.items)) {
+    const reports = Array.isArray(it.reports) ? it.reports.filter((x): x is string => typeof x === 'string') : [];
+    if (it.status === 'done') {
+      const pick = reports.find((r) => r.endsWith('/report.json')) ?? reports.find((r) => r.endsWith('/watch.json'));
+      if (pick) files.push(pick);
+    } else if (it.status === 'failed') {
+      failed.push({ file: stateFile, schema: 'kdbg.watch-state/1', status: 'failed', dump: rel, host: null, crashTime: isoOf(it.at), timeSource: 'watch-state', kernel: null, panicClass: null, headline: it.error?.message ?? 'failed', signature: null, warnings: 0 });
+    }
+  }
+  return { files, failed };
 }

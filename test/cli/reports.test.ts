@@ -24,9 +24,9 @@ const KINDS = ['sysrq', 'nmi', 'oops'] as const;
 const FLEET = { sysrq: { copies: 2, day: 10 }, nmi: { copies: 3, day: 12 }, oops: { copies: 5, day: 20 } } as const;
 const HOSTS = ['web-1', 'web-2', 'db-1'];
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run('node', [kdbg, ...args], { maxBuffer: 64 << 20 });
+    const r = await run('node', [kdbg, ...args], { maxBuffer: 64 << 20, ...(opts.cwd ? { cwd: opts.cwd } : {}), env: { ...process.env, ...opts.env } });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -166,6 +166,32 @@ describe('kdbg reports', () => {
     expect(j.reports).toHaveLength(1);
     expect(j.reports[0]).toMatchObject({ schema: 'kdbg.watch/1', status: 'first-look', kernel: identity.release, headline: look!.headline, timeSource: 'dump-mtime' });
     expect(j.reports[0]!.signature!.id).toBe(real['oops']!.analyze.summary.signature.id);
+  }, 60_000);
+
+  it("without DIR reads the watches' state files: their done dumps' reports and their failed dumps", async () => {
+    const state = join(root, 'xdg-state');
+    mkdirSync(join(state, 'kdbg'), { recursive: true });
+    const items: Record<string, unknown> = {};
+    for (let i = 0; i < FLEET.oops.copies; i++) {
+      const d = join(root, 'watch', `oops-${i}`, 'vmcore.kdbg');
+      items[`oops-${i}/vmcore`] = { status: 'done', size: 1, mtimeMs: 1, at: '2026-11-30T00:00:00.000Z', reports: [join(d, 'watch.json'), join(d, 'report.md'), join(d, 'report.json')] };
+    }
+    items['bad/vmcore'] = { status: 'failed', size: 1, mtimeMs: 1, at: '2026-11-29T10:00:00.000Z', reports: [], error: { code: 'KDBG_E_FORMAT', message: 'bad/vmcore: not a crash dump', exitCode: 65 } };
+    // The shape pipeline/watch/loop.ts saves.
+    writeFileSync(join(state, 'kdbg', 'watch-crash-0123456789ab.json'), JSON.stringify({ version: 1, dir: join(root, 'watch'), items }));
+    const empty = mkdtempSync(join(tmpdir(), 'kdbg-reports-cwd-'));
+    const r = await cli(['reports', '--json'], { cwd: empty, env: { XDG_STATE_HOME: state } });
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as ReportsResult;
+    expect(j.dirs).toEqual([]);
+    expect(j.watchStates).toEqual([join(state, 'kdbg', 'watch-crash-0123456789ab.json')]);
+    expect(j.reports).toHaveLength(FLEET.oops.copies + 1);
+    expect(j.reports.filter((x) => x.status === 'analyzed')).toHaveLength(FLEET.oops.copies);
+    expect(j.reports.find((x) => x.status === 'failed')).toMatchObject({ dump: 'bad/vmcore', headline: 'bad/vmcore: not a crash dump', crashTime: '2026-11-29T10:00:00.000Z', timeSource: 'watch-state', signature: null });
+    expect(j.groups.map((g) => [g.id, g.count])).toEqual([[real['oops']!.analyze.summary.signature.id, 5], [null, 1]]);
+    // No state files: the current directory.
+    const none = await cli(['reports'], { cwd: empty, env: { XDG_STATE_HOME: join(root, 'no-state') } });
+    expect(none.stdout.trim()).toBe('no reports under .');
   }, 60_000);
 
   it('a missing directory is exit 66, a bad --since exit 64, one line each', async () => {

@@ -2,6 +2,8 @@
 // grouped by crash signature (count, first and last seen), or as a flat list with --no-group.
 // A report.json that cannot be read is one warning line on stderr and skipped. JSON contract:
 // docs/hosts.md, "kdbg reports".
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { writeErr, writeJson, writeOut } from '../output.js';
 
@@ -25,22 +27,25 @@ export const reportsCommand: CommandModule<object, ReportsArgs> = {
   describe: 'List analysed dumps (report.json under the directories) grouped by crash signature',
   builder: (y) =>
     y
-      .positional('dirs', { type: 'string', array: true, default: [] as string[], describe: 'watch report folders, `analyze -o` folders or report.json files (default: the current directory)' })
+      .positional('dirs', { type: 'string', array: true, default: [] as string[], describe: "watch report folders, `analyze -o` folders or report.json files (default: what this user's `kdbg watch` runs recorded in their state files, else the current directory)" })
       .option('group', { type: 'boolean', default: true, describe: 'group by signature with count and first/last seen (--no-group: one line per dump)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (schema kdbg.reports/v1, docs/hosts.md)' })
       .option('since', { type: 'string', describe: 'only dumps that crashed since DATE (2026-11-25, ISO 8601) or AGE ago (7d, 24h, 30m, 2w)' }),
   handler: async (argv) => {
-    const { listReports, parseSince } = await import('../../pipeline/reports.js');
+    const { listReports, parseSince, watchStateFiles } = await import('../../pipeline/reports.js');
     const since = argv.since !== undefined ? parseSince(argv.since) : null;
-    const dirs = argv.dirs.length ? argv.dirs : ['.'];
-    const r = await listReports({ dirs, since });
+    // No DIR: what the watches of this user wrote (their state files), else the current directory.
+    const xdg = process.env['XDG_STATE_HOME'];
+    const watchStates = argv.dirs.length ? [] : await watchStateFiles(join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.local', 'state'), 'kdbg'));
+    const dirs = argv.dirs.length ? argv.dirs : watchStates.length ? [] : ['.'];
+    const r = await listReports({ dirs, since, watchStates });
     for (const w of r.warnings) writeErr(`kdbg reports: warning: ${w}`);
     if (argv.json) {
       writeJson(r);
       return;
     }
     if (r.reports.length === 0) {
-      writeOut(`no reports under ${dirs.join(', ')}${since ? ` since ${r.since}` : ''}`);
+      writeOut(`no reports under ${[...dirs, ...watchStates].join(', ')}${since ? ` since ${r.since}` : ''}`);
       return;
     }
     const row = (i: number): string[] => {
