@@ -53,7 +53,7 @@ export const GENERIC_FRAME = new RegExp(
       'watchdog_timer_fn', 'watchdog_overflow_callback', '__perf_event_overflow', 'perf_event_overflow', 'perf_event_nmi_handler', 'x86_pmu_handle_irq', 'intel_pmu_handle_irq', 'amd_pmu_handle_irq',
       '__hrtimer_run_queues', 'hrtimer_interrupt', '__sysvec_apic_timer_interrupt', 'sysvec_\\w+', 'asm_sysvec_\\w+', 'common_interrupt', 'asm_common_interrupt', 'irq_exit_rcu', '__irq_exit_rcu',
       'entry_SYSCALL_64\\w*', 'do_syscall_64', 'entry_SYSCALL_compat\\w*', 'do_fast_syscall_32', 'ret_from_fork\\w*', 'kthread',
-      'el1h?_64_sync\\w*', 'el1_abort', 'el1_sync\\w*', 'el1_dbg', 'el1_undef', 'do_mem_abort', '__do_kernel_fault', 'do_translation_fault', 'do_page_fault', 'do_el0_svc', 'el0_svc\\w*', 'el0t_64_sync\\w*', 'invoke_syscall', 'bug_handler', 'call_break_hook', 'brk_handler', 'do_debug_exception', 'arm64_notify_die',
+      'el1h?_64_sync\\w*', 'el1_abort', 'el1_sync\\w*', 'el1_dbg', 'el1_undef', 'do_mem_abort', '__do_kernel_fault', 'do_translation_fault', 'do_el0_svc', 'el0_svc\\w*', 'el0t_64_sync\\w*', 'invoke_syscall', 'bug_handler', 'call_break_hook', 'brk_handler', 'do_debug_exception', 'arm64_notify_die',
       '__stack_chk_fail', 'fortify_panic', '__fortify_panic', '__fortify_report',
     ].join('|') +
     ')$',
