@@ -27,6 +27,8 @@ import { parseSys } from './parsers/sys.js';
 import type { SysInfo } from './parsers/sys.js';
 import { callChain, faultAndCaller } from './call-chain.js';
 import type { ChainEntry } from './call-chain.js';
+import { chainSignature } from './signature.js';
+import type { CrashSignature } from './signature.js';
 import { CrashSession } from './session.js';
 import type { TranscriptSection } from './transcript.js';
 import { outputOf } from './transcript.js';
@@ -213,6 +215,8 @@ export interface AnalysisReport {
     task: Triage['task'];
     location: Triage['location'];
     probableCause: string;
+    /** Panic class + first meaningful frames, normalised (signature.ts, docs/analyze.md). */
+    signature: CrashSignature;
   };
   findings: Finding[];
   /** The panicking task's frames with file:line (`bt -l`), the exception RIP first where there is one. */
@@ -341,7 +345,7 @@ export async function buildReport(input: BuildReportInput): Promise<AnalysisRepo
     vmlinux: input.vmlinux,
     verification: input.verification,
     crash: { path: input.crash.path, version: input.crash.version, tooOld: old, durationMs: input.session.durationMs, exitCode: input.session.exitCode },
-    summary: { panicClass: t.panicClass, headline: t.headline, panicMessage: t.panicMessage, faultAddress: t.faultAddress, bugAt: t.bugAt, task: t.task, location: t.location, probableCause: t.probableCause },
+    summary: { panicClass: t.panicClass, headline: t.headline, panicMessage: t.panicMessage, faultAddress: t.faultAddress, bugAt: t.bugAt, task: t.task, location: t.location, probableCause: t.probableCause, signature: chainSignature(t.panicClass, chain, t.location) },
     findings: t.findings,
     callChain: chain,
     faultIndex: fault,

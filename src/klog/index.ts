@@ -80,7 +80,7 @@ export async function firstLook(path: string): Promise<FirstLook | null> {
 /** The --no-fetch report of `kdbg analyze`: what the dump alone says (src/klog/report.ts renders it). */
 export async function buildFirstLookReport(
   path: string,
-  identity: { format: string; release: string | null; buildId: string | null },
+  identity: { format: string; release: string | null; buildId: string | null; crashTime?: string | null },
   identifyMs: number,
   tailLines = 50,
 ): Promise<import('./report.js').FirstLookReport> {
@@ -94,7 +94,7 @@ export async function buildFirstLookReport(
   if (lines.at(-1) === '') lines.pop();
   return {
     schema: 'kdbg.firstlook/v1',
-    dump: { path, format: identity.format, release: identity.release ?? log.release, buildId: identity.buildId },
+    dump: { path, format: identity.format, release: identity.release ?? log.release, buildId: identity.buildId, crashTime: identity.crashTime ?? null },
     firstLook: r.first ? { headline: oopsHeadline(r.first), oops: r.first, others: r.others } : null,
     log: { layout: log.layout, levelSource: log.levelSource, records: log.records.length, problems: log.problems, tail: lines.slice(-tailLines) },
     timings: { identifyMs, logMs: Date.now() - t },

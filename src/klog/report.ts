@@ -9,8 +9,10 @@ import type { Oops } from './oops.js';
 
 export interface FirstLookReport {
   schema: 'kdbg.firstlook/v1';
-  dump: { path: string; format: string; release: string | null; buildId: string | null };
-  firstLook: { headline: string; oops: Oops; others: Oops[] } | null;
+  /** crashTime: the dump header's timestamp (identify's crashTime), ISO 8601, when it has one. */
+  dump: { path: string; format: string; release: string | null; buildId: string | null; crashTime?: string | null };
+  /** `signature`: the crash signature of the oops (set by pipeline/signature.ts; shape of analyze's summary.signature). */
+  firstLook: { headline: string; oops: Oops; others: Oops[]; signature?: { id: string; text: string; class: string; frames: { function: string; module: string | null }[] } } | null;
   log: { layout: RingLayout | null; levelSource: 'inferred' | null; records: number; problems: LogProblem[]; tail: string[] };
   timings: { identifyMs: number; logMs: number };
 }
@@ -27,6 +29,7 @@ function details(r: FirstLookReport): { facts: [string, string][]; oopsText: str
   ];
   const o = r.firstLook?.oops;
   if (o) {
+    if (r.firstLook!.signature) facts.push(['signature', `${r.firstLook!.signature.id} ${r.firstLook!.signature.text}`]);
     if (o.tainted) facts.push(['tainted', o.tainted.flags.length ? o.tainted.flags.map((f) => `${f.letter} (${f.meaning})`).join(', ') : 'not tainted']);
     if (r.firstLook!.others.length) facts.push(['later reports', r.firstLook!.others.map((x) => x.headline).join(' | ')]);
   }

@@ -226,6 +226,10 @@ export async function analyzeDumpOnly(o: { dump: string; outDir?: string | null;
   emit({ kind: 'info', message: `${o.dump}: ${identity.format}, kernel ${identity.release ?? 'unknown'}${identity.buildId ? `, build-id ${identity.buildId}` : ''} (${identifyMs} ms)` });
   await emitFirstLook(o.dump, identity, emit);
   const report = await buildFirstLookReport(o.dump, identity, identifyMs);
+  if (report.firstLook) {
+    const { oopsSignature } = await import('./signature.js');
+    report.firstLook.signature = oopsSignature(report.firstLook.oops);
+  }
   const out = { report, markdown: renderFirstLookMarkdown(report), json: `${JSON.stringify(report, null, 2)}\n`, html: renderFirstLookHtml(report), files: [] as string[] };
   if (o.outDir) {
     const { mkdir } = await import('node:fs/promises');

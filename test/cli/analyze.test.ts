@@ -163,6 +163,20 @@ describe('kdbg analyze end to end (crash 8.0.6)', () => {
     expect(html).toContain(got['oops']!.report.summary.location!.function);
   });
 
+  it('gives the three crashes three signatures, each the one the first look of the same dump gives', async () => {
+    const { analyzeDumpOnly } = await import('../../src/pipeline/analyze.js');
+    const ids = new Set<string>();
+    for (const k of ['sysrq', 'oops', 'nmi']) {
+      const s = got[k]!.report.summary.signature;
+      expect(s.id).toMatch(/^[0-9a-f]{12}$/);
+      ids.add(s.id);
+      const look = await analyzeDumpOnly({ dump: requireFixture('vmcores', k, 'vmcore.kdump-zlib') });
+      expect(look.report.firstLook!.signature).toEqual(s);
+      expect(got[k]!.md).toContain(`**Signature:** \`${s.id}\` ${s.text}`);
+    }
+    expect(ids.size).toBe(3);
+  });
+
   it('runs exactly one crash session per dump and keeps the plan', () => {
     const cmds = got['sysrq']!.transcript.map((s) => s.command);
     for (const c of ['sys', 'bt -l', 'log', 'bt -a', 'kmem -i', 'ps', 'foreach UN bt', 'mod']) expect(cmds).toContain(c);

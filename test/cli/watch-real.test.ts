@@ -5,7 +5,7 @@
 // makedumpfile dump (scripts/fixtures/30-vmcores.sh) arrives as vmcore-incomplete → vmcore.
 // B identifies the dump, gets the vmlinux from A by the dump's BUILD-ID over the debuginfod API,
 // and its cache then holds a byte-identical vmlinux (sha256 as dpkg-deb | tar gives it).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -160,5 +160,13 @@ describe('kdbg watch on host B ← kdbg serve on host A (real vmlinux, real dump
     expect(watchJson.fetch.via).toBe('cache');
     expect(watchJson.analysis.panicClass).toBe('sysrq');
     expect(readFileSync(join(out, 'report.md'), 'utf8').length).toBeGreaterThan(200);
+    // kdbg reports over the watched directory: one analysed dump, the signature watch.json names.
+    const sig = (watchJson as unknown as { analysis: { signature: { id: string } }; firstLook: { signature: { id: string } } });
+    expect(sig.firstLook.signature.id).toBe(sig.analysis.signature.id);
+    const listed = spawnSync(process.execPath, [bin, 'reports', '--json', crash], { encoding: 'utf8' });
+    expect(listed.status, listed.stderr).toBe(0);
+    const j = JSON.parse(listed.stdout) as { reports: { file: string; status: string; signature: { id: string } | null }[]; groups: { id: string | null; count: number }[] };
+    expect(j.reports.map((x) => [x.file, x.status, x.signature?.id])).toEqual([[join(out, 'report.json'), 'analyzed', sig.analysis.signature.id]]);
+    expect(j.groups).toMatchObject([{ id: sig.analysis.signature.id, count: 1 }]);
   });
 });

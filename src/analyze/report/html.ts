@@ -33,6 +33,7 @@ export function renderHtml(r: AnalysisReport): string {
   h.push(`<dt>What</dt><dd>${s.panicMessage ? `<code>${e(s.panicMessage)}</code>` : 'no panic message'} — <code>${e(s.panicClass)}</code>${s.faultAddress ? `, address <code>${e(s.faultAddress)}</code>` : ''}</dd>`);
   h.push(`<dt>Where</dt><dd>${loc ? `<code>${e(loc.text)}</code>${loc.module ? ` [${e(loc.module)}]` : ''}${loc.file ? ` — <code>${e(`${loc.file}:${loc.line}`)}</code>` : ''}${loc.instruction ? ` — <code>${e(loc.instruction)}</code>` : ''}` : 'unknown'}</dd>`);
   h.push(`<dt>Why (probably)</dt><dd>${e(s.probableCause)}</dd>`);
+  if (s.signature) h.push(`<dt>Signature</dt><dd><code>${e(s.signature.id)}</code> ${e(s.signature.text)}</dd>`);
   h.push(`<dt>Task</dt><dd>${s.task ? `<code>${e(s.task.command)}</code> (PID ${s.task.pid}) on CPU ${s.task.cpu ?? '?'}` : 'unknown'}</dd>`);
   h.push(`<dt>Kernel</dt><dd><code>${e(r.system.release ?? r.dump.release ?? '?')}</code> ${e(r.system.version ?? '')}</dd>`);
   h.push(`<dt>Analysis</dt><dd>crash ${e(r.crash.version ?? '?')} · vmlinux ${e(verificationLine(r.verification))}</dd></dl>`);

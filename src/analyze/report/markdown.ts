@@ -35,6 +35,7 @@ export function renderMarkdown(r: AnalysisReport): string {
     out.push(`- **Where:** \`${loc.text}\`${loc.module ? ` in module \`${loc.module}\`` : ''}${loc.file ? ` — \`${loc.file}:${loc.line}\`` : ''}${loc.instruction ? ` — \`${loc.instruction}\`` : ''}`);
   } else out.push('- **Where:** unknown');
   out.push(`- **Why (probably):** ${s.probableCause}`);
+  if (s.signature) out.push(`- **Signature:** \`${s.signature.id}\` ${s.signature.text}`);
   out.push(`- **Task:** ${s.task ? `\`${s.task.command}\` (PID ${s.task.pid}) on CPU ${s.task.cpu ?? '?'}` : 'unknown'}`);
   out.push(`- **Kernel:** \`${r.system.release ?? r.dump.release ?? '?'}\` ${r.system.version ?? ''} · ${r.system.cpus ?? '?'} CPUs · ${r.system.memory ?? '?'} · uptime ${r.system.uptime ?? '?'}`);
   out.push(`- **Analysis:** crash ${r.crash.version ?? '?'} (${Math.round(r.crash.durationMs / 100) / 10} s) · vmlinux ${verificationLine(r.verification)}`);

@@ -11,7 +11,8 @@ import { watchCommand } from './watch.js';
 import { releasesCommand } from './releases.js';
 import { logCommand } from './log.js';
 import { doctorCommand } from './doctor.js';
+import { reportsCommand } from './reports.js';
 
 // yargs' CommandModule is generic over the parsed argv; the list only needs the erased form.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [fetchCommand, releasesCommand, identifyCommand, logCommand, analyzeCommand, unpackCommand, cacheCommand, serveCommand, watchCommand, doctorCommand];
+export const commands: CommandModule<any, any>[] = [fetchCommand, releasesCommand, identifyCommand, logCommand, analyzeCommand, unpackCommand, cacheCommand, serveCommand, watchCommand, reportsCommand, doctorCommand];

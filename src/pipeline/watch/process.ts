@@ -12,6 +12,7 @@ import type { ProgressEvent } from '../../core/types.js';
 import { analyzeFetched, findCrash, moduleLoader, type LocatedCrash } from '../analyze.js';
 import { fetchDebuginfodFirst } from '../fetch/debuginfod-first.js';
 import type { FetchOptions } from '../fetch/options.js';
+import { oopsSignature } from '../signature.js';
 import type { DumpProcessor, WatchItem } from './loop.js';
 
 export interface DumpProcessorOptions {
@@ -66,7 +67,7 @@ export function makeDumpProcessor(o: DumpProcessorOptions): DumpProcessor {
         header: () => ['kdbg watch --analyze transcript', `crash ${crash.version ?? '?'} (${crash.path})`, `vmlinux ${fetched.vmlinux}`, `dump ${item.path}`],
         outDir,
       });
-      analysis = { headline: r.report.summary.headline, panicClass: r.report.summary.panicClass, crashSeconds: Math.round(r.durationMs / 100) / 10, outDir };
+      analysis = { headline: r.report.summary.headline, panicClass: r.report.summary.panicClass, signature: r.report.summary.signature, crashSeconds: Math.round(r.durationMs / 100) / 10, outDir };
     }
     const summary = {
       release: identity.release,
@@ -82,7 +83,7 @@ export function makeDumpProcessor(o: DumpProcessorOptions): DumpProcessor {
       dmesg: item.dmesg,
       processedAt: new Date().toISOString(),
       identity,
-      firstLook: look ? { headline: look.headline, oops: look.oops, laterReports: look.others } : null,
+      firstLook: look ? { headline: look.headline, oops: look.oops, laterReports: look.others, signature: oopsSignature(look.oops) } : null,
       fetch: { ...fetchResultJson(fetched), via },
       analysis,
     };
