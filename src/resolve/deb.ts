@@ -26,6 +26,8 @@ import { archiveRoot, archivesFromSources, codenamesOf, readAptSources, suitesFo
 import { debVersionCompare, parsePackagesStanzas } from './deb-index.js';
 import { decompressIndex } from './decompress.js';
 import { readIndexWithRetry, TRANSIENT } from './index-read.js';
+import { cachedIndexGet } from './index-cache.js';
+import { releaseDigests } from './deb-release.js';
 
 export interface DebResolveOptions {
   /** Archive roots from --mirror (each holds dists/ and pool/), tried first. */
@@ -43,6 +45,8 @@ export interface DebResolveOptions {
   signal?: AbortSignal;
   /** The longest silence allowed in an index response (config timeoutSeconds). */
   idleTimeoutMs?: number;
+  /** The kdbg cache root: indexes are kept there by their Release SHA256 (index-cache.ts). */
+  cacheRoot?: string | null;
 }
 
 /** A signed Ubuntu dbgsym at or under this size is the stub without vmlinux (btfhub uses 10 MB too). */
@@ -113,6 +117,10 @@ export interface IndexLocation {
   label: string;
   /** From the host's apt sources (read only when --mirror/--repo found nothing). */
   fromHost: boolean;
+  /** `<root>dists/<suite>/` when the index belongs to a suite (its Release names the indexes). */
+  suiteBase?: string;
+  /** Path of the index directory relative to suiteBase (`main/binary-amd64/`). */
+  suitePath?: string;
 }
 
 export interface Candidate {
@@ -162,7 +170,13 @@ export async function debIndexLocationsFor(
     const base = suite === null ? root : `${root}dists/${suite}/${component}/binary-${arch}/`;
     if (seen.has(base)) return;
     seen.add(base);
-    locations.push({ root, indexUrls: indexUrls(base), label: suite === null ? root : `${root} ${suite}/${component}`, fromHost });
+    locations.push({
+      root,
+      indexUrls: indexUrls(base),
+      label: suite === null ? root : `${root} ${suite}/${component}`,
+      fromHost,
+      ...(suite === null ? {} : { suiteBase: `${root}dists/${suite}/`, suitePath: `${component}/binary-${arch}/` }),
+    });
   };
   const hostComponents = [...new Set(hostSources.flatMap((s) => s.components))];
   const mirrorComponents = opts.components ?? (hostComponents.includes('main') ? ['main'] : hostComponents.length > 0 ? hostComponents : ['main']);
@@ -205,8 +219,14 @@ const FIELDS = new Set(['Package', 'Version', 'Architecture', 'Filename', 'Size'
 
 /** Read one index (first existing of .xz/.gz/plain) and collect stanzas of the wanted packages. */
 export async function scanIndex(loc: IndexLocation, wantName: (name: string) => boolean, arch: string, opts: DebResolveOptions, attempts: Attempt[]): Promise<Candidate[]> {
-  for (const url of loc.indexUrls) {
-    const r = await scanIndexUrl(url, loc, wantName, arch, opts);
+  // With a cache, the suite's Release names each index by its SHA256: a stored one is read from
+  // the cache, and index names the suite does not list are not asked for.
+  const io = { cacheRoot: opts.cacheRoot, http: opts.http, onProgress: opts.onProgress, signal: opts.signal, idleMs: opts.idleTimeoutMs };
+  const digests = opts.cacheRoot && loc.suiteBase ? await releaseDigests(loc.suiteBase, io) : null;
+  const listed = digests ? loc.indexUrls.filter((u) => digests.has(`${loc.suitePath}${u.slice(u.lastIndexOf('/') + 1)}`)) : [];
+  for (const url of listed.length > 0 ? listed : loc.indexUrls) {
+    const sha = digests?.get(`${loc.suitePath}${url.slice(url.lastIndexOf('/') + 1)}`)?.sha256 ?? null;
+    const r = await scanIndexUrl(url, loc, wantName, arch, opts, sha);
     attempts.push(r.attempt);
     if (r.next) continue;
     return r.found;
@@ -218,8 +238,15 @@ export async function scanIndex(loc: IndexLocation, wantName: (name: string) => 
  * One index URL, retried when the mirror fails in passing (index-read.ts). A 404 moves on to the
  * next index name (`next`); a corrupt index is an answer, not retried.
  */
-async function scanIndexUrl(url: string, loc: IndexLocation, wantName: (name: string) => boolean, arch: string, opts: DebResolveOptions): Promise<{ attempt: Attempt; found: Candidate[]; next: boolean }> {
-  const get = async (u: string): Promise<HttpResponse | string> => {
+async function scanIndexUrl(
+  url: string,
+  loc: IndexLocation,
+  wantName: (name: string) => boolean,
+  arch: string,
+  opts: DebResolveOptions,
+  sha256: string | null = null,
+): Promise<{ attempt: Attempt; found: Candidate[]; next: boolean }> {
+  const netGet = async (u: string): Promise<HttpResponse | string> => {
     try {
       const res = await opts.http.get(u, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.idleTimeoutMs !== undefined ? { idleMs: opts.idleTimeoutMs } : {}) });
       if (res.status === 200) return res;
@@ -230,6 +257,7 @@ async function scanIndexUrl(url: string, loc: IndexLocation, wantName: (name: st
       return `network: ${(e as Error).message}`;
     }
   };
+  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http }, netGet);
   const found: Candidate[] = [];
   let r: Candidate[] | string;
   try {
