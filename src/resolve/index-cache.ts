@@ -45,11 +45,19 @@ interface Validators {
 const validatedThisRun = new Map<string, { at: number; body: Buffer }>();
 const blobsThisRun = new Map<string, Buffer>();
 let memoBytes = 0;
+/** URLs answered 404 in this process (a suite the mirror lacks): not asked again for FRESH_MS. */
+const absentThisRun = new Map<string, number>();
+
+function knownAbsent(url: string): boolean {
+  const at = absentThisRun.get(url);
+  return at !== undefined && Date.now() - at <= FRESH_MS;
+}
 
 /** Forget what this process has read (as a new process would); for tests of revalidation. */
 export function forgetIndexMemo(): void {
   validatedThisRun.clear();
   blobsThisRun.clear();
+  absentThisRun.clear();
   memoBytes = 0;
 }
 
@@ -90,6 +98,7 @@ export async function readValidated(url: string, o: IndexCacheOptions): Promise<
     o.onProgress?.({ kind: 'index', url, from: 'cache', bytes: memo.body.length, ms: 0 });
     return memo.body;
   }
+  if (knownAbsent(url)) return 'HTTP 404';
   const root = o.cacheRoot ?? null;
   const stored = root ? await readMeta<Validators>(root, SERVICE, url).catch(() => null) : null;
   let from: 'network' | 'not-modified' = 'network';
@@ -123,7 +132,10 @@ export async function readValidated(url: string, o: IndexCacheOptions): Promise<
     why: o.why ?? ((e) => (e as Error).message),
     ...(o.signal ? { signal: o.signal } : {}),
   });
-  if (typeof r === 'string') return r;
+  if (typeof r === 'string') {
+    if (r === 'HTTP 404') absentThisRun.set(url, Date.now());
+    return r;
+  }
   if (root && from === 'network' && (fresh.etag || fresh.lastModified)) {
     await writeMeta<Validators>(root, SERVICE, url, { ...fresh, body: r.toString('base64') }).catch(() => undefined);
   }
@@ -154,8 +166,12 @@ export function cachedIndexGet(
         return { url, status: 200, headers: { 'content-length': String(buf.length) }, body: oneChunk(buf) };
       }
     }
+    if (root && knownAbsent(url)) return 'HTTP 404';
     const res = await realGet(url);
-    if (typeof res === 'string') return res;
+    if (typeof res === 'string') {
+      if (root && res === 'HTTP 404') absentThisRun.set(url, Date.now());
+      return res;
+    }
     const done = async (buf: Buffer): Promise<void> => {
       o.onProgress?.({ kind: 'index', url, from: 'network', bytes: buf.length, ms: Date.now() - t0 });
       if (sha256 && root && (await writeIndexBlob(root, sha256, buf).catch(() => false))) remember(sha256, buf);
