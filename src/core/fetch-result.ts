@@ -118,7 +118,8 @@ export function fetchResultJson(r: FetchResult): Record<string, unknown> {
     // Which distribution the release names and why (added with the CentOS successors, issue 23).
     distro: r.release.distro ?? null,
     reason: r.release.reason ?? null,
-    // Phase timings (issue 19); absent only on the warm-cache answer made without the pipeline.
-    ...(r.timings ? { timings: r.timings } : {}),
+    // Phase timings (issue 19) of a fetch that did work; a cache answer (cached: true) has none,
+    // so the warm fast path (src/cli/fast-fetch.ts) prints the same object as the pipeline.
+    ...(r.timings && !r.cached ? { timings: r.timings } : {}),
   };
 }
