@@ -10,6 +10,7 @@ import { requireFixture } from '../helpers/fixtures.js';
 import { readRpmManifest, rpmManifestPath } from '../helpers/rpm-manifest.js';
 import { cleanupTmp, loopbackOnlyConfig, runKdbg, tmpDir } from './fetch-cli.js';
 import type { FetchTimings } from '../../src/core/fetch-result.js';
+import { flatFetchTimings } from '../../src/pipeline/analyze.js';
 
 const manifest = readRpmManifest();
 const el8 = manifest.packages.filter((p) => p.file.startsWith('mirror/8/x86_64/') && p.role === 'vmlinux' && !p.uname.includes('+debug'));
@@ -65,6 +66,11 @@ describe('kdbg fetch --timings and indexes read once', () => {
     for (const phase of ['index read', 'resolve', 'first byte', 'download', 'decode busy', 'write', 'verify', 'fsync', 'publish', 'total']) {
       expect(a.stderr, phase).toMatch(new RegExp(`^kdbg: +${phase} +(\\d+\\.\\d{3} s|not measured)`, 'm'));
     }
+    // What `kdbg analyze` puts beside fetchMs in its report's timings: the measured numbers only.
+    const flat = flatFetchTimings(a.t);
+    expect(flat).toMatchObject({ fetchResolveMs: a.t.resolveMs, fetchIndexReadMs: a.t.indexReadMs, fetchFirstByteMs: a.t.firstByteMs! });
+    expect(Object.values(flat).every((v) => typeof v === 'number')).toBe(true);
+    expect(flat).not.toHaveProperty('fetchDecodeBusyMs');
     const b = await fetchTimed(rpm, [el8[1]!.uname, '--vmlinux-only', '--mirror', rpm.url, '--cache-dir', cache]);
     checkSums(b.t, b.wallMs);
     const idx = (reqs: typeof a.reqs) => reqs.filter((q) => isIndex(q.path) || q.path.endsWith('/repomd.xml')).map((q) => `${q.path} ${q.status}`);
