@@ -42,3 +42,23 @@ export async function writeIndexBlob(root: string, sha256: string, data: Uint8Ar
   await writeFileAtomic(indexBlobPath(root, sha256), data);
   return true;
 }
+
+/** What kdbg parsed out of a stored index (`<sha256>.<kind>` beside it), or null when absent. */
+export async function readIndexSidecar(root: string, sha256: string, kind: string): Promise<string | null> {
+  if (!SHA256.test(sha256)) return null;
+  try {
+    return await fsp.readFile(`${indexBlobPath(root, sha256)}.${kind}`, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw cacheIoError('read', `${indexBlobPath(root, sha256)}.${kind}`, e);
+  }
+}
+
+/** Keep what was parsed out of the index `sha256` (written atomically: whole or absent). */
+export async function writeIndexSidecar(root: string, sha256: string, kind: string, text: string): Promise<void> {
+  if (!SHA256.test(sha256)) return;
+  await fsp.mkdir(join(root, 'meta', 'index'), { recursive: true }).catch((e: unknown) => {
+    throw cacheIoError('create', join(root, 'meta', 'index'), e);
+  });
+  await writeFileAtomic(`${indexBlobPath(root, sha256)}.${kind}`, text);
+}

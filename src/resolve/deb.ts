@@ -28,6 +28,7 @@ import { decompressIndex } from './decompress.js';
 import { readIndexWithRetry, TRANSIENT } from './index-read.js';
 import { cachedIndexGet } from './index-cache.js';
 import { releaseDigests } from './deb-release.js';
+import { readRows, rowOf, stanzaOf, writeRows, type Row } from './deb-parsed.js';
 
 export interface DebResolveOptions {
   /** Archive roots from --mirror (each holds dists/ and pool/), tried first. */
@@ -257,8 +258,32 @@ async function scanIndexUrl(
       return `network: ${(e as Error).message}`;
     }
   };
-  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http }, netGet);
+  // Rows are kept only for the bytes the Release names (not a mirror caught mid-sync).
+  let verified = false;
+  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http }, netGet, () => (verified = true));
   const found: Candidate[] = [];
+  const add = (s: Record<string, string>): void => {
+    const name = s['Package'];
+    if (name === undefined || !wantName(name)) return;
+    const a = s['Architecture'];
+    if (a !== undefined && a !== arch && a !== 'all') return;
+    const filename = s['Filename'];
+    const version = s['Version'];
+    if (!filename || !version) return;
+    const size = s['Size'] !== undefined && /^\d+$/.test(s['Size']) ? Number(s['Size']) : null;
+    const sha = s['SHA256'] !== undefined && /^[0-9a-fA-F]{64}$/.test(s['SHA256']) ? s['SHA256'].toLowerCase() : null;
+    found.push({ name, version, filename, size, sha256: sha, url: new URL(filename.replace(/^\.\//, ''), loc.root).href, where: url });
+  };
+  // An index the Release names by a SHA256 kdbg has parsed before: its rows, not the index (deb-parsed.ts).
+  const root = sha256 && opts.cacheRoot ? opts.cacheRoot : null;
+  const t0 = Date.now();
+  const rows = root ? await readRows(root, sha256!) : null;
+  if (rows) {
+    for (const row of rows) add(stanzaOf(row));
+    opts.onProgress?.({ kind: 'index', url, from: 'cache', bytes: 0, ms: Date.now() - t0 });
+    return { attempt: { url, result: found.length > 0 ? 'found' : 'not in index' }, found, next: false };
+  }
+  let keep: Row[] = [];
   let r: Candidate[] | string;
   try {
     r = await readIndexWithRetry(
@@ -266,17 +291,10 @@ async function scanIndexUrl(
       async (res) => {
         opts.onProgress?.({ kind: 'info', message: `reading ${url}` });
         found.length = 0;
+        keep = [];
         for await (const s of parsePackagesStanzas(decompressIndex(res.body, url), { fields: FIELDS, label: url })) {
-          const name = s['Package'];
-          if (name === undefined || !wantName(name)) continue;
-          const a = s['Architecture'];
-          if (a !== undefined && a !== arch && a !== 'all') continue;
-          const filename = s['Filename'];
-          const version = s['Version'];
-          if (!filename || !version) continue;
-          const size = s['Size'] !== undefined && /^\d+$/.test(s['Size']) ? Number(s['Size']) : null;
-          const sha = s['SHA256'] !== undefined && /^[0-9a-fA-F]{64}$/.test(s['SHA256']) ? s['SHA256'].toLowerCase() : null;
-          found.push({ name, version, filename, size, sha256: sha, url: new URL(filename.replace(/^\.\//, ''), loc.root).href, where: url });
+          if (root && s['Package'] !== undefined) keep.push(rowOf(s));
+          add(s);
         }
         return found;
       },
@@ -291,6 +309,7 @@ async function scanIndexUrl(
     if (opts.signal?.aborted) throw e;
     return { attempt: { url, result: `bad index: ${(e as Error).message}` }, found, next: false };
   }
+  if (typeof r !== 'string' && root && verified) await writeRows(root, sha256!, keep);
   if (typeof r !== 'string') return { attempt: { url, result: r.length > 0 ? 'found' : 'not in index' }, found: r, next: false };
   if (r === 'HTTP 404' || r === 'HTTP 403' || r === 'HTTP 410') return { attempt: { url, result: r }, found: [], next: true };
   return { attempt: { url, result: r, transient: TRANSIENT.test(r) || r.endsWith(' tries)') }, found: [], next: false };

@@ -14,6 +14,7 @@ import { readIndexBlob, writeIndexBlob } from '../cache/index-store.js';
 import { readMeta, writeMeta } from '../cache/meta.js';
 import type { HttpFetcher, HttpResponse, ProgressListener } from '../core/types.js';
 import { readIndexWithRetry } from './index-read.js';
+import { forgetRows } from './deb-parsed.js';
 
 export interface IndexCacheOptions {
   /** The kdbg cache root; null or undefined: no cache (every index from the network). */
@@ -58,6 +59,7 @@ export function forgetIndexMemo(): void {
   validatedThisRun.clear();
   blobsThisRun.clear();
   absentThisRun.clear();
+  forgetRows();
   memoBytes = 0;
 }
 
@@ -154,6 +156,8 @@ export function cachedIndexGet(
   sha256: string | null,
   o: IndexCacheOptions,
   realGet: (url: string) => Promise<HttpResponse | string>,
+  /** Called when the body read is the one named `sha256` (stored, or just kept after checking it). */
+  onVerified?: () => void,
 ): (url: string) => Promise<HttpResponse | string> {
   const root = o.cacheRoot ?? null;
   return async (url) => {
@@ -162,8 +166,16 @@ export function cachedIndexGet(
       const buf = blobsThisRun.get(sha256) ?? (await readIndexBlob(root, sha256).catch(() => null));
       if (buf) {
         remember(sha256, buf);
-        o.onProgress?.({ kind: 'index', url, from: 'cache', bytes: buf.length, ms: Date.now() - t0 });
-        return { url, status: 200, headers: { 'content-length': String(buf.length) }, body: oneChunk(buf) };
+        onVerified?.();
+        // Reported when the reader is done with it, as a network read is: both include the parse.
+        const body = async function* (): AsyncGenerator<Uint8Array> {
+          try {
+            yield buf;
+          } finally {
+            o.onProgress?.({ kind: 'index', url, from: 'cache', bytes: buf.length, ms: Date.now() - t0 });
+          }
+        };
+        return { url, status: 200, headers: { 'content-length': String(buf.length) }, body: body() };
       }
     }
     if (root && knownAbsent(url)) return 'HTTP 404';
@@ -174,7 +186,10 @@ export function cachedIndexGet(
     }
     const done = async (buf: Buffer): Promise<void> => {
       o.onProgress?.({ kind: 'index', url, from: 'network', bytes: buf.length, ms: Date.now() - t0 });
-      if (sha256 && root && (await writeIndexBlob(root, sha256, buf).catch(() => false))) remember(sha256, buf);
+      if (sha256 && root && (await writeIndexBlob(root, sha256, buf).catch(() => false))) {
+        remember(sha256, buf);
+        onVerified?.();
+      }
     };
     return { ...res, body: tee(res.body, done, sha256 !== null && root !== null) };
   };
