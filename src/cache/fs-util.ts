@@ -108,7 +108,19 @@ const FSYNC_CONCURRENCY = 16;
  * tree is tens of thousands of files and one at a time is mostly waiting (8,000 files of
  * /usr/include: 2.5 s one by one).
  */
+/** Wall time this process spent in fsyncTree (the fetch timings' `fsyncMs`, pipeline/timings.ts). */
+export const fsyncClock = { ms: 0 };
+
 export async function fsyncTree(dir: string): Promise<void> {
+  const t0 = Date.now();
+  try {
+    await fsyncTreeUntimed(dir);
+  } finally {
+    fsyncClock.ms += Date.now() - t0;
+  }
+}
+
+async function fsyncTreeUntimed(dir: string): Promise<void> {
   const files: string[] = [];
   const dirs: { path: string; depth: number }[] = [];
   const walk = async (d: string, depth: number): Promise<void> => {

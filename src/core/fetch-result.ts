@@ -25,6 +25,37 @@ export interface FetchResult {
   packages: FetchedPackage[];
   /** Set when the input was a dump. */
   dump: DumpIdentity | null;
+  /** Phase timings of this run (src/pipeline/timings.ts); absent on answers made without the pipeline. */
+  timings?: FetchTimings;
+}
+
+/** Phase timings of one fetch, in milliseconds (docs/fetch.md, "Timings"). */
+export interface FetchTimings {
+  totalMs: number;
+  inputMs: number;
+  lookupMs: number;
+  planMs: number;
+  resolveMs: number;
+  downloadMs: number;
+  verifyMs: number;
+  publishMs: number;
+  debuginfodMs: number;
+  /** totalMs minus the stages: the release lock, the second cache look, staging set-up and removal. */
+  otherMs: number;
+  /** Part of resolveMs. */
+  indexReadMs: number;
+  /** Index files read: from the network, confirmed by a 304, or from the cache without a request. */
+  indexes: { network: number; notModified: number; cache: number; bytesFromNetwork: number };
+  /** Part of downloadMs; null when no whole package was downloaded. */
+  firstByteMs: number | null;
+  /** Part of downloadMs; null when no whole package was downloaded. */
+  transferMs: number | null;
+  /** Part of publishMs; null when nothing was published. */
+  fsyncMs: number | null;
+  /** Not measured (see above): always null. */
+  decodeBusyMs: null;
+  decodeIdleMs: null;
+  writeMs: null;
 }
 
 /** What a fetch asks for beside the vmlinux. */
@@ -87,5 +118,8 @@ export function fetchResultJson(r: FetchResult): Record<string, unknown> {
     // Which distribution the release names and why (added with the CentOS successors, issue 23).
     distro: r.release.distro ?? null,
     reason: r.release.reason ?? null,
+    // Phase timings (issue 19) of a fetch that did work; a cache answer (cached: true) has none,
+    // so the warm fast path (src/cli/fast-fetch.ts) prints the same object as the pipeline.
+    ...(r.timings && !r.cached ? { timings: r.timings } : {}),
   };
 }

@@ -175,7 +175,13 @@ export type ProgressEvent =
   | { kind: 'info'; message: string }
   | { kind: 'warning'; code: string; message: string }
   /** A named stage of a pipeline operation started (`ms` absent) or finished (`ms` set); src/pipeline/. */
-  | { kind: 'stage'; release: string; stage: PipelineStage; ms?: number };
+  | { kind: 'stage'; release: string; stage: PipelineStage; ms?: number }
+  /**
+   * One repository index or its Release/repomd.xml was read (src/resolve/index-cache.ts): from the
+   * network (`network`), confirmed unchanged by a conditional request (`not-modified`), or from
+   * the cache without a request (`cache`); `ms` from asking to the last byte, `bytes` its size.
+   */
+  | { kind: 'index'; url: string; from: 'network' | 'not-modified' | 'cache'; bytes: number; ms: number };
 
 /** The named stages of `fetch` in src/pipeline/, in order (docs/architecture.md). */
 export type PipelineStage = 'input' | 'lookup' | 'plan' | 'resolve' | 'download' | 'verify' | 'publish' | 'debuginfod';

@@ -13,7 +13,7 @@ import type { FirstLookReport } from '../klog/report.js';
 import { ignoreEvents } from './events.js';
 import { fetchRelease } from './fetch/index.js';
 import type { FetchOptions } from './fetch/options.js';
-import type { FetchResult } from '../core/fetch-result.js';
+import type { FetchResult, FetchTimings } from '../core/fetch-result.js';
 
 export type { AnalysisReport } from '../analyze/index.js';
 
@@ -270,6 +270,15 @@ export function moduleLoader(r: FetchResult, fetchOpts: FetchOptions, emit: Prog
   };
 }
 
+/** A fetch's measured phases as `fetch<Phase>Ms` numbers (unmeasured ones, null, are left out). */
+export function flatFetchTimings(t: FetchTimings): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(t)) {
+    if (typeof v === 'number' && k !== 'totalMs') out[`fetch${k[0]!.toUpperCase()}${k.slice(1)}`] = v;
+  }
+  return out;
+}
+
 /** identify → fetch → verify → crash → report: `kdbg analyze` as a function. */
 export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { identity: DumpIdentity; vmlinux: string }> {
   const emit = o.onEvent ?? ignoreEvents;
@@ -292,6 +301,8 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
     try {
       const r = await fetchInUse(o.dump, { env, onProgress: emit, ...o.fetch });
       inUse = r.hold;
+      // The fetch's own phases, flattened beside fetchMs (`fetchResolveMs`, `fetchIndexReadMs`, …).
+      if (r.timings) Object.assign(timings, flatFetchTimings(r.timings));
       vmlinux = r.vmlinux;
       image = r.image ?? null;
       sourceDir ??= r.source;

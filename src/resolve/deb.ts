@@ -26,6 +26,9 @@ import { archiveRoot, archivesFromSources, codenamesOf, readAptSources, suitesFo
 import { debVersionCompare, parsePackagesStanzas } from './deb-index.js';
 import { decompressIndex } from './decompress.js';
 import { readIndexWithRetry, TRANSIENT } from './index-read.js';
+import { cachedIndexGet } from './index-cache.js';
+import { releaseDigests } from './deb-release.js';
+import { readRows, rowOf, stanzaOf, writeRows, type Row } from './deb-parsed.js';
 
 export interface DebResolveOptions {
   /** Archive roots from --mirror (each holds dists/ and pool/), tried first. */
@@ -43,6 +46,8 @@ export interface DebResolveOptions {
   signal?: AbortSignal;
   /** The longest silence allowed in an index response (config timeoutSeconds). */
   idleTimeoutMs?: number;
+  /** The kdbg cache root: indexes are kept there by their Release SHA256 (index-cache.ts). */
+  cacheRoot?: string | null;
 }
 
 /** A signed Ubuntu dbgsym at or under this size is the stub without vmlinux (btfhub uses 10 MB too). */
@@ -113,6 +118,10 @@ export interface IndexLocation {
   label: string;
   /** From the host's apt sources (read only when --mirror/--repo found nothing). */
   fromHost: boolean;
+  /** `<root>dists/<suite>/` when the index belongs to a suite (its Release names the indexes). */
+  suiteBase?: string;
+  /** Path of the index directory relative to suiteBase (`main/binary-amd64/`). */
+  suitePath?: string;
 }
 
 export interface Candidate {
@@ -162,7 +171,13 @@ export async function debIndexLocationsFor(
     const base = suite === null ? root : `${root}dists/${suite}/${component}/binary-${arch}/`;
     if (seen.has(base)) return;
     seen.add(base);
-    locations.push({ root, indexUrls: indexUrls(base), label: suite === null ? root : `${root} ${suite}/${component}`, fromHost });
+    locations.push({
+      root,
+      indexUrls: indexUrls(base),
+      label: suite === null ? root : `${root} ${suite}/${component}`,
+      fromHost,
+      ...(suite === null ? {} : { suiteBase: `${root}dists/${suite}/`, suitePath: `${component}/binary-${arch}/` }),
+    });
   };
   const hostComponents = [...new Set(hostSources.flatMap((s) => s.components))];
   const mirrorComponents = opts.components ?? (hostComponents.includes('main') ? ['main'] : hostComponents.length > 0 ? hostComponents : ['main']);
@@ -205,8 +220,14 @@ const FIELDS = new Set(['Package', 'Version', 'Architecture', 'Filename', 'Size'
 
 /** Read one index (first existing of .xz/.gz/plain) and collect stanzas of the wanted packages. */
 export async function scanIndex(loc: IndexLocation, wantName: (name: string) => boolean, arch: string, opts: DebResolveOptions, attempts: Attempt[]): Promise<Candidate[]> {
-  for (const url of loc.indexUrls) {
-    const r = await scanIndexUrl(url, loc, wantName, arch, opts);
+  // With a cache, the suite's Release names each index by its SHA256: a stored one is read from
+  // the cache, and index names the suite does not list are not asked for.
+  const io = { cacheRoot: opts.cacheRoot, http: opts.http, onProgress: opts.onProgress, signal: opts.signal, idleMs: opts.idleTimeoutMs };
+  const digests = opts.cacheRoot && loc.suiteBase ? await releaseDigests(loc.suiteBase, io) : null;
+  const listed = digests ? loc.indexUrls.filter((u) => digests.has(`${loc.suitePath}${u.slice(u.lastIndexOf('/') + 1)}`)) : [];
+  for (const url of listed.length > 0 ? listed : loc.indexUrls) {
+    const sha = digests?.get(`${loc.suitePath}${url.slice(url.lastIndexOf('/') + 1)}`)?.sha256 ?? null;
+    const r = await scanIndexUrl(url, loc, wantName, arch, opts, sha);
     attempts.push(r.attempt);
     if (r.next) continue;
     return r.found;
@@ -218,8 +239,15 @@ export async function scanIndex(loc: IndexLocation, wantName: (name: string) => 
  * One index URL, retried when the mirror fails in passing (index-read.ts). A 404 moves on to the
  * next index name (`next`); a corrupt index is an answer, not retried.
  */
-async function scanIndexUrl(url: string, loc: IndexLocation, wantName: (name: string) => boolean, arch: string, opts: DebResolveOptions): Promise<{ attempt: Attempt; found: Candidate[]; next: boolean }> {
-  const get = async (u: string): Promise<HttpResponse | string> => {
+async function scanIndexUrl(
+  url: string,
+  loc: IndexLocation,
+  wantName: (name: string) => boolean,
+  arch: string,
+  opts: DebResolveOptions,
+  sha256: string | null = null,
+): Promise<{ attempt: Attempt; found: Candidate[]; next: boolean }> {
+  const netGet = async (u: string): Promise<HttpResponse | string> => {
     try {
       const res = await opts.http.get(u, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.idleTimeoutMs !== undefined ? { idleMs: opts.idleTimeoutMs } : {}) });
       if (res.status === 200) return res;
@@ -230,7 +258,32 @@ async function scanIndexUrl(url: string, loc: IndexLocation, wantName: (name: st
       return `network: ${(e as Error).message}`;
     }
   };
+  // Rows are kept only for the bytes the Release names (not a mirror caught mid-sync).
+  let verified = false;
+  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http }, netGet, () => (verified = true));
   const found: Candidate[] = [];
+  const add = (s: Record<string, string>): void => {
+    const name = s['Package'];
+    if (name === undefined || !wantName(name)) return;
+    const a = s['Architecture'];
+    if (a !== undefined && a !== arch && a !== 'all') return;
+    const filename = s['Filename'];
+    const version = s['Version'];
+    if (!filename || !version) return;
+    const size = s['Size'] !== undefined && /^\d+$/.test(s['Size']) ? Number(s['Size']) : null;
+    const sha = s['SHA256'] !== undefined && /^[0-9a-fA-F]{64}$/.test(s['SHA256']) ? s['SHA256'].toLowerCase() : null;
+    found.push({ name, version, filename, size, sha256: sha, url: new URL(filename.replace(/^\.\//, ''), loc.root).href, where: url });
+  };
+  // An index the Release names by a SHA256 kdbg has parsed before: its rows, not the index (deb-parsed.ts).
+  const root = sha256 && opts.cacheRoot ? opts.cacheRoot : null;
+  const t0 = Date.now();
+  const rows = root ? await readRows(root, sha256!) : null;
+  if (rows) {
+    for (const row of rows) add(stanzaOf(row));
+    opts.onProgress?.({ kind: 'index', url, from: 'cache', bytes: 0, ms: Date.now() - t0 });
+    return { attempt: { url, result: found.length > 0 ? 'found' : 'not in index' }, found, next: false };
+  }
+  let keep: Row[] = [];
   let r: Candidate[] | string;
   try {
     r = await readIndexWithRetry(
@@ -238,17 +291,10 @@ async function scanIndexUrl(url: string, loc: IndexLocation, wantName: (name: st
       async (res) => {
         opts.onProgress?.({ kind: 'info', message: `reading ${url}` });
         found.length = 0;
+        keep = [];
         for await (const s of parsePackagesStanzas(decompressIndex(res.body, url), { fields: FIELDS, label: url })) {
-          const name = s['Package'];
-          if (name === undefined || !wantName(name)) continue;
-          const a = s['Architecture'];
-          if (a !== undefined && a !== arch && a !== 'all') continue;
-          const filename = s['Filename'];
-          const version = s['Version'];
-          if (!filename || !version) continue;
-          const size = s['Size'] !== undefined && /^\d+$/.test(s['Size']) ? Number(s['Size']) : null;
-          const sha = s['SHA256'] !== undefined && /^[0-9a-fA-F]{64}$/.test(s['SHA256']) ? s['SHA256'].toLowerCase() : null;
-          found.push({ name, version, filename, size, sha256: sha, url: new URL(filename.replace(/^\.\//, ''), loc.root).href, where: url });
+          if (root && s['Package'] !== undefined) keep.push(rowOf(s));
+          add(s);
         }
         return found;
       },
@@ -263,6 +309,7 @@ async function scanIndexUrl(url: string, loc: IndexLocation, wantName: (name: st
     if (opts.signal?.aborted) throw e;
     return { attempt: { url, result: `bad index: ${(e as Error).message}` }, found, next: false };
   }
+  if (typeof r !== 'string' && root && verified) await writeRows(root, sha256!, keep);
   if (typeof r !== 'string') return { attempt: { url, result: r.length > 0 ? 'found' : 'not in index' }, found: r, next: false };
   if (r === 'HTTP 404' || r === 'HTTP 403' || r === 'HTTP 410') return { attempt: { url, result: r }, found: [], next: true };
   return { attempt: { url, result: r, transient: TRANSIENT.test(r) || r.endsWith(' tries)') }, found: [], next: false };

@@ -14,7 +14,9 @@ import { readIndexWithRetry } from './index-read.js';
 import { resolveDebPackages, type DebResolveOptions } from './deb.js';
 import { candidatesFor, releaseVars, selectorMatches, type Candidate } from './layout.js';
 import { parseMirrorList } from './mirrorlist.js';
-import { findInPrimary, parseRepomd, type PrimaryPackage } from './repodata.js';
+import { findInPrimary, type PrimaryPackage } from './repodata.js';
+import { cachedIndexGet, type IndexCacheOptions } from './index-cache.js';
+import { readRepomd } from './rpm-index.js';
 import { PRESETS } from './presets.js';
 import { substituteVars } from './yum-repos.js';
 import { indexTrees, noPublicLocation } from './china-layout.js';
@@ -59,6 +61,7 @@ export function debOptions(rel: KernelRelease, opts: ResolveOptions): DebResolve
     aptRoot: opts.config.aptRoot,
     http: opts.http,
     idleTimeoutMs: opts.config.timeoutMs,
+    cacheRoot: opts.cacheRoot ?? null,
   };
   if (opts.onProgress) out.onProgress = opts.onProgress;
   return out;
@@ -230,13 +233,19 @@ class RpmLookup {
   }
 
   /** GET an index and read it with `consume`, retried when the mirror fails in passing (index-read.ts). */
-  private readIndex<T>(url: string, ms: number, consume: (res: HttpResponse) => Promise<T>): Promise<T | string> {
+  private readIndex<T>(url: string, ms: number, consume: (res: HttpResponse) => Promise<T>, sha256: string | null = null): Promise<T | string> {
     return readIndexWithRetry(url, consume, {
-      get: (u) => this.get(u, ms),
+      get: cachedIndexGet(sha256, this.indexIo(url, ms), (u) => this.get(u, ms)),
       why: (e) => this.why(e, url),
       onRetry: (attempt, reason) => this.progress({ kind: 'retry', name: url, url, attempt, delayMs: 0, reason }),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     });
+  }
+
+  /** Index reads through the cache (index-cache.ts), with this lookup's timeouts and access errors. */
+  private indexIo(url: string, ms: number): IndexCacheOptions {
+    const { cacheRoot, http, onProgress, signal } = this.opts;
+    return { cacheRoot, http, onProgress, signal, why: (e) => this.why(e, url), rawGet: (u, headers) => http.get(u, { signal: this.signal(ms), idleMs: this.timeoutMs, headers }) };
   }
 
   private async expandList(url: string, kind: 'mirrorlist' | 'metalink'): Promise<string[]> {
@@ -303,15 +312,16 @@ class RpmLookup {
     if (c.headOnly) return this.probeFlat(c, pend);
     const repomdUrl = `${c.base}repodata/repomd.xml`;
     let primaryHref: string;
+    let primarySha: string | null;
     try {
-      const r = await this.readIndex(repomdUrl, this.timeoutMs, async (res) => ({ href: (await parseRepomd(res.body, repomdUrl)).primaryHref }));
+      const r = await readRepomd(repomdUrl, this.indexIo(repomdUrl, this.timeoutMs));
       if (typeof r === 'string') {
         this.record(repomdUrl, r);
         // No repodata (404): a plain directory, probe it. 5xx/timeout: the mirror is unwell, move on.
         if (r === 'HTTP 404' || r === 'HTTP 403' || r === 'HTTP 410') return this.probeFlat(c, pend);
         return none;
       }
-      primaryHref = r.href;
+      ({ primaryHref, primarySha256: primarySha } = r);
     } catch (e) {
       // Not a repomd (e.g. an HTML page served with 200): this base cannot be trusted.
       this.record(repomdUrl, this.why(e));
@@ -322,7 +332,7 @@ class RpmLookup {
     try {
       const queries = pend.map((w) => ({ name: w.name, arch: w.arch, evr: w.evr, ...(w.evrPrefix !== undefined ? { evrPrefix: w.evrPrefix } : {}) }));
       const newer = (a: PrimaryPackage, b: PrimaryPackage): number => compareEvr(`${a.epoch}:${a.ver}-${a.rel}`, `${b.epoch}:${b.ver}-${b.rel}`);
-      const found = await this.readIndex(primaryUrl, this.timeoutMs * 10, (res) => findInPrimary(decompressIndex(res.body, primaryUrl), primaryUrl, queries, newer));
+      const found = await this.readIndex(primaryUrl, this.timeoutMs * 10, (res) => findInPrimary(decompressIndex(res.body, primaryUrl), primaryUrl, queries, newer), primarySha);
       if (typeof found === 'string') {
         this.record(primaryUrl, found);
         return found.startsWith('HTTP 4') ? this.probeFlat(c, pend) : none;

@@ -12,6 +12,8 @@ const MAX_TEXT = 64 * 1024;
 export interface RepomdInfo {
   /** href of the primary index, relative to the repository base. */
   primaryHref: string;
+  /** The primary index's own checksum as repomd.xml gives it (names it in the cache), when given. */
+  primaryChecksum?: { type: string; value: string };
 }
 
 /** Parse repomd.xml (small, but streamed like everything else). */
@@ -19,8 +21,16 @@ export async function parseRepomd(chunks: AsyncIterable<Uint8Array>, label: stri
   let inPrimary = false;
   let primaryHref: string | null = null;
   let primaryZckOnly = false;
+  let checksumType: string | null = null;
+  let checksum = '';
+  let inChecksum = false;
   await walkXml(chunks, label, 'repomd', {
     open(name, attrs) {
+      // The first <checksum> of the primary <data> (not its <open-checksum>).
+      if (name === 'checksum' && inPrimary && checksumType === null) {
+        checksumType = attrs['type'] ?? '';
+        inChecksum = true;
+      }
       if (name === 'data') {
         inPrimary = attrs['type'] === 'primary';
         if (attrs['type'] === 'primary_zck') primaryZckOnly = true;
@@ -28,8 +38,11 @@ export async function parseRepomd(chunks: AsyncIterable<Uint8Array>, label: stri
     },
     close(name) {
       if (name === 'data') inPrimary = false;
+      if (name === 'checksum') inChecksum = false;
     },
-    text() {},
+    text(t) {
+      if (inChecksum) checksum += t;
+    },
   }, () => primaryHref !== null);
   if (primaryHref === null) {
     throw new InputFormatError(`${label}: no <data type="primary"> location${primaryZckOnly ? ' (only zchunk metadata, which kdbg does not read)' : ''}`, {
@@ -38,7 +51,8 @@ export async function parseRepomd(chunks: AsyncIterable<Uint8Array>, label: stri
       expected: '<data type="primary"><location href="…"/>',
     });
   }
-  return { primaryHref };
+  const value = checksum.trim().toLowerCase();
+  return checksumType !== null && value !== '' ? { primaryHref, primaryChecksum: { type: (checksumType as string).toLowerCase(), value } } : { primaryHref };
 }
 
 export interface PrimaryQuery {

@@ -70,7 +70,7 @@ describe('kdbg fetch batch', () => {
     for (const want of [el7, el8, el9]) {
       const l = lines.find((x) => x.release === want.uname)!;
       expect(l.ok).toBe(true);
-      expect(Object.keys(l)).toEqual(['input', 'ok', 'release', 'family', 'vmlinux', 'source', 'packages', 'cached', 'distro', 'reason']);
+      expect(Object.keys(l)).toEqual(['input', 'ok', 'release', 'family', 'vmlinux', 'source', 'packages', 'cached', 'distro', 'reason', 'timings']); // timings: issue 19 (additive)
       expect(l.vmlinux).toBe(join(cache, 'releases', want.uname, 'vmlinux'));
       expect(sha256File(l.vmlinux!)).toBe(want.vmlinuxSha256);
       expect(l.cached).toBe(false);

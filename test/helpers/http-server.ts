@@ -184,6 +184,14 @@ export async function startMirrorServer(root: string, opts: MirrorServerOptions 
       'accept-ranges': fault.ignoreRange ? 'none' : 'bytes',
       'content-type': 'application/octet-stream',
     };
+    // Conditional requests (what a revalidating client sends): unchanged → 304, no body.
+    const inm = req.headers['if-none-match'];
+    const ims = req.headers['if-modified-since'];
+    if ((inm !== undefined && inm === etag) || (inm === undefined && ims !== undefined && Math.floor(st.mtimeMs / 1000) <= Math.floor(Date.parse(ims) / 1000))) {
+      record.status = 304;
+      res.writeHead(304, { etag, 'last-modified': headers['last-modified'] as string }).end();
+      return;
+    }
     let start = 0;
     let end = st.size - 1;
     let status = 200;

@@ -22,6 +22,7 @@ export interface AnalyzeArgs {
   offline: boolean;
   fetch: boolean;
   quiet: boolean;
+  timings: boolean;
 }
 
 export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
@@ -47,7 +48,8 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
       .option('config', { type: 'string', describe: 'mirror configuration file (as for kdbg fetch)' })
       .option('offline', { type: 'boolean', default: false, describe: 'take the vmlinux from the cache only' })
       .option('fetch', { type: 'boolean', default: true, describe: '--no-fetch: stop after the first look and write its report from the dump alone (no vmlinux, no crash)' })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' }) as unknown as Argv<AnalyzeArgs>,
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' })
+      .option('timings', { type: 'boolean', default: false, describe: "print the time of each phase on stderr, the fetch's phases included (docs/speed.md)" }) as unknown as Argv<AnalyzeArgs>,
   handler: async (argv: ArgumentsCamelCase<AnalyzeArgs>): Promise<void> => {
     const { resolve } = await import('node:path');
     const { UsageError } = await import('../../core/errors.js');
@@ -110,6 +112,16 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
     else if (argv.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else if (argv.format === 'html') writeOut((await import('../../analyze/report/html.js')).renderHtml(report));
     else writeOut((await import('../../analyze/report/markdown.js')).renderMarkdown(report));
-    if (!argv.quiet) writeErr(`kdbg: timings: ${Object.entries(timings).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
+    const steps = Object.entries(timings).filter(([k]) => !/^fetch./.test(k) || k === 'fetchMs');
+    if (argv.timings) {
+      // One line per phase; the fetch's own phases (fetch<Phase>Ms) under fetch.
+      writeErr('kdbg: timings');
+      const row = (name: string, v: number): void => writeErr(`kdbg:   ${name.padEnd(24)}${`${(v / 1000).toFixed(3)} s`.padStart(14)}`);
+      for (const [k, v] of steps) {
+        row(k.replace(/Ms$/, ''), v);
+        if (k !== 'fetchMs') continue;
+        for (const [f, w] of Object.entries(timings)) if (/^fetch./.test(f) && f !== 'fetchMs') row(`  ${f.slice(5, 6).toLowerCase()}${f.slice(6).replace(/Ms$/, '')}`, w);
+      }
+    } else if (!argv.quiet) writeErr(`kdbg: timings: ${steps.map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
   },
 };

@@ -26,6 +26,7 @@ export interface FetchArgs {
   connections: number;
   json: boolean;
   quiet: boolean;
+  timings: boolean;
 }
 
 export const fetchCommand: CommandModule<object, FetchArgs> = {
@@ -59,7 +60,8 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
           'download the packages whole, sha256-checked, and keep them in the cache. Default: fetch only the xz blocks holding the vmlinux when the package allows it (else download whole and keep); --no-keep-packages: never keep',
       })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (see docs/fetch.md)' })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or warnings on stderr' }) as unknown as Argv<FetchArgs>,
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or warnings on stderr' })
+      .option('timings', { type: 'boolean', default: false, describe: 'print the time of each phase on stderr (index read, resolve, first byte, download, verify, fsync, publish; docs/speed.md)' }) as unknown as Argv<FetchArgs>,
   handler: async (argv: ArgumentsCamelCase<FetchArgs>): Promise<void> => {
     const inputs = (argv.input ?? []).map(String);
     // yargs swallows a lone `-` (it parses it as an empty flag group): `--from-file -` arrives as
@@ -103,8 +105,17 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
     }
     if (argv.json) writeJson(fetchResultJson(result));
     else writeOut(result.vmlinux);
+    if (argv.timings) await printTimings(result.timings, input);
   },
 };
+
+/** --timings: one line per phase on stderr (even with --quiet: it was asked for). */
+async function printTimings(t: import('../../core/fetch-result.js').FetchTimings | undefined, label: string): Promise<void> {
+  if (!t) return;
+  const { timingLines } = await import('../../pipeline/timings.js');
+  const { writeErr } = await import('../output.js');
+  for (const l of timingLines(t, label)) writeErr(l);
+}
 
 /** --connections, checked: an integer 1–16 (more only queue on the mirror's per-client limits). */
 function connections(n: number | undefined): number {
@@ -156,6 +167,7 @@ async function fetchBatch(inputs: string[], argv: ArgumentsCamelCase<FetchArgs>)
       onItem: (item) => {
         if (argv.json) writeJsonLine(batchItemJson(item, fetchResultJson));
         else writeOut(item.ok ? `${item.input}\t${item.result.vmlinux}` : `${item.input}\tERROR ${item.error.message}`);
+        if (argv.timings && item.ok) void printTimings(item.result.timings, item.input);
       },
     });
   } finally {

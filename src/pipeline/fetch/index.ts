@@ -21,11 +21,21 @@ import { planFetch, resolvePlan } from './plan.js';
 import { publish } from './publish.js';
 import { verifyVmlinux } from './verify.js';
 import { entrySatisfies } from '../../core/fetch-result.js';
+import { fsyncClock } from '../../cache/fs-util.js';
+import { TimingCollector } from '../timings.js';
 
 export type { FetchOptions } from './options.js';
 export { fetchResultJson, type FetchResult, type FetchedPackage } from '../../core/fetch-result.js';
 
+/** Fetch a release; the result carries the phase timings of this run (pipeline/timings.ts). */
 export async function fetchRelease(input: string, opts: FetchOptions = {}): Promise<FetchResult> {
+  const timer = new TimingCollector();
+  const fsync0 = fsyncClock.ms;
+  const r = await fetchUntimed(input, { ...opts, onProgress: timer.wrap(opts.onProgress ?? ignoreEvents) });
+  return { ...r, timings: timer.finish(fsyncClock.ms - fsync0) };
+}
+
+async function fetchUntimed(input: string, opts: FetchOptions): Promise<FetchResult> {
   const env = opts.env ?? processEnv();
   const emit = opts.onProgress ?? ignoreEvents;
   const { rel, dump } = await stage(emit, input, 'input', () => readInput(input, opts));

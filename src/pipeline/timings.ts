@@ -1,0 +1,120 @@
+// Phase timings of one fetch (issue 19, item 1): `kdbg fetch --timings` prints them on stderr,
+// `--json` carries them as `timings` (docs/fetch.md). They are read off the events the stages
+// already emit (events.ts), so measuring changes nothing in the pipeline:
+//
+// - the named stages (input, lookup, plan, resolve, download, verify, publish) are sequential;
+//   with `otherMs` (the release lock, the second cache look, the staging directory) they add up
+//   to `totalMs`;
+// - inside resolve, `indexReadMs`: the index reads (Release, repomd.xml, Packages, primary), each
+//   from the request to its last byte or its cache read (resolve/index-cache.ts);
+// - inside download, `firstByteMs`: from the start of the stage to the first package response
+//   (its headers; whole downloads only — a partial fetch's Range reader emits no such event), and
+//   `transferMs`: from that response to the last package's last byte;
+// - inside publish, `fsyncMs`: the fsync of the published entry tree (cache/fs-util.ts).
+//
+// Not measured, and null rather than guessed: decode busy/idle and write. The decoder runs in the
+// same stream as the download (whole) or on worker threads (partial); separating its busy time
+// from its waits needs clocks inside the xz decoder, which this does not add.
+
+import type { FetchTimings } from '../core/fetch-result.js';
+import type { ProgressEvent, ProgressListener } from '../core/types.js';
+
+export type { FetchTimings };
+
+
+const STAGES = ['input', 'lookup', 'plan', 'resolve', 'download', 'verify', 'publish', 'debuginfod'] as const;
+
+/** Watches the events of one fetch; `wrap` the listener, then `finish()` when it returns. */
+export class TimingCollector {
+  private readonly t0 = Date.now();
+  private readonly stageMs = new Map<string, number>();
+  private readonly stageStart = new Map<string, number>();
+  private indexMs = 0;
+  private readonly indexes = { network: 0, notModified: 0, cache: 0, bytesFromNetwork: 0 };
+  private firstResponse: number | null = null;
+  private lastDone: number | null = null;
+
+  wrap(inner: ProgressListener): ProgressListener {
+    return (e: ProgressEvent) => {
+      this.see(e);
+      inner(e);
+    };
+  }
+
+  private see(e: ProgressEvent): void {
+    const now = Date.now();
+    if (e.kind === 'stage') {
+      if (e.ms === undefined) this.stageStart.set(e.stage, now);
+      else this.stageMs.set(e.stage, (this.stageMs.get(e.stage) ?? 0) + e.ms);
+    } else if (e.kind === 'index') {
+      this.indexMs += e.ms;
+      if (e.from === 'network') {
+        this.indexes.network++;
+        this.indexes.bytesFromNetwork += e.bytes;
+      } else if (e.from === 'not-modified') this.indexes.notModified++;
+      else this.indexes.cache++;
+    } else if (e.kind === 'download-start') {
+      this.firstResponse ??= now;
+    } else if (e.kind === 'download-done') {
+      this.lastDone = now;
+    }
+  }
+
+  finish(fsyncMs: number | null): FetchTimings {
+    const totalMs = Date.now() - this.t0;
+    const ms = (s: string): number => this.stageMs.get(s) ?? 0;
+    const staged = STAGES.reduce((a, s) => a + ms(s), 0);
+    const dlStart = this.stageStart.get('download');
+    const firstByteMs = this.firstResponse !== null && dlStart !== undefined ? Math.max(0, this.firstResponse - dlStart) : null;
+    return {
+      totalMs,
+      inputMs: ms('input'),
+      lookupMs: ms('lookup'),
+      planMs: ms('plan'),
+      resolveMs: ms('resolve'),
+      downloadMs: ms('download'),
+      verifyMs: ms('verify'),
+      publishMs: ms('publish'),
+      debuginfodMs: ms('debuginfod'),
+      otherMs: Math.max(0, totalMs - staged),
+      indexReadMs: this.indexMs,
+      indexes: { ...this.indexes },
+      firstByteMs,
+      transferMs: this.firstResponse !== null && this.lastDone !== null ? Math.max(0, this.lastDone - this.firstResponse) : null,
+      fsyncMs: this.stageMs.has('publish') ? fsyncMs : null,
+      decodeBusyMs: null,
+      decodeIdleMs: null,
+      writeMs: null,
+    };
+  }
+}
+
+const fmt = (v: number | null): string => (v === null ? 'not measured' : `${(v / 1000).toFixed(3)} s`);
+
+/** The `--timings` table: one line per phase (sub-phases indented under the stage they are part of). */
+export function timingLines(t: FetchTimings, label: string): string[] {
+  const rows: [string, number | null][] = [
+    ['input', t.inputMs],
+    ['lookup (cache)', t.lookupMs],
+    ...(t.debuginfodMs > 0 ? ([['debuginfod', t.debuginfodMs]] as [string, number][]) : []),
+    ['plan', t.planMs],
+    ['resolve', t.resolveMs],
+    ['  index read', t.indexReadMs],
+    ['download', t.downloadMs],
+    ['  first byte', t.firstByteMs],
+    ['  transfer', t.transferMs],
+    ['  decode busy', t.decodeBusyMs],
+    ['  decode idle', t.decodeIdleMs],
+    ['  write', t.writeMs],
+    ['verify', t.verifyMs],
+    ['publish', t.publishMs],
+    ['  fsync', t.fsyncMs],
+    ['other (lock, staging)', t.otherMs],
+    ['total', t.totalMs],
+  ];
+  const ix = t.indexes;
+  return [
+    `kdbg: timings ${label}`,
+    ...rows.map(([name, v]) => `kdbg:   ${name.padEnd(24)}${fmt(v).padStart(14)}${name === '  index read' ? `  (${ix.network} downloaded, ${ix.notModified} not modified, ${ix.cache} from cache; ${ix.bytesFromNetwork} bytes)` : ''}`),
+  ];
+}
