@@ -23,8 +23,11 @@ export interface FilelistsPackage {
 
 const BUILD_ID_PATH = /^\/usr\/lib\/debug\/\.build-id\/([0-9a-f]{2})\/([0-9a-f]{6,126})\.debug$/;
 const VMLINUX_PATH = /^\/usr\/lib\/debug\/lib\/modules\/([^/]+)\/vmlinux$/;
-/** One element we care about; `</file>` text is captured, other tags only by their attributes. */
-const TAG = /<(package|version|file)\b([^>]*)>(?:([^<]*)<\/file>)?|<\/package>/g;
+/**
+ * One element we care about: <package>/<version> by their attributes, a <file> only when its
+ * </file> is in the text too (else it is carried to the next chunk whole), and </package>.
+ */
+const TAG = /<(package|version)\b([^>]*)>|<file\b[^>]*>([^<]*)<\/file>|<\/package>/g;
 const ATTR = /([\w:-]+)="([^"]*)"/g;
 /** An unterminated tag longer than this is not filelists (hostile or broken input). */
 const MAX_CARRY = 1 << 20;
@@ -75,25 +78,10 @@ export async function* filelistsBuildIds(chunks: AsyncIterable<Uint8Array>, labe
     for (let m = TAG.exec(text); m !== null; m = TAG.exec(text)) {
       end = TAG.lastIndex;
       const tag = m[1];
-      if (tag === undefined) {
-        const p = flush();
-        if (p) yield p;
-      } else if (tag === 'package') {
-        const p = flush();
-        if (p) yield p;
-        const a = attrsOf(m[2]!);
-        cur = { name: a['name'] ?? '', arch: a['arch'] ?? '', epoch: '0', ver: '', rel: '', uname: null, buildIds: [] };
-      } else if (tag === 'version') {
-        if (cur) {
-          const a = attrsOf(m[2]!);
-          cur.epoch = a['epoch'] ?? '0';
-          cur.ver = a['ver'] ?? '';
-          cur.rel = a['rel'] ?? '';
-        }
-      } else if (cur && m[3] !== undefined) {
+      if (m[3] !== undefined) {
         // Only the two kinds of path we want; the cheap prefix test keeps the regexes off the rest.
         const path = m[3];
-        if (path.startsWith('/usr/lib/debug/')) {
+        if (cur && path.startsWith('/usr/lib/debug/')) {
           const b = BUILD_ID_PATH.exec(path);
           if (b) cur.buildIds.push(b[1]! + b[2]!);
           else if (cur.uname === null) {
@@ -101,12 +89,24 @@ export async function* filelistsBuildIds(chunks: AsyncIterable<Uint8Array>, labe
             if (v) cur.uname = unescapeXml(v[1]!);
           }
         }
+      } else if (tag === undefined) {
+        const p = flush();
+        if (p) yield p;
+      } else if (tag === 'package') {
+        const p = flush();
+        if (p) yield p;
+        const a = attrsOf(m[2]!);
+        cur = { name: a['name'] ?? '', arch: a['arch'] ?? '', epoch: '0', ver: '', rel: '', uname: null, buildIds: [] };
+      } else if (cur) {
+        const a = attrsOf(m[2]!); // <version>
+        cur.epoch = a['epoch'] ?? '0';
+        cur.ver = a['ver'] ?? '';
+        cur.rel = a['rel'] ?? '';
       }
     }
-    // Keep from the last unfinished element: an open tag, or a <file> whose </file> is not here yet.
-    let keep = text.lastIndexOf('<');
-    while (keep > end && text[keep + 1] === '/') keep = text.lastIndexOf('<', keep - 1);
-    carry = keep >= end ? text.slice(keep) : '';
+    // Everything after the last element read is carried: a filelists holds nothing but these
+    // elements, so that is at most one unfinished element (and a little whitespace).
+    carry = text.slice(end);
     if (carry.length > MAX_CARRY) throw new InputFormatError(`${label}: an element longer than ${MAX_CARRY} bytes; not a filelists.xml`, { file: label, format: 'filelists' });
   };
   for await (const c of chunks) yield* scan(carry + dec.decode(c, { stream: true }), false);

@@ -58,6 +58,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       }
       // The directory `kdbg fetch` with the same flags and environment publishes into.
       const cacheDir = cacheDirOf({ cacheDir: argv.cacheDir, env: process.env });
+      // With --fetch the server fills the cache itself: an empty (new) cache is fine.
+      if (argv.fetch) await (await import('../../cache/index.js')).openCache(cacheDir);
       if (!existsSync(join(cacheDir, 'releases'))) {
         throw new InputNotFoundError(`${cacheDir}: not a kdbg cache (no releases/ directory)`, {
           details: { cacheDir },
