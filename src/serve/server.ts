@@ -218,6 +218,9 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
       await m.fetcher.miss(id); // counted as a negative-cache answer
       return { hit: null };
     }
+    // Only misses that can cost something (a fetch, an upstream request) are limited: without
+    // them a miss is a file lookup, and gdb asks for every shared library's id.
+    if (!m.fetcher && m.upstream.length === 0) return { hit: null };
     const wait = m.limiter.take(req.socket.remoteAddress ?? '-');
     if (wait > 0) {
       metrics.rateLimited++;

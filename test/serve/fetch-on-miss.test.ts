@@ -14,6 +14,7 @@ import { startServe, type MissOptions, type RunningServer } from '../../src/serv
 import { requireFixture } from '../helpers/fixtures.js';
 import { metricValue } from '../helpers/debuginfod.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
+import { readRpmManifest, rpmFixtureRoot } from '../helpers/rpm-manifest.js';
 
 interface Manifest {
   uname: string;
@@ -211,5 +212,36 @@ describe('kdbg serve --fetch', () => {
     expect(r.status).toBe(429);
     expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
     for (let i = 0; i < 5; i++) expect((await get(limited.url, `/buildid/${m.vmlinux.buildId}/debuginfo`)).status).toBe(200);
+  });
+});
+
+describe('kdbg serve --fetch bounds its fetches', () => {
+  it('two releases missed at once with --max-fetches 1: one fetch at a time, both answered', async () => {
+    // Fixture 10's el7 repository: two debuginfo packages (two releases), each with its vmlinux's
+    // .build-id link, and gzip filelists.
+    const el7 = readRpmManifest().packages.filter((p) => p.file.startsWith('mirror/7/x86_64/') && p.role === 'vmlinux' && p.buildId);
+    expect(el7).toHaveLength(2);
+    const rpmMirror = await startMirrorServer(join(rpmFixtureRoot, 'mirror'));
+    try {
+      rpmMirror.setRateLimit(4_000_000);
+      const s = await serveWithFetch(join(work, 'cache-bounded'), { maxFetches: 1 }, [rpmMirror.url]);
+      let maxActive = 0;
+      const sampler = setInterval(() => (maxActive = Math.max(maxActive, s.miss!.fetcher!.active)), 5);
+      const answers = await Promise.all(el7.map((p) => get(s.url, `/buildid/${p.buildId}/debuginfo`)));
+      clearInterval(sampler);
+      expect(answers.map((a) => a.status)).toEqual([200, 200]);
+      expect(answers.map((a) => sha256(a.body))).toEqual(el7.map((p) => p.vmlinuxSha256));
+      expect(maxActive).toBe(1);
+      expect(s.miss!.fetcher!.counters.fetches).toBe(2);
+      // The mirror saw the two packages one after the other.
+      const spans = el7.map((p) => {
+        const rs = rpmMirror.requests.filter((r) => r.path === `/${p.file.replace(/^mirror\//, '')}`);
+        return { first: Math.min(...rs.map((r) => r.at)), last: Math.max(...rs.map((r) => r.at)) };
+      });
+      spans.sort((a, b) => a.first - b.first);
+      expect(spans[1]!.first).toBeGreaterThanOrEqual(spans[0]!.last);
+    } finally {
+      await rpmMirror.close();
+    }
   });
 });
