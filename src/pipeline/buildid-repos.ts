@@ -42,6 +42,16 @@ export interface RepoIndexStatus {
   problem: string | null;
 }
 
+export interface RepoKernel {
+  uname: string;
+  /** The repository base whose filelists listed it. */
+  repo: string;
+  /** The debuginfo package: name, [epoch:]version-release, arch. */
+  name: string;
+  evr: string;
+  arch: string;
+}
+
 const SAMPLES = ['1.0.0-1.el7', '1.0.0-1.el8', '1.0.0-1.el9', '1.0.0-1.el10'].flatMap((r) => [`${r}.x86_64`, `${r}.aarch64`]);
 
 /** sha256 of the bytes passing through, for checking filelists.xml against repomd.xml. */
@@ -105,6 +115,20 @@ export class RepoIndexes {
 
   repoStatus(): RepoIndexStatus[] {
     return [...this.status.values()];
+  }
+
+  /** Every kernel release the indexed repositories carry (a package listing a vmlinux), first repository first. */
+  kernels(): RepoKernel[] {
+    const out: RepoKernel[] = [];
+    const seen = new Set<string>();
+    for (const [repo, i] of this.loaded) {
+      for (const [name, epoch, ver, rel, arch, uname] of i.header.packages) {
+        if (uname === null || seen.has(uname)) continue;
+        seen.add(uname);
+        out.push({ uname, repo, name, evr: `${epoch === '0' ? '' : `${epoch}:`}${ver}-${rel}`, arch });
+      }
+    }
+    return out;
   }
 
   lookup(id: string): BuildIdIndexHit | null {
