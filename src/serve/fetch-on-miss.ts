@@ -125,13 +125,28 @@ export class MissFetcher {
     const t0 = Date.now();
     try {
       this.counters.fetches++;
-      this.countBytes(await fetchRelease(hit.uname, o));
+      const r = await fetchRelease(hit.uname, o);
+      this.countBytes(r);
       await this.opts.reader.scan(true);
       if (await this.opts.reader.lookup(id)) {
         this.opts.onInfo?.(`fetch on miss: ${id} → ${hit.package.name}-${hit.package.ver}-${hit.package.rel}.${hit.package.arch} (${hit.uname}) in ${Date.now() - t0} ms`);
         return { kind: 'fetched', release: hit.uname };
       }
-      // Not the vmlinux: a module of this release.
+      // Not the vmlinux: a module. Its file alone when the package header names the link's target.
+      const vm = r.packages.find((p) => p.role === 'vmlinux');
+      const { moduleNameOfLink } = await import('../pipeline/module-by-id.js');
+      const name = vm ? await moduleNameOfLink(vm, hit.member) : null;
+      if (name) {
+        const { fetchModuleDebug } = await import('../pipeline/fetch/modules.js');
+        const m = await fetchModuleDebug(r, [name], o);
+        for (const p of m.packages) this.counters.bytesFetched += p.bytesRead;
+        this.opts.reader.forgetModules(hit.uname);
+        if (await this.opts.reader.lookup(id)) {
+          this.opts.onInfo?.(`fetch on miss: ${id} → module ${name} of ${hit.uname} alone in ${Date.now() - t0} ms`);
+          return { kind: 'fetched', release: hit.uname };
+        }
+      }
+      // Every module of the release (the header could not say, or the payload is one xz block).
       this.countBytes(await fetchRelease(hit.uname, { ...o, modules: true }));
       await this.opts.reader.scan(true);
       if (await this.opts.reader.lookup(id)) {
