@@ -65,7 +65,7 @@ export class MissFetcher {
   }
 
   /** Resolve and fetch `id` (shared with every concurrent caller for the same id). */
-  miss(id: string): Promise<MissOutcome> {
+  miss(id: string, want: { sources?: boolean } = {}): Promise<MissOutcome> {
     this.counters.misses++;
     const until = this.negative.get(id);
     if (until !== undefined) {
@@ -75,13 +75,15 @@ export class MissFetcher {
       }
       this.negative.delete(id);
     }
-    const running = this.inflight.get(id);
+    // A request for sources waits on its own fetch (the vmlinux fetch does not bring them).
+    const key = want.sources ? `${id}:source` : id;
+    const running = this.inflight.get(key);
     if (running) {
       this.counters.joined++;
       return running;
     }
-    const p = this.run(id).finally(() => this.inflight.delete(id));
-    this.inflight.set(id, p);
+    const p = this.run(id, want.sources === true).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
     return p;
   }
 
@@ -103,7 +105,7 @@ export class MissFetcher {
     return until !== undefined && Date.now() < until;
   }
 
-  private async run(id: string): Promise<MissOutcome> {
+  private async run(id: string, sources: boolean): Promise<MissOutcome> {
     const hit = this.opts.indexes ? await this.opts.indexes.lookupFresh(id) : null;
     // Not remembered here: the server asks its upstream servers first, then remembers.
     if (!hit || !hit.uname) {
@@ -111,9 +113,27 @@ export class MissFetcher {
     }
     await this.slot();
     try {
-      return await this.fetchFor(id, { ...hit, uname: hit.uname });
+      return sources ? await this.fetchSources(id, { ...hit, uname: hit.uname }) : await this.fetchFor(id, { ...hit, uname: hit.uname });
     } finally {
       this.release();
+    }
+  }
+
+  /** The release with its sources package (a `/source/…` request): fetch adds only what is missing. */
+  private async fetchSources(id: string, hit: BuildIdIndexHit & { uname: string }): Promise<MissOutcome> {
+    const { fetchRelease } = await import('../pipeline/fetch/index.js');
+    const base = this.opts.fetch;
+    try {
+      this.counters.fetches++;
+      this.countBytes(await fetchRelease(hit.uname, { ...base, repos: [hit.repo, ...(base.repos ?? []).filter((r) => r !== hit.repo)], vmlinuxOnly: false }));
+      await this.opts.reader.scan(true);
+      const h = await this.opts.reader.lookup(id);
+      if (h?.sourceDir) return { kind: 'fetched', release: hit.uname };
+      this.counters.fetchFailures++;
+      return { kind: 'failed', release: hit.uname, message: `${hit.uname} was fetched but no sources were published for build-id ${id}` };
+    } catch (e) {
+      this.counters.fetchFailures++;
+      return { kind: 'failed', release: hit.uname, message: (e as Error).message };
     }
   }
 

@@ -179,6 +179,12 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
       case 'source': {
         const p = safeDecode(rest);
         if (!p || !p.startsWith('/') || p.includes('\0')) return plain(res, 404, 'source path must be absolute');
+        if (!hit.sourceDir && miss?.fetcher) {
+          // The vmlinux is cached without its sources: fetch them on this miss.
+          const o = await miss.fetcher.miss(id, { sources: true });
+          if (o.kind === 'failed') return plain(res, 502, `build-id ${id}: fetching the sources of ${hit.release} failed: ${o.message}`, { 'cache-control': 'no-store' });
+          hit = (await reader.lookup(id)) ?? hit;
+        }
         if (!hit.sourceDir) return plain(res, 404, `the cache holds no sources for ${hit.release}`);
         let realRoot: string;
         try {
@@ -226,8 +232,8 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
       metrics.rateLimited++;
       return { served: plain(res, 429, 'too many misses from this address; retry later', { 'retry-after': String(wait), 'cache-control': 'no-store' }) };
     }
-    if (m.fetcher && kind !== 'source') {
-      const o = await m.fetcher.miss(id);
+    if (m.fetcher) {
+      const o = await m.fetcher.miss(id, { sources: kind === 'source' });
       if (o.kind === 'fetched') return { hit: await reader.lookup(id) };
       if (o.kind === 'failed') return { served: plain(res, 502, `build-id ${id}: fetching ${o.release ?? 'its release'} failed: ${o.message}`, { 'cache-control': 'no-store' }) };
       if (o.cachedNegative) return { hit: null };

@@ -2,6 +2,7 @@
 // kernel-debuginfo RPM (rpmbuild, real vmlinux and module build-id links, createrepo_c xz
 // metadata) served by a real HTTP server on 127.0.0.1. Build-ids and digests come from the
 // fixture's manifest (readelf, sha256sum), never from kdbg.
+import { execFileSync, execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -187,6 +188,25 @@ describe('kdbg serve --fetch', () => {
     expect(s.miss!.fetcher!.counters.fetches).toBe(1 + m.modules.length);
     expect((await get(s.url, path)).status).toBe(200);
     expect(s.miss!.fetcher!.counters.fetches).toBe(1 + m.modules.length);
+  });
+
+  it('a source request for a vmlinux cached without sources fetches the sources package on the miss', async () => {
+    // The oracle: rpm's own listing and rpm2cpio | cpio of the -common package.
+    const common = join(mirrorRoot, m.package.replace('/kernel-debuginfo-', '/kernel-debuginfo-common-x86_64-'));
+    const path = execFileSync('rpm', ['-qlp', common], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .find((l) => l.endsWith('/kernel/main.c'))!;
+    expect(path).toBeTruthy();
+    const want = execSync(`rpm2cpio ${JSON.stringify(common)} | cpio -i --quiet --to-stdout ${JSON.stringify(`.${path}`)}`);
+    expect(existsSync(join(cacheDir, 'releases', m.uname, 'source'))).toBe(false);
+    const before = s.miss!.fetcher!.counters.fetches;
+    const r = await get(s.url, `/buildid/${m.vmlinux.buildId}/source${path}`);
+    expect(r.status, r.body.toString()).toBe(200);
+    expect(r.body.equals(want)).toBe(true);
+    expect(s.miss!.fetcher!.counters.fetches).toBe(before + 1);
+    const again = await get(s.url, `/buildid/${m.vmlinux.buildId}/source${path}`);
+    expect(again.body.equals(want)).toBe(true);
+    expect(s.miss!.fetcher!.counters.fetches).toBe(before + 1);
   });
 
   it('an unknown id: a fast 404, then answered from the negative cache', async () => {
