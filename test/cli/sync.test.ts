@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { readRpmManifest, rpmFixtureRoot } from '../helpers/rpm-manifest.js';
-import { cleanupTmp, loopbackOnlyConfig, runKdbg, tmpDir } from './fetch-cli.js';
+import { cleanupTmp, loopbackOnlyConfig, runKdbg, startKdbg, tmpDir } from './fetch-cli.js';
 
 interface Line {
   release?: string;
@@ -74,6 +74,35 @@ describe('kdbg sync', () => {
     for (const u of got) expect(execFileSync('sort', ['-V'], { input: `${since}\n${key(u)}\n`, encoding: 'utf8' }).trim().split('\n')[0]).toBe(since);
     expect(a.lines.at(-1)?.summary?.prunedBytes).toBeGreaterThan(0);
     expect(readdirSync(join(cacheDir, 'releases')).length).toBeLessThan(got.length);
+  });
+
+  it('resumes after a kill: a sync killed during a download, run again, answers what was published from the cache and fetches the rest', async () => {
+    const cacheDir = tmpDir('kdbg-sync-');
+    const el7 = readRpmManifest().packages.find((p) => p.file.startsWith('mirror/7/x86_64/kernel-debuginfo-') && p.role === 'vmlinux')!;
+    const el7Path = `/${el7.file.replace(/^mirror\//, '')}`;
+    mirror.setRateLimit(500_000); // the el7 package takes ~9 s: time to kill mid-download
+    try {
+      const args = ['sync', '--mirror', mirror.url, '--config', config, '--cache-dir', cacheDir, '--json', '--family', 'rhel', '--arch', 'x86_64'];
+      const { child, done } = startKdbg(args);
+      // Killed one second into the el7 package's download (its first request logged = under way).
+      for (let i = 0; i < 600 && !mirror.requests.some((r) => r.path === el7Path); i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 1000));
+      child.kill('SIGKILL');
+      const killed = await done;
+      expect(killed.signal).toBe('SIGKILL');
+      const before = killed.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as Line).release);
+      expect(before).not.toContain(el7.uname);
+      mirror.setRateLimit(null);
+      const again = await sync(cacheDir, []);
+      expect(again.code, again.stderr).toBe(0);
+      const items = again.lines.filter((l) => l.release);
+      expect(items.filter((l) => l.status === 'cached').map((l) => l.release).sort()).toEqual(before.filter((x): x is string => !!x).sort());
+      expect(items.find((l) => l.release === el7.uname)?.status).toBe('fetched');
+      expect(items.map((l) => l.release).sort()).toEqual([...expected].sort());
+      expect(again.lines.at(-1)?.summary?.failed).toBe(0);
+    } finally {
+      mirror.setRateLimit(null);
+    }
   });
 
   it('a bad --newest is a usage error (exit 64)', async () => {
