@@ -3,7 +3,7 @@
 //
 // Which repositories: the mirror configuration fetch loads (--mirror/--repo, config files, the
 // host's yum/dnf/zypper repos, the presets unless turned off), expanded the way fetch expands it
-// for a release of each RPM major (el7 … el10, x86_64 and aarch64): a `mirror` gives the family's
+// for a release of each RHEL and Oracle UEK major (x86_64 and aarch64): a `mirror` gives the family's
 // layout directories, a `repo` its base with $releasever/$basearch substituted. Mirror lists,
 // metalinks and templates name no fixed repository and are not indexed.
 //
@@ -52,7 +52,8 @@ export interface RepoKernel {
   arch: string;
 }
 
-const SAMPLES = ['1.0.0-1.el7', '1.0.0-1.el8', '1.0.0-1.el9', '1.0.0-1.el10'].flatMap((r) => [`${r}.x86_64`, `${r}.aarch64`]);
+/** One release per RHEL major and per Oracle UEK major: how `--mirror` bases expand (layout.ts). */
+const SAMPLES = ['1.0.0-1.el7', '1.0.0-1.el8', '1.0.0-1.el9', '1.0.0-1.el10', '1.0.0-1.el7uek', '1.0.0-1.el8uek', '1.0.0-1.el9uek'].flatMap((r) => [`${r}.x86_64`, `${r}.aarch64`]);
 
 /** sha256 of the bytes passing through, for checking filelists.xml against repomd.xml. */
 async function* hashing(body: AsyncIterable<Uint8Array>, h: ReturnType<typeof createHash>): AsyncGenerator<Uint8Array> {
