@@ -74,6 +74,11 @@ async function readText(body: AsyncIterable<Uint8Array>, max: number): Promise<s
   return Buffer.concat(parts).toString('utf8');
 }
 
+function rank(order: string[], base: string): number {
+  const i = order.indexOf(base);
+  return i < 0 ? order.length : i;
+}
+
 export class RepoIndexes {
   private readonly loaded = new Map<string, BuildIdIndex>();
   private readonly status = new Map<string, RepoIndexStatus>();
@@ -159,13 +164,24 @@ export class RepoIndexes {
   }
 
   private async refreshAll(): Promise<void> {
-    for (const base of await this.repositories()) {
-      try {
-        await this.refreshOne(base);
-      } catch (e) {
-        this.status.set(base, { repo: base, ids: this.loaded.get(base)?.count ?? 0, revision: this.loaded.get(base)?.header.revision ?? null, problem: (e as Error).message });
+    // Four repositories at a time: a miss that waits on a refresh waits for the slowest one, not
+    // for the sum of every repomd.xml round trip (most candidates of a --mirror are 404s).
+    const order = await this.repositories();
+    const todo = [...order];
+    const worker = async (): Promise<void> => {
+      for (let base = todo.shift(); base !== undefined; base = todo.shift()) {
+        try {
+          await this.refreshOne(base);
+        } catch (e) {
+          this.status.set(base, { repo: base, ids: this.loaded.get(base)?.count ?? 0, revision: this.loaded.get(base)?.header.revision ?? null, problem: (e as Error).message });
+        }
       }
-    }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    // Look-ups go through the indexes in fetch's order of the repositories, whatever finished first.
+    const byOrder = [...this.loaded.entries()].sort((a, b) => rank(order, a[0]) - rank(order, b[0]));
+    this.loaded.clear();
+    for (const [k, v] of byOrder) this.loaded.set(k, v);
   }
 
   private async http(): Promise<HttpFetcher> {

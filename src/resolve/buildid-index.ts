@@ -12,7 +12,8 @@
 // Written to a temporary name and renamed, so a reader sees the old index or the new one.
 
 import { promises as fsp } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import { InputFormatError } from '../core/errors.js';
 import type { FilelistsPackage } from './filelists.js';
 
@@ -158,9 +159,15 @@ export class BuildIdIndex {
 
 export async function writeIndexFile(file: string, bytes: Buffer): Promise<void> {
   await fsp.mkdir(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.${process.pid}.${Date.now()}.tmp`);
-  await fsp.writeFile(tmp, bytes);
-  await fsp.rename(tmp, file);
+  // Unique per write: several repositories' indexes are written at once by one process.
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await fsp.writeFile(tmp, bytes);
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
+  }
 }
 
 /** The index in `file`, or null when there is none or it is damaged (then it is rebuilt). */
