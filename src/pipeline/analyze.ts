@@ -10,6 +10,7 @@ import type { CrashBinary } from '../analyze/crash-binary.js';
 import { processEnv, type Env } from '../core/env.js';
 import type { DumpIdentity, ProgressListener } from '../core/types.js';
 import type { FirstLookReport } from '../klog/report.js';
+import type { FirstLook } from '../klog/index.js';
 import { ignoreEvents } from './events.js';
 import { fetchRelease } from './fetch/index.js';
 import type { FetchOptions } from './fetch/options.js';
@@ -191,14 +192,15 @@ export interface AnalyzeOptions {
  * trace, emitted as info events before anything is fetched (docs/analyze.md). Dumps without
  * VMCOREINFO and vmcore-dmesg.txt files have no ring to read here.
  */
-async function emitFirstLook(dump: string, identity: DumpIdentity, emit: ProgressListener): Promise<void> {
-  if (identity.format === 'dmesg' || !identity.vmcoreinfo) return;
+async function emitFirstLook(dump: string, identity: DumpIdentity, emit: ProgressListener): Promise<FirstLook | null> {
+  if (identity.format === 'dmesg' || !identity.vmcoreinfo) return null;
   const { firstLook } = await import('../klog/index.js');
   const t = Date.now();
   const look = await firstLook(dump);
-  if (!look) return;
+  if (!look) return null;
   for (const l of `first look: ${look.text}`.trimEnd().split('\n')) emit({ kind: 'info', message: l });
   emit({ kind: 'info', message: `(first look from the dump's log in ${Date.now() - t} ms${look.others ? `; ${look.others} later report${look.others === 1 ? '' : 's'} in the log` : ''})` });
+  return look;
 }
 
 export interface DumpOnlyResult {
@@ -289,7 +291,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   const identity = await identifyDump(o.dump);
   timings['identifyMs'] = Date.now() - t;
   emit({ kind: 'info', message: `${o.dump}: ${identity.format}, kernel ${identity.release ?? 'unknown'}${identity.buildId ? `, build-id ${identity.buildId}` : ''} (${timings['identifyMs']} ms)` });
-  if (o.firstLook !== false) await emitFirstLook(o.dump, identity, emit);
+  const look = o.firstLook !== false ? await emitFirstLook(o.dump, identity, emit) : null;
   let vmlinux = o.vmlinux;
   let sourceDir = o.sourceDir ?? null;
   let modulesDir = o.modulesDir ?? null;
@@ -299,7 +301,10 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   if (vmlinux === undefined) {
     t = Date.now();
     try {
-      const r = await fetchInUse(o.dump, { env, onProgress: emit, ...o.fetch });
+      // The log's "Modules linked in:" names the dump's modules before any vmlinux: an RPM read
+      // whole (el7) writes their debug files in the same pass (fetch/same-pass.ts).
+      const logModules = o.modules !== false && !o.modulesDir ? (look?.oops.modules ?? []).map((m) => m.name) : [];
+      const r = await fetchInUse(o.dump, { env, onProgress: emit, ...o.fetch, ...(logModules.length > 0 ? { moduleNames: logModules } : {}) });
       inUse = r.hold;
       // The fetch's own phases, flattened beside fetchMs (`fetchResolveMs`, `fetchIndexReadMs`, …).
       if (r.timings) Object.assign(timings, flatFetchTimings(r.timings));
