@@ -27,7 +27,7 @@ const SORT_SCRIPT = `document.querySelectorAll('table.dumps th a[data-col]').for
 export const CSP = `default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-${createHash('sha256').update(SORT_SCRIPT).digest('base64')}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
 
 function layout(title: string, body: string, script = false): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${e(title)}</title><style>${REPORT_CSS}\n${SITE_CSS}</style></head><body>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title>${e(title)}</title><style>${REPORT_CSS}\n${SITE_CSS}</style></head><body>
 <nav><b>kdbg</b><a href="/">Dumps</a><a href="/signatures">Signatures</a></nav>
 ${body}${script ? `<script>${SORT_SCRIPT}</script>` : ''}</body></html>`;
 }
