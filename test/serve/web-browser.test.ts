@@ -97,7 +97,7 @@ describe('kdbg serve --reports in chromium', () => {
   it('lists the real dumps with their signatures; filters and sorts (sort in place with JavaScript, by the links without)', async () => {
     const g = await guardedPage(browser, local.url);
     await open(g, `${local.url}/`, 'dumps');
-    const rows = await g.page.$$eval('table.dumps tbody tr', (trs) => trs.map((tr) => ({ id: tr.getAttribute('data-id'), cells: [...(tr as HTMLTableRowElement).cells].map((c) => c.textContent ?? '') })));
+    const rows = await g.page.$$eval('table.dumps tbody tr', (trs) => trs.map((tr) => ({ id: tr.getAttribute('data-id'), cells: [...tr.cells].map((c) => c.textContent ?? '') })));
     expect(rows).toHaveLength(4);
     for (const k of KINDS) {
       const s = real[k]!.summary;
@@ -139,7 +139,7 @@ describe('kdbg serve --reports in chromium', () => {
     );
     expect(sigs).toHaveLength(3);
     expect(sigs.find((s) => s.id === real['oops']!.summary.signature.id)?.n).toBe(2);
-    for (const s of sigs) expect(s.counts.reduce((a, b) => a + b, 0)).toBe(s.n);
+    for (const s of sigs) expect(s.counts.reduce((a: number, b: number) => a + b, 0)).toBe(s.n);
     clean(g);
   });
 
@@ -201,14 +201,14 @@ describe('kdbg serve --reports in chromium', () => {
     expect(hostileId).toMatch(/^[0-9a-f]{16}$/);
     await g.page.screenshot({ path: join(SCREENSHOTS, 'dumps-with-hostile.png'), fullPage: true });
     await open(g, `${local.url}/dump/${hostileId}`, 'dump-hostile');
-    expect(await g.page.evaluate(() => (window as unknown as { __kdbgPwned?: number }).__kdbgPwned)).toBeUndefined();
+    expect(await g.page.evaluate(() => (globalThis as unknown as { __kdbgPwned?: number }).__kdbgPwned)).toBeUndefined();
     expect(await g.page.$eval('#headline', (h) => h.textContent)).toBe(`${HOSTILE} headline`);
     expect(await g.page.$eval('#log', (p) => p.textContent)).toContain(HOSTILE);
     expect(await g.page.$$eval('img', (i) => i.length)).toBe(0);
     // The one script on any page is the sort script of the dumps table; none here.
     expect(await g.page.$$eval('script', (s) => s.length)).toBe(0);
     await open(g, `${local.url}/signatures`, null);
-    expect(await g.page.evaluate(() => (window as unknown as { __kdbgPwned?: number }).__kdbgPwned)).toBeUndefined();
+    expect(await g.page.evaluate(() => (globalThis as unknown as { __kdbgPwned?: number }).__kdbgPwned)).toBeUndefined();
     clean(g);
   });
 

@@ -1,8 +1,8 @@
 // The rows behind the web page: exactly what `kdbg reports` lists (pipeline/reports.ts) over the
 // serve command's --reports directories, each row with a stable id for its page URL, plus the
-// filtering and sorting of the dumps table. A listing is reused for a few seconds: a browser
-// loading the table and then a report page should not walk a fleet's directories twice, and a
-// watch writing new reports is seen on the next load after that.
+// filtering and sorting of the dumps table. The listing is read when the server starts and kept;
+// a request older than a few seconds after the last read triggers a new read in the background,
+// so a page is rendered from memory and a watch writing new reports shows up a moment later.
 import { createHash } from 'node:crypto';
 import { listReports, type ReportRow, type ReportsResult } from '../../pipeline/reports.js';
 
@@ -31,9 +31,22 @@ export class FleetSource {
     private readonly maxAgeMs = 5000,
   ) {}
 
-  async get(now = Date.now()): Promise<Fleet> {
-    if (this.cached && now - this.cached.readAt < this.maxAgeMs) return this.cached;
-    // One walk at a time: concurrent requests share it.
+  /**
+   * The listing: the cached one while a fresher one is read in the background once it is older
+   * than maxAgeMs (a request never waits for a walk of the fleet, except the very first, or with
+   * `fresh` for a dump page whose id the cached listing does not know yet).
+   */
+  async get(o: { fresh?: boolean } = {}): Promise<Fleet> {
+    // `fresh` at most once a second: a stream of unknown ids does not become a stream of walks.
+    if (this.cached && (!o.fresh || Date.now() - this.cached.readAt < 1000)) {
+      if (Date.now() - this.cached.readAt >= this.maxAgeMs) void this.refresh().catch(() => undefined);
+      return this.cached;
+    }
+    return this.refresh();
+  }
+
+  /** Starts (or joins) a read of the listing; concurrent callers share one walk. */
+  refresh(): Promise<Fleet> {
     this.pending ??= this.read().finally(() => (this.pending = null));
     return this.pending;
   }

@@ -45,6 +45,8 @@ function cookieOf(req: IncomingMessage, name: string): string | null {
 
 export function createWebHandler(o: WebOptions): WebHandler {
   const fleet = new FleetSource(o.reportDirs);
+  // Read the listing now, not on the first page request.
+  void fleet.refresh().catch(() => undefined);
   let loginCode: string | null = o.token ? newToken() : null;
 
   const authorized = (req: IncomingMessage): boolean => {
@@ -92,8 +94,10 @@ export function createWebHandler(o: WebOptions): WebHandler {
       if (rawPath === '/') out = send(res, 200, dumpsPage(f, parseTableQuery(url.searchParams)));
       else if (rawPath === '/signatures') out = send(res, 200, signaturesPage(f));
       else {
-        const row = f.byId.get(rawPath.slice('/dump/'.length));
-        if (!row) return send(res, 404, 'kdbg serve: no such dump (the list is re-read every few seconds)\n', 'text/plain; charset=utf-8');
+        const id = rawPath.slice('/dump/'.length);
+        // A dump newer than the listing: read it again before answering 404.
+        const row = f.byId.get(id) ?? (await fleet.get({ fresh: true })).byId.get(id);
+        if (!row) return send(res, 404, 'kdbg serve: no such dump under the --reports directories\n', 'text/plain; charset=utf-8');
         // The report file as it is now; a failed dump has only its state-file row.
         const report = row.schema === 'kdbg.watch-state/1' ? null : await fsp.readFile(row.file, 'utf8').then((t) => JSON.parse(t) as unknown, () => null);
         out = send(res, 200, dumpPage(row, report, f));
