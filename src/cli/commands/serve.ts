@@ -49,7 +49,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       const web = await webFor({ reports: argv.reports ?? [], tokenFile: argv.tokenFile, loopback: isLoopback(addr.host), verbose: argv.verbose });
       const server = await startServe({ cacheDir, host: addr.host, port: addr.port, ...(argv.verbose ? { log: (l: string) => writeErr(l) } : {}), ...(web ? { web: web.handler } : {}) });
       if (!isLoopback(addr.host)) {
-        writeErr(`kdbg serve: warning: listening on ${addr.host}, not loopback; there is no authentication (put an HTTPS reverse proxy in front)`);
+        writeErr(`kdbg serve: warning: listening on ${addr.host}, not loopback; the debuginfod API has no authentication${web ? ' (the report pages want a token)' : ''} (put an HTTPS reverse proxy in front)`);
       }
       const pages = web ? web.announce(server.url) : null;
       if (argv.json) writeJsonLine({ url: server.url, host: server.host, port: server.port, cacheDir, entries: server.reader.entryCount, ...(pages ? { reports: pages } : {}) });
