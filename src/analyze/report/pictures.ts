@@ -7,6 +7,7 @@
 import type { ChainEntry } from '../call-chain.js';
 import type { KmemInfo, KmemRow } from '../parsers/kmem.js';
 import type { SourceQuote } from '../index.js';
+import { normalizeFunction } from '../signature.js';
 import type { Finding } from '../triage-types.js';
 
 export function escapeHtml(s: string): string {
@@ -17,15 +18,15 @@ const e = escapeHtml;
 export const PICTURE_CSS = `.bars{margin:.4rem 0 1rem}.bars svg{display:block;max-width:100%;height:auto}.bars text{font:13px system-ui,sans-serif;fill:#1b1b1b}.bars .num{font:12.5px ui-monospace,monospace}
 .nobar{color:#555;font-style:italic}
 ol.chain{list-style:none;padding:0;margin:.5rem 0;font:13.5px/1.35 ui-monospace,SFMono-Regular,Menlo,monospace}
-ol.chain li{position:relative;margin:0 0 .35rem 1.4rem;padding:.3rem .6rem;border:1px solid #c9c9c9;border-radius:4px;background:#fafafa}
-ol.chain li+li::before{content:"";position:absolute;left:-.9rem;top:-.45rem;height:.9rem;border-left:2px solid #9a9a9a}
-ol.chain li::after{content:"";position:absolute;left:-1.05rem;top:.65rem;width:.5rem;height:.5rem;border-radius:50%;background:#9a9a9a}
+ol.chain li{position:relative;display:flex;flex-wrap:wrap;align-items:baseline;gap:0 .3rem;margin:0 0 .25rem 1.4rem;padding:.2rem .6rem;border:1px solid #c9c9c9;border-radius:4px;background:#fafafa}
+ol.chain li+li::before{content:"";position:absolute;left:-.9rem;top:-.35rem;height:.6rem;border-left:2px solid #9a9a9a}
+ol.chain li::after{content:"";position:absolute;left:-1.05rem;top:.55rem;width:.5rem;height:.5rem;border-radius:50%;background:#9a9a9a}
 ol.chain li.handler{opacity:.62;background:#f3f3f3}
 ol.chain li.fault{border:2px solid #b00020;background:#fff1f2}ol.chain li.fault::after{background:#b00020}
 ol.chain li.caller{border:2px solid #c77700;background:#fff8ec}ol.chain li.caller::after{background:#c77700}
-.fn{font-weight:700}.mod{color:#6a3d9a}.lvl{color:#666;display:inline-block;min-width:2.2rem}.place{color:#333;font-size:12.5px;word-break:break-all}
+.fn{font-weight:700}.mod{color:#6a3d9a}.lvl{color:#666;display:inline-block;min-width:2.2rem}.stack{color:#8a4b00;font-size:12.5px}.place{margin-left:auto;color:#333;font-size:12.5px;word-break:break-all}
 .tag{font:600 11px system-ui,sans-serif;color:#fff;background:#b00020;border-radius:3px;padding:1px 5px;margin-left:.4rem;vertical-align:1px}.caller .tag{background:#c77700}.tag.sig{background:#37597a}
-.srcline{display:block;margin-top:.2rem;padding:.15rem .4rem;background:#fff;border-left:3px solid #b00020;white-space:pre-wrap}.caller .srcline{border-left-color:#c77700}
+.srcline{display:block;flex-basis:100%;margin-top:.2rem;padding:.15rem .4rem;background:#fff;border-left:3px solid #b00020;white-space:pre-wrap}.caller .srcline{border-left-color:#c77700}
 .chainnote{color:#555;font-size:13px;margin:.2rem 0}
 pre.src{background:#f6f6f6;padding:.5rem 0;font:13px/1.4 ui-monospace,monospace;overflow-x:auto}pre.src span{display:block;padding:0 .6rem}pre.src .hl{background:#ffe1e4;border-left:4px solid #b00020;padding-left:calc(.6rem - 4px);font-weight:600}
 .finding{margin:.8rem 0;padding:.2rem .8rem;border-left:5px solid #6a8}.finding.critical{border-color:#b00020}.finding.warning{border-color:#e09000}
@@ -144,6 +145,7 @@ export function callChainView(o: {
   signatureFrames?: readonly { function: string; module: string | null }[];
 }): string {
   if (o.chain.length === 0) return '';
+  // The signature's frames are normalised (`__handle_sysrq.cold` → `__handle_sysrq`): compare alike.
   const sigFns = new Set((o.signatureFrames ?? []).map((f) => f.function));
   const items = o.chain.map((c, i) => {
     const cls = i === o.faultIndex ? 'fault' : i === o.callerIndex ? 'caller' : isHandlerSide(i, o.faultIndex) ? 'handler' : 'frame';
@@ -153,12 +155,12 @@ export function callChainView(o: {
     const tags: string[] = [];
     if (cls === 'fault') tags.push('<span class="tag">faulting frame</span>');
     if (cls === 'caller') tags.push('<span class="tag">caller</span>');
-    if (sigFns.has(c.function) && cls !== 'handler') tags.push('<span class="tag sig" title="part of the crash signature">signature</span>');
+    if (sigFns.has(normalizeFunction(c.function))) tags.push('<span class="tag sig" title="part of the crash signature">signature</span>');
     const line = cls === 'fault' ? quotedLine(o.source, c) : cls === 'caller' ? quotedLine(o.callerSource, c) : null;
     return (
       `<li class="${cls}" data-function="${e(c.function)}" data-kind="${c.kind}"${c.module ? ` data-module="${e(c.module)}"` : ''}>` +
       `<span class="lvl">${lvl}</span><span class="fn">${what}</span>${c.module ? ` <span class="mod">[${e(c.module)}]</span>` : ''}${tags.join('')}` +
-      `${c.stack ? ` <span class="place">(${e(c.stack)})</span>` : ''}<br><span class="place"${c.file !== null ? ` title="${e(c.file)}"` : ''}>${e(place)}</span>` +
+      `${c.stack ? ` <span class="stack">(${e(c.stack)})</span>` : ''}<span class="place"${c.file !== null ? ` title="${e(c.file)}"` : ''}>${e(place)}</span>` +
       `${line !== null ? `<code class="srcline">${e(`${c.line}: ${line}`)}</code>` : ''}</li>`
     );
   });
