@@ -14,8 +14,8 @@ import { SORT_KEYS, choices, selectRows, sortValue, type Fleet, type FleetRow, t
 const SITE_CSS = `nav{display:flex;gap:1.2rem;align-items:baseline;border-bottom:1px solid #ccc;padding-bottom:.4rem;margin-bottom:1rem}nav b{font-size:1.1rem}nav a{color:#0b4f8a}
 table.dumps{width:100%;border-collapse:collapse;font-size:13.5px}table.dumps th,table.dumps td{border-bottom:1px solid #e2e2e2;border-left:0;border-right:0;border-top:0;padding:.3rem .45rem;text-align:left;vertical-align:top}
 table.dumps th{background:#f2f2f2;white-space:nowrap;position:sticky;top:0}table.dumps th a{color:#1b1b1b;text-decoration:none}table.dumps th a:hover{text-decoration:underline}
-table.dumps tbody tr:nth-child(even){background:#fafafa}table.dumps td.t,table.dumps td.k{white-space:nowrap;font-family:ui-monospace,monospace;font-size:12.5px}table.dumps td.h{white-space:nowrap}table.dumps td.s{min-width:19rem}
-.hl2{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden}
+table.dumps tbody tr:nth-child(even){background:#fafafa}table.dumps td.t,table.dumps td.k{white-space:nowrap;font-family:ui-monospace,monospace;font-size:12.5px}table.dumps td.h{white-space:nowrap}table.dumps td.s{min-width:16rem}table.dumps td.hd{min-width:26rem}
+.hl2{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden;overflow-wrap:anywhere}
 .sigid{font-family:ui-monospace,monospace;font-size:12.5px;background:#eef3f8;border-radius:3px;padding:0 .3rem;color:#1f3f5f}.sigtext{display:block;color:#444;font-size:12.5px}
 .st{font:600 11.5px system-ui,sans-serif;border-radius:3px;padding:1px 5px;background:#e6e6e6}.st.analyzed{background:#dcefe0}.st.failed{background:#ffd9dc}
 form.filter{display:flex;gap:.8rem;flex-wrap:wrap;align-items:end;margin:.6rem 0 1rem}form.filter label{display:flex;flex-direction:column;font-size:12.5px;color:#444}form.filter select{max-width:22rem}
@@ -75,7 +75,7 @@ export function dumpsPage(f: Fleet, q: TableQuery): string {
         cell(r, 'signature', r.signature ? `<a class="sigid" href="/${qs({ signature: r.signature.id })}">${e(r.signature.id)}</a><span class="sigtext">${e(r.signature.text)}</span>` : '-', 's') +
         cell(r, 'status', `<span class="st ${e(r.status)}">${e(r.status)}</span>`) +
         // Two lines at most (the whole headline is the link's title and the report page's h1): 200 rows stay scannable.
-        cell(r, 'headline', `<a class="hl2" href="/dump/${r.id}" title="${e(r.headline ?? '')}">${e(r.headline ?? '-')}</a>`) +
+        cell(r, 'headline', `<a class="hl2" href="/dump/${r.id}" title="${e(r.headline ?? '')}">${e(r.headline ?? '-')}</a>`, 'hd') +
         '</tr>',
     )
     .join('\n');
