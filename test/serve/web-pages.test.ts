@@ -12,6 +12,7 @@ import { splitTranscript } from '../../src/analyze/transcript.js';
 import { startServe, type RunningServer } from '../../src/serve/server.js';
 import { bucketCounts, timeAxis } from '../../src/serve/web/chart.js';
 import { createWebHandler } from '../../src/serve/web/handler.js';
+import type { FirstLookReport } from '../../src/klog/report.js';
 import { requireFixture } from '../helpers/fixtures.js';
 
 const KINDS = ['sysrq', 'nmi', 'oops'] as const;
@@ -19,6 +20,7 @@ const HOSTILE = '<script>alert(1)</script>"\'&<kdbg-x>';
 const work = mkdtempSync(join(tmpdir(), 'kdbg-web-pages-'));
 const real: Record<string, AnalysisReport> = {};
 let open: RunningServer;
+let firstLook: FirstLookReport;
 let locked: RunningServer;
 const TOKEN = 'test-token-abcdefghijklmnop';
 
@@ -57,6 +59,12 @@ beforeAll(async () => {
   h.memory!.rows[0]!.size = HOSTILE;
   mkdirSync(join(work, 'fleet', 'hostile'), { recursive: true });
   writeFileSync(join(work, 'fleet', 'hostile', 'report.json'), JSON.stringify(h));
+  // A first look (the dump's own log, no crash) of the real oops dump, as `kdbg analyze --no-fetch` writes it.
+  const { analyzeDumpOnly } = await import('../../src/pipeline/analyze.js');
+  const look = await analyzeDumpOnly({ dump: requireFixture('vmcores', 'oops', 'vmcore.kdump-zlib') });
+  firstLook = look.report;
+  mkdirSync(join(work, 'fleet', 'firstlook'), { recursive: true });
+  writeFileSync(join(work, 'fleet', 'firstlook', 'report.json'), JSON.stringify(look.report));
   mkdirSync(join(work, 'cache', 'releases'), { recursive: true });
   open = await startServe({ cacheDir: join(work, 'cache'), host: '127.0.0.1', port: 0, web: createWebHandler({ reportDirs: [join(work, 'fleet')], token: null }) });
   locked = await startServe({ cacheDir: join(work, 'cache'), host: '127.0.0.1', port: 0, web: createWebHandler({ reportDirs: [join(work, 'fleet')], token: TOKEN }) });
@@ -76,7 +84,7 @@ describe('report pages (no browser)', () => {
   it('escapes every free-text field of a report on every page', async () => {
     const table = await get(open, '/');
     expect(table.status).toBe(200);
-    const id = /<tr data-id="([0-9a-f]{16})"[^]*?&lt;script&gt;alert\(1\)/.exec(table.body)?.[1];
+    const id = [...table.body.matchAll(/<tr data-id="([0-9a-f]{16})">(.*?)<\/tr>/g)].find((m) => m[2]!.includes('&lt;script&gt;alert(1)'))?.[1];
     expect(id).toBeDefined();
     for (const page of ['/', '/signatures', `/dump/${id!}`]) {
       const { body } = await get(open, page);
@@ -93,14 +101,29 @@ describe('report pages (no browser)', () => {
   it('filters by kernel, host and signature and sorts on the server', async () => {
     const sig = real['oops']!.summary.signature.id;
     const rowsOf = (html: string): string[] => [...html.matchAll(/<tr data-id="([0-9a-f]{16})"/g)].map((m) => m[1]!);
-    expect(rowsOf((await get(open, '/')).body)).toHaveLength(10);
-    expect(rowsOf((await get(open, `/?signature=${sig}`)).body)).toHaveLength(4);
+    expect(rowsOf((await get(open, '/')).body)).toHaveLength(11);
+    expect(rowsOf((await get(open, `/?signature=${sig}`)).body)).toHaveLength(5);
     expect(rowsOf((await get(open, '/?host=host-b')).body)).toHaveLength(3);
     expect(rowsOf((await get(open, `/?host=host-b&signature=${sig}`)).body)).toHaveLength(1);
+    // The recorded sessions' kernel (9 rows); the first look names the fixture dump's own.
     expect(rowsOf((await get(open, `/?kernel=${encodeURIComponent(real['oops']!.system.release!)}`)).body)).toHaveLength(9);
+    expect(rowsOf((await get(open, `/?kernel=${encodeURIComponent(firstLook.dump.release!)}`)).body).length).toBeGreaterThanOrEqual(1);
     const byHost = (await get(open, '/?sort=host&dir=asc')).body;
     const hosts = [...byHost.matchAll(/<td class="h" data-v="([^"]*)"/g)].map((m) => m[1]!);
     expect(hosts).toEqual([...hosts].sort((a, b) => a.localeCompare(b)));
+  });
+
+  it("shows a first look's headline, signature and log trace on its page", async () => {
+    const f = firstLook.firstLook!;
+    const table = (await get(open, '/')).body;
+    const id = [...table.matchAll(/<tr data-id="([0-9a-f]{16})">(.*?)<\/tr>/g)].find((m) => m[2]!.includes('first-look'))?.[1];
+    expect(id).toBeDefined();
+    const page = (await get(open, `/dump/${id!}`)).body;
+    expect(page).toContain(`<h1 id="headline">${f.headline.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</h1>`);
+    expect(page).toContain(`data-id="${f.signature!.id}"`);
+    // The log's trace, the exception RIP marked: the signature's frames are among its entries.
+    for (const fr of f.signature!.frames) expect(page).toContain(`data-function="${fr.function}`);
+    expect(page).toMatch(/<li class="fault" data-function="kdbg_oops_read_value"/);
   });
 
   it('charts each signature per day on one axis; the counts add up to the group', async () => {
@@ -109,8 +132,10 @@ describe('report pages (no browser)', () => {
     expect(rows).toHaveLength(3);
     for (const r of rows) expect(r.counts.reduce((a, b) => a + b, 0)).toBe(r.n);
     const sysrq = rows.find((r) => r.id === real['sysrq']!.summary.signature.id)!;
-    // Days 3, 5 and 7 of November on a 14-day axis ending on the 7th.
-    expect(sysrq.counts).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1]);
+    // Days 3, 5 and 7 of November: one dump each, two buckets apart, on the fleet's daily axis.
+    const at = sysrq.counts.flatMap((n, i) => (n ? [i] : []));
+    expect(at.map((i) => sysrq.counts[i])).toEqual([1, 1, 1]);
+    expect([at[1]! - at[0]!, at[2]! - at[1]!]).toEqual([2, 2]);
     const axis = timeAxis(['2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z'])!;
     expect(axis.unit).toBe('week');
     expect(bucketCounts(axis, ['2026-01-01T10:00:00Z', '2026-01-05T00:00:00Z', '2026-12-31T23:00:00Z', null])).toEqual([2, ...Array(axis.buckets - 2).fill(0), 1]);

@@ -121,7 +121,9 @@ function firstLookSections(r: FirstLookReport): string {
   h.push(`<dt>Dump</dt><dd><code>${e(r.dump.path)}</code> (${e(r.dump.format)})</dd><dt>Kernel</dt><dd><code>${e(r.dump.release ?? '?')}</code></dd>`);
   if (f?.signature) h.push(`<dt>Signature</dt><dd id="signature" data-id="${e(f.signature.id)}"><code>${e(f.signature.id)}</code> ${e(f.signature.text)}</dd>`);
   h.push(`</dl><p>Read from the dump alone (no vmlinux, no crash): <code>kdbg analyze</code> without <code>--no-fetch</code> adds the call chain, memory and findings.</p>`);
-  if (f) h.push(`<h2>Call trace (from the log)</h2><ol class="chain">${f.oops.trace.map(traceItem).join('')}</ol>`);
+  // The oops's own RIP/pc line first (where it faulted), then the Call Trace entries.
+  const pc = f?.oops.pc ? traceItem({ type: 'exception', segment: f.oops.pc.segment, location: f.oops.pc }) : '';
+  if (f) h.push(`<h2>Call trace (from the log)</h2><ol class="chain">${pc}${f.oops.trace.map(traceItem).join('')}</ol>`);
   h.push(`<h2>Kernel log (tail)</h2><pre id="log">${e(r.log.tail.slice(-60).join('\n'))}</pre>`);
   return h.join('\n');
 }
