@@ -217,7 +217,8 @@ describe('kdbg serve --reports in chromium', () => {
     writeFileSync(tokenFile, 'kdbg-test-token-0123456789abcdef\n');
     const anyAddr = await serve(['--listen', '0.0.0.0:0', '--reports', reportsDir]);
     const base = `http://127.0.0.1:${anyAddr.port}`;
-    expect(anyAddr.reports.login).toMatch(/\/login\?code=[\w-]+$/);
+    expect(anyAddr.reports.login).toMatch(/^http:\/\/[^/]+\/login\?code=[\w-]+$/);
+    expect(anyAddr.reports.login).not.toContain('0.0.0.0');
     for (const p of ['/', '/signatures', `/dump/${hostileId}`]) expect((await fetch(`${base}${p}`)).status, p).toBe(401);
     expect((await fetch(`${base}/`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status).toBe(401);
     expect((await fetch(`${base}/`, { headers: { cookie: 'kdbg_token=guess' } })).status).toBe(401);
@@ -238,5 +239,22 @@ describe('kdbg serve --reports in chromium', () => {
     const ok = await fetch(`${withFile.url}/`, { headers: { authorization: 'Bearer kdbg-test-token-0123456789abcdef' } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+  });
+
+  it('refuses a --reports directory that does not exist (exit 66) and a short token file (exit 64)', async () => {
+    const fail = (args: string[]): Promise<{ code: number | null; stderr: string }> =>
+      new Promise((resolve) => {
+        const p = spawn(process.execPath, [bin, 'serve', '--listen', '127.0.0.1:0', '--cache-dir', cacheDir, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        p.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+        p.once('exit', (code) => resolve({ code, stderr }));
+      });
+    const missing = await fail(['--reports', join(work, 'nowhere')]);
+    expect(missing.code).toBe(66);
+    expect(missing.stderr).toContain(`${join(work, 'nowhere')}: no such file or directory (--reports)`);
+    writeFileSync(join(work, 'short-token'), 'short\n');
+    const short = await fail(['--reports', reportsDir, '--token-file', join(work, 'short-token')]);
+    expect(short.code).toBe(64);
+    expect(short.stderr).toMatch(/at least 16 characters/);
   });
 });

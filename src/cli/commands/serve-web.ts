@@ -3,6 +3,7 @@
 // token — the one in --token-file, else a fresh random one — sent as "Authorization: Bearer
 // <token>" or as the cookie that the one-time login URL printed at start sets.
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { UsageError } from '../../core/errors.js';
 import type { WebHandler } from '../../serve/web/handler.js';
 
@@ -31,6 +32,10 @@ export async function webFor(o: { reports: readonly string[]; tokenFile: string 
   const handler = createWebHandler({ reportDirs: o.reports, token, ...(o.verbose ? { onTiming: (p: string, ms: number) => writeErr(`kdbg serve: page ${p} rendered in ${ms.toFixed(1)} ms`) } : {}) });
   return {
     handler,
-    announce: (url) => ({ url: `${url}/`, login: handler.loginCode ? `${url}/login?code=${handler.loginCode}` : null, dirs: [...o.reports] }),
+    announce: (url) => {
+      // A wildcard address is not one a browser can open: name this host instead.
+      const base = url.replace(/^http:\/\/(0\.0\.0\.0|\[::\])(?=:)/, `http://${hostname()}`);
+      return { url: `${base}/`, login: handler.loginCode ? `${base}/login?code=${handler.loginCode}` : null, dirs: [...o.reports] };
+    },
   };
 }
