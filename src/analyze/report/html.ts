@@ -2,7 +2,7 @@
 // the same report model as the Markdown. The body (reportSections) is also the report page of
 // `kdbg serve`, so the standalone file and the served page show the same pictures (pictures.ts).
 import type { AnalysisReport } from '../index.js';
-import { verificationLine } from './markdown.js';
+import { logVsBtLines, verificationLine } from './markdown.js';
 import { PICTURE_CSS, callChainView, escapeHtml, findingsView, memoryBars, sourceView } from './pictures.js';
 
 export { escapeHtml } from './pictures.js';
@@ -38,6 +38,7 @@ export function reportSections(r: AnalysisReport): string {
   const caller = r.callerIndex !== null && r.callerIndex !== undefined ? chain[r.callerIndex] : undefined;
   if (r.callerSource) h.push(sourceView(`Caller: ${r.callerSource.file}:${r.callerSource.line}${caller ? ` (${caller.function})` : ''}`, r.callerSource));
   if (r.sourceNote) h.push(`<p class="warn">Sources: ${e(r.sourceNote)}</p>`);
+  if (r.logVsBt) h.push(`<h2>The dump's own log beside bt</h2><p>${e(r.logVsBt.verdict)}.</p><pre class="logbt">${e(logVsBtLines(r.logVsBt).join('\n'))}</pre>`);
   h.push('<h2>Findings</h2>', findingsView(r.findings));
   if (r.backtrace && chain.length === 0) {
     const t = r.backtrace;

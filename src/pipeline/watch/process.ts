@@ -12,7 +12,7 @@ import type { ProgressEvent } from '../../core/types.js';
 import { analyzeFetched, findCrash, moduleLoader, type LocatedCrash } from '../analyze.js';
 import { fetchDebuginfodFirst } from '../fetch/debuginfod-first.js';
 import type { FetchOptions } from '../fetch/options.js';
-import { oopsSignature } from '../signature.js';
+import { oopsLogTrace, oopsSignature } from '../signature.js';
 import type { DumpProcessor, WatchItem } from './loop.js';
 
 export interface DumpProcessorOptions {
@@ -64,6 +64,7 @@ export function makeDumpProcessor(o: DumpProcessorOptions): DumpProcessor {
         loadModules: fetched.modules || o.analyze.modules === false ? null : moduleLoader(fetched, { ...o.fetch, env: o.env, signal }, onProgress),
         crash,
         timeoutMs,
+        logTrace: look ? oopsLogTrace(look.oops, look.headline) : null,
         header: () => ['kdbg watch --analyze transcript', `crash ${crash.version ?? '?'} (${crash.path})`, `vmlinux ${fetched.vmlinux}`, `dump ${item.path}`],
         outDir,
       });
