@@ -28,7 +28,7 @@ import { decompressIndex } from './decompress.js';
 import { readIndexWithRetry, TRANSIENT } from './index-read.js';
 import { cachedIndexGet } from './index-cache.js';
 import { releaseDigests } from './deb-release.js';
-import { readRows, rowOf, stanzaOf, writeRows, type Row } from './deb-parsed.js';
+import { readRows, rowOf, stanzaOf, writeRows } from './deb-parsed.js';
 
 export interface DebResolveOptions {
   /** Archive roots from --mirror (each holds dists/ and pool/), tried first. */
@@ -283,7 +283,7 @@ async function scanIndexUrl(
     opts.onProgress?.({ kind: 'index', url, from: 'cache', bytes: 0, ms: Date.now() - t0 });
     return { attempt: { url, result: found.length > 0 ? 'found' : 'not in index' }, found, next: false };
   }
-  let keep: Row[] = [];
+  let keep: string[] = [];
   let r: Candidate[] | string;
   try {
     r = await readIndexWithRetry(
@@ -293,7 +293,7 @@ async function scanIndexUrl(
         found.length = 0;
         keep = [];
         for await (const s of parsePackagesStanzas(decompressIndex(res.body, url), { fields: FIELDS, label: url })) {
-          if (root && s['Package'] !== undefined) keep.push(rowOf(s));
+          if (root && s['Package'] !== undefined) keep.push(rowOf(s).join('\t'));
           add(s);
         }
         return found;

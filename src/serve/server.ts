@@ -7,6 +7,7 @@
 //   GET|HEAD /buildid/<id>/section/<name>   one section's bytes (404 when absent or NOBITS)
 //   GET|HEAD /buildid/<id>/source/<abspath> a file of the entry's extracted sources
 //   GET      /metrics                       Prometheus text
+//   GET      /, /signatures, /dump/<id>     the report pages, with --reports (web/handler.ts)
 //
 // Read-only (GET/HEAD only; the cache is never written), streaming with back-pressure, single
 // byte ranges (RFC 9110 §14; multi-range requests get the whole file, which the RFC allows),
@@ -26,7 +27,7 @@ import { findSection, isExecutableElf } from './elf-file.js';
 import { ServeMetrics, type RequestType } from './metrics.js';
 import { missHandling, missMetrics, relay, type MissHandling, type MissOptions } from './miss-route.js';
 export type { MissHandling, MissOptions } from './miss-route.js';
-
+import type { WebHandler } from './web/handler.js';
 
 export interface ServeOptions {
   cacheDir: string;
@@ -36,6 +37,8 @@ export interface ServeOptions {
   /** One line per answered request (access log), when given. */
   log?: (line: string) => void;
   miss?: MissOptions;
+  /** The report pages (web/handler.ts) at /, /signatures, /dump/<id>, when `--reports` is given. */
+  web?: WebHandler;
 }
 
 export interface RunningServer {
@@ -136,6 +139,8 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     // The raw path, not a URL-parsed one: WHATWG URL parsing would fold `..` before we can judge it.
     const rawPath = (req.url ?? '/').split('?')[0]!;
     if (method !== 'GET' && method !== 'HEAD') return plain(res, 405, 'kdbg serve is read-only', { allow: 'GET, HEAD' });
+    const page = opts.web ? await opts.web.handle(req, res, rawPath) : null;
+    if (page) return page;
     if (rawPath === '/metrics') {
       setType('metrics');
       const body = metrics.render({ entries: reader.entryCount, ...(miss ? { miss: missMetrics(miss) } : {}) });

@@ -16,6 +16,8 @@ export interface ServeArgs {
   negativeTtl: number;
   missRate: number;
   allowRemote: boolean;
+  reports?: string[];
+  tokenFile?: string;
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {
@@ -35,7 +37,9 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('max-fetches', { type: 'number', default: 2, describe: 'with --fetch: fetches running at once' })
       .option('negative-ttl', { type: 'number', default: 600, describe: 'with --fetch: seconds an unknown build-id is answered 404 without looking again' })
       .option('miss-rate', { type: 'number', default: 60, describe: 'misses per minute allowed per client address (0: no limit)' })
-      .option('allow-remote', { type: 'boolean', default: false, describe: 'allow --listen on a non-loopback address (there is no authentication)' }) as unknown as Argv<ServeArgs>,
+      .option('allow-remote', { type: 'boolean', default: false, describe: 'allow --listen on a non-loopback address (there is no authentication)' })
+      .option('reports', { type: 'string', array: true, describe: 'also serve the report pages at / for the report.json files under DIR (watch report folders, `analyze -o` folders; repeatable; docs/hosts.md)' })
+      .option('token-file', { type: 'string', describe: 'the report pages want this token (first line of the file; header "Authorization: Bearer …" or the cookie of the one-time login URL). Default: none on loopback, a fresh one on any other address' }) as unknown as Argv<ServeArgs>,
   handler: async (argv: ArgumentsCamelCase<ServeArgs>): Promise<void> => {
     // SIGTERM (systemd stop) ends the process with 0, even while it is still starting
     // (cli/interrupt.ts owns the signal handlers; main.ts decides the exit code).
@@ -82,14 +86,19 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         env: process.env,
         onInfo: log,
       });
-      const server = await startServe({ cacheDir, host: addr.host, port: addr.port, ...(argv.verbose ? { log } : {}), miss });
+      // The report pages: loopback is open to local users only; any other address gets a token.
+      const { webFor } = await import('./serve-web.js');
+      const web = await webFor({ reports: argv.reports ?? [], tokenFile: argv.tokenFile, loopback: isLoopback(addr.host), verbose: argv.verbose });
+      const server = await startServe({ cacheDir, host: addr.host, port: addr.port, ...(argv.verbose ? { log } : {}), miss, ...(web ? { web: web.handler } : {}) });
       // The first index build runs behind the listener: hits are answered while it reads filelists.
       if (miss.indexes) void miss.indexes.refresh().then(() => log(`kdbg serve: build-id index: ${miss.indexes!.idCount} ids from ${miss.indexes!.repoStatus().filter((r) => r.problem === null).length} repositories`));
       if (!isLoopback(addr.host)) {
-        writeErr(`kdbg serve: warning: listening on ${addr.host}, not loopback (--allow-remote); there is no authentication (put an HTTPS reverse proxy in front)`);
+        writeErr(`kdbg serve: warning: listening on ${addr.host}, not loopback (--allow-remote); the debuginfod API has no authentication${web ? ' (the report pages want a token)' : ''} (put an HTTPS reverse proxy in front)`);
       }
-      if (argv.json) writeJsonLine({ url: server.url, host: server.host, port: server.port, cacheDir, entries: server.reader.entryCount, fetch: argv.fetch, upstream: miss.upstream });
+      const pages = web ? web.announce(server.url) : null;
+      if (argv.json) writeJsonLine({ url: server.url, host: server.host, port: server.port, cacheDir, entries: server.reader.entryCount, fetch: argv.fetch, upstream: miss.upstream, ...(pages ? { reports: pages } : {}) });
       else writeErr(`kdbg serve: ${cacheDir} at ${server.url} (debuginfod API; DEBUGINFOD_URLS=${server.url})`);
+      if (pages) writeErr(`kdbg serve: report pages at ${pages.login ?? pages.url}${pages.login ? ' (one-time login URL: it sets a cookie and works once)' : ''}`);
       if (!stop.aborted) await new Promise<void>((done) => stop.addEventListener('abort', () => done(), { once: true }));
       await server.close();
     }
