@@ -12,6 +12,8 @@ export const READ_CACHE_BLOCK = 1 << 20;
 export class CachedRandomAccess implements RandomAccess {
   /** Block number → its bytes (shorter than a block only at the end of input), in use order. */
   private readonly blocks = new Map<number, Promise<Uint8Array>>();
+  /** The blocks of `blocks` whose read has completed, for viewAt. */
+  private readonly loaded = new Map<number, Uint8Array>();
 
   constructor(
     private readonly src: RandomAccess,
@@ -36,13 +38,34 @@ export class CachedRandomAccess implements RandomAccess {
       b = this.src.readAt(n * this.blockSize, this.blockSize);
       // A failed read is not kept: the next reader asks again and sees the error itself.
       const mine = b;
-      mine.catch(() => {
-        if (this.blocks.get(n) === mine) this.blocks.delete(n);
-      });
+      mine.then(
+        (bytes) => {
+          if (this.blocks.get(n) === mine) this.loaded.set(n, bytes);
+        },
+        () => {
+          if (this.blocks.get(n) === mine) this.blocks.delete(n);
+        },
+      );
     }
     this.blocks.set(n, b);
-    while (this.blocks.size > this.maxBlocks) this.blocks.delete(this.blocks.keys().next().value!);
+    while (this.blocks.size > this.maxBlocks) {
+      const old = this.blocks.keys().next().value!;
+      this.blocks.delete(old);
+      this.loaded.delete(old);
+    }
     return b;
+  }
+
+  /**
+   * The bytes at [offset, offset+length) without a read and without a copy, when one block already
+   * read holds all of them; else null (then readAt). The view is only to be looked at at once:
+   * not kept, not changed.
+   */
+  viewAt(offset: number, length: number): Uint8Array | null {
+    const n = Math.floor(offset / this.blockSize);
+    const b = this.loaded.get(n);
+    const from = offset - n * this.blockSize;
+    return b && from + length <= b.length ? b.subarray(from, from + length) : null;
   }
 
   /** A copy (callers may keep or change what they get); fewer bytes only at the end of input. */

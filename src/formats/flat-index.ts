@@ -45,9 +45,7 @@ export class FlatIndexAccess implements RandomAccess {
   private pos = FLAT_HEADER_SIZE;
   private ended = false;
   private logicalSize = 0;
-  private ahead: Uint8Array = new Uint8Array(0);
-  private aheadAt = 0;
-  private readonly src: RandomAccess;
+  private readonly src: CachedRandomAccess;
 
   private constructor(
     src: RandomAccess,
@@ -134,15 +132,11 @@ export class FlatIndexAccess implements RandomAccess {
         offset: this.pos,
       });
     }
-    // Record headers are read out of a 1 MiB window without an await each (thousands per MiB in
-    // makedumpfile's page-sized records); the window comes from the block cache the data reads use.
-    if (this.pos < this.aheadAt || this.pos + 16 > this.aheadAt + this.ahead.length) {
-      this.ahead = await src.readAt(this.pos, 1 << 20);
-      this.aheadAt = this.pos;
-      if (this.ahead.length < 16) await readExactAt(src, this.pos, 16, FORMAT, 'record header');
-    }
-    const o = this.pos - this.aheadAt;
-    const rh = parseFlatRecordHeader(this.ahead.subarray(o, o + 16), src.label, this.pos);
+    // Record headers are looked at in the block already read, without an await or a copy each
+    // (thousands per MiB in makedumpfile's page-sized records): a walk over every record (klog
+    // indexes them all) reads the file once, in 1 MiB blocks.
+    const head = src.viewAt(this.pos, 16) ?? (await readExactAt(src, this.pos, 16, FORMAT, 'record header'));
+    const rh = parseFlatRecordHeader(head, src.label, this.pos);
     if (rh === null) {
       this.ended = true;
       return;
