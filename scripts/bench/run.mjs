@@ -450,6 +450,7 @@ function sizeOf(p) {
 
 server.kill('SIGTERM');
 rmSync(work, { recursive: true, force: true });
+console.log(`\nbench: load average at start ${startLoad}, at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 
 // 3. Record the run.
 const cpu = cpus()[0]?.model ?? 'unknown cpu';
