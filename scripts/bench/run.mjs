@@ -8,8 +8,8 @@
 // the server-side body byte counter of scripts/bench/serve.mjs (40 MB/s per connection).
 //
 // Env: KDBG_FIXTURES (fixture root), BENCH_RATE (bytes/s per connection, default 40e6),
-//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,i,m,r,s), BENCH_NO_RECORD=1 (don't write results.md),
-//      BENCH_SLOW_RATE (per-connection limit of scenario b4, default 10e6), BENCH_IDENTIFY_RUNS (runs per row i, default 5).
+//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,m,r,s), BENCH_NO_RECORD=1 (don't write results.md),
+//      BENCH_SLOW_RATE (per-connection limit of scenario b4, default 10e6).
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
@@ -388,6 +388,36 @@ if (want('d')) {
   console.log(`  ratio whole/curl+xz|tar: ${ratioText(p, b)}`);
 }
 
+// (i) kdbg identify, one whole process per dump format of the real QEMU/makedumpfile dumps
+// (scripts/fixtures/30-vmcores.sh), against `crash --osrelease` (what one types by hand) and
+// `node -e 0` (the floor of any kdbg command: Node's own start-up). Median of BENCH_IDENTIFY_RUNS
+// runs (default 5). BENCH_ONLY=i runs these rows alone.
+const vmcores = join(fixtures, 'vmcores');
+if (want('i') && existsSync(join(vmcores, 'manifest.json'))) {
+  const vm = JSON.parse(readFileSync(join(vmcores, 'manifest.json'), 'utf8'));
+  const runs = Number(process.env.BENCH_IDENTIFY_RUNS ?? 5);
+  const median = async (cmd) => {
+    const figs = [];
+    for (let i = 0; i < runs; i++) figs.push(await measure(cmd));
+    return figs.find((f) => f.note) ?? figs.sort((a, b) => a.wall - b.wall)[Math.floor(runs / 2)];
+  };
+  const floor = await median('node -e 0');
+  // One dump per format and producer; the last two have no VMCOREINFO (banner scan).
+  const files = ['sysrq/vmcore.elf', 'sysrq/vmcore.qemu.elf', 'sysrq/vmcore.kdump-zlib', 'sysrq/vmcore.kdump-lzo', 'sysrq/vmcore.kdump-snappy', 'sysrq/vmcore.kdump-zlib.flat', 'sysrq/vmcore.elf.flat', 'sysrq/vmcore.qemu-kdump-zlib.flat', 'sysrq/vmcore.split-1', 'sysrq/vmcore-dmesg.txt', 'sysrq-novmcoreinfo/vmcore.qemu.elf', 'sysrq-novmcoreinfo/vmcore.qemu-kdump-zlib.flat'];
+  for (const file of files) {
+    const d = vm.dumps.find((x) => x.file === file);
+    if (!d) continue;
+    const path = join(vmcores, file);
+    sh(`cat ${path} > /dev/null`);
+    const k = await median(`${kdbg} identify ${path} > /dev/null`);
+    const baselines = [];
+    // crash reads no vmcore-dmesg text; without VMCOREINFO it says "unknown" and exits 1.
+    if (d.format !== 'dmesg' && d.crashOsrelease !== 'unknown') baselines.push(['crash --osrelease', await median(`crash --osrelease ${path} > /dev/null`)]);
+    baselines.push(['floor: node -e 0', floor]);
+    row('i', `kdbg identify ${file} (${d.format}, ${d.producer}, ${fmtBytes(d.size)}), median of ${runs}`, '<= 0.3 s per process', k, baselines);
+  }
+}
+
 // (m) The module step of kdbg analyze on the Debian row: the debug files of the modules a QEMU dump
 // of this kernel had loaded, and only those, the vmlinux being cached already (kdbg fetch --module,
 // what analyze runs after crash's `mod`). Baseline: the whole package through curl, xz and tar.
@@ -413,35 +443,6 @@ if (want('m')) {
   clean('m-cache');
   row('m', `the module step (${mods.length} modules of a dump) on the Debian row, vmlinux cached: kdbg fetch --module…`, 'informational', k, [['curl+xz -T2|tar (whole package)', b]]);
   console.log(`  bytes ${((k.bytes / sizeOf(localDeb)) * 100).toFixed(1)} % of the package; ${got.length} of ${mods.length} module files match the package's md5sums`);
-}
-
-// (i) kdbg identify, one whole process per dump format of the real QEMU/makedumpfile dumps
-// (scripts/fixtures/30-vmcores.sh), against `crash --osrelease` (what one types by hand) and
-// `node -e 0` (the floor of any kdbg command: Node's own start-up). Median of BENCH_IDENTIFY_RUNS.
-const vmcores = join(fixtures, 'vmcores');
-if (want('i') && existsSync(join(vmcores, 'manifest.json'))) {
-  const vm = JSON.parse(readFileSync(join(vmcores, 'manifest.json'), 'utf8'));
-  const runs = Number(process.env.BENCH_IDENTIFY_RUNS ?? 5);
-  const median = async (cmd) => {
-    const figs = [];
-    for (let i = 0; i < runs; i++) figs.push(await measure(cmd));
-    return figs.find((f) => f.note) ?? figs.sort((a, b) => a.wall - b.wall)[Math.floor(runs / 2)];
-  };
-  const floor = await median('node -e 0');
-  // One dump per format and producer; the last two have no VMCOREINFO (banner scan).
-  const files = ['sysrq/vmcore.elf', 'sysrq/vmcore.qemu.elf', 'sysrq/vmcore.kdump-zlib', 'sysrq/vmcore.kdump-lzo', 'sysrq/vmcore.kdump-snappy', 'sysrq/vmcore.kdump-zlib.flat', 'sysrq/vmcore.elf.flat', 'sysrq/vmcore.qemu-kdump-zlib.flat', 'sysrq/vmcore.split-1', 'sysrq/vmcore-dmesg.txt', 'sysrq-novmcoreinfo/vmcore.qemu.elf', 'sysrq-novmcoreinfo/vmcore.qemu-kdump-zlib.flat'];
-  for (const file of files) {
-    const d = vm.dumps.find((x) => x.file === file);
-    if (!d) continue;
-    const path = join(vmcores, file);
-    sh(`cat ${path} > /dev/null`);
-    const k = await median(`${kdbg} identify ${path} > /dev/null`);
-    const baselines = [];
-    // crash reads no vmcore-dmesg text; without VMCOREINFO it says "unknown" and exits 1.
-    if (d.format !== 'dmesg' && d.crashOsrelease !== 'unknown') baselines.push(['crash --osrelease', await median(`crash --osrelease ${path} > /dev/null`)]);
-    baselines.push(['floor: node -e 0', floor]);
-    row('i', `kdbg identify ${file} (${d.format}, ${d.producer}, ${fmtBytes(d.size)}), median of ${runs}`, '<= 0.3 s per process', k, baselines);
-  }
 }
 
 function sizeOf(p) {
