@@ -27,6 +27,10 @@ export async function main(argv: string[]): Promise<number> {
       const { tryWarmFetch } = await import('./fast-fetch.js');
       if (await tryWarmFetch(argv.slice(1))) return 0;
     }
+    if (argv[0] === 'identify') {
+      const { tryFastIdentify } = await import('./commands/identify.js');
+      if (await tryFastIdentify(argv.slice(1))) return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    }
     if (argv[0] === 'log') {
       const { tryFastLog } = await import('./commands/log.js');
       if (await tryFastLog(argv.slice(1))) return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -5,7 +5,7 @@
 import type { RandomAccess } from '../core/byte-source.js';
 import { InputFormatError } from '../core/errors.js';
 import { elfMachineName, ET_CORE, NT_PRSTATUS, readElfSegmentNotes, readElfTables } from '../formats/elf.js';
-import { FlatIndexAccess } from '../formats/flattened.js';
+import { FlatIndexAccess } from '../formats/flat-index.js';
 import { scanForBanner } from './banner.js';
 import { applyBanner, applyUtsname, applyVmcoreinfo, BANNER_SCAN_LIMIT, emptyIdentity, memorySource, optional, vmcoreinfoFromNotes, type Ctx, type DumpIdentification } from './identity.js';
 import { elfPhysReader, elfVirtReader, readInitUtsname } from './memory.js';

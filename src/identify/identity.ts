@@ -6,7 +6,7 @@ import type { RandomAccess } from '../core/byte-source.js';
 import { InputFormatError, InputNotFoundError, isKdbgError } from '../core/errors.js';
 import type { DumpIdentity } from '../core/types.js';
 import type { ElfNote } from '../formats/elf.js';
-import { FlatIndexAccess } from '../formats/flattened.js';
+import { FlatIndexAccess } from '../formats/flat-index.js';
 import type { NewUtsname } from '../formats/kdump.js';
 import { parseVmcoreinfo, vmcoreinfoFacts } from '../formats/vmcoreinfo.js';
 import { packageVersionFrom } from './banner.js';

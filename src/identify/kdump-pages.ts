@@ -17,6 +17,8 @@ export interface PageScanResult {
   scanned: number;
 }
 
+const PAGE_WINDOW = 256 << 10;
+
 export async function scanKdumpPagesForBanner(src: RandomAccess, h: KdumpHeader, maxPages = 65536): Promise<PageScanResult> {
   const bs = h.block_size;
   let pos = pageDescStart(h);
@@ -25,6 +27,18 @@ export async function scanKdumpPagesForBanner(src: RandomAccess, h: KdumpHeader,
   let prevTail: Uint8Array = new Uint8Array(0);
   const seen = new Set<number>();
   const batch = 4096;
+  // Page data follows the descriptors' order in every writer: read it 256 KiB at a time and cut
+  // the pages out, instead of one read per page (thousands of them before a banner is found).
+  let win: Uint8Array = new Uint8Array(0);
+  let winAt = 0;
+  const pageData = async (offset: number, size: number, n: number): Promise<Uint8Array> => {
+    if (offset < winAt || offset + size > winAt + win.length) {
+      win = await src.readAt(offset, Math.max(size, PAGE_WINDOW));
+      winAt = offset;
+      if (win.length < size) return readExactAt(src, offset, size, 'kdump-compressed', `page data of descriptor ${n}`);
+    }
+    return win.subarray(offset - winAt, offset - winAt + size);
+  };
   while (scanned < maxPages) {
     const raw = await src.readAt(pos, batch * 24);
     if (raw.length < 24) break;
@@ -38,7 +52,7 @@ export async function scanKdumpPagesForBanner(src: RandomAccess, h: KdumpHeader,
       // Zero pages all share one stored copy.
       if (seen.has(d.offset)) continue;
       if (seen.size < 1 << 16) seen.add(d.offset);
-      const data = await readExactAt(src, d.offset, d.size, 'kdump-compressed', `page data of descriptor ${scanned}`);
+      const data = await pageData(d.offset, d.size, scanned);
       const page = decodeKdumpPage(d.flags, data, bs);
       if (page === null) {
         undecodable++;

@@ -4,8 +4,9 @@
 
 import type { RandomAccess } from '../core/byte-source.js';
 import { InputFormatError, TruncatedError } from '../core/errors.js';
+import { CachedRandomAccess } from '../core/read-cache.js';
 import { NT_PRSTATUS, parseNotes } from '../formats/elf.js';
-import { FlatIndexAccess } from '../formats/flattened.js';
+import { FlatIndexAccess } from '../formats/flat-index.js';
 import { kdumpCompression, readKdumpHeaders } from '../formats/kdump.js';
 import type { KdumpHeader } from '../formats/kdump.js';
 import { parseVmcoreinfo, VMCOREINFO_MAX_BYTES } from '../formats/vmcoreinfo.js';
@@ -70,7 +71,8 @@ export async function identifyKdump(ra: RandomAccess, path: string, ctx: Ctx): P
     else if (start === 0n) id.split.part = 1;
   }
   if (id.release === null) {
-    const src = ctx.flatFile ? await FlatIndexAccess.build(ctx.flatFile) : ra;
+    // Page by page in file order: through 1 MiB blocks, not one read per descriptor and page.
+    const src = ctx.flatFile ? await FlatIndexAccess.build(ctx.flatFile) : new CachedRandomAccess(ra);
     const r = await scanKdumpPagesForBanner(src, h);
     if (r.hit) applyBanner(id, r.hit);
   }

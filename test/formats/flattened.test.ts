@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { ByteSource, BytesRandomAccess } from '../../src/core/byte-source.js';
 import { LimitError, TruncatedError } from '../../src/core/errors.js';
-import { FlatIndexAccess, isFlattened, reassembleFlattenedFile, reassembleFlattenedStream } from '../../src/formats/flattened.js';
+import { FlatIndexAccess } from '../../src/formats/flat-index.js';
+import { isFlattened, reassembleFlattenedFile, reassembleFlattenedStream } from '../../src/formats/flattened.js';
 import { chunked, flatten, HOSTILE_CHUNKS } from '../builders/vmcore.js';
 
 const inner = Uint8Array.from({ length: 50_000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff);
