@@ -12,6 +12,7 @@ import type { MirrorConfig } from './sources.js';
 import { decompressIndex } from './decompress.js';
 import { readIndexWithRetry } from './index-read.js';
 import { resolveDebPackages, type DebResolveOptions } from './deb.js';
+import { debTrustOf } from './deb-suite.js';
 import { candidatesFor, releaseVars, selectorMatches, type Candidate } from './layout.js';
 import { parseMirrorList } from './mirrorlist.js';
 import { findInPrimary, type PrimaryPackage } from './repodata.js';
@@ -62,6 +63,7 @@ export function debOptions(rel: KernelRelease, opts: ResolveOptions): DebResolve
     http: opts.http,
     idleTimeoutMs: opts.config.timeoutMs,
     cacheRoot: opts.cacheRoot ?? null,
+    trust: debTrustOf(opts.config, applies, (s) => substituteVars(s.url, vars)),
   };
   if (opts.onProgress) out.onProgress = opts.onProgress;
   return out;

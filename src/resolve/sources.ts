@@ -22,6 +22,8 @@ export interface MirrorSource {
   flat?: string[];
   /** Client certificate, CA, proxy and credentials from the repo file (yum-repos.ts, repo-access.ts). */
   access?: RepoAccess;
+  /** Debian/Ubuntu: the keyring file (or fingerprints) its InRelease must be signed with (config `signedBy`). */
+  signedBy?: string;
 }
 
 export interface MirrorConfig {
@@ -42,6 +44,12 @@ export interface MirrorConfig {
    * null base is off. Absent: none (configurations built before archives existed).
    */
   archives?: ArchiveConfig;
+  /** Config `insecureSkipSignatures` / --insecure-skip-signatures: Debian/Ubuntu suites read unverified. */
+  insecureSkipSignatures?: boolean;
+  /** Config `keyrings`: trusted keyrings for Debian/Ubuntu archives that name no key (beside the host's trusted.gpg.d). */
+  keyrings?: string[];
+  /** Root the host's configuration is read under (KDBG_ROOT, else /): the paths apt sources name. */
+  hostRoot?: string;
 }
 
 export interface ArchiveConfig {

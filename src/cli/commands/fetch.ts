@@ -17,6 +17,7 @@ export interface FetchArgs {
   cacheDir?: string;
   config?: string;
   archives: boolean;
+  insecureSkipSignatures: boolean;
   offline: boolean;
   vmlinuxOnly: boolean;
   modules: boolean;
@@ -45,6 +46,7 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       .option('cache-dir', { type: 'string', describe: 'cache directory (default: KDBG_CACHE_DIR, ./cache in a checkout, else ~/.cache/kdbg)' })
       .option('config', { type: 'string', describe: 'mirror configuration file (default: KDBG_CONFIG, then the per-user and system files)' })
       .option('archives', { type: 'boolean', default: true, describe: 'after the live mirrors, ask the historical archives (Debian snapshot, Launchpad); --no-archives: never' })
+      .option('insecure-skip-signatures', { type: 'boolean', default: false, describe: "read Debian/Ubuntu archives without verifying their InRelease signature (a warning says so on every run; config key insecureSkipSignatures)" })
       .option('offline', { type: 'boolean', default: false, describe: 'answer from the cache only' })
       .option('vmlinux-only', { type: 'boolean', default: false, describe: 'skip the sources package' })
       .option('modules', { type: 'boolean', default: false, describe: "also extract the modules' debug files" })
@@ -138,6 +140,7 @@ async function fetchOptionsFrom(argv: ArgumentsCamelCase<FetchArgs>): Promise<Fe
     ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
     ...(argv.config !== undefined ? { configFile: argv.config } : {}),
     ...(argv.archives === false ? { archives: false } : {}),
+    ...(argv.insecureSkipSignatures ? { insecureSkipSignatures: true } : {}),
     offline: argv.offline,
     vmlinuxOnly: argv.vmlinuxOnly,
     modules: argv.modules,

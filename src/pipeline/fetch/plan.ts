@@ -49,6 +49,7 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
       repos: opts.repos ?? [],
       env: ctx.env,
       ...(opts.archives === false ? { archives: false } : {}),
+      ...(opts.insecureSkipSignatures ? { insecureSkipSignatures: true } : {}),
     });
     idleTimeoutMs = config.timeoutMs;
     const { undiciFetcher, useRepoAccess } = await import('../../download/http.js');
