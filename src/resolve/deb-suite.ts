@@ -10,7 +10,7 @@ import type { AptSource } from './apt-sources.js';
 import { archiveRoot } from './apt-sources.js';
 import { signedRelease } from './deb-release.js';
 import { signatureError, type DebTrust, type SourceKeys } from './deb-trust.js';
-import type { IndexCacheOptions } from './index-cache.js';
+import { cachedIndexGet, type IndexCacheOptions } from './index-cache.js';
 import type { MirrorConfig, MirrorSource } from './sources.js';
 import { TRANSIENT } from './index-read.js';
 
@@ -26,9 +26,11 @@ export function debTrustOf(config: MirrorConfig, sources: MirrorSource[], url: (
   return { skip: config.insecureSkipSignatures === true, keyrings: config.keyrings ?? [], signedBy, hostRoot: config.hostRoot ?? '/' };
 }
 
-/** The keys of the host's apt source(s) for `root` (its signed-by, inline key, trusted=yes). */
-export function hostKeys(root: string, sources: AptSource[]): SourceKeys {
-  const s = sources.find((x) => x.uris.some((u) => archiveRoot(u) === root || root.startsWith(archiveRoot(u))));
+/** The keys of the host's apt source for `root` and `suite` (its signed-by, inline key, trusted=yes). */
+export function hostKeys(root: string, sources: AptSource[], suite: string | null = null): SourceKeys {
+  const at = sources.filter((x) => x.uris.some((u) => archiveRoot(u) === root || root.startsWith(archiveRoot(u))));
+  // Two sources may list one archive with different keys (bookworm vs bookworm-security): the suite's own first.
+  const s = at.find((x) => suite !== null && x.suites.includes(suite)) ?? at[0];
   if (!s) return { signedBy: null, trusted: false, fromHost: true };
   return { signedBy: s.signedByKey ?? s.signedBy, trusted: s.trusted === true, fromHost: true };
 }
@@ -83,8 +85,10 @@ export async function listedIndexes(
     // No Release at all: a suite this mirror lacks, or an unsigned repository. An index that is
     // there anyway is refused (never read), so a man in the middle cannot serve a bare Packages.
     const attempts: { url: string; result: string }[] = [{ url: r.url, result: 'HTTP 404' }];
+    // (through the index cache: a 404 is remembered for the batch, as the suite's InRelease 404 is)
+    const get = cachedIndexGet(null, io, probe);
     for (const url of loc.indexUrls) {
-      const res = await probe(url);
+      const res = await get(url);
       if (typeof res === 'string') {
         attempts.push({ url, result: res });
         continue;

@@ -181,7 +181,7 @@ export async function debIndexLocationsFor(
       indexUrls: indexUrls(base),
       label: suite === null ? root : `${root} ${suite}/${component}`,
       fromHost,
-      keys: fromHost ? hostKeys(root, hostSources) : configKeys(root, opts.trust ?? defaultTrust()),
+      keys: fromHost ? hostKeys(root, hostSources, suite) : configKeys(root, opts.trust ?? defaultTrust()),
       ...(suite === null ? {} : { suiteBase: `${root}dists/${suite}/`, suitePath: `${component}/binary-${arch}/` }),
     });
   };
