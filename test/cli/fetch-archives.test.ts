@@ -62,7 +62,7 @@ beforeAll(async () => {
   const d = tmpDir('kdbg-archives-');
   config = join(d, 'config.json');
   // Loopback only: no public presets, no host yum repos, no host apt sources.
-  writeFileSync(config, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null }));
+  writeFileSync(config, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, keyrings: [join(liveMirror, 'archive-key.asc')] }));
   snap = await startSnapshotService(join(d, 'snapshot'), [
     { deb: join(requireFixture('debian-pkgs'), dbg.deb), archive: 'debian-security', firstSeen: '20261126T120000Z', suite: 'bookworm-security', sha256: dbg.debSha256 },
     // The index says another SHA256 than the file has: the download must be refused.
@@ -183,7 +183,7 @@ describe('Debian snapshot', () => {
     const r = await runKdbg(['fetch', dbg.release, '--no-archives', '--config', config, '--cache-dir', cache()], env());
     expect(r.code, r.stderr).toBe(69);
     const off = join(tmpDir('kdbg-archives-off-'), 'config.json');
-    writeFileSync(off, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, archives: false }));
+    writeFileSync(off, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, archives: false, keyrings: [join(liveMirror, 'archive-key.asc')] }));
     const r2 = await runKdbg(['fetch', dbg.release, '--config', off, '--cache-dir', cache()], env());
     expect(r2.code, r2.stderr).toBe(69);
     expect(snap.requests.length).toBe(0);
