@@ -74,8 +74,8 @@ export async function listedIndexes(
   io: IndexCacheOptions,
   probe: (url: string) => Promise<HttpResponse | string>,
 ): Promise<{ indexes: ListedIndex[]; attempts: { url: string; result: string; transient?: boolean }[] }> {
-  if (trust.skip) warnOnce('skip', 'signatures are not checked (--insecure-skip-signatures / insecureSkipSignatures): an index or package changed on the way is accepted', io.onProgress);
-  else if (keys.trusted) warnOnce(`trusted:${loc.root}`, `${loc.root}: read without a signature check ([trusted=yes] in the apt source)`, io.onProgress);
+  // (--insecure-skip-signatures is warned about by the CLI on every run, the config key by the fetch plan)
+  if (!trust.skip && keys.trusted) warnOnce(`trusted:${loc.root}`, `${loc.root}: read without a signature check ([trusted=yes] in the apt source)`, io.onProgress);
   const base = loc.suiteBase ?? loc.root;
   const path = loc.suitePath ?? '';
   const r = await signedRelease(base, io, keys, trust, aptRoot);

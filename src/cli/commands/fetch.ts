@@ -75,6 +75,10 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       const { readInputFile } = await import('../input-list.js');
       inputs.push(...(await readInputFile(fromFile)));
     }
+    if (argv.insecureSkipSignatures && !argv.quiet) {
+      const { writeErr } = await import('../output.js');
+      writeErr('kdbg: warning: signatures are not checked (--insecure-skip-signatures): an index or package changed on the way is accepted');
+    }
     if (inputs.length === 0) throw new UsageError(fromFile !== undefined ? `${fromFile}: no inputs in the list` : 'kdbg fetch: a release, a dump path or --from-file is required');
     if (inputs.length > 1 || fromFile !== undefined) return fetchBatch(inputs, argv);
     const input = inputs[0]!;
