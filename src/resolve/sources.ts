@@ -24,6 +24,10 @@ export interface MirrorSource {
   access?: RepoAccess;
   /** Debian/Ubuntu: the keyring file (or fingerprints) its InRelease must be signed with (config `signedBy`). */
   signedBy?: string;
+  /** RPM: `repo_gpgcheck=1` in the repo file: repomd.xml must carry a good repomd.xml.asc (rpm-trust.ts). */
+  repoGpgcheck?: boolean;
+  /** RPM: the repo file's `gpgkey` paths (file:// URLs as local paths, read under hostRoot). */
+  gpgkey?: string[];
 }
 
 export interface MirrorConfig {
