@@ -14,12 +14,12 @@
 // Only the text gpgv says was signed is parsed (its --output), never the bytes around the
 // signature block; `Date` and `Valid-Until` are checked on that text.
 
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SignatureError, UnavailableError } from '../core/errors.js';
+import { SignatureError } from '../core/errors.js';
+import { runGpgv } from '../analyze/gpgv.js';
 
 /** The failure modes of issue 16, as `details.reason` of SignatureError. */
 export type TrustFailure = 'no-signature' | 'bad-signature' | 'unknown-key' | 'expired-key' | 'expired' | 'not-yet-valid' | 'index-mismatch';
@@ -125,31 +125,6 @@ async function keyringsFor(keys: SourceKeys, trust: DebTrust, aptRoot: string | 
     else files.push(p);
   }
   return { files, fingerprints };
-}
-
-interface GpgvRun {
-  code: number;
-  status: string[];
-  stdout: Buffer;
-  stderr: string;
-}
-
-function runGpgv(args: string[]): Promise<GpgvRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('gpgv', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') reject(new UnavailableError('gpgv not found: kdbg verifies Debian/Ubuntu archives with it (apt-get install gpgv), or --insecure-skip-signatures', { details: { tool: 'gpgv' } }));
-      else reject(e);
-    });
-    child.on('close', (code) => {
-      const lines = err.split('\n');
-      resolve({ code: code ?? 2, status: lines.filter((l) => l.startsWith('[GNUPG:] ')).map((l) => l.slice(9)), stdout: Buffer.concat(out), stderr: lines.filter((l) => l !== '' && !l.startsWith('[GNUPG:] ')).join('; ') });
-    });
-  });
 }
 
 /** What gpgv's status lines say, as kdbg's failure modes (null: a good signature). */
