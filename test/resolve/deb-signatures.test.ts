@@ -190,6 +190,24 @@ describe('Debian: what the distribution signed is the only thing trusted', () =>
     expect(() => readFileSync(join(cache, 'meta', 'index', `${signed}.rows`))).toThrow();
   });
 
+  it('a cached InRelease (answered 304) is verified again: one altered in the cache is refused', async () => {
+    const m = await mirror();
+    const cache = mkdtempSync(join(tmpdir(), 'kdbg-sig-cache-'));
+    dirs.push(cache);
+    expect((await resolve(m.url, trustKeys(key), { cacheRoot: cache }))[0]!.evr).toBe('6.1.999-2');
+    // Someone with write access to the cache changes the stored InRelease (a digest line).
+    const url = `${m.url}/dists/bookworm-security/InRelease`;
+    const file = join(cache, 'meta', 'index-validators', `${sha(url)}.json`);
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { value: { body: string } };
+    const text = Buffer.from(stored.value.body, 'base64').toString('utf8');
+    stored.value.body = Buffer.from(text.replace(/^ ([0-9a-f]{64})/m, ` ${'1'.repeat(64)}`)).toString('base64');
+    writeFileSync(file, JSON.stringify(stored));
+    const before = m.server.requests.length;
+    const e = await refusal(resolve(m.url, trustKeys(key), { cacheRoot: cache }));
+    expect(e.details['reason']).toBe('bad-signature');
+    expect(m.server.requests.slice(before).some((q) => q.path === '/debian/dists/bookworm-security/InRelease' && q.status === 304)).toBe(true);
+  });
+
   it('--insecure-skip-signatures reads an unsigned suite, with a warning', async () => {
     const m = await mirror((root) => {
       rmSync(join(suiteDir(root), 'InRelease'));
