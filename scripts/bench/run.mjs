@@ -8,7 +8,7 @@
 // the server-side body byte counter of scripts/bench/serve.mjs (40 MB/s per connection).
 //
 // Env: KDBG_FIXTURES (fixture root), BENCH_RATE (bytes/s per connection, default 40e6),
-//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,m,r,s), BENCH_NO_RECORD=1 (don't write results.md),
+//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,m,m7,r,s), BENCH_NO_RECORD=1 (don't write results.md),
 //      BENCH_SLOW_RATE (per-connection limit of scenario b4, default 10e6).
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
@@ -374,6 +374,54 @@ if (want('m')) {
   clean('m-cache');
   row('m', `the module step (${mods.length} modules of a dump) on the Debian row, vmlinux cached: kdbg fetch --module…`, 'informational', k, [['curl+xz -T2|tar (whole package)', b]]);
   console.log(`  bytes ${((k.bytes / sizeOf(localDeb)) * 100).toFixed(1)} % of the package; ${got.length} of ${mods.length} module files match the package's md5sums`);
+}
+
+// (m7) The module step of kdbg analyze on the el7 row: the RPM's payload is one xz block, so the
+// modules the dump's log names (Modules linked in:) are written in the pass that writes the vmlinux
+// (pipeline/fetch/same-pass.ts). kdbg: kdbg fetch --vmlinux-only --module… on an empty cache, beside
+// the same fetch without modules (the step's cost is the difference); baseline: curl, then
+// rpm2cpio | cpio for the vmlinux and the same module files. Also measured: the same modules named
+// only after the vmlinux is cached, i.e. a second decode of the kept package (no network).
+if (want('m7')) {
+  const mods = ['e1000e', 'virtio_net', 'nf_conntrack'];
+  const dirUrl = `${base}/centos/7/x86_64`;
+  const listed = sh(`rpm -qlp ${rpmFile}`, { maxBuffer: 64 << 20 }).stdout.split('\n');
+  const paths = listed.filter((p) => mods.includes((/([^/]+)\.ko\.debug$/.exec(p)?.[1] ?? '').replace(/-/g, '_'))).map((p) => p.replace(/^\//, ''));
+  const b = await measure(`curl -sf -O ${dirUrl}/kernel-debuginfo-${rel7}.rpm && rpm2cpio kernel-debuginfo-${rel7}.rpm | cpio -idm --quiet ./${rpmVmlinux} ${paths.map((p) => `./${p}`).join(' ')}`, { cwd: fresh('m7-base'), output: join(work, 'm7-base', rpmVmlinux), want: wantSha.rpm });
+  const byHand = new Map(paths.map((p) => [(/([^/]+)\.ko\.debug$/.exec(p)?.[1] ?? '').replace(/-/g, '_'), sh(`sha256sum < ${join(work, 'm7-base', p)}`).stdout.split(' ')[0]]));
+  clean('m7-base');
+  const fetch7 = `${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --vmlinux-only --quiet`;
+  // Alternated, best of 2 each: the difference between them is the step's cost, smaller than the
+  // noise of one run on a shared machine.
+  const withMods = () => measure(`${fetch7} --cache-dir ${fresh('m7-k')} ${mods.map((m) => `--module ${m}`).join(' ')}`, { outputFromStdout: true, want: wantSha.rpm });
+  const without = () => measure(`${fetch7} --cache-dir ${fresh('m7-k0')}`, { outputFromStdout: true, want: wantSha.rpm });
+  const bestOf = (x, y) => (x.note || y.note ? (x.note ? x : y) : x.wall <= y.wall ? x : y);
+  const k0a = await without();
+  const ka = await withMods();
+  const k0b = await without();
+  const kb = await withMods();
+  const k0 = bestOf(k0a, k0b);
+  const k = bestOf(ka, kb);
+  const same = (cache) => mods.filter((m) => {
+    const f = join(work, cache, 'modules', rel7, `${m}.ko`);
+    return existsSync(f) && sh(`sha256sum < ${f}`).stdout.split(' ')[0] === byHand.get(m);
+  });
+  const got = same('m7-k');
+  if (got.length !== mods.length && k.ok !== false) {
+    k.ok = false;
+    k.note = `WRONG OUTPUT (${got.length} of ${mods.length} modules match rpm2cpio|cpio)`;
+  }
+  // The late way: the vmlinux cached (and its package kept) first, the modules named afterwards.
+  const late = await measure(`${fetch7} --cache-dir ${join(work, 'm7-k0')} ${mods.map((m) => `--module ${m}`).join(' ')}`);
+  const gotLate = same('m7-k0');
+  clean('m7-k0', 'm7-k');
+  row('m7', `the module step (${mods.length} modules of a dump) on the el7 row (${fmtBytes(sizeOf(rpmFile))}, one xz block): kdbg fetch --vmlinux-only --module… (in the vmlinux's pass)`, 'informational', k, [['curl+rpm2cpio|cpio (vmlinux + the modules)', b]]);
+  console.log(fmtFig('kdbg, the same without --module', k0));
+  console.log(`  runs, alternated (best of 2 each shown): with --module ${ka.wall.toFixed(2)} s, ${kb.wall.toFixed(2)} s; without ${k0a.wall.toFixed(2)} s, ${k0b.wall.toFixed(2)} s`);
+  console.log(`  module step in the pass: ${(k.wall - k0.wall).toFixed(2)} s wall, ${fmtBytes(k.bytes - k0.bytes)} more down; ${got.length} of ${mods.length} module files equal rpm2cpio|cpio's`);
+  console.log(fmtFig('kdbg, named after the vmlinux (2nd decode)', late));
+  console.log(`  second decode of the kept package: ${gotLate.length} of ${mods.length} module files equal rpm2cpio|cpio's`);
+  rows.push({ id: 'm7*', scenario: 'the same modules named only after the vmlinux is cached: a second decode of the kept package (no network)', goal: 'informational', kd: late, baselines: [] });
 }
 
 function sizeOf(p) {

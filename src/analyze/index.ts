@@ -27,6 +27,8 @@ import { parseSys } from './parsers/sys.js';
 import type { SysInfo } from './parsers/sys.js';
 import { callChain, faultAndCaller } from './call-chain.js';
 import type { ChainEntry } from './call-chain.js';
+import { compareLogWithBt } from './log-vs-bt.js';
+import type { LogBtComparison, LogTrace } from './log-vs-bt.js';
 import { chainSignature } from './signature.js';
 import type { CrashSignature } from './signature.js';
 import { CrashSession } from './session.js';
@@ -230,6 +232,8 @@ export interface AnalysisReport {
   callerSource: SourceQuote | null;
   /** Why a snippet is missing (no sources fetched, file not in them), else null. */
   sourceNote: string | null;
+  /** The dump's own logged call trace set beside `bt` (log-vs-bt.ts); null: no oops in the log. */
+  logVsBt: LogBtComparison | null;
   system: {
     release: string | null;
     version: string | null;
@@ -292,6 +296,8 @@ export interface BuildReportInput {
   session: SessionOutcome;
   kernelVersion: string | null;
   sourceDir?: string | null;
+  /** The call trace of the oops in the dump's own log (the first look), to set beside bt. */
+  logTrace?: LogTrace | null;
   warnings?: string[];
   timings?: Record<string, number>;
   now?: Date;
@@ -353,6 +359,7 @@ export async function buildReport(input: BuildReportInput): Promise<AnalysisRepo
     source,
     callerSource,
     sourceNote,
+    logVsBt: input.logTrace ? compareLogWithBt(input.logTrace, chain) : null,
     system: {
       release: p.sys?.release ?? null,
       version: p.sys?.version ?? null,

@@ -1,9 +1,11 @@
 // `kdbg cache du`: what the cache holds, by kind.
 
 import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
 import type { Cache } from './index.js';
 import { treeSize } from './usage.js';
 import { scanPackages, scanReleases } from './inventory.js';
+import { metaUsage, type MetaUsage } from './meta-usage.js';
 
 export interface CacheUsage {
   root: string;
@@ -14,6 +16,8 @@ export interface CacheUsage {
   packages: { bytes: number; count: number; orphanBytes: number; orphanCount: number };
   partial: { bytes: number; count: number };
   tmp: { bytes: number; count: number };
+  /** meta/: repository indexes kept by checksum, and the archives' answers. */
+  meta: MetaUsage;
   /** CACHEDIR.TAG, buildid/, used/, locks/ and anything else. */
   otherBytes: number;
 }
@@ -41,15 +45,18 @@ export async function cacheUsage(cache: Cache): Promise<CacheUsage> {
   const partial = await treeSize(cache.partialDir, seen);
   const tmpNames = await fsp.readdir(cache.tmpDir).catch(() => [] as string[]);
   const tmp = await treeSize(cache.tmpDir, seen);
+  await treeSize(join(cache.root, 'meta'), seen);
+  const meta = await metaUsage(cache.root);
   const rest = await treeSize(cache.root, seen);
   return {
     root: cache.root,
-    totalBytes: releasesBytes + pk.bytes + partial.bytes + tmp.bytes + rest.bytes,
+    totalBytes: releasesBytes + pk.bytes + partial.bytes + tmp.bytes + meta.bytes + rest.bytes,
     entries,
     releasesBytes,
     packages: { bytes: pk.bytes, count: packages.length, orphanBytes: orphans.reduce((a, p) => a + p.bytes, 0), orphanCount: orphans.length },
     partial: { bytes: partial.bytes, count: partialNames.filter((n) => n.endsWith('.part')).length },
     tmp: { bytes: tmp.bytes, count: tmpNames.length },
+    meta,
     otherBytes: rest.bytes,
   };
 }

@@ -27,7 +27,15 @@ export async function readIndexBlob(root: string, sha256: string): Promise<Buffe
     throw cacheIoError('read', indexBlobPath(root, sha256), e);
   }
   // A damaged file is treated as absent (read again from the mirror), never parsed.
-  return createHash('sha256').update(data).digest('hex') === sha256 ? data : null;
+  if (createHash('sha256').update(data).digest('hex') !== sha256) return null;
+  await touch(indexBlobPath(root, sha256));
+  return data;
+}
+
+/** A read renews the file's mtime: `kdbg cache prune` drops indexes by last use (meta-usage.ts). */
+async function touch(p: string): Promise<void> {
+  const now = new Date();
+  await fsp.utimes(p, now, now).catch(() => undefined);
 }
 
 /** Keep an index under its sha256 (checked here: a file that does not hash to it is not kept). */
@@ -47,7 +55,9 @@ export async function writeIndexBlob(root: string, sha256: string, data: Uint8Ar
 export async function readIndexSidecar(root: string, sha256: string, kind: string): Promise<string | null> {
   if (!SHA256.test(sha256)) return null;
   try {
-    return await fsp.readFile(`${indexBlobPath(root, sha256)}.${kind}`, 'utf8');
+    const text = await fsp.readFile(`${indexBlobPath(root, sha256)}.${kind}`, 'utf8');
+    await touch(`${indexBlobPath(root, sha256)}.${kind}`);
+    return text;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw cacheIoError('read', `${indexBlobPath(root, sha256)}.${kind}`, e);

@@ -143,11 +143,11 @@ export async function buildIdFileBytes(cache: Cache, r: ReleaseDir): Promise<num
 }
 
 /** Why something was removed (prune and rm report the same items). */
-export type PruneReason = 'max-age' | 'max-size' | 'orphan' | 'stale-partial' | 'stale-tmp' | 'damaged' | 'rm';
+export type PruneReason = 'max-age' | 'max-size' | 'orphan' | 'stale-partial' | 'stale-tmp' | 'damaged' | 'idle-index' | 'rm';
 
 export interface PrunedItem {
-  kind: 'entry' | 'package' | 'partial' | 'tmp';
-  /** Release (entries), sha256 (packages), file or directory name (partial, tmp). */
+  kind: 'entry' | 'package' | 'partial' | 'tmp' | 'index';
+  /** Release (entries), sha256 (packages, indexes), file or directory name (partial, tmp). */
   name: string;
   path: string;
   bytes: number;

@@ -7,7 +7,8 @@
 // the whole entry or none, then deletes it. Packages in the content store go with the last entry
 // that references them; orphaned packages, partial downloads and tmp/ directories are removed
 // once they are older than a day (younger ones may belong to a fetch still running elsewhere)
-// and their package lock is free.
+// and their package lock is free. Repository indexes kept in meta/index go when idle for two
+// weeks, and first under --max-size (meta-usage.ts).
 //
 // Files: inventory.ts (entries and packages on disk, removal under locks), remove.ts (rm), du.ts
 // (du), units.ts (size and age flags); prune itself is here.
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import type { Cache } from './index.js';
 import { entryUsers } from './in-use.js';
 import { lastUsed, treeSize } from './usage.js';
+import { INDEX_IDLE_MS, removeIndexFiles, scanIndexFiles } from './meta-usage.js';
 import { buildIdFileBytes, DAY_MS, packageLockFree, type PrunedItem, type PruneReason, type ReleaseDir, removeEntryDir, removeStoredPackage, scanPackages, scanReleases, tryLockRelease } from './inventory.js';
 
 export { DAY_MS, type PrunedItem, type PruneReason, type ReleaseDir, scanReleases, type StoredPackage, scanPackages, removeStoredPackage, tryLockRelease, removeEntryDir } from './inventory.js';
@@ -82,7 +84,29 @@ export async function pruneCache(cache: Cache, opts: PruneOptions = {}): Promise
     note({ kind: 'tmp', name: n, path: p, bytes, reason: 'stale-tmp', lastUsed: null });
   }
 
-  // 3. Entries and the packages they reference.
+  // 3. Repository indexes (meta/index) not read for INDEX_IDLE_MS (or --max-age, if shorter):
+  //    superseded revisions. Under --max-size the rest go least recently used first, before any
+  //    entry: an index costs one request to read again, an entry a package download.
+  const indexes = await scanIndexFiles(cache.root);
+  const idleMs = Math.min(INDEX_IDLE_MS, opts.maxAgeMs ?? Infinity);
+  const keptIndexes: typeof indexes = [];
+  for (const g of indexes) {
+    if (now - g.lastUsed.getTime() <= idleMs) {
+      keptIndexes.push(g);
+      continue;
+    }
+    if (!dryRun) await removeIndexFiles(g);
+    note({ kind: 'index', name: g.sha256, path: g.paths[0]!, bytes: g.bytes, reason: 'idle-index', lastUsed: g.lastUsed.toISOString() });
+  }
+  if (opts.maxSizeBytes !== undefined) {
+    for (const g of keptIndexes) {
+      if (total <= opts.maxSizeBytes) break;
+      if (!dryRun) await removeIndexFiles(g);
+      note({ kind: 'index', name: g.sha256, path: g.paths[0]!, bytes: g.bytes, reason: 'max-size', lastUsed: g.lastUsed.toISOString() });
+    }
+  }
+
+  // 4. Entries and the packages they reference.
   const releases = await scanReleases(cache);
   const packages = await scanPackages(cache);
   const refs = new Map<string, Set<string>>();

@@ -1,7 +1,8 @@
 // `kdbg cache verify`: re-hash what the cache holds against the provenance it recorded.
 //
 // - every release entry's vmlinux against entry.json's vmlinuxSha256 (the digest taken while the
-//   vmlinux was extracted from a package whose own sha256 had been checked against the index);
+//   vmlinux was extracted from a package whose own sha256 had been checked against the index),
+//   and a SUSE entry's vmlinux.image against imageSha256 (taken as it was decompressed);
 // - every file in the content store against its name, which is its sha256.
 // A bad entry is removed whole (the next fetch rebuilds it), under its release lock taken without
 // waiting; an entry another process is fetching right now is reported and left to that process,
@@ -19,7 +20,7 @@ export interface VerifyProblem {
   /** Release (entries) or sha256 (packages). */
   name: string;
   path: string;
-  problem: 'digest-mismatch' | 'missing-vmlinux' | 'unreadable-entry';
+  problem: 'digest-mismatch' | 'missing-vmlinux' | 'missing-image' | 'unreadable-entry';
   expected: string | null;
   actual: string | null;
   removed: boolean;
@@ -73,6 +74,18 @@ export async function verifyCache(cache: Cache, opts: VerifyOptions = {}): Promi
       }
       if (!problem && expected === null) report.unverifiable.push(r.uname);
       else if (!problem && actual !== expected) problem = { kind: 'entry', name: r.uname, path: vmlinux, problem: 'digest-mismatch', expected, actual, removed: false };
+      // SUSE: the stripped image crash loads beside the debug-only vmlinux, when its digest was kept.
+      const imageSha = r.stored.image && r.stored.imageSha256 ? r.stored.imageSha256 : null;
+      if (!problem && imageSha) {
+        const image = resolve(r.dir, r.stored.image!);
+        try {
+          const h = await sha256OfFile(image);
+          report.bytesHashed += h.bytes;
+          if (h.sha256 !== imageSha) problem = { kind: 'entry', name: r.uname, path: image, problem: 'digest-mismatch', expected: imageSha, actual: h.sha256, removed: false };
+        } catch {
+          problem = { kind: 'entry', name: r.uname, path: image, problem: 'missing-image', expected: imageSha, actual: null, removed: false };
+        }
+      }
     }
     opts.onItem?.('entry', r.uname, problem === null);
     if (!problem) continue;

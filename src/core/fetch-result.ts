@@ -27,6 +27,12 @@ export interface FetchResult {
   dump: DumpIdentity | null;
   /** Phase timings of this run (src/pipeline/timings.ts); absent on answers made without the pipeline. */
   timings?: FetchTimings;
+  /**
+   * FetchOptions.moduleNames, when the vmlinux package was read whole with them (an RPM): the names
+   * asked, and the debug files taken in that pass. A name asked and not taken is not in the package.
+   * Absent when none were asked or the package was not read that way.
+   */
+  modulesInPass?: { asked: string[]; taken: { name: string; path: string; member: string; package: string }[] };
 }
 
 /** Phase timings of one fetch, in milliseconds (docs/fetch.md, "Timings"). */

@@ -162,6 +162,8 @@ export interface CacheEntry {
    * stripped kernel image from the main package (decompressed), which crash loads beside it.
    */
   image?: string | null;
+  /** SUSE: sha256 of `image`, taken as it was decompressed (checked by `kdbg cache verify`). */
+  imageSha256?: string | null;
 }
 
 /** Progress events emitted by long-running stages; the CLI renders them. */

@@ -197,6 +197,17 @@ export async function readRpmInfo(src: ByteSource): Promise<RpmPackageHead> {
   }
 }
 
+const RPMFILE_GHOST = 1 << 6;
+
+/** opts.stopAfter, lowered by opts.stopAtListed to what the header says can be written. */
+function listedStop(head: RpmPackageHead, opts: ExtractOptions): number | undefined {
+  if (opts.stopAfter === undefined || !opts.stopAtListed) return opts.stopAfter;
+  // %ghost files are listed but have no payload entry.
+  const listed = head.info.files.filter((f) => (f.flags & RPMFILE_GHOST) === 0 && cpioMemberType(f.mode) === 'file' && opts.select({ path: f.path, size: f.size, mode: f.mode, type: 'file', linkTarget: null })).length;
+  // None listed: stop at once (an empty file list says nothing: walk as asked).
+  return head.info.files.length > 0 ? Math.min(opts.stopAfter, listed) : opts.stopAfter;
+}
+
 export async function extractRpm(src: ByteSource, opts: ExtractOptions): Promise<ExtractResult> {
   const label = opts.label;
   const p = await openPayload(src);
@@ -204,6 +215,7 @@ export async function extractRpm(src: ByteSource, opts: ExtractOptions): Promise
   const written: WrittenMember[] = [];
   const sha256Digests = p.head.info.fileDigestAlgo === PGPHASHALGO_SHA256;
   let regular = 0;
+  const stopAfter = listedStop(p.head, opts);
   let stoppedEarly = false;
   let complete = false;
   // Hard links in newc: every link has a header, only the last one carries the data. Selected
@@ -249,7 +261,7 @@ export async function extractRpm(src: ByteSource, opts: ExtractOptions): Promise
         written.push(await write(m, member.type === 'file' ? body : null, info));
         if (member.type === 'file') regular++;
       }
-      if (opts.stopAfter !== undefined && regular >= opts.stopAfter) {
+      if (stopAfter !== undefined && regular >= stopAfter) {
         stoppedEarly = true;
         break;
       }

@@ -29,6 +29,12 @@ export interface ExtractOptions {
    * written. Undefined: walk to the end.
    */
   stopAfter?: number;
+  /**
+   * RPM: lower `stopAfter` to the number of regular files the header lists that `select` keeps, so
+   * a wanted member the package lacks (an out-of-tree module asked for beside the vmlinux) does not
+   * make the walk decode the payload to its end.
+   */
+  stopAtListed?: boolean;
   /** For messages: the package file name or URL. */
   label: string;
   /**

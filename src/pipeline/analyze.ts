@@ -7,9 +7,11 @@ import { basename, join } from 'node:path';
 import type { AnalysisReport, ModuleStepOutcome } from '../analyze/index.js';
 import type { ModRow } from '../analyze/parsers/mod.js';
 import type { CrashBinary } from '../analyze/crash-binary.js';
+import type { LogTrace } from '../analyze/log-vs-bt.js';
 import { processEnv, type Env } from '../core/env.js';
 import type { DumpIdentity, ProgressListener } from '../core/types.js';
 import type { FirstLookReport } from '../klog/report.js';
+import type { FirstLook } from '../klog/index.js';
 import { ignoreEvents } from './events.js';
 import { fetchRelease } from './fetch/index.js';
 import type { FetchOptions } from './fetch/options.js';
@@ -55,6 +57,8 @@ export interface AnalyzeFetchedOptions {
   transcriptInMessage?: boolean;
   /** Timings of earlier steps (identifyMs, fetchMs) to report with these. */
   timings?: Record<string, number>;
+  /** The first look's call trace (pipeline/signature.ts oopsLogTrace), set beside bt in the report. */
+  logTrace?: LogTrace | null;
   onEvent?: ProgressListener;
 }
 
@@ -126,6 +130,7 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
     kernelVersion,
     sourceDir: o.sourceDir,
     moduleStep,
+    logTrace: o.logTrace ?? null,
     warnings: verification.warnings,
     timings,
   });
@@ -191,14 +196,16 @@ export interface AnalyzeOptions {
  * trace, emitted as info events before anything is fetched (docs/analyze.md). Dumps without
  * VMCOREINFO and vmcore-dmesg.txt files have no ring to read here.
  */
-async function emitFirstLook(dump: string, identity: DumpIdentity, emit: ProgressListener): Promise<void> {
-  if (identity.format === 'dmesg' || !identity.vmcoreinfo) return;
+async function emitFirstLook(dump: string, identity: DumpIdentity, emit: ProgressListener): Promise<{ look: FirstLook; logTrace: LogTrace } | null> {
+  if (identity.format === 'dmesg' || !identity.vmcoreinfo) return null;
   const { firstLook } = await import('../klog/index.js');
   const t = Date.now();
   const look = await firstLook(dump);
-  if (!look) return;
+  if (!look) return null;
   for (const l of `first look: ${look.text}`.trimEnd().split('\n')) emit({ kind: 'info', message: l });
   emit({ kind: 'info', message: `(first look from the dump's log in ${Date.now() - t} ms${look.others ? `; ${look.others} later report${look.others === 1 ? '' : 's'} in the log` : ''})` });
+  const { oopsLogTrace } = await import('./signature.js');
+  return { look, logTrace: oopsLogTrace(look.oops, look.headline) };
 }
 
 export interface DumpOnlyResult {
@@ -289,7 +296,8 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   const identity = await identifyDump(o.dump);
   timings['identifyMs'] = Date.now() - t;
   emit({ kind: 'info', message: `${o.dump}: ${identity.format}, kernel ${identity.release ?? 'unknown'}${identity.buildId ? `, build-id ${identity.buildId}` : ''} (${timings['identifyMs']} ms)` });
-  if (o.firstLook !== false) await emitFirstLook(o.dump, identity, emit);
+  const first = o.firstLook !== false ? await emitFirstLook(o.dump, identity, emit) : null;
+  const logTrace = first?.logTrace ?? null;
   let vmlinux = o.vmlinux;
   let sourceDir = o.sourceDir ?? null;
   let modulesDir = o.modulesDir ?? null;
@@ -299,7 +307,10 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   if (vmlinux === undefined) {
     t = Date.now();
     try {
-      const r = await fetchInUse(o.dump, { env, onProgress: emit, ...o.fetch });
+      // The log's "Modules linked in:" names the dump's modules before any vmlinux: an RPM read
+      // whole (el7) writes their debug files in the same pass (fetch/same-pass.ts).
+      const logModules = o.modules !== false && !o.modulesDir ? (first?.look.oops.modules ?? []).map((m) => m.name) : [];
+      const r = await fetchInUse(o.dump, { env, onProgress: emit, ...o.fetch, ...(logModules.length > 0 ? { moduleNames: logModules } : {}) });
       inUse = r.hold;
       // The fetch's own phases, flattened beside fetchMs (`fetchResolveMs`, `fetchIndexReadMs`, …).
       if (r.timings) Object.assign(timings, flatFetchTimings(r.timings));
@@ -313,7 +324,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
     }
   }
   try {
-    return await analyzeWith(o, identity, vmlinux, sourceDir, modulesDir, timings, emit, env, image, loadModules);
+    return await analyzeWith(o, identity, vmlinux, sourceDir, modulesDir, timings, emit, env, image, loadModules, logTrace);
   } finally {
     await inUse?.release();
   }
@@ -345,6 +356,7 @@ async function analyzeWith(
   env: Env,
   image: string | null,
   loadModules: AnalyzeFetchedOptions['loadModules'] = null,
+  logTrace: LogTrace | null = null,
 ): Promise<AnalyzeResult & { identity: DumpIdentity; vmlinux: string }> {
   const fetched = vmlinux;
   const r = await analyzeFetched({
@@ -355,6 +367,7 @@ async function analyzeWith(
     sourceDir,
     modulesDir,
     loadModules,
+    logTrace,
     crash: { flag: o.crash, env },
     timeoutMs: o.timeoutMs,
     extraCommands: o.extraCommands ?? [],

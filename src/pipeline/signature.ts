@@ -5,7 +5,8 @@
 import { classFromText, crashSignature } from '../analyze/signature.js';
 import type { CrashSignature, TraceFrame } from '../analyze/signature.js';
 import type { PanicClass } from '../analyze/triage-types.js';
-import type { Oops, OopsKind } from '../klog/oops-types.js';
+import type { LogTrace } from '../analyze/log-vs-bt.js';
+import type { CodeLocation, Oops, OopsKind } from '../klog/oops-types.js';
 
 /** The oops parser's kinds in triage's words, when no triage rule matched the report's own lines. */
 const KIND_CLASS: Record<OopsKind, PanicClass> = {
@@ -26,19 +27,30 @@ const KIND_CLASS: Record<OopsKind, PanicClass> = {
 /** A user-mode register dump ("RIP: 0033:0x47b7a0") is no kernel frame. */
 const userSegment = (s: string | null): boolean => s !== null && /^00(?:33|23|2b)$/.test(s);
 
+/** The log oops's code locations, innermost first, each with whether it is a register dump's RIP/pc. */
+function oopsLocations(o: Oops): { at: CodeLocation; reliable: boolean; exception: boolean }[] {
+  const out: { at: CodeLocation; reliable: boolean; exception: boolean }[] = [];
+  const inTrace = o.trace.some((e) => e.type === 'exception' && e.location.function !== null && !userSegment(e.segment));
+  if (!inTrace && o.pc && o.pc.function && !userSegment(o.pc.segment)) out.push({ at: o.pc, reliable: true, exception: true });
+  for (const e of o.trace) {
+    if (e.type === 'frame') out.push({ at: e, reliable: e.reliable, exception: false });
+    else if (e.type === 'exception' && !userSegment(e.segment)) out.push({ at: e.location, reliable: true, exception: true });
+  }
+  return out;
+}
+
 /**
  * The log oops as a trace, innermost first: the kernel-mode RIP/pc printed before "Call Trace:"
  * (when the trace holds no register dump of its own, as an NMI's does), then the trace.
  */
 export function oopsTrace(o: Oops): TraceFrame[] {
-  const out: TraceFrame[] = [];
-  const inTrace = o.trace.some((e) => e.type === 'exception' && e.location.function !== null && !userSegment(e.segment));
-  if (!inTrace && o.pc && o.pc.function && !userSegment(o.pc.segment)) out.push({ function: o.pc.function, module: o.pc.module });
-  for (const e of o.trace) {
-    if (e.type === 'frame') out.push({ function: e.function, module: e.module, reliable: e.reliable });
-    else if (e.type === 'exception' && !userSegment(e.segment)) out.push({ function: e.location.function, module: e.location.module });
-  }
-  return out;
+  return oopsLocations(o).map(({ at, reliable, exception }) => (exception ? { function: at.function, module: at.module } : { function: at.function, module: at.module, reliable }));
+}
+
+/** The same trace with offsets, for setting beside crash's bt in the full report (analyze/log-vs-bt.ts). */
+export function oopsLogTrace(o: Oops, headline: string): LogTrace {
+  const frames = oopsLocations(o).flatMap(({ at, reliable, exception }) => (at.function ? [{ function: at.function, offset: at.offset, module: at.module, reliable, exception }] : []));
+  return { headline, frames };
 }
 
 export function oopsClass(o: Oops): PanicClass {

@@ -1,7 +1,8 @@
 // Ubuntu's debug packages that left the ddebs mirror, from Launchpad's publishing history (its
 // web service, design/mirrors.md §2.7 and [S7-launchpad]). Two questions, each answer cached:
 //   1. GET <base>ubuntu/+archive/primary?ws.op=getPublishedBinaries&binary_name=<name>&exact_match=true[&version=<v>]
-//      → {entries: [{self_link, binary_package_name, binary_package_version, distro_arch_series_link, pocket, status}]}
+//      → {entries: [{self_link, binary_package_name, binary_package_version, distro_arch_series_link, pocket, status}],
+//         next_collection_link?}   (pages followed, see publications())
 //   2. GET <self_link>?ws.op=binaryFileUrls&include_meta=true
 //      → [{url, size, sha1, sha256}]
 // The names are tried in the order the release asks (the unsigned image's -dbgsym first; the
@@ -48,12 +49,32 @@ function better(a: LaunchpadBinaryPublication, b: LaunchpadBinaryPublication): n
   return p(a) - p(b) || s(a) - s(b);
 }
 
+/**
+ * Launchpad pages its collections (75 entries by default). Unpinned, one ABI's -dbgsym has a
+ * publication per series, arch, pocket and status change, and a long-lived kernel passes a page:
+ * follow `next_collection_link`, each page cached like the first, up to MAX_PAGES, and only to
+ * links under the same service root (a hostile answer cannot send kdbg elsewhere).
+ */
+const MAX_PAGES = 10;
+
+async function publications(first: string, base: string, maxAgeMs: number, client: ArchiveClient): Promise<LaunchpadBinaryPublication[]> {
+  const out: LaunchpadBinaryPublication[] = [];
+  let url: string | null = first;
+  for (let page = 0; url !== null && page < MAX_PAGES; page++) {
+    const col: LaunchpadCollection<LaunchpadBinaryPublication> | null = await client.json<LaunchpadCollection<LaunchpadBinaryPublication>>(url, maxAgeMs);
+    out.push(...(Array.isArray(col?.entries) ? col.entries : []));
+    const next: unknown = col?.next_collection_link;
+    url = typeof next === 'string' && next.startsWith(base) && next !== url ? next : null;
+  }
+  return out;
+}
+
 /** One of the wanted -dbgsym packages from Launchpad, or null when it has none of them. */
 export async function resolveFromLaunchpad(wanted: WantedPackage[], pin: string | null, base: string, client: ArchiveClient): Promise<ResolvedPackage | null> {
   for (const w of wanted) {
     const q = `${base}ubuntu/+archive/primary?ws.op=getPublishedBinaries&binary_name=${enc(w.name)}&exact_match=true${pin !== null ? `&version=${enc(pin)}` : ''}`;
-    const col = await client.json<LaunchpadCollection<LaunchpadBinaryPublication>>(q, pin !== null ? Infinity : PUBLICATIONS_MAX_AGE_MS);
-    const pubs = (col?.entries ?? []).filter(
+    const entries = await publications(q, base, pin !== null ? Infinity : PUBLICATIONS_MAX_AGE_MS, client);
+    const pubs = entries.filter(
       (e) =>
         e.binary_package_name === w.name &&
         typeof e.self_link === 'string' &&

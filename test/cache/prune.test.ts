@@ -136,3 +136,63 @@ describe('limit grammar', () => {
     for (const bad of ['', '30', 'd', '30y', 'soon']) expect(parseAge(bad)).toBeNull();
   });
 });
+
+describe('repository indexes in meta/index (kept by checksum since issue 19)', () => {
+  // The real fetch in beforeAll kept the mirror's primary index under its sha256.
+  const indexFiles = (root: string): string[] => (existsSync(join(root, 'meta', 'index')) ? readdirSync(join(root, 'meta', 'index')).filter((n) => /^[0-9a-f]{64}$/.test(n)) : []);
+
+  it('cache du counts them apart from "other", and the sections still add up to the total', async () => {
+    const root = copy();
+    const files = indexFiles(root);
+    expect(files.length).toBeGreaterThan(0);
+    const u = await cacheUsage(await openCache(root));
+    const bytes = readdirSync(join(root, 'meta', 'index')).reduce((a, n) => a + statSync(join(root, 'meta', 'index', n)).size, 0);
+    expect(u.meta.index).toEqual({ bytes, count: files.length });
+    expect(u.meta.bytes).toBeGreaterThanOrEqual(bytes);
+    expect(u.totalBytes).toBe(u.releasesBytes + u.packages.bytes + u.partial.bytes + u.tmp.bytes + u.meta.bytes + u.otherBytes);
+  });
+
+  it('a read renews an index\'s last use; prune drops one idle for over two weeks (and its sidecars), keeps a recent one and the entry', async () => {
+    const root = copy();
+    const cache = await openCache(root);
+    const [sha] = indexFiles(root);
+    const file = join(root, 'meta', 'index', sha!);
+    // A second, superseded revision with a parsed sidecar, last read 20 days ago.
+    const oldBody = Buffer.from('Package: linux-image-old-dbg\nVersion: 1\n\n');
+    const oldSha = createHash('sha256').update(oldBody).digest('hex');
+    const { readIndexBlob, writeIndexBlob, writeIndexSidecar } = await import('../../src/cache/index-store.js');
+    expect(await writeIndexBlob(root, oldSha, oldBody)).toBe(true);
+    await writeIndexSidecar(root, oldSha, 'lookup', '{}');
+    for (const n of [oldSha, `${oldSha}.lookup`]) old(join(root, 'meta', 'index', n), 20);
+    old(file, 20);
+    // Reading the current one (as the next fetch does) makes it recent again.
+    expect(await readIndexBlob(root, sha!)).not.toBeNull();
+    expect(Date.now() - statSync(file).mtimeMs).toBeLessThan(60_000);
+    const rep = await pruneCache(cache, {});
+    expect(rep.removed).toEqual([{ kind: 'index', name: oldSha, path: join(root, 'meta', 'index', oldSha), bytes: oldBody.length + 2, reason: 'idle-index', lastUsed: expect.any(String) }]);
+    expect(readdirSync(join(root, 'meta', 'index')).filter((n) => n.startsWith(oldSha))).toEqual([]);
+    expect(existsSync(file)).toBe(true);
+    expect(readdirSync(join(root, 'releases'))).toEqual([el7.uname]);
+  });
+
+  it('under --max-size, indexes go before any entry; the next fetch reads the index from the mirror again', async () => {
+    const root = copy();
+    const cache = await openCache(root);
+    const before = await cacheUsage(cache);
+    const rep = await pruneCache(cache, { maxSizeBytes: before.totalBytes - 1 });
+    expect(rep.removed.length).toBeGreaterThan(0);
+    expect(rep.removed.every((r) => r.kind === 'index' && r.reason === 'max-size')).toBe(true);
+    expect(readdirSync(join(root, 'releases'))).toEqual([el7.uname]);
+    // Nothing depends on the dropped index: a fetch of the entry's release is a cache hit, and one
+    // with the entry gone reads the index from the mirror again.
+    const r = await runKdbg(['fetch', '3.10.0-327.el7', '--vmlinux-only', '--mirror', server.url, '--cache-dir', root, '--config', loopbackOnlyConfig(), '--quiet', '--json']);
+    expect(r.code).toBe(0);
+    const { rmSync } = await import('node:fs');
+    rmSync(join(root, 'releases', el7.uname), { recursive: true });
+    const seen = server.requests.length;
+    const again = await runKdbg(['fetch', '3.10.0-327.el7', '--vmlinux-only', '--mirror', server.url, '--cache-dir', root, '--config', loopbackOnlyConfig(), '--quiet', '--json']);
+    expect(again.code).toBe(0);
+    expect(server.requests.slice(seen).some((q) => /primary\.xml/.test(q.path))).toBe(true);
+    expect(indexFiles(root).length).toBeGreaterThan(0);
+  });
+});

@@ -177,6 +177,40 @@ describe('kdbg analyze end to end (crash 8.0.6)', () => {
     expect(ids.size).toBe(3);
   });
 
+  it('sets the dump\'s own logged trace beside bt: the log side is makedumpfile\'s Call Trace, every bt frame appears once', () => {
+    for (const kind of ['sysrq', 'oops', 'nmi']) {
+      const { report, md } = got[kind]!;
+      const c = report.logVsBt!;
+      expect(c, kind).not.toBeNull();
+      // The oracle for the log side: makedumpfile --dump-dmesg's text of the same dump, read here
+      // with a regex: the kernel-mode RIP lines and frame lines, up to the end of the first trace.
+      const text = readFileSync(requireFixture('vmcores', kind, 'vmcore-dmesg.txt'), 'utf8').split('\n').map((l) => l.replace(/^\[[ \d.]+\] /, ''));
+      const end = text.findIndex((l, i) => i > text.findIndex((x) => x === 'Call Trace:') && /<\/TASK>|^---\[ end|^Modules linked in|^Kernel Offset/.test(l));
+      const want = text.slice(0, end).flatMap((l) => {
+        const rip = /^RIP: 0010:(\S+)\/0x[0-9a-f]+( \[\w+\])?$/.exec(l);
+        if (rip) return [`${rip[1]}${rip[2] ?? ''}`];
+        const fr = /^ (\? )?([\w.]+\+0x[0-9a-f]+)\/0x[0-9a-f]+( \[\w+\])?$/.exec(l);
+        return fr ? [`${fr[1] ?? ''}${fr[2]}${fr[3] ?? ''}`] : [];
+      });
+      expect(want.length, kind).toBeGreaterThan(4);
+      expect(c.rows.filter((r) => r.log !== null).map((r) => r.log), kind).toEqual(want);
+      // The bt side: every call-chain entry once, in order; a "both" row names one function on each side.
+      expect(c.rows.filter((r) => r.chainIndex !== null).map((r) => r.chainIndex), kind).toEqual(report.callChain.map((_, i) => i));
+      const base = (s: string): string => s.replace(/^\? /, '').replace(/^#\d+ |^\[exception RIP: /, '').replace(/[+\] ].*$/, '').replace(/\.(cold|isra\.\d+|constprop\.\d+|part\.\d+)$/, '');
+      for (const r of c.rows.filter((x) => x.status === 'both')) expect(base(r.log!), kind).toBe(base(r.bt!));
+      expect(c.matched, kind).toBeGreaterThan(4);
+      // What one side has and the other lacks is named in the verdict and marked in report.md.
+      for (const x of c.logOnly) expect(report.callChain.some((e) => base(x) === e.function.replace(/\.cold$/, '')), `${kind}: ${x}`).toBe(false);
+      expect(md).toContain("## The dump's own log beside `bt`");
+      expect(md).toContain(`${c.verdict}.`);
+    }
+    // The oops: the exception RIP of both sides is one row, with the module.
+    const oops = got['oops']!.report;
+    const exc = oops.logVsBt!.rows.find((r) => r.bt?.startsWith('[exception RIP: '))!;
+    expect(exc.status).toBe('both');
+    expect(exc.log).toContain(` [${oops.summary.location!.module}]`);
+  });
+
   it('runs exactly one crash session per dump and keeps the plan', () => {
     const cmds = got['sysrq']!.transcript.map((s) => s.command);
     for (const c of ['sys', 'bt -l', 'log', 'bt -a', 'kmem -i', 'ps', 'foreach UN bt', 'mod']) expect(cmds).toContain(c);

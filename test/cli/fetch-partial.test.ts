@@ -361,4 +361,22 @@ describe('kdbg fetch --module on the multi-block RPM', () => {
     expect(j.moduleDebug.packages[0]!.blocksDecoded).toBeLessThan(j.moduleDebug.packages[0]!.blocksTotal);
     expect(j.moduleDebug.missing).toEqual([{ name: 'kdbg_no_such_module', reason: expect.stringMatching(/^not in kernel-debuginfo: built out of tree/) }]);
   });
+
+  // Read whole (--keep-packages), the RPM gives the named module in the pass that writes the
+  // vmlinux (pipeline/fetch/same-pass.ts): no Range request, no second read of the package.
+  it('--keep-packages: the named *.ko.debug comes in the vmlinux pass of the whole download', async () => {
+    const member = `usr/lib/debug/lib/modules/${RPM_REL}/kernel/d2/m37.ko.debug`;
+    const ref = sha256(execSync(`rpm2cpio ${join(rpmWww, rpmFile)} | cpio -i --quiet --to-stdout ./${member}`, { maxBuffer: 64 << 20 }));
+    rpmServer.requests.length = 0;
+    const r = await runKdbg(['fetch', RPM_REL, '--repo', rpmServer.url, '--cache-dir', tmpDir('kdbg-rpm-mod-keep-'), '--config', config, '--vmlinux-only', '--keep-packages', '--json', '--module', 'm37', '--module', 'kdbg_no_such_module']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { vmlinux: string; moduleDebug: { found: { name: string; path: string; member: string; samePass?: boolean }[]; missing: { name: string; reason: string }[]; packages: unknown[] } };
+    expect(sha256File(j.vmlinux)).toBe(want['rpm']);
+    expect(j.moduleDebug.found.map((f) => [f.name, f.member, f.samePass])).toEqual([['m37', member, true]]);
+    expect(sha256File(j.moduleDebug.found[0]!.path)).toBe(ref);
+    expect(j.moduleDebug.packages).toEqual([]);
+    expect(j.moduleDebug.missing).toEqual([{ name: 'kdbg_no_such_module', reason: expect.stringMatching(/\(read in the vmlinux's pass\)/) }]);
+    const pkg = rpmServer.requests.filter((q) => q.path.endsWith(`/${rpmFile}`));
+    expect(pkg.map((q) => [q.method, q.range])).toEqual([['GET', null]]);
+  });
 });

@@ -6,7 +6,7 @@
 // vmlinux, against the real QEMU dump of that kernel. Expected digests come from the manifest.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,6 +133,27 @@ describe('SUSE through zypper repositories (KDBG_ROOT, 127.0.0.1)', () => {
     } finally {
       await serve.close();
     }
+  });
+
+  it('kdbg cache verify checks vmlinux.image against the digest taken as it was decompressed, and removes the entry when it changed', async () => {
+    const img = of('sle15sp5', 'image');
+    const vm = of('sle15sp5', 'vmlinux');
+    const cache = join(tmpDir('kdbg-suse-verify-'), 'cache');
+    cpSync(sleCache, cache, { recursive: true, verbatimSymlinks: true });
+    const entry = JSON.parse(readFileSync(join(cache, 'releases', vm.uname, 'entry.json'), 'utf8')) as Record<string, unknown>;
+    expect(entry['imageSha256']).toBe(img.imageSha256);
+    const ok = await runKdbg(['cache', 'verify', '--cache-dir', cache, '--json']);
+    expect(ok.code).toBe(0);
+    // One byte of the image changed in place (a disk error, or someone's edit).
+    const image = join(cache, 'releases', vm.uname, 'vmlinux.image');
+    const fd = openSync(image, 'r+');
+    writeSync(fd, Buffer.from([0x5a]), 0, 1, 4096);
+    closeSync(fd);
+    const bad = await runKdbg(['cache', 'verify', '--cache-dir', cache, '--json']);
+    expect(bad.code).toBe(65);
+    const rep = JSON.parse(bad.stdout) as { bad: { name: string; path: string; problem: string; expected: string; removed: boolean }[] };
+    expect(rep.bad).toEqual([expect.objectContaining({ name: vm.uname, path: image, problem: 'digest-mismatch', expected: img.imageSha256, removed: true })]);
+    expect(existsSync(join(cache, 'releases', vm.uname))).toBe(false);
   });
 
   it('the RPM-version form with the build counter names the same kernel', async () => {

@@ -109,13 +109,15 @@ export interface LaunchpadDdeb {
  * getPublishedBinaries by exact binary name answers from `lp/published/<name>.json`, a
  * publication's binaryFileUrls from `lp/files/<id>.json`, files from /librarian/<id>/<name>.
  */
-export async function startLaunchpadService(root: string, ddebs: LaunchpadDdeb[]): Promise<MirrorServer> {
+export async function startLaunchpadService(root: string, ddebs: LaunchpadDdeb[], opts: { pageSize?: number; nextLinkBase?: string } = {}): Promise<MirrorServer> {
+  const pageSize = opts.pageSize ?? 75;
   const server = await startMirrorServer(root, {
     route: (path, search) => {
       const q = new URLSearchParams(search);
       if (path === '/devel/ubuntu/+archive/primary' && q.get('ws.op') === 'getPublishedBinaries' && q.get('exact_match') === 'true') {
-        // Launchpad answers a name it never published with an empty collection, not 404.
-        const f = `/lp/published/${q.get('binary_name')}.json`;
+        // Launchpad answers a name it never published with an empty collection, not 404; pages
+        // after the first are asked with ws.start (and ws.size), as its next_collection_link says.
+        const f = `/lp/published/${q.get('binary_name')}.${Number(q.get('ws.start') ?? 0)}.json`;
         return existsSync(join(root, f)) ? f : '/lp/empty.json';
       }
       const pub = /^\/devel\/ubuntu\/\+archive\/primary\/\+binarypub\/(\d+)$/.exec(path);
@@ -161,7 +163,11 @@ export async function startLaunchpadService(root: string, ddebs: LaunchpadDdeb[]
   }
   mkdirSync(join(root, 'lp', 'published'), { recursive: true });
   for (const [name, entries] of byName) {
-    writeFileSync(join(root, 'lp', 'published', `${name}.json`), JSON.stringify({ start: 0, total_size: entries.length, entries, resource_type_link: `${base}#binary_package_publishing_history-page-resource` }));
+    for (let start = 0; start === 0 || start < entries.length; start += pageSize) {
+      const next = start + pageSize < entries.length ? `${opts.nextLinkBase ?? base}ubuntu/+archive/primary?binary_name=${encodeURIComponent(name)}&exact_match=true&ws.op=getPublishedBinaries&ws.size=${pageSize}&memo=${start + pageSize}&ws.start=${start + pageSize}` : undefined;
+      const page = { start, total_size: entries.length, entries: entries.slice(start, start + pageSize), resource_type_link: `${base}#binary_package_publishing_history-page-resource`, ...(next ? { next_collection_link: next } : {}) };
+      writeFileSync(join(root, 'lp', 'published', `${name}.${start}.json`), JSON.stringify(page));
+    }
   }
   writeFileSync(join(root, 'lp', 'empty.json'), JSON.stringify({ start: 0, total_size: 0, entries: [] }));
   return server;

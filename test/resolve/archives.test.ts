@@ -14,7 +14,7 @@ import { parseRetryAfter as retryAfterMs } from '../../src/core/retry.js';
 import { snapshotSuites } from '../../src/resolve/snapshot.js';
 import { fileDigest, startLaunchpadService, startSnapshotService } from '../helpers/archive-services.js';
 import { fixturePath, requireFixture } from '../helpers/fixtures.js';
-import type { MirrorServer } from '../helpers/http-server.js';
+import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 
 const dirs: string[] = [];
 const tmp = (p: string): string => {
@@ -170,5 +170,45 @@ describe('Retry-After', () => {
     expect(retryAfterMs('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000);
     expect(retryAfterMs(undefined)).toBeNull();
     expect(retryAfterMs('soon')).toBeNull();
+  });
+});
+
+describe('Launchpad, paged answers', () => {
+  // One -dbgsym published three times, one publication per page: two deleted copies first.
+  const pages = async (nextLinkBase?: string): Promise<MirrorServer> => {
+    const unsigned = requireFixture('deb', 'ubuntu-ddebs', 'pool/main/l/linux', 'linux-image-unsigned-5.15.0-991-generic-dbgsym_5.15.0-991.1001_amd64.ddeb');
+    return startLaunchpadService(tmp('kdbg-lp-pages-'), [
+      { ddeb: unsigned, series: 'focal', pocket: 'Updates', status: 'Deleted', id: 20 },
+      { ddeb: unsigned, series: 'jammy', pocket: 'Security', status: 'Deleted', id: 21 },
+      { ddeb: unsigned, series: 'jammy', pocket: 'Updates', status: 'Published', id: 22 },
+    ], { pageSize: 1, ...(nextLinkBase ? { nextLinkBase } : {}) });
+  };
+  const cfg = (s: MirrorServer): MirrorConfig => ({ ...config(), archives: { debianSnapshot: `${snap.url}/`, launchpad: `${s.url}/devel/` } });
+
+  it('follows next_collection_link: the publication on the third page is found, each page asked once', async () => {
+    const s = await pages();
+    try {
+      const rel = parseRelease('5.15.0-991-generic');
+      const [p] = await resolvePackages(rel, wantedPackages(rel, { source: false }), { config: cfg(s), http: undiciFetcher, cacheRoot: tmp('kdbg-lp-pages-meta-') });
+      expect(p).toMatchObject({ origin: 'launchpad', evr: '5.15.0-991.1001', urls: [expect.stringContaining('/librarian/22/')] });
+      const asked = s.requests.filter((q) => q.search.includes('getPublishedBinaries')).map((q) => new URLSearchParams(q.search).get('ws.start'));
+      expect(asked).toEqual([null, '1', '2']);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('does not follow a next_collection_link that leaves the service: the other server is never asked', async () => {
+    const other = await startMirrorServer(tmp('kdbg-lp-other-'));
+    const s = await pages(`${other.url}/devel/`);
+    try {
+      const rel = parseRelease('5.15.0-991-generic');
+      const e = await resolvePackages(rel, wantedPackages(rel, { source: false }), { config: cfg(s), http: undiciFetcher, cacheRoot: tmp('kdbg-lp-pages-meta-') }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(NotFoundError);
+      expect(other.requests).toEqual([]);
+    } finally {
+      await s.close();
+      await other.close();
+    }
   });
 });

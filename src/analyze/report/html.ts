@@ -2,7 +2,7 @@
 // same report model as the Markdown.
 import type { AnalysisReport } from '../index.js';
 import type { SourceQuote } from '../index.js';
-import { chainLine, verificationLine } from './markdown.js';
+import { chainLine, logVsBtLines, verificationLine } from './markdown.js';
 
 function snippet(e: (s: string) => string, title: string, q: SourceQuote): string {
   const rows = q.lines.map((l, i) => {
@@ -44,6 +44,7 @@ export function renderHtml(r: AnalysisReport): string {
   const caller = r.callerIndex !== null && r.callerIndex !== undefined ? chain[r.callerIndex] : undefined;
   if (r.callerSource) h.push(snippet(e, `Caller: ${r.callerSource.file}:${r.callerSource.line}${caller ? ` (${caller.function})` : ''}`, r.callerSource));
   if (r.sourceNote) h.push(`<p class="warn">Sources: ${e(r.sourceNote)}</p>`);
+  if (r.logVsBt) h.push(`<h2>The dump's own log beside bt</h2><p>${e(r.logVsBt.verdict)}.</p><pre class="logbt">${e(logVsBtLines(r.logVsBt).join('\n'))}</pre>`);
   h.push('<h2>Findings</h2>');
   for (const f of r.findings) {
     h.push(`<div class="${f.severity}"><h3>${e(f.severity.toUpperCase())}: ${e(f.title)}</h3><p>${e(f.detail)}</p>`);

@@ -1,6 +1,7 @@
 // The Markdown report: the first screen answers what crashed, where, and why probably; the
 // evidence and the raw material (backtrace, memory, processes, log tail) follow.
 import type { ChainEntry } from '../call-chain.js';
+import type { LogBtComparison, LogBtStatus } from '../log-vs-bt.js';
 import type { AnalysisReport, SourceQuote } from '../index.js';
 
 function code(lines: string[]): string {
@@ -19,6 +20,30 @@ export function chainLine(c: ChainEntry, mark: string): string {
   const what = c.kind === 'exception' ? `[exception RIP: ${c.function}${c.offset !== null ? `+${c.offset}` : ''}]` : `#${c.level} ${c.function}`;
   const place = c.file !== null && c.line !== null ? `${c.file}:${c.line}` : '(no line info)';
   return `${mark}${what}${c.module ? ` [${c.module}]` : ''}  ${place}${c.stack ? `  (${c.stack})` : ''}`;
+}
+
+const LOG_BT_MARK: Record<LogBtStatus, string> = { both: '=', 'log-only': '<', 'log-unreliable': ' ', 'bt-only': '>', 'panic-path': '·' };
+
+/**
+ * The log's trace beside bt, one row a frame: "= panic+0x118 | #0 panic". Marks: = in both,
+ * < only the log, > only bt, · the panic path either side took; the log's own "? fn" guesses, which
+ * crash's unwinder skips, are folded when three or more stand together (report.json keeps them).
+ */
+export function logVsBtLines(c: LogBtComparison): string[] {
+  const w = Math.min(48, Math.max(10, ...c.rows.map((r) => (r.log ?? '').length)));
+  const out = [`  ${'log (the kernel, at the crash)'.padEnd(w)} | bt (crash)`];
+  for (let i = 0; i < c.rows.length; ) {
+    let j = i;
+    while (j < c.rows.length && c.rows[j]!.status === 'log-unreliable') j++;
+    if (j - i >= 3) {
+      out.push(`  (${j - i} "?" frames: stale return addresses the kernel's unwinder found on the stack)`);
+      i = j;
+      continue;
+    }
+    const r = c.rows[i++]!;
+    out.push(`${LOG_BT_MARK[r.status]} ${(r.log ?? '').padEnd(w)} | ${r.bt ?? ''}`.trimEnd());
+  }
+  return out;
 }
 
 function snippet(q: SourceQuote): string {
@@ -54,6 +79,7 @@ export function renderMarkdown(r: AnalysisReport): string {
   const caller = r.callerIndex !== null && r.callerIndex !== undefined ? chain[r.callerIndex] : undefined;
   if (r.callerSource) out.push(`## Caller: ${r.callerSource.file}:${r.callerSource.line}${caller ? ` (\`${caller.function}\`)` : ''}`, '', snippet(r.callerSource), '');
   if (r.sourceNote) out.push(`_Sources: ${r.sourceNote}._`, '');
+  if (r.logVsBt) out.push("## The dump's own log beside `bt`", '', `${r.logVsBt.verdict}.`, '', code(logVsBtLines(r.logVsBt)), '');
   out.push('## Findings', '');
   for (const f of r.findings) {
     out.push(`### ${f.severity.toUpperCase()}: ${f.title}`, '', f.detail, '');

@@ -196,6 +196,7 @@ const du: CommandModule<object, CacheArgs> = {
     row(u.packages.bytes, `packages (${u.packages.count}, ${u.packages.orphanCount} not used by any entry)`);
     row(u.partial.bytes, `partial (${u.partial.count} downloads)`);
     row(u.tmp.bytes, `tmp (${u.tmp.count})`);
+    row(u.meta.bytes, `meta (${u.meta.index.count} repository indexes, ${u.meta.answers.files} archive answers)`);
     row(u.otherBytes, 'other');
     row(u.totalBytes, `total ${u.root}`);
   },

@@ -89,7 +89,9 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
     const progress = createProgress({ quiet: argv.quiet, label: input });
     let result;
     try {
-      result = await fetchRelease(input, { ...(await fetchOptionsFrom(argv)), onProgress: progress.listener });
+      // --module NAME: an RPM read whole writes their debug files in the vmlinux's pass.
+      const inPass = argv.module && argv.module.length > 0 ? { moduleNames: argv.module } : {};
+      result = await fetchRelease(input, { ...(await fetchOptionsFrom(argv)), ...inPass, onProgress: progress.listener });
     } finally {
       progress.done();
     }

@@ -47,6 +47,7 @@ async function wholeDownload(ctx: FetchContext, job: ExtractJob, pace: PaceLimit
       // The download sets the pace here: one decoded block ahead is enough (types.ts).
       const xo: ExtractOptions = { destDir: job.dir, select: job.selector, label: job.pkg.fileName, onProgress: emit, decodeAhead: 1 };
       if (job.stopAfter !== undefined) xo.stopAfter = job.stopAfter;
+      if (job.stopAtListed) xo.stopAtListed = true;
       if (opts.signal) xo.signal = opts.signal;
       return extractPackage(chunks, xo);
     },
@@ -63,6 +64,9 @@ async function wholeDownload(ctx: FetchContext, job: ExtractJob, pace: PaceLimit
 export async function downloadAndExtract(ctx: FetchContext, plan: ResolvedPlan, staging: string): Promise<JobResult[]> {
   const jobs = await extractJobs(ctx, plan, staging);
   const { vmPkg } = plan;
+  // A dump's modules named before the fetch ride along when the vmlinux package is read whole.
+  const { namedModules, withNamedModules } = await import('./same-pass.js');
+  const names = namedModules(ctx);
   const { paceLimits } = await import('../../download/pace.js');
   const pace = paceLimits(plan.idleTimeoutMs);
   // p-limit loads here, not at the top: a cache hit never needs it.
@@ -88,7 +92,7 @@ export async function downloadAndExtract(ctx: FetchContext, plan: ResolvedPlan, 
     } finally {
       if (isVmlinux) partialDecided(partial !== null);
     }
-    return partial ?? wholeDownload(ctx, job, pace);
+    return partial ?? wholeDownload(ctx, isVmlinux ? withNamedModules(job, names) : job, pace);
   };
   const settled = await Promise.allSettled(
     jobs.map((job) => {

@@ -3,14 +3,17 @@
 // bytes, and crash needs the image beside it (`crash vmlinux.image vmlinux.debug vmcore`). The
 // member extracted by the download stage is decompressed here into `vmlinux.image`.
 
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InputFormatError } from '../../core/errors.js';
 import type { FetchContext, JobResult } from './options.js';
 
-export async function materializeImage(ctx: FetchContext, res: JobResult): Promise<string> {
+/** The decompressed image and its sha256, taken from the bytes as they were written. */
+export async function materializeImage(ctx: FetchContext, res: JobResult): Promise<{ path: string; sha256: string }> {
   const { suseImageMembers } = await import('../../release/index.js');
   const want = suseImageMembers(ctx.rel);
   const written = (res.r.consumed?.written ?? []).filter((w) => w.member.type === 'file');
@@ -33,8 +36,15 @@ export async function materializeImage(ctx: FetchContext, res: JobResult): Promi
   }
   const { detectCompressor, decompressStream } = await import('../../extract/decompress.js');
   const kind = detectCompressor(head) ?? 'none';
-  await pipeline(decompressStream(kind, createReadStream(m.path), m.member.path), createWriteStream(out));
+  const hash = createHash('sha256');
+  const tee = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(decompressStream(kind, createReadStream(m.path), m.member.path), tee, createWriteStream(out));
   await rm(m.path);
   ctx.emit({ kind: 'extract', name: res.job.pkg.fileName, member: `${m.member.path} (${kind}) → vmlinux.image`, bytes: 0 });
-  return out;
+  return { path: out, sha256: hash.digest('hex') };
 }

@@ -97,7 +97,13 @@ async function fetchLocked(ctx: FetchContext, previous: ResolvedEntry | null): P
     const results = await stage(emit, rel.uname, 'download', () => downloadAndExtract(ctx, resolved, staging));
     const vm = await stage(emit, rel.uname, 'verify', () => verifyVmlinux(ctx, resolved, results));
     const { join } = await import('node:path');
-    return await stage(emit, rel.uname, 'publish', () => publish(ctx, resolved, results, vm, join(staging, 'entry')));
+    return await stage(emit, rel.uname, 'publish', async () => {
+      // Placed before the entry appears: a module step that finds the entry finds them too.
+      const { namedModules, placeModulesInPass } = await import('./same-pass.js');
+      const modulesInPass = await placeModulesInPass(ctx, results, namedModules(ctx));
+      const r = await publish(ctx, resolved, results, vm, join(staging, 'entry'));
+      return modulesInPass ? { ...r, modulesInPass } : r;
+    });
   } finally {
     await cache.removeTree(staging);
   }

@@ -23,6 +23,8 @@ export interface ModuleDebugFile {
   /** The package it came from (file name), or null when it was already in the cache. */
   package: string | null;
   member: string | null;
+  /** True when the fetch took it in the pass that wrote the vmlinux (FetchOptions.moduleNames). */
+  samePass?: boolean;
 }
 
 export interface ModuleDebugResult {
@@ -31,7 +33,15 @@ export interface ModuleDebugResult {
   found: ModuleDebugFile[];
   missing: { name: string; reason: string }[];
   /** What was read from each package (bytes over the network or from the local store). */
-  packages: { fileName: string; url: string; bytesRead: number; blocksDecoded: number | null; blocksTotal: number | null }[];
+  packages: {
+    fileName: string;
+    url: string;
+    bytesRead: number;
+    blocksDecoded: number | null;
+    blocksTotal: number | null;
+    /** A one-block payload decoded again, from the package kept in the store: how long it took. */
+    wholeDecodeMs?: number;
+  }[];
   ms: number;
 }
 
@@ -81,9 +91,15 @@ export async function fetchModuleDebug(fetched: FetchResult, names: readonly str
   const missing: ModuleDebugResult['missing'] = [];
   const packages: ModuleDebugResult['packages'] = [];
   const todo = new Set<string>();
+  const inPass = new Map((fetched.modulesInPass?.taken ?? []).map((x) => [x.name, x]));
+  const askedInPass = new Set(fetched.modulesInPass?.asked ?? []);
+  const vmName = fetched.packages.find((p) => p.role === 'vmlinux')?.fileName ?? 'the kernel debug package';
   for (const n of new Set(names.map(moduleKey))) {
     const p = join(dir, `${n}.ko`);
-    if (await exists(p)) found.push({ name: n, path: p, package: null, member: null });
+    const x = inPass.get(n);
+    if (await exists(p)) found.push(x && x.path === p ? { name: n, path: p, package: x.package, member: x.member, samePass: true } : { name: n, path: p, package: null, member: null });
+    // The vmlinux's pass walked past every file the header lists that it asked for: not there.
+    else if (askedInPass.has(n)) missing.push({ name: n, reason: `not in ${vmName} (read in the vmlinux's pass): built out of tree, or its debug package is not on the mirrors` });
     else todo.add(n);
   }
   const done = (): ModuleDebugResult => ({ dir: found.length > 0 ? dir : null, found, missing, packages, ms: Date.now() - t0 });
@@ -225,12 +241,58 @@ async function fromRpm(
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     // Null: none of them in the header's file list, or one xz block (el7's w2.xzdio), where every
-    // module is behind the whole payload.
-    if (!r) return `not found by a partial read of ${vm.fileName} (not in it, or its payload is one xz block that must be read whole: kdbg fetch --modules, then --modules-dir)`;
+    // module is behind the whole payload: decoded again from the kept package, if it was kept.
+    if (!r) return (await wholeAgain(cache, vm, todo, dest, adopt, packages, opts)) ? '' : `not found by a partial read of ${vm.fileName}, and the package is not in the store (not in it, or its payload is one xz block that must be read whole: kdbg fetch --modules, then --modules-dir)`;
     await adopt(r.written, vm.fileName);
     packages.push({ fileName: vm.fileName, url: vm.url, bytesRead: r.partial.compressedBytesRead, blocksDecoded: r.partial.blocksDecoded, blocksTotal: r.partial.blocksTotal });
     return '';
   } finally {
     await closeRa(ra);
   }
+}
+
+/**
+ * The second decode the vmlinux's pass (./same-pass.ts) exists to avoid, for modules nobody named
+ * before it: a one-block payload read again from the package the whole download kept in the
+ * store (no network), up to the last wanted member its header lists. Its time is measured and
+ * said. False: the package was not kept (--no-keep-packages).
+ */
+async function wholeAgain(
+  cache: Cache,
+  vm: { fileName: string; url: string; sha256: string; size: number },
+  todo: Set<string>,
+  dest: string,
+  adopt: (w: { path: string; member: { path: string } }[], fileName: string) => Promise<void>,
+  packages: ModuleDebugResult['packages'],
+  opts: FetchOptions,
+): Promise<boolean> {
+  const local = await cache.findPackage(vm.sha256 || null, vm.fileName);
+  if (!local) return false;
+  const t0 = Date.now();
+  const want = todo.size;
+  const { createReadStream } = await import('node:fs');
+  const { extractPackage } = await import('../../extract/index.js');
+  let bytesRead = 0;
+  const counted = (async function* () {
+    for await (const c of createReadStream(local.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+      bytesRead += c.length;
+      yield c;
+    }
+  })();
+  const r = await extractPackage(counted, {
+    destDir: dest,
+    label: vm.fileName,
+    select: (m) => m.type === 'file' && todo.has(moduleOfPath(m.path) ?? ''),
+    stopAfter: want,
+    stopAtListed: true,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  await adopt(r.written, vm.fileName);
+  const ms = Date.now() - t0;
+  packages.push({ fileName: vm.fileName, url: local.path, bytesRead, blocksDecoded: null, blocksTotal: null, wholeDecodeMs: ms });
+  (opts.onProgress ?? ignoreEvents)({
+    kind: 'info',
+    message: `${vm.fileName}: its payload is one xz block; decoded again from the kept package for ${want} module${want === 1 ? '' : 's'} not named before the vmlinux's pass: ${r.written.length} found, ${bytesRead} bytes read, ${ms} ms`,
+  });
+  return true;
 }

@@ -31,6 +31,14 @@ export interface FetchOptions {
   /** Also extract the modules' debug files. */
   modules?: boolean;
   /**
+   * Modules (as crash's `mod` names them) whose debug files to take in the same pass that writes
+   * the vmlinux when an RPM is read whole (el7's one-block payload: no partial read can reach them
+   * later without decoding it again). They land in `<cache>/modules/<uname>/<name>.ko`, where the
+   * module step (./modules.ts) finds them; FetchResult.modulesInPass lists them. Ignored with
+   * `modules` (every module goes to the entry) and where the vmlinux is fetched partially.
+   */
+  moduleNames?: readonly string[];
+  /**
    * What to do with the debug packages (docs/fetch.md, "Partial fetch"):
    * - `true`: download each package whole, check its sha256 against the repository index and keep
    *   it in packages/sha256/ (a later --modules/sources fetch re-extracts without the network);
@@ -79,6 +87,8 @@ export interface ExtractJob {
   pkg: ResolvedPackage;
   selector: MemberSelector;
   stopAfter?: number;
+  /** See ExtractOptions.stopAtListed. */
+  stopAtListed?: boolean;
   dir: string;
 }
 

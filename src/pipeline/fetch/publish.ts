@@ -120,7 +120,7 @@ export async function publish(ctx: FetchContext, plan: ResolvedPlan, results: Jo
       origin: origin ?? 'mirror',
     })),
     createdAt: new Date().toISOString(),
-    ...(layout.image ? { image: layout.image } : {}),
+    ...(layout.image ? { image: layout.image, imageSha256: vm.imageSha256 } : {}),
   };
   const published = await cache.publishEntry(entryDir, entry, { source: want.source || (previous?.wanted.source ?? false), modules: want.modules || (previous?.wanted.modules ?? false) });
   if (ctx.opts.keepPackages === false) {

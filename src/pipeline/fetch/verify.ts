@@ -18,6 +18,8 @@ export interface VerifiedVmlinux {
   buildId: string | null;
   /** SUSE: the stripped image decompressed from the main package (./image.ts), else null. */
   image: string | null;
+  /** Its sha256 (null: a previous entry's image recorded none). */
+  imageSha256: string | null;
 }
 
 function findVmlinux(written: WrittenMember[], memberPath: string): WrittenMember | null {
@@ -45,13 +47,17 @@ export async function verifyVmlinux(ctx: FetchContext, plan: ResolvedPlan, resul
         found: written.length ? written.map((w) => w.member.path).slice(0, 3).join(', ') : 'no matching member',
       }, { hint: 'the package does not match the release; check --arch and the variant' });
     }
-    out = { member: vm, file: vm.path, sha256: vm.sha256 ?? '', buildId: null, image: null };
+    out = { member: vm, file: vm.path, sha256: vm.sha256 ?? '', buildId: null, image: null, imageSha256: null };
   } else {
     const prev = plan.previous!.entry;
-    out = { member: null, file: prev.vmlinux, sha256: prev.vmlinuxSha256, buildId: null, image: prev.image ?? null };
+    out = { member: null, file: prev.vmlinux, sha256: prev.vmlinuxSha256, buildId: null, image: prev.image ?? null, imageSha256: prev.imageSha256 ?? null };
   }
   const imgRes = results.find((x) => x.job.pkg.role === 'image');
-  if (imgRes) out.image = await (await import('./image.js')).materializeImage(ctx, imgRes);
+  if (imgRes) {
+    const img = await (await import('./image.js')).materializeImage(ctx, imgRes);
+    out.image = img.path;
+    out.imageSha256 = img.sha256;
+  }
   const { readFileBuildId } = await import('../../download/debuginfod.js');
   try {
     out.buildId = await readFileBuildId(out.file);

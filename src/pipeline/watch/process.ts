@@ -12,7 +12,7 @@ import type { ProgressEvent } from '../../core/types.js';
 import { analyzeFetched, findCrash, moduleLoader, type LocatedCrash } from '../analyze.js';
 import { fetchDebuginfodFirst } from '../fetch/debuginfod-first.js';
 import type { FetchOptions } from '../fetch/options.js';
-import { oopsSignature } from '../signature.js';
+import { oopsLogTrace, oopsSignature } from '../signature.js';
 import type { DumpProcessor, WatchItem } from './loop.js';
 
 export interface DumpProcessorOptions {
@@ -45,7 +45,9 @@ export function makeDumpProcessor(o: DumpProcessorOptions): DumpProcessor {
     const { firstLook } = await import('../../klog/index.js');
     const look = identity.vmcoreinfo && identity.format !== 'dmesg' ? await firstLook(item.path) : null;
     if (look) onProgress({ kind: 'info', message: `first look: ${look.headline}` });
-    const fetched = await fetchDebuginfodFirst(item.path, { ...o.fetch, debuginfod: o.debuginfod, debuginfodUrls: o.debuginfodUrls, env: o.env, onProgress, signal });
+    // As kdbg analyze: the log's module list rides along an RPM read whole (fetch/same-pass.ts).
+    const logModules = o.analyze && o.analyze.modules !== false ? (look?.oops.modules ?? []).map((m) => m.name) : [];
+    const fetched = await fetchDebuginfodFirst(item.path, { ...o.fetch, ...(logModules.length > 0 ? { moduleNames: logModules } : {}), debuginfod: o.debuginfod, debuginfodUrls: o.debuginfodUrls, env: o.env, onProgress, signal });
     const via = fetched.via;
     const outDir = o.reportDir ? join(o.reportDir, `${item.rel}.kdbg`) : `${item.path}.kdbg`;
     await fsp.mkdir(outDir, { recursive: true, mode: 0o755 });
@@ -64,6 +66,7 @@ export function makeDumpProcessor(o: DumpProcessorOptions): DumpProcessor {
         loadModules: fetched.modules || o.analyze.modules === false ? null : moduleLoader(fetched, { ...o.fetch, env: o.env, signal }, onProgress),
         crash,
         timeoutMs,
+        logTrace: look ? oopsLogTrace(look.oops, look.headline) : null,
         header: () => ['kdbg watch --analyze transcript', `crash ${crash.version ?? '?'} (${crash.path})`, `vmlinux ${fetched.vmlinux}`, `dump ${item.path}`],
         outDir,
       });
