@@ -98,7 +98,10 @@ export async function listedIndexes(
     }
     return { indexes: [], attempts };
   }
-  if (r.fingerprint !== null) io.onProgress?.({ kind: 'info', message: `${r.url}: good signature by ${r.fingerprint} (gpgv ${r.ms.toFixed(1)} ms)` });
+  if (r.fingerprint !== null) {
+    io.onProgress?.({ kind: 'signature', url: r.url, fingerprint: r.fingerprint, ms: r.ms });
+    io.onProgress?.({ kind: 'info', message: `${r.url}: good signature by ${r.fingerprint} (gpgv ${r.ms.toFixed(1)} ms)` });
+  }
   const indexes: ListedIndex[] = [];
   for (const url of loc.indexUrls) {
     const d = r.digests.get(`${path}${url.slice(url.lastIndexOf('/') + 1)}`);

@@ -153,7 +153,7 @@ const memo = new Map<string, Verified>();
 export async function verifySigned(url: string, data: Buffer, sig: Buffer | null, keys: SourceKeys, trust: DebTrust, aptRoot: string | null): Promise<Verified> {
   const memoKey = createHash('sha256').update(data).update(sig ?? '').update(`\0${keys.signedBy ?? ''}\0${trust.keyrings.join('\0')}\0${aptRoot ?? ''}`).digest('hex');
   const hit = memo.get(memoKey);
-  if (hit) return hit;
+  if (hit) return { ...hit, ms: 0 };
   const work = await fsp.mkdtemp(join(tmpdir(), 'kdbg-gpgv-'));
   try {
     const { files, fingerprints } = await keyringsFor(keys, trust, aptRoot, work);

@@ -24,7 +24,8 @@ export function repomdVerifier(origin: string, config: MirrorConfig, io: IndexCa
       throw signatureError('no-signature', url, `no signature: ${url}.asc could not be read (${sig})`);
     }
     if (keys.length === 0) throw signatureError('unknown-key', url, `repo_gpgcheck=1 (${origin}) but no local gpgkey file to verify it with`);
-    await verifySigned(url, body, sig, { signedBy: keys.join(' '), trusted: false, fromHost: true }, { skip: false, keyrings: [], signedBy: new Map(), hostRoot }, null);
+    const v = await verifySigned(url, body, sig, { signedBy: keys.join(' '), trusted: false, fromHost: true }, { skip: false, keyrings: [], signedBy: new Map(), hostRoot }, null);
+    io.onProgress?.({ kind: 'signature', url: `${url}.asc`, fingerprint: v.fingerprint, ms: v.ms });
   };
 }
 
