@@ -9,7 +9,13 @@ import { readIndexSidecar, writeIndexSidecar } from '../cache/index-store.js';
 /** Package, Version, Architecture, Filename, Size, SHA256 (empty when the stanza lacks it). */
 export type Row = [string, string, string, string, string, string];
 
-const memo = new Map<string, Row[]>();
+/**
+ * In memory an index is kept as the sidecar's text, one line per stanza, and split into rows only
+ * as it is scanned. Measured on a real-archive fetch (6 indexes, 9.4 MB compressed): peak RSS 377 MB
+ * with every stanza kept as an array of six strings, 322 MB with the text, 299 MB when the parse
+ * also collects joined lines instead of arrays.
+ */
+const memo = new Map<string, string>();
 /** Indexes kept parsed in memory at once (a batch reads a few suites). */
 const MEMO_MAX = 8;
 
@@ -29,25 +35,49 @@ export function stanzaOf(r: Row): Record<string, string> {
 }
 
 /** The parsed rows of the index `sha256`: from memory, else the cache; null when neither has them. */
-export async function readRows(root: string, sha256: string): Promise<Row[] | null> {
+export async function readRows(root: string, sha256: string): Promise<Iterable<Row> | null> {
   const m = memo.get(sha256);
-  if (m) return m;
+  if (m !== undefined) return linesOf(m);
   const text = await readIndexSidecar(root, sha256, 'rows').catch(() => null);
-  if (text === null) return null;
-  const rows = text === '' ? [] : text.split('\n').map((l) => l.split('\t') as Row);
-  if (rows.some((r) => r.length !== 6)) return null; // a foreign or damaged file: parse the index again
-  remember(sha256, rows);
-  return rows;
+  if (text === null || !wellFormed(text)) return null; // a foreign or damaged file: parse the index again
+  remember(sha256, text);
+  return linesOf(text);
 }
 
-export async function writeRows(root: string, sha256: string, rows: Row[]): Promise<void> {
-  remember(sha256, rows);
-  await writeIndexSidecar(root, sha256, 'rows', rows.map((r) => r.join('\t')).join('\n')).catch(() => undefined);
+/** Keep an index's rows, each already joined by tabs (rowOf(s).join('\t')). */
+export async function writeRows(root: string, sha256: string, lines: string[]): Promise<void> {
+  const text = lines.join('\n');
+  remember(sha256, text);
+  await writeIndexSidecar(root, sha256, 'rows', text).catch(() => undefined);
 }
 
-function remember(sha256: string, rows: Row[]): void {
+/** Every line has exactly six fields (five tabs). */
+function wellFormed(text: string): boolean {
+  let tabs = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i === text.length ? 10 : text.charCodeAt(i);
+    if (c === 9) tabs++;
+    else if (c === 10) {
+      if (tabs !== 5 && !(text.length === 0 && tabs === 0)) return false;
+      tabs = 0;
+    }
+  }
+  return true;
+}
+
+function* linesOf(text: string): Generator<Row> {
+  if (text === '') return;
+  for (let at = 0; at <= text.length; ) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    yield text.slice(at, end).split('\t') as Row;
+    at = end + 1;
+  }
+}
+
+function remember(sha256: string, text: string): void {
   if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value!);
-  memo.set(sha256, rows);
+  memo.set(sha256, text);
 }
 
 /** For tests: forget the in-memory rows (as a new process would). */

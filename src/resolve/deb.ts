@@ -29,7 +29,7 @@ import { readIndexWithRetry, TRANSIENT } from './index-read.js';
 import { cachedIndexGet } from './index-cache.js';
 import { configKeys, defaultTrust, hashCheckedGet, hostKeys, listedIndexes, netIndexGet, type ListedIndex } from './deb-suite.js';
 import type { DebTrust, SourceKeys } from './deb-trust.js';
-import { readRows, rowOf, stanzaOf, writeRows, type Row } from './deb-parsed.js';
+import { readRows, rowOf, stanzaOf, writeRows } from './deb-parsed.js';
 
 export interface DebResolveOptions {
   /** Archive roots from --mirror (each holds dists/ and pool/), tried first. */
@@ -280,7 +280,7 @@ async function scanIndexUrl(
     opts.onProgress?.({ kind: 'index', url, from: 'cache', bytes: 0, ms: Date.now() - t0 });
     return { attempt: { url, result: found.length > 0 ? 'found' : 'not in index' }, found, next: false };
   }
-  let keep: Row[] = [];
+  let keep: string[] = [];
   let r: Candidate[] | string;
   try {
     r = await readIndexWithRetry(
@@ -290,7 +290,7 @@ async function scanIndexUrl(
         found.length = 0;
         keep = [];
         for await (const s of parsePackagesStanzas(decompressIndex(res.body, url), { fields: FIELDS, label: url })) {
-          if (root && s['Package'] !== undefined) keep.push(rowOf(s));
+          if (root && s['Package'] !== undefined) keep.push(rowOf(s).join('\t'));
           add(s);
         }
         return found;

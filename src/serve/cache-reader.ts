@@ -11,7 +11,7 @@
 // entry and re-read only when that entry.json changes.
 
 import { promises as fsp } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { fileBuildId } from './elf-file.js';
 
 export type ArtifactKind = 'vmlinux' | 'module';
@@ -191,6 +191,11 @@ export class CacheReader {
     return n;
   }
 
+  /** Read the module files of `release` again (serve --fetch put one in `<root>/modules/<release>/`). */
+  forgetModules(release: string): void {
+    for (const e of this.entries.values()) if (e.release === release) e.modules = null;
+  }
+
   private moduleIndex(e: IndexedEntry): Promise<Map<string, string>> {
     e.modules ??= this.walkModules(e);
     return e.modules;
@@ -198,7 +203,10 @@ export class CacheReader {
 
   private async walkModules(e: IndexedEntry): Promise<Map<string, string>> {
     const map = new Map<string, string>();
-    if (e.modulesDir) {
+    // The entry's modules/ (fetch --modules) and <root>/modules/<release>/ (single modules fetched
+    // by kdbg analyze or serve --fetch), in that order.
+    for (const dir of [e.modulesDir, join(this.root, 'modules', basename(e.dir))]) {
+      if (!dir) continue;
       let count = 0;
       const walk = async (d: string): Promise<void> => {
         let ents;
@@ -219,7 +227,7 @@ export class CacheReader {
           }
         }
       };
-      await walk(e.modulesDir);
+      await walk(dir);
     }
     return map;
   }

@@ -7,6 +7,7 @@
 //   GET|HEAD /buildid/<id>/section/<name>   one section's bytes (404 when absent or NOBITS)
 //   GET|HEAD /buildid/<id>/source/<abspath> a file of the entry's extracted sources
 //   GET      /metrics                       Prometheus text
+//   GET      /, /signatures, /dump/<id>     the report pages, with --reports (web/handler.ts)
 //
 // Read-only (GET/HEAD only; the cache is never written), streaming with back-pressure, single
 // byte ranges (RFC 9110 §14; multi-range requests get the whole file, which the RFC allows),
@@ -24,6 +25,9 @@ import { UsageError } from '../core/errors.js';
 import { CacheReader, isInside, type BuildIdHit } from './cache-reader.js';
 import { findSection, isExecutableElf } from './elf-file.js';
 import { ServeMetrics, type RequestType } from './metrics.js';
+import { missHandling, missMetrics, relay, type MissHandling, type MissOptions } from './miss-route.js';
+export type { MissHandling, MissOptions } from './miss-route.js';
+import type { WebHandler } from './web/handler.js';
 
 export interface ServeOptions {
   cacheDir: string;
@@ -32,6 +36,9 @@ export interface ServeOptions {
   port: number;
   /** One line per answered request (access log), when given. */
   log?: (line: string) => void;
+  miss?: MissOptions;
+  /** The report pages (web/handler.ts) at /, /signatures, /dump/<id>, when `--reports` is given. */
+  web?: WebHandler;
 }
 
 export interface RunningServer {
@@ -40,6 +47,8 @@ export interface RunningServer {
   port: number;
   metrics: ServeMetrics;
   reader: CacheReader;
+  /** Miss handling (`--fetch`, upstream servers), null when not configured. */
+  miss: MissHandling | null;
   close(): Promise<void>;
 }
 
@@ -95,6 +104,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     void touchUsed(opts.cacheDir, uname).catch(() => undefined);
   };
   const metrics = new ServeMetrics();
+  const miss = opts.miss ? missHandling(opts.miss, reader) : null;
   await reader.scan(true);
   // Module build-ids are read in the background; a lookup that needs them awaits the same walk.
   void reader.prewarm().catch(() => undefined);
@@ -129,9 +139,11 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     // The raw path, not a URL-parsed one: WHATWG URL parsing would fold `..` before we can judge it.
     const rawPath = (req.url ?? '/').split('?')[0]!;
     if (method !== 'GET' && method !== 'HEAD') return plain(res, 405, 'kdbg serve is read-only', { allow: 'GET, HEAD' });
+    const page = opts.web ? await opts.web.handle(req, res, rawPath) : null;
+    if (page) return page;
     if (rawPath === '/metrics') {
       setType('metrics');
-      const body = metrics.render({ entries: reader.entryCount });
+      const body = metrics.render({ entries: reader.entryCount, ...(miss ? { miss: missMetrics(miss) } : {}) });
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body) });
       res.end(method === 'HEAD' ? undefined : body);
       return { status: 200, bytes: 0 };
@@ -144,8 +156,14 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     const rest = m[3] ?? '';
     if (!ID_RE.test(id) || id.length % 2 !== 0) return plain(res, 404, 'not a build-id');
     if ((kind === 'debuginfo' || kind === 'executable') && rest !== '') return plain(res, 404, 'not a debuginfod request');
-    const hit = await reader.lookup(id);
-    if (!hit) return plain(res, 404, `build-id ${id} is not in this cache`);
+    let hit = await reader.lookup(id);
+    if (hit) metrics.hits++;
+    else if (miss) {
+      const m = await onMiss(miss, req, res, id, kind, rawPath);
+      if ('served' in m) return m.served;
+      hit = m.hit;
+    }
+    if (!hit) return plain(res, 404, `build-id ${id} is not in this cache`, notFoundHeaders());
 
     switch (kind) {
       case 'debuginfo':
@@ -166,6 +184,12 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
       case 'source': {
         const p = safeDecode(rest);
         if (!p || !p.startsWith('/') || p.includes('\0')) return plain(res, 404, 'source path must be absolute');
+        if (!hit.sourceDir && miss?.fetcher) {
+          // The vmlinux is cached without its sources: fetch them on this miss.
+          const o = await miss.fetcher.miss(id, { sources: true });
+          if (o.kind === 'failed') return plain(res, 502, `build-id ${id}: fetching the sources of ${hit.release} failed: ${o.message}`, { 'cache-control': 'no-store' });
+          hit = (await reader.lookup(id)) ?? hit;
+        }
         if (!hit.sourceDir) return plain(res, 404, `the cache holds no sources for ${hit.release}`);
         let realRoot: string;
         try {
@@ -193,6 +217,44 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     }
   }
 
+  function notFoundHeaders(): Record<string, string> {
+    // A shared HTTP cache may keep a 404 as long as kdbg itself remembers the id as unknown.
+    const ttl = Math.floor((miss?.fetcher?.negativeTtlMs ?? 0) / 1000);
+    return ttl > 0 ? { 'cache-control': `public, max-age=${ttl}` } : { 'cache-control': 'no-store' };
+  }
+
+  /** A miss: rate limit, fetch through the indexes, else forward upstream, else remember it as unknown. */
+  async function onMiss(m: MissHandling, req: IncomingMessage, res: ServerResponse, id: string, kind: string, rawPath: string): Promise<{ served: Served } | { hit: BuildIdHit | null }> {
+    if (m.fetcher?.isKnownUnknown(id)) {
+      await m.fetcher.miss(id); // counted as a negative-cache answer
+      return { hit: null };
+    }
+    // Only misses that can cost something (a fetch, an upstream request) are limited: without
+    // them a miss is a file lookup, and gdb asks for every shared library's id.
+    if (!m.fetcher && m.upstream.length === 0) return { hit: null };
+    const wait = m.limiter.take(req.socket.remoteAddress ?? '-');
+    if (wait > 0) {
+      metrics.rateLimited++;
+      return { served: plain(res, 429, 'too many misses from this address; retry later', { 'retry-after': String(wait), 'cache-control': 'no-store' }) };
+    }
+    if (m.fetcher) {
+      const o = await m.fetcher.miss(id, { sources: kind === 'source' });
+      if (o.kind === 'fetched') return { hit: await reader.lookup(id) };
+      if (o.kind === 'failed') return { served: plain(res, 502, `build-id ${id}: fetching ${o.release ?? 'its release'} failed: ${o.message}`, { 'cache-control': 'no-store' }) };
+      if (o.cachedNegative) return { hit: null };
+    }
+    if (m.upstream.length > 0) {
+      const { forwardRequest } = await import('./forward.js');
+      const f = await forwardRequest(m.upstream, rawPath, m.http);
+      if (f) {
+        metrics.forwarded++;
+        return { served: await relay(req, res, f.res) };
+      }
+    }
+    m.fetcher?.rememberUnknown(id);
+    return { hit: null };
+  }
+
   async function sendFile(
     req: IncomingMessage,
     res: ServerResponse,
@@ -212,7 +274,12 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     noteUse(hit);
     const size = slice ? slice.size : st.size;
     const base = slice ? slice.offset : 0;
-    const etag = `"${st.ino.toString(16)}-${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}${slice ? `-${base.toString(16)}` : ''}"`;
+    // What a build-id names never changes: the tag is the id and the file's identity in the cache,
+    // and HTTP caches in front (nginx proxy_cache) may keep it for good. Sources keep a file tag.
+    const byId = !xFile.startsWith('/'); // sources are named by their absolute path
+    const etag = byId
+      ? `"${hit.buildId}-${st.size.toString(16)}${slice ? `-${base.toString(16)}` : ''}"`
+      : `"${st.ino.toString(16)}-${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}${slice ? `-${base.toString(16)}` : ''}"`;
     const headers: Record<string, string | number> = {
       'content-type': 'application/octet-stream',
       'x-debuginfod-size': size,
@@ -221,7 +288,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
       'last-modified': st.mtime.toUTCString(),
       etag,
       'accept-ranges': 'bytes',
-      'cache-control': 'public, max-age=86400',
+      'cache-control': byId ? 'public, max-age=31536000, immutable' : 'public, max-age=86400',
     };
     let start = 0;
     let end = size - 1;
@@ -273,6 +340,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     port: addr.port,
     metrics,
     reader,
+    miss,
     close: () =>
       new Promise<void>((done) => {
         server.close(() => done());

@@ -7,6 +7,7 @@ import { analyzeCommand } from './analyze.js';
 import { unpackCommand } from './unpack.js';
 import { cacheCommand } from './cache.js';
 import { serveCommand } from './serve.js';
+import { syncCommand } from './sync.js';
 import { watchCommand } from './watch.js';
 import { releasesCommand } from './releases.js';
 import { logCommand } from './log.js';
@@ -15,4 +16,4 @@ import { reportsCommand } from './reports.js';
 
 // yargs' CommandModule is generic over the parsed argv; the list only needs the erased form.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [fetchCommand, releasesCommand, identifyCommand, logCommand, analyzeCommand, unpackCommand, cacheCommand, serveCommand, watchCommand, reportsCommand, doctorCommand];
+export const commands: CommandModule<any, any>[] = [fetchCommand, releasesCommand, identifyCommand, logCommand, analyzeCommand, unpackCommand, cacheCommand, serveCommand, syncCommand, watchCommand, reportsCommand, doctorCommand];
