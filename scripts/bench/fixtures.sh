@@ -18,6 +18,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../fixtures/lib.sh"
+. "$here/../fixtures/sign.sh"
 export KDBG_FIXTURES
 out="$KDBG_FIXTURES/bench"
 mkdir -p "$KDBG_FIXTURES"
@@ -27,7 +28,7 @@ flock 9
 pkgs="$KDBG_FIXTURES/debian-pkgs"
 rel=3.10.0-327.el7.x86_64
 debian_kernel   # REL, VER
-recipe=("$here/fixtures.sh" "$DEBIAN_KERNEL_ENV")
+recipe=("$here/fixtures.sh" "$DEBIAN_KERNEL_ENV" "$here/../fixtures/sign.sh")
 
 if stamp_ok bench "${recipe[@]}" && [ -s "$out/debian.env" ] && [ -s "$out/www/centos/7/x86_64/repodata/repomd.xml" ] && [ -s "$out/www/el9mb/repodata/repomd.xml" ]; then
   echo "bench fixtures: cached in $out" >&2
@@ -132,6 +133,9 @@ xz -k -f "$deb/dists/bookworm/main/binary-amd64/Packages"
     printf ' %s %s %s\n' "$(sha256sum "$deb/dists/bookworm/$f" | cut -d' ' -f1)" "$(stat -c %s "$deb/dists/bookworm/$f")" "$f"
   done
 } > "$deb/dists/bookworm/Release"
+# Signed (InRelease, Release.gpg) by the fixture key: kdbg verifies it (issue 16); run.mjs trusts archive-key.asc.
+sign_release "$deb/dists/bookworm"
+export_key "$deb/archive-key.asc"
 
 rm -rf "$stage" "$out/rpmbuild"
 ls -l "$el7" "$mb" >&2

@@ -99,6 +99,9 @@ async function serverReset() {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'kdbg-bench-'));
+// The bench's Debian archive is signed by the fixture key (fixtures.sh): kdbg trusts it through this config.
+const debConfig = join(work, 'deb-config.json');
+writeFileSync(debConfig, JSON.stringify({ keyrings: [join(www, 'debian', 'archive-key.asc')] }));
 function sha256File(p) {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
@@ -374,11 +377,11 @@ if (want('d')) {
   });
   clean('d-base');
   const cache = fresh('d-cache');
-  const k = await measure(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --cache-dir ${cache} --quiet`, { outputFromStdout: true, want: wantSha.deb });
+  const k = await measure(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --config ${debConfig} --cache-dir ${cache} --quiet`, { outputFromStdout: true, want: wantSha.deb });
   clean('d-cache');
   // --keep-packages: the whole package, sha256-checked against the archive index, kept.
   const pc = fresh('d-whole');
-  const p = await measure(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --cache-dir ${pc} --keep-packages --quiet`, { outputFromStdout: true, want: wantSha.deb });
+  const p = await measure(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --config ${debConfig} --cache-dir ${pc} --keep-packages --quiet`, { outputFromStdout: true, want: wantSha.deb });
   clean('d-whole');
   const f = await floorFig(localDeb, debVmlinux, { rateBps: rate });
   row('d', `Debian dbg .deb from an archive-style mirror (${rate / 1e6} MB/s/conn): kdbg fetch (default: partial fetch by Range)`, 'ratio <= 0.35, bytes <= 15 % of the package; <= 1.2x floor', k, [['curl+xz -T2|tar', b], [floorName(f), f]]);
@@ -474,8 +477,8 @@ if (want('m')) {
   const b = await measure(`curl -sf -O ${url} && ar p ${debFile} data.tar.xz | xz -T2 -dc | tar -x ${paths.map((p) => `./${p}`).join(' ')}`, { cwd: fresh('m-base') });
   clean('m-base');
   const cache = fresh('m-cache');
-  sh(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --cache-dir ${cache} --quiet`);
-  const k = await measure(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --cache-dir ${cache} --quiet ${mods.map((m) => `--module ${m}`).join(' ')}`);
+  sh(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --config ${debConfig} --cache-dir ${cache} --quiet`);
+  const k = await measure(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --config ${debConfig} --cache-dir ${cache} --quiet ${mods.map((m) => `--module ${m}`).join(' ')}`);
   const got = mods.filter((m) => {
     const p = paths.find((x) => (/([^/]+)\.ko$/.exec(x)?.[1] ?? '').replace(/-/g, '_') === m);
     const f = join(cache, 'modules', debRelease, `${m}.ko`);

@@ -76,6 +76,16 @@ export class IntegrityError extends KdbgError {
   readonly exitCode = 65;
 }
 
+/**
+ * A repository's index is not signed by a key kdbg trusts (no signature, a bad one, an unknown
+ * key, an expired Valid-Until), or an index does not match the checksums its signed Release
+ * names. `details.reason` says which (resolve/deb-trust.ts); nothing is published.
+ */
+export class SignatureError extends KdbgError {
+  readonly code = 'KDBG_E_SIGNATURE';
+  readonly exitCode = 65;
+}
+
 /** A local input (dump, package, config file) does not exist or cannot be read. */
 export class InputNotFoundError extends KdbgError {
   readonly code = 'KDBG_E_NO_INPUT';

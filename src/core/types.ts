@@ -183,7 +183,9 @@ export type ProgressEvent =
    * network (`network`), confirmed unchanged by a conditional request (`not-modified`), or from
    * the cache without a request (`cache`); `ms` from asking to the last byte, `bytes` its size.
    */
-  | { kind: 'index'; url: string; from: 'network' | 'not-modified' | 'cache'; bytes: number; ms: number };
+  | { kind: 'index'; url: string; from: 'network' | 'not-modified' | 'cache'; bytes: number; ms: number }
+  /** A signed index file (InRelease, repomd.xml.asc) was verified by gpgv in `ms` (0: verified before in this process); resolve/deb-trust.ts. */
+  | { kind: 'signature'; url: string; fingerprint: string; ms: number };
 
 /** The named stages of `fetch` in src/pipeline/, in order (docs/architecture.md). */
 export type PipelineStage = 'input' | 'lookup' | 'plan' | 'resolve' | 'download' | 'verify' | 'publish' | 'debuginfod';

@@ -17,15 +17,18 @@ export interface ReleasesOptions {
   repos?: string[];
   configFile?: string;
   env?: Env;
+  /** --insecure-skip-signatures: list from suites whose InRelease is not verified. */
+  insecureSkipSignatures?: boolean;
 }
 
 async function listOptions(o: ReleasesOptions) {
-  const [{ loadMirrorConfig }, { undiciFetcher }] = await Promise.all([import('../resolve/index.js'), import('../download/http.js')]);
+  const [{ loadMirrorConfig }, { undiciFetcher }, { debTrustOf }] = await Promise.all([import('../resolve/index.js'), import('../download/http.js'), import('../resolve/deb-suite.js')]);
   const config = await loadMirrorConfig({
     ...(o.configFile !== undefined ? { configFile: o.configFile } : {}),
     mirrors: o.mirrors ?? [],
     repos: o.repos ?? [],
     env: o.env ?? processEnv(),
+    ...(o.insecureSkipSignatures ? { insecureSkipSignatures: true } : {}),
   });
   // Config entries apply when their selector names the family (or everything); an entry with
   // ${release}-style placeholders names one release's archive, not one to list.
@@ -37,6 +40,7 @@ async function listOptions(o: ReleasesOptions) {
     repos: applies.filter((s) => s.type === 'repo').map((s) => s.url),
     aptRoot: config.aptRoot,
     http: undiciFetcher,
+    trust: debTrustOf(config, applies),
     ...(o.flavour !== undefined ? { flavour: o.flavour } : {}),
     ...(o.suites !== undefined && o.suites.length > 0 ? { suites: o.suites } : {}),
   } as const;

@@ -30,6 +30,7 @@ export class TimingCollector {
   private readonly stageMs = new Map<string, number>();
   private readonly stageStart = new Map<string, number>();
   private indexMs = 0;
+  private signatureMs = 0;
   private readonly indexes = { network: 0, notModified: 0, cache: 0, bytesFromNetwork: 0 };
   private firstResponse: number | null = null;
   private lastDone: number | null = null;
@@ -53,6 +54,8 @@ export class TimingCollector {
         this.indexes.bytesFromNetwork += e.bytes;
       } else if (e.from === 'not-modified') this.indexes.notModified++;
       else this.indexes.cache++;
+    } else if (e.kind === 'signature') {
+      this.signatureMs += e.ms;
     } else if (e.kind === 'download-start') {
       this.firstResponse ??= now;
     } else if (e.kind === 'download-done') {
@@ -78,6 +81,7 @@ export class TimingCollector {
       debuginfodMs: ms('debuginfod'),
       otherMs: Math.max(0, totalMs - staged),
       indexReadMs: this.indexMs,
+      signatureMs: Math.round(this.signatureMs),
       indexes: { ...this.indexes },
       firstByteMs,
       transferMs: this.firstResponse !== null && this.lastDone !== null ? Math.max(0, this.lastDone - this.firstResponse) : null,
@@ -100,6 +104,7 @@ export function timingLines(t: FetchTimings, label: string): string[] {
     ['plan', t.planMs],
     ['resolve', t.resolveMs],
     ['  index read', t.indexReadMs],
+    ['  signatures (gpgv)', t.signatureMs],
     ['download', t.downloadMs],
     ['  first byte', t.firstByteMs],
     ['  transfer', t.transferMs],

@@ -24,6 +24,10 @@ export interface AptSource {
   /** `arch=` / `Architectures:`; null means "the host's". */
   architectures: string[] | null;
   signedBy: string | null;
+  /** The inline key block of a deb822 `Signed-By` (signedBy then says "(inline key)"). */
+  signedByKey?: string;
+  /** `[trusted=yes]` / `Trusted: yes`: apt reads the source without a signature (kdbg too, with a warning). */
+  trusted?: boolean;
   /** File and line (1-based) the entry came from, for messages. */
   file: string;
   line: number;
@@ -45,6 +49,7 @@ export function parseSourcesList(text: string, file: string): AptSource[] {
     if (m[1] !== 'deb') continue;
     let architectures: string[] | null = null;
     let signedBy: string | null = null;
+    let trusted = false;
     for (const opt of (m[2] ?? '').trim().split(/\s+/).filter((o) => o !== '')) {
       const eq = opt.indexOf('=');
       if (eq < 0) throw configError(file, i + 1, `apt source option ${JSON.stringify(opt)} has no "="`);
@@ -52,10 +57,11 @@ export function parseSourcesList(text: string, file: string): AptSource[] {
       const value = opt.slice(eq + 1);
       if (key === 'arch') architectures = value.split(',').filter((a) => a !== '');
       else if (key === 'signed-by') signedBy = value;
+      else if (key === 'trusted') trusted = value === 'yes';
     }
     const suite = m[4]!;
     const components = (m[5] ?? '').split(/\s+/).filter((c) => c !== '');
-    out.push({ uris: [m[3]!], suites: [suite], components: suite.endsWith('/') ? [] : components, architectures, signedBy, file, line: i + 1 });
+    out.push({ uris: [m[3]!], suites: [suite], components: suite.endsWith('/') ? [] : components, architectures, signedBy, file, line: i + 1, ...(trusted ? { trusted } : {}) });
   }
   return out;
 }
@@ -90,6 +96,8 @@ export function parseDeb822Sources(text: string, file: string): AptSource[] {
       signedBy: signed === '' ? null : signed.includes('BEGIN PGP') ? '(inline key)' : signed,
       file,
       line: start,
+      ...(signed.includes('BEGIN PGP') ? { signedByKey: signed } : {}),
+      ...(/^(yes|true)$/i.test(f.get('trusted')?.trim() ?? '') ? { trusted: true } : {}),
     });
   };
   const lines = text.split('\n');

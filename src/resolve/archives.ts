@@ -10,6 +10,7 @@ import type { HttpFetcher, KernelRelease, ProgressListener, ResolvedPackage, Wan
 import { ArchiveClient, ArchiveMiss, ArchiveUnreachable, type ArchiveAttempt } from './archive-http.js';
 import { resolveFromLaunchpad } from './launchpad.js';
 import { resolveFromSnapshot } from './snapshot.js';
+import { debTrustOf } from './deb-suite.js';
 import type { MirrorConfig } from './sources.js';
 
 export interface ArchiveResolveOptions {
@@ -63,7 +64,8 @@ export async function resolveFromArchives(rel: KernelRelease, wanted: WantedPack
   let unreachable: ArchiveUnreachable | null = null;
   let miss: ArchiveMiss | null = null;
   try {
-    found = where.service === 'snapshot' ? await resolveFromSnapshot(rel, vm[0]!, pin, where.base, client) : await resolveFromLaunchpad(vm, pin, where.base, client);
+    const trust = { trust: debTrustOf(opts.config, []), aptRoot: opts.config.aptRoot };
+    found = where.service === 'snapshot' ? await resolveFromSnapshot(rel, vm[0]!, pin, where.base, client, trust) : await resolveFromLaunchpad(vm, pin, where.base, client);
   } catch (e) {
     if (e instanceof ArchiveUnreachable) unreachable = e;
     else if (e instanceof ArchiveMiss) miss = e;

@@ -31,11 +31,13 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** false: --no-archives (no snapshot, no Launchpad, whatever the files and environment say). */
   archives?: boolean;
+  /** --insecure-skip-signatures: read Debian/Ubuntu suites without verifying their InRelease. */
+  insecureSkipSignatures?: boolean;
 }
 
 const SELECTOR = /^(\*|rpm|rhel|oracle-uek|fedora|amazon|debian|ubuntu|suse|suse-leap|suse-tumbleweed|centos|rocky|alma|oracle|el\d+|fc\d+|amzn2|amzn2023)$/;
-const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList', 'archives', 'debianSnapshotUrl', 'launchpadUrl'] as const;
-const ENTRY_KEYS = ['url', 'type', 'distro', 'flat'] as const;
+const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList', 'archives', 'debianSnapshotUrl', 'launchpadUrl', 'insecureSkipSignatures', 'keyrings'] as const;
+const ENTRY_KEYS = ['url', 'type', 'distro', 'flat', 'signedBy'] as const;
 
 /** A URL kdbg can fetch: http or https, after placeholders are filled with sample values. */
 export function isFetchableUrl(u: string): boolean {
@@ -58,7 +60,7 @@ function typeName(v: unknown): string {
 export function validateConfig(
   doc: unknown,
   file: string,
-): { sources: MirrorSource[]; presets?: boolean; hostRepos?: boolean; aptRoot?: string | null; timeoutMs?: number; mirrorsPerList?: number; archives?: boolean; debianSnapshotUrl?: string; launchpadUrl?: string } {
+): { sources: MirrorSource[]; presets?: boolean; hostRepos?: boolean; aptRoot?: string | null; timeoutMs?: number; mirrorsPerList?: number; archives?: boolean; debianSnapshotUrl?: string; launchpadUrl?: string; insecureSkipSignatures?: boolean; keyrings?: string[] } {
   const fail = (key: string, msg: string): never => {
     throw new ConfigError(`${file}: ${key}: ${msg}`, { details: { file, key } });
   };
@@ -96,6 +98,15 @@ export function validateConfig(
     if (typeof o['archives'] !== 'boolean') fail('archives', `expected true or false, found ${typeName(o['archives'])}`);
     out.archives = o['archives'] as boolean;
   }
+  if (o['insecureSkipSignatures'] !== undefined) {
+    if (typeof o['insecureSkipSignatures'] !== 'boolean') fail('insecureSkipSignatures', `expected true or false, found ${typeName(o['insecureSkipSignatures'])}`);
+    out.insecureSkipSignatures = o['insecureSkipSignatures'] as boolean;
+  }
+  if (o['keyrings'] !== undefined) {
+    const k = o['keyrings'];
+    if (!Array.isArray(k) || k.some((p) => typeof p !== 'string' || !p.startsWith('/'))) fail('keyrings', 'expected a list of absolute keyring file paths');
+    out.keyrings = k as string[];
+  }
   for (const k of ['debianSnapshotUrl', 'launchpadUrl'] as const) {
     const u = o[k];
     if (u === undefined) continue;
@@ -115,6 +126,7 @@ export function validateConfig(
       let type: unknown = 'mirror';
       let distro: unknown;
       let flat: unknown;
+      let signedBy: unknown;
       if (typeof entry === 'string') url = entry;
       else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) {
         const e = entry as Record<string, unknown>;
@@ -124,6 +136,7 @@ export function validateConfig(
         if (e['type'] !== undefined) type = e['type'];
         distro = e['distro'];
         flat = e['flat'];
+        signedBy = e['signedBy'];
       } else fail(ek, `expected a URL string or an object with "url", found ${typeName(entry)}`);
       if (typeof url !== 'string') fail(`${ek}.url`, `expected a string, found ${typeName(url)}`);
       if (!isFetchableUrl(url as string)) fail(`${ek}.url`, `not a URL (${JSON.stringify(url)}; http:// or https:// expected)`);
@@ -132,6 +145,8 @@ export function validateConfig(
       if (flat !== undefined && (!Array.isArray(flat) || flat.some((f) => typeof f !== 'string' || f.startsWith('/') || f.includes('..'))))
         fail(`${ek}.flat`, 'expected a list of relative directories like "Packages/"');
       const src: MirrorSource = { type: type as SourceType, url: url as string, match: [sel], origin: `${file} ${ek}` };
+      if (signedBy !== undefined && (typeof signedBy !== 'string' || signedBy.trim() === '')) fail(`${ek}.signedBy`, 'expected a keyring file path or key fingerprints');
+      if (typeof signedBy === 'string') src.signedBy = signedBy;
       if (typeof distro === 'string') src.distro = distro;
       if (Array.isArray(flat)) src.flat = (flat as string[]).map((f) => (f === '' || f.endsWith('/') ? f : `${f}/`));
       out.sources.push(src);
@@ -178,6 +193,8 @@ export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<Mi
     files: [],
     timeoutMs: 30_000,
     mirrorsPerList: 3,
+    hostRoot: root,
+    ...(opts.insecureSkipSignatures ? { insecureSkipSignatures: true } : {}),
   };
   const explicit = opts.configFile ?? (env['KDBG_CONFIG'] || undefined);
   const candidates: { file: string; mustExist: boolean; via: string }[] = [];
@@ -208,6 +225,8 @@ export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<Mi
     if (v.archives !== undefined && first('archives')) archives = v.archives;
     if (v.debianSnapshotUrl !== undefined && first('debianSnapshotUrl')) archiveUrls.debianSnapshot = v.debianSnapshotUrl;
     if (v.launchpadUrl !== undefined && first('launchpadUrl')) archiveUrls.launchpad = v.launchpadUrl;
+    if (v.insecureSkipSignatures !== undefined && first('insecureSkipSignatures') && !cfg.insecureSkipSignatures) cfg.insecureSkipSignatures = v.insecureSkipSignatures;
+    if (v.keyrings) cfg.keyrings = [...(cfg.keyrings ?? []), ...v.keyrings];
   }
   // Tests and air-gapped sites switch the public presets off without a config file.
   if (env['KDBG_NO_PRESETS'] === '1') cfg.presets = false;

@@ -27,7 +27,8 @@ import { debVersionCompare, parsePackagesStanzas } from './deb-index.js';
 import { decompressIndex } from './decompress.js';
 import { readIndexWithRetry, TRANSIENT } from './index-read.js';
 import { cachedIndexGet } from './index-cache.js';
-import { releaseDigests } from './deb-release.js';
+import { configKeys, defaultTrust, hashCheckedGet, hostKeys, listedIndexes, netIndexGet, type ListedIndex } from './deb-suite.js';
+import type { DebTrust, SourceKeys } from './deb-trust.js';
 import { readRows, rowOf, stanzaOf, writeRows } from './deb-parsed.js';
 
 export interface DebResolveOptions {
@@ -48,6 +49,8 @@ export interface DebResolveOptions {
   idleTimeoutMs?: number;
   /** The kdbg cache root: indexes are kept there by their Release SHA256 (index-cache.ts). */
   cacheRoot?: string | null;
+  /** Whose signatures a suite's InRelease must carry (deb-trust.ts); default: verify, host keys. */
+  trust?: DebTrust;
 }
 
 /** A signed Ubuntu dbgsym at or under this size is the stub without vmlinux (btfhub uses 10 MB too). */
@@ -122,6 +125,8 @@ export interface IndexLocation {
   suiteBase?: string;
   /** Path of the index directory relative to suiteBase (`main/binary-amd64/`). */
   suitePath?: string;
+  /** The keys its Release is verified against (the host source's signed-by; else the config's). */
+  keys?: SourceKeys;
 }
 
 export interface Candidate {
@@ -176,6 +181,7 @@ export async function debIndexLocationsFor(
       indexUrls: indexUrls(base),
       label: suite === null ? root : `${root} ${suite}/${component}`,
       fromHost,
+      keys: fromHost ? hostKeys(root, hostSources, suite) : configKeys(root, opts.trust ?? defaultTrust()),
       ...(suite === null ? {} : { suiteBase: `${root}dists/${suite}/`, suitePath: `${component}/binary-${arch}/` }),
     });
   };
@@ -220,14 +226,14 @@ const FIELDS = new Set(['Package', 'Version', 'Architecture', 'Filename', 'Size'
 
 /** Read one index (first existing of .xz/.gz/plain) and collect stanzas of the wanted packages. */
 export async function scanIndex(loc: IndexLocation, wantName: (name: string) => boolean, arch: string, opts: DebResolveOptions, attempts: Attempt[]): Promise<Candidate[]> {
-  // With a cache, the suite's Release names each index by its SHA256: a stored one is read from
-  // the cache, and index names the suite does not list are not asked for.
+  // The suite's verified Release names each index by its SHA256 (deb-suite.ts): a stored one is
+  // read from the cache, names the suite does not list are not asked for, the rest are checked.
   const io = { cacheRoot: opts.cacheRoot, http: opts.http, onProgress: opts.onProgress, signal: opts.signal, idleMs: opts.idleTimeoutMs };
-  const digests = opts.cacheRoot && loc.suiteBase ? await releaseDigests(loc.suiteBase, io) : null;
-  const listed = digests ? loc.indexUrls.filter((u) => digests.has(`${loc.suitePath}${u.slice(u.lastIndexOf('/') + 1)}`)) : [];
-  for (const url of listed.length > 0 ? listed : loc.indexUrls) {
-    const sha = digests?.get(`${loc.suitePath}${url.slice(url.lastIndexOf('/') + 1)}`)?.sha256 ?? null;
-    const r = await scanIndexUrl(url, loc, wantName, arch, opts, sha);
+  const trust = opts.trust ?? defaultTrust();
+  const listed = await listedIndexes(loc, loc.keys ?? configKeys(loc.root, trust), trust, opts.aptRoot, io, (u) => netIndexGet(u, opts));
+  attempts.push(...listed.attempts);
+  for (const want of listed.indexes) {
+    const r = await scanIndexUrl(want.url, loc, wantName, arch, opts, want);
     attempts.push(r.attempt);
     if (r.next) continue;
     return r.found;
@@ -245,22 +251,13 @@ async function scanIndexUrl(
   wantName: (name: string) => boolean,
   arch: string,
   opts: DebResolveOptions,
-  sha256: string | null = null,
+  want: ListedIndex,
 ): Promise<{ attempt: Attempt; found: Candidate[]; next: boolean }> {
-  const netGet = async (u: string): Promise<HttpResponse | string> => {
-    try {
-      const res = await opts.http.get(u, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.idleTimeoutMs !== undefined ? { idleMs: opts.idleTimeoutMs } : {}) });
-      if (res.status === 200) return res;
-      await res.body[Symbol.asyncIterator]().return?.();
-      return `HTTP ${res.status}`;
-    } catch (e) {
-      if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : e;
-      return `network: ${(e as Error).message}`;
-    }
-  };
+  const sha256 = want.sha256;
+  const checked = hashCheckedGet((u) => netIndexGet(u, opts), want);
   // Rows are kept only for the bytes the Release names (not a mirror caught mid-sync).
   let verified = false;
-  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http }, netGet, () => (verified = true));
+  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http }, checked.get, () => (verified = true));
   const found: Candidate[] = [];
   const add = (s: Record<string, string>): void => {
     const name = s['Package'];
@@ -309,6 +306,7 @@ async function scanIndexUrl(
     if (opts.signal?.aborted) throw e;
     return { attempt: { url, result: `bad index: ${(e as Error).message}` }, found, next: false };
   }
+  if (typeof r !== 'string') checked.check();
   if (typeof r !== 'string' && root && verified) await writeRows(root, sha256!, keep);
   if (typeof r !== 'string') return { attempt: { url, result: r.length > 0 ? 'found' : 'not in index' }, found: r, next: false };
   if (r === 'HTTP 404' || r === 'HTTP 403' || r === 'HTTP 410') return { attempt: { url, result: r }, found: [], next: true };

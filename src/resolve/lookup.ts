@@ -12,11 +12,13 @@ import type { MirrorConfig } from './sources.js';
 import { decompressIndex } from './decompress.js';
 import { readIndexWithRetry } from './index-read.js';
 import { resolveDebPackages, type DebResolveOptions } from './deb.js';
+import { debTrustOf } from './deb-suite.js';
 import { candidatesFor, releaseVars, selectorMatches, type Candidate } from './layout.js';
 import { parseMirrorList } from './mirrorlist.js';
 import { findInPrimary, type PrimaryPackage } from './repodata.js';
 import { cachedIndexGet, type IndexCacheOptions } from './index-cache.js';
 import { readRepomd } from './rpm-index.js';
+import { isSignatureError, repomdVerifier } from './rpm-trust.js';
 import { PRESETS } from './presets.js';
 import { substituteVars } from './yum-repos.js';
 import { indexTrees, noPublicLocation } from './china-layout.js';
@@ -62,6 +64,7 @@ export function debOptions(rel: KernelRelease, opts: ResolveOptions): DebResolve
     http: opts.http,
     idleTimeoutMs: opts.config.timeoutMs,
     cacheRoot: opts.cacheRoot ?? null,
+    trust: debTrustOf(opts.config, applies, (s) => substituteVars(s.url, vars)),
   };
   if (opts.onProgress) out.onProgress = opts.onProgress;
   return out;
@@ -314,7 +317,7 @@ class RpmLookup {
     let primaryHref: string;
     let primarySha: string | null;
     try {
-      const r = await readRepomd(repomdUrl, this.indexIo(repomdUrl, this.timeoutMs));
+      const r = await readRepomd(repomdUrl, this.indexIo(repomdUrl, this.timeoutMs), repomdVerifier(c.origin, this.opts.config, this.indexIo(repomdUrl, this.timeoutMs)));
       if (typeof r === 'string') {
         this.record(repomdUrl, r);
         // No repodata (404): a plain directory, probe it. 5xx/timeout: the mirror is unwell, move on.
@@ -323,6 +326,7 @@ class RpmLookup {
       }
       ({ primaryHref, primarySha256: primarySha } = r);
     } catch (e) {
+      if (isSignatureError(e)) throw e; // repo_gpgcheck refused it: exit 65, not "try the next mirror"
       // Not a repomd (e.g. an HTML page served with 200): this base cannot be trusted.
       this.record(repomdUrl, this.why(e));
       return none;

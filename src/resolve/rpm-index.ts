@@ -12,10 +12,15 @@ export interface RepomdRead {
   primarySha256: string | null;
 }
 
-/** repomd.xml, revalidated; a failure as a string (`HTTP 404`, …); a bad repomd throws (InputFormatError). */
-export async function readRepomd(url: string, o: IndexCacheOptions): Promise<RepomdRead | string> {
+/**
+ * repomd.xml, revalidated; a failure as a string (`HTTP 404`, …); a bad repomd throws
+ * (InputFormatError). `verify` (repo_gpgcheck, rpm-trust.ts) checks the bytes before they are parsed,
+ * cached or not, and throws SignatureError.
+ */
+export async function readRepomd(url: string, o: IndexCacheOptions, verify?: (url: string, body: Buffer) => Promise<void>): Promise<RepomdRead | string> {
   const body = await readValidated(url, o);
   if (typeof body === 'string') return body;
+  if (verify) await verify(url, body);
   const info = await parseRepomd(oneChunk(body), url);
   const c = info.primaryChecksum;
   return { primaryHref: info.primaryHref, primarySha256: c && c.type === 'sha256' && /^[0-9a-f]{64}$/.test(c.value) ? c.value : null };

@@ -9,9 +9,14 @@
 //      Size the download is checked against, as on a live mirror. The suite is not in the answers:
 //      it is derived from the archive and the release's codename, most likely first.
 // The package is then read from <base>archive/<archive_name>/<first_seen><path>/<name> — with
-// Range and partial fetch like any mirror.
+// Range and partial fetch like any mirror. Before 3, the suite's InRelease of that time is verified
+// (snapshot-trust.ts) and the index read whole is checked against its signed SHA256.
 
+import { createHash } from 'node:crypto';
 import { IntegrityError } from '../core/errors.js';
+import { signatureError, type DebTrust } from './deb-trust.js';
+import type { ReleaseDigest } from './deb-release.js';
+import { snapshotSuiteDigests, type SnapshotTrust } from './snapshot-trust.js';
 import type { KernelRelease, ResolvedPackage, WantedPackage } from '../core/types.js';
 import { ArchiveMiss, type ArchiveClient } from './archive-http.js';
 import { codenamesForRelease } from './deb.js';
@@ -77,20 +82,37 @@ function archiveFirst(a: SnapshotFileInfo, b: SnapshotFileInfo): number {
 }
 
 /** Read one index until the stanza of `filename`; null when the index does not list it. */
-async function findInIndex(client: ArchiveClient, url: string, filename: string, name: string): Promise<IndexVerdict | null | 'absent'> {
+async function findInIndex(client: ArchiveClient, url: string, filename: string, name: string, signed: ReleaseDigest | null = null): Promise<IndexVerdict | null | 'absent'> {
   // An index of a whole suite is tens of MB uncompressed: as long as a primary index on RPM mirrors.
   const res = await client.get(url, {}, INDEX_TIMEOUT_FACTOR * client.timeoutMs);
   if (typeof res === 'number') return 'absent';
-  for await (const s of parsePackagesStanzas(decompressIndex(res.body, url), { fields: FIELDS, label: url })) {
-    if (s['Package'] !== name || (s['Filename'] ?? '').replace(/^\.\//, '') !== filename) continue;
+  // With a signed digest the index is read to its end and hashed: the stanza counts only then.
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const src = res.body;
+  const body = async function* (): AsyncGenerator<Uint8Array> {
+    for await (const c of src) {
+      hash.update(c);
+      bytes += c.length;
+      yield c;
+    }
+  };
+  let found: IndexVerdict | null = null;
+  for await (const s of parsePackagesStanzas(decompressIndex(body(), url), { fields: FIELDS, label: url })) {
+    if (found || s['Package'] !== name || (s['Filename'] ?? '').replace(/^\.\//, '') !== filename) continue;
     const size = s['Size'] !== undefined && /^\d+$/.test(s['Size']) ? Number(s['Size']) : null;
     const sha = s['SHA256'] !== undefined && /^[0-9a-fA-F]{64}$/.test(s['SHA256']) ? s['SHA256'].toLowerCase() : null;
+    found = { indexUrl: url, sha256: sha, size };
+    if (signed) continue;
     await res.body[Symbol.asyncIterator]().return?.();
-    client.record(url, 'found');
-    return { indexUrl: url, sha256: sha, size };
+    break;
   }
-  client.record(url, 'not in index');
-  return null;
+  if (signed) {
+    const got = hash.digest('hex');
+    if (got !== signed.sha256 || bytes !== signed.size) throw signatureError('index-mismatch', url, `does not match the signed InRelease: sha256 ${got}, ${bytes} bytes; signed ${signed.sha256}, ${signed.size} bytes`);
+  }
+  client.record(url, found ? 'found' : 'not in index');
+  return found;
 }
 
 /**
@@ -98,7 +120,14 @@ async function findInIndex(client: ArchiveClient, url: string, filename: string,
  * archive at the time it appeared; null when the service does not have it (attempts say where
  * kdbg looked). IntegrityError when the service and the index disagree on the file's size.
  */
-export async function resolveFromSnapshot(rel: KernelRelease, w: WantedPackage, pin: string | null, base: string, client: ArchiveClient): Promise<ResolvedPackage | null> {
+export async function resolveFromSnapshot(
+  rel: KernelRelease,
+  w: WantedPackage,
+  pin: string | null,
+  base: string,
+  client: ArchiveClient,
+  trust: SnapshotTrust = { trust: { skip: false, keyrings: [], signedBy: new Map(), hostRoot: '/' } satisfies DebTrust, aptRoot: null },
+): Promise<ResolvedPackage | null> {
   const versionsUrl = `${base}mr/binary/${enc(w.name)}/`;
   const matching = (v: SnapshotBinaryVersions | null): SnapshotBinaryVersions['result'] =>
     (v?.result ?? []).filter((r) => r.name === w.name && (pin === null || debVersionCompare(r.binary_version, pin) === 0));
@@ -128,8 +157,12 @@ export async function resolveFromSnapshot(rel: KernelRelease, w: WantedPackage, 
     const suites = snapshotSuites(info.archive_name, codenamesForRelease(rel));
     for (const suite of suites) {
       const dir = `${root}dists/${suite}/${component}/binary-${w.arch}/`;
-      let v = await findInIndex(client, `${dir}Packages.xz`, filename, w.name);
-      if (v === 'absent') v = await findInIndex(client, `${dir}Packages.gz`, filename, w.name);
+      const digests = await snapshotSuiteDigests(client, root, suite, trust);
+      if (digests === null) continue; // no InRelease of that suite then: its indexes are not read
+      const signed = (f: string): ReleaseDigest | null => (digests === 'skip' ? null : (digests.get(`${component}/binary-${w.arch}/${f}`) ?? null));
+      if (digests !== 'skip' && !signed('Packages.xz') && !signed('Packages.gz')) continue;
+      let v: IndexVerdict | null | 'absent' = digests !== 'skip' && !signed('Packages.xz') ? 'absent' : await findInIndex(client, `${dir}Packages.xz`, filename, w.name, signed('Packages.xz'));
+      if (v === 'absent' && (digests === 'skip' || signed('Packages.gz'))) v = await findInIndex(client, `${dir}Packages.gz`, filename, w.name, signed('Packages.gz'));
       if (v !== null && v !== 'absent') {
         verdict = v;
         break;

@@ -22,6 +22,12 @@ export interface MirrorSource {
   flat?: string[];
   /** Client certificate, CA, proxy and credentials from the repo file (yum-repos.ts, repo-access.ts). */
   access?: RepoAccess;
+  /** Debian/Ubuntu: the keyring file (or fingerprints) its InRelease must be signed with (config `signedBy`). */
+  signedBy?: string;
+  /** RPM: `repo_gpgcheck=1` in the repo file: repomd.xml must carry a good repomd.xml.asc (rpm-trust.ts). */
+  repoGpgcheck?: boolean;
+  /** RPM: the repo file's `gpgkey` paths (file:// URLs as local paths, read under hostRoot). */
+  gpgkey?: string[];
 }
 
 export interface MirrorConfig {
@@ -42,6 +48,12 @@ export interface MirrorConfig {
    * null base is off. Absent: none (configurations built before archives existed).
    */
   archives?: ArchiveConfig;
+  /** Config `insecureSkipSignatures` / --insecure-skip-signatures: Debian/Ubuntu suites read unverified. */
+  insecureSkipSignatures?: boolean;
+  /** Config `keyrings`: trusted keyrings for Debian/Ubuntu archives that name no key (beside the host's trusted.gpg.d). */
+  keyrings?: string[];
+  /** Root the host's configuration is read under (KDBG_ROOT, else /): the paths apt sources name. */
+  hostRoot?: string;
 }
 
 export interface ArchiveConfig {

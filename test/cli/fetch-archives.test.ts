@@ -62,7 +62,7 @@ beforeAll(async () => {
   const d = tmpDir('kdbg-archives-');
   config = join(d, 'config.json');
   // Loopback only: no public presets, no host yum repos, no host apt sources.
-  writeFileSync(config, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null }));
+  writeFileSync(config, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, keyrings: [join(liveMirror, 'archive-key.asc')] }));
   snap = await startSnapshotService(join(d, 'snapshot'), [
     { deb: join(requireFixture('debian-pkgs'), dbg.deb), archive: 'debian-security', firstSeen: '20261126T120000Z', suite: 'bookworm-security', sha256: dbg.debSha256 },
     // The index says another SHA256 than the file has: the download must be refused.
@@ -82,7 +82,7 @@ afterAll(async () => {
 describe('Debian snapshot', () => {
   const cache = (): string => tmpDir('kdbg-archives-cache-');
 
-  it('fetches a release that is on no live mirror: ≤ 3 metadata requests cold, index-verified, partial ≤ 15 %, 0 requests warm', async () => {
+  it('fetches a release that is on no live mirror: ≤ 4 metadata requests cold (the signed InRelease among them), index-verified, partial ≤ 15 %, 0 requests warm', async () => {
     const c = cache();
     snap.requests.length = 0;
     mirror.requests.length = 0;
@@ -93,7 +93,9 @@ describe('Debian snapshot', () => {
     expect(mirror.requests.length).toBeGreaterThan(0);
     expect(Math.min(...snap.requests.map((q) => q.at))).toBeGreaterThanOrEqual(Math.max(...mirror.requests.map((q) => q.at)));
     const meta = metaRequests(snap.requests);
-    expect(meta.length).toBeLessThanOrEqual(3);
+    expect(meta.length).toBeLessThanOrEqual(4);
+    // The archived InRelease of that time is verified (issue 16) before its Packages.xz is read.
+    expect(meta.some((q) => q.path.endsWith('/dists/bookworm-security/InRelease') && q.status === 200)).toBe(true);
     const p = j.packages[0]!;
     expect(p.origin).toBe('snapshot');
     expect(p.name).toBe(dbg.package);
@@ -134,6 +136,23 @@ describe('Debian snapshot', () => {
     expect(existsSync(join(c, 'releases', SMALL_REL))).toBe(false);
     const store = join(c, 'packages', 'sha256');
     expect(existsSync(store) ? readdirSync(store, { recursive: true }).filter((f) => String(f).endsWith('.deb')) : []).toEqual([]);
+  }, 60_000);
+
+  it('refuses an archived InRelease signed by a key nobody trusts (exit 65, one line, nothing published)', async () => {
+    const other = await startSnapshotService(tmpDir('kdbg-archives-other-'), [{ deb: smallDeb, archive: 'debian', firstSeen: '20231001T000000Z', suite: 'bookworm-proposed-updates', signedBy: 'other' }]);
+    try {
+      const c = cache();
+      const r = await runKdbg(['fetch', SMALL_REL, '-q', '--config', config, '--cache-dir', c], env({ KDBG_DEBIAN_SNAPSHOT_URL: `${other.url}/` }));
+      expect(r.code, r.stderr).toBe(65);
+      const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('kdbg:'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/bookworm-proposed-updates\/InRelease: signed by key [0-9A-F]+, which is not in the trusted keyrings/);
+      expect(other.requests.some((q) => q.path.endsWith('Packages.xz'))).toBe(false);
+      expect(existsSync(join(c, 'releases', SMALL_REL))).toBe(false);
+      console.log(`[archives] snapshot InRelease by an unknown key: exit ${r.code}: ${lines[0]}`);
+    } finally {
+      await other.close();
+    }
   }, 60_000);
 
   it('retries 503 after Retry-After and succeeds; keeps refusing 429 → one line, exit 75', async () => {
@@ -183,7 +202,7 @@ describe('Debian snapshot', () => {
     const r = await runKdbg(['fetch', dbg.release, '--no-archives', '--config', config, '--cache-dir', cache()], env());
     expect(r.code, r.stderr).toBe(69);
     const off = join(tmpDir('kdbg-archives-off-'), 'config.json');
-    writeFileSync(off, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, archives: false }));
+    writeFileSync(off, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, archives: false, keyrings: [join(liveMirror, 'archive-key.asc')] }));
     const r2 = await runKdbg(['fetch', dbg.release, '--config', off, '--cache-dir', cache()], env());
     expect(r2.code, r2.stderr).toBe(69);
     expect(snap.requests.length).toBe(0);

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fixturePath } from '../helpers/fixtures.js';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 
@@ -35,11 +36,12 @@ export function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessE
 /**
  * A config file that turns off the built-in public presets, the host's yum repos and its apt
  * sources: tests see only 127.0.0.1. (Without aptRoot: null, a Debian release that no local
- * mirror had went on to the host's own archive, found by the fault matrix.)
+ * mirror had went on to the host's own archive, found by the fault matrix.) The fixture archives'
+ * key (scripts/fixtures/sign.sh) is the one trusted keyring: Debian suites are verified.
  */
 export function loopbackOnlyConfig(): string {
   const f = join(tmpDir('kdbg-cfg-'), 'config.json');
-  writeFileSync(f, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null }));
+  writeFileSync(f, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, keyrings: [fixturePath('keys', 'archive.asc')] }));
   return f;
 }
 

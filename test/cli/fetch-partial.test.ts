@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFil
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
+import { signRelease } from '../helpers/deb-keys.js';
 import { cleanupTmp, loopbackOnlyConfig, runKdbg, tmpDir } from './fetch-cli.js';
 
 const REL = '6.1.0-97-amd64';
@@ -126,6 +127,10 @@ beforeAll(async () => {
   buildDeb(ddir, '6.1.997-2', '-T2 --block-size=262144', vmlinux, after);
   buildDeb(ddir, '6.1.997-1', '-T1 -6', vmlinux, after);
   execSync('dpkg-scanpackages -m . /dev/null 2>/dev/null | gzip -9n > Packages.gz', { cwd: debRoot, shell: '/bin/bash' });
+  // A flat repository is signed as apt reads one: Release beside Packages.gz, InRelease by the fixture key.
+  const pkgs = readFileSync(join(debRoot, 'Packages.gz'));
+  writeFileSync(join(debRoot, 'Release'), `Origin: kdbg-test\nSHA256:\n ${sha256(pkgs)} ${pkgs.length} Packages.gz\n`);
+  signRelease(debRoot);
   want['deb'] = sha256(execSync(`dpkg-deb --fsys-tarfile ${join(debRoot, multiDeb)} | tar -xO ./${debVmlinux}`, { maxBuffer: 64 << 20 }));
   want['deb-single'] = sha256(execSync(`dpkg-deb --fsys-tarfile ${join(debRoot, singleDeb)} | tar -xO ./${debVmlinux}`, { maxBuffer: 64 << 20 }));
   debServer = await startMirrorServer(debRoot);

@@ -84,7 +84,7 @@ describe('kdbg fetch --timings and indexes read once', () => {
     );
   });
 
-  it('Debian: the second release from the same suites downloads no index (Release 304)', async () => {
+  it('Debian: the second release from the same suites downloads no index (InRelease 304, verified again)', async () => {
     const cache = tmpDir('kdbg-timings-');
     const mirror = `${deb.url}/debian`;
     const a = await fetchTimed(deb, ['6.1.0-99-amd64', '--mirror', mirror, '--cache-dir', cache]);
@@ -92,9 +92,16 @@ describe('kdbg fetch --timings and indexes read once', () => {
     const b = await fetchTimed(deb, ['6.1.0-98-amd64', '--mirror', mirror, '--cache-dir', cache]);
     checkSums(b.t, b.wallMs);
     expect(b.reqs.filter((q) => isIndex(q.path) && q.status === 200)).toEqual([]);
-    expect(b.reqs.filter((q) => q.path.endsWith('/Release') && q.status === 200)).toEqual([]);
-    expect(b.reqs.filter((q) => q.path.endsWith('/Release') && q.status === 304).length).toBeGreaterThanOrEqual(2);
+    expect(b.reqs.filter((q) => q.path.endsWith('/InRelease') && q.status === 200)).toEqual([]);
+    expect(b.reqs.filter((q) => q.path.endsWith('/InRelease') && q.status === 304).length).toBeGreaterThanOrEqual(2);
     expect(b.t.indexes.network).toBe(0);
+    // Both runs verify the suites' InRelease with gpgv (a new process each: nothing is remembered), inside resolve.
+    for (const r of [a, b]) {
+      expect(r.t.signatureMs).toBeGreaterThan(0);
+      expect(r.t.signatureMs).toBeLessThanOrEqual(r.t.resolveMs);
+      expect(r.stderr).toMatch(/ {2}signatures \(gpgv\) +\d+\.\d{3} s/);
+    }
+    console.log(`deb signatures (gpgv, 3 suites): first run ${a.t.signatureMs} ms, second run ${b.t.signatureMs} ms`);
     const downloads = a.reqs.filter((q) => isIndex(q.path) && q.status === 200);
     console.log(
       `deb first: ${a.reqs.length} requests, ${downloads.length} index downloads (${a.t.indexes.bytesFromNetwork} bytes), resolve ${a.t.resolveMs} ms (index read ${a.t.indexReadMs} ms), total ${a.t.totalMs} ms, wall ${a.wallMs} ms\n` +

@@ -6,9 +6,10 @@
 // packages, all served by test/helpers/http-server.ts (Range, faults, a request log).
 import { execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { startMirrorServer, type MirrorServer } from './http-server.js';
+import { signRelease } from './deb-keys.js';
 
 export async function fileDigest(file: string, algo: 'sha1' | 'sha256'): Promise<string> {
   const h = createHash(algo);
@@ -28,6 +29,8 @@ export interface SnapshotPackage {
   indexSha256?: string;
   /** Write this Size into the index instead of the real one (the index and the service disagree). */
   indexSize?: number;
+  /** Who signs that suite's InRelease (as the archive did then): the fixture archive key (default), another key, or nobody. */
+  signedBy?: 'archive' | 'other' | 'none';
 }
 
 /** The snapshot service's routes → files under root (`mr/…/index.json`, `mr/…/binfiles.json`). */
@@ -64,6 +67,14 @@ export async function startSnapshotService(root: string, pkgs: SnapshotPackage[]
     mkdirSync(index, { recursive: true });
     writeFileSync(join(index, 'Packages'), `${control.trimEnd()}\nFilename: ${pool}/${file}\nSize: ${p.indexSize ?? size}\nSHA256: ${p.indexSha256 ?? sha256}\n\n`);
     execSync('xz -k -f Packages', { cwd: index });
+    // The suite's Release of that time, signed (InRelease) as the archive signed it; snapshot serves it.
+    const suiteDir = join(at, 'dists', p.suite);
+    const rel = ['Packages', 'Packages.xz'].map((f) => {
+      const b = readFileSync(join(index, f));
+      return ` ${createHash('sha256').update(b).digest('hex')} ${b.length} main/binary-${arch}/${f}`;
+    });
+    writeFileSync(join(suiteDir, 'Release'), `Origin: Debian\nSuite: ${p.suite}\nDate: Sun, 01 Oct 2023 00:00:00 UTC\nValid-Until: Sun, 08 Oct 2023 00:00:00 UTC\nSHA256:\n${rel.join('\n')}\n`);
+    if ((p.signedBy ?? 'archive') !== 'none') signRelease(suiteDir, p.signedBy === 'other' ? 'other' : 'archive', { releaseGpg: false });
     const list = byName.get(name) ?? [];
     list.push({ binary_version: version, name, source: 'linux', version });
     byName.set(name, list);

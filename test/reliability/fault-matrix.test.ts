@@ -18,7 +18,8 @@ import type { DumpIdentity } from '../../src/core/types.js';
 import { fetchViaDebuginfod } from '../../src/pipeline/fetch/debuginfod-first.js';
 import { parseRelease } from '../../src/release/index.js';
 import { cleanupTmp, runKdbg, tmpDir } from '../cli/fetch-cli.js';
-import { requireFixture } from '../helpers/fixtures.js';
+import { fixturePath, requireFixture } from '../helpers/fixtures.js';
+import { signRelease } from '../helpers/deb-keys.js';
 import { startMirrorServer, type Fault, type MirrorServer } from '../helpers/http-server.js';
 import { readRpmManifest, rpmManifestPath } from '../helpers/rpm-manifest.js';
 
@@ -70,7 +71,7 @@ const DBG_RELEASE = '5.14.0-362.8.1.el9_3.x86_64';
 
 // Stalls and drips end by kdbg's own idle and low-speed bounds, set short here.
 const config = join(tmpDir('kdbg-matrix-cfg-'), 'config.json');
-writeFileSync(config, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, timeoutSeconds: 2 }));
+writeFileSync(config, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, timeoutSeconds: 2, keyrings: [fixturePath('keys', 'archive.asc')] }));
 
 let rpmServer: MirrorServer;
 let debServer: MirrorServer;
@@ -97,6 +98,10 @@ beforeAll(async () => {
   writeFileSync(join(root, 'usr/share/doc/x/zz-after'), randomBytes(2_000_000));
   execSync(`dpkg-deb --root-owner-group -Znone --build ${root} plain.deb >/dev/null && ar x plain.deb && xz -T2 --block-size=262144 data.tar && ar rc ${join(www, debFile)} debian-binary control.tar* data.tar.xz`, { cwd: d });
   execSync('dpkg-scanpackages -m . /dev/null 2>/dev/null | gzip -9n > Packages.gz', { cwd: www, shell: '/bin/bash' });
+  // Signed as a flat repository (Release + InRelease by the fixture key): the suite runs with verification on.
+  const pkgs = readFileSync(join(www, 'Packages.gz'));
+  writeFileSync(join(www, 'Release'), `Origin: kdbg-test\nSHA256:\n ${sha256(pkgs)} ${pkgs.length} Packages.gz\n`);
+  signRelease(www);
   debSha = sha256(execSync(`dpkg-deb --fsys-tarfile ${join(www, debFile)} | tar -xO ./${debVmlinux}`, { maxBuffer: 64 << 20 }));
   debServer = await startMirrorServer(www);
   dbgRoot = tmpDir('kdbg-matrix-dbg-');

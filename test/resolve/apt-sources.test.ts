@@ -23,7 +23,7 @@ describe('one-line sources.list', () => {
     expect(s).toEqual([
       { uris: ['http://127.0.0.1:1/debian'], suites: ['bookworm'], components: ['main', 'contrib'], architectures: null, signedBy: null, file: '/etc/apt/sources.list', line: 2 },
       { uris: ['http://127.0.0.1:1/sec'], suites: ['bookworm-security'], components: ['main'], architectures: ['amd64', 'arm64'], signedBy: '/usr/share/keyrings/k.gpg', file: '/etc/apt/sources.list', line: 4 },
-      { uris: ['http://127.0.0.1:1/flat'], suites: ['./'], components: [], architectures: null, signedBy: null, file: '/etc/apt/sources.list', line: 5 },
+      { uris: ['http://127.0.0.1:1/flat'], suites: ['./'], components: [], architectures: null, signedBy: null, file: '/etc/apt/sources.list', line: 5, trusted: true },
     ]);
   });
   it('a garbled line is a ConfigError naming file and line', () => {

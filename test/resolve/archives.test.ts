@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { parseRetryAfter as retryAfterMs } from '../../src/core/retry.js';
 import { snapshotSuites } from '../../src/resolve/snapshot.js';
 import { fileDigest, startLaunchpadService, startSnapshotService } from '../helpers/archive-services.js';
-import { requireFixture } from '../helpers/fixtures.js';
+import { fixturePath, requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 
 const dirs: string[] = [];
@@ -26,7 +26,8 @@ let snap: MirrorServer;
 let lp: MirrorServer;
 
 function config(): MirrorConfig {
-  return { sources: [], presets: false, aptRoot: null, files: [], timeoutMs: 5000, mirrorsPerList: 3, archives: { debianSnapshot: `${snap.url}/`, launchpad: `${lp.url}/devel/` } };
+  // The archived InRelease files are signed by the fixture key (archive-services.ts): it is the trusted keyring.
+  return { sources: [], presets: false, aptRoot: null, files: [], timeoutMs: 5000, mirrorsPerList: 3, archives: { debianSnapshot: `${snap.url}/`, launchpad: `${lp.url}/devel/` }, keyrings: [fixturePath('keys', 'archive.asc')] };
 }
 
 beforeAll(async () => {

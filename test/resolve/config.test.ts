@@ -42,14 +42,14 @@ describe('config validation points at the bad key', () => {
     expect(e.details['key']).toBe('mirrors.el7[2].url');
   });
   const cases: [unknown, RegExp][] = [
-    [{ mirorrs: {} }, /: mirorrs: unknown key \(known: mirrors, presets, hostRepos, aptRoot, timeoutSeconds, mirrorsPerList, archives, debianSnapshotUrl, launchpadUrl\)$/],
+    [{ mirorrs: {} }, /: mirorrs: unknown key \(known: mirrors, presets, hostRepos, aptRoot, timeoutSeconds, mirrorsPerList, archives, debianSnapshotUrl, launchpadUrl, insecureSkipSignatures, keyrings\)$/],
     [[1, 2], /: \(top level\): expected an object, found an array$/],
     [{ mirrors: [] }, /: mirrors: expected an object of selector → list, found an array$/],
     [{ mirrors: { el7: 'http://a/' } }, /: mirrors\.el7: expected a list of mirrors, found a string$/],
     [{ mirrors: { banana: [] } }, /: mirrors\.banana: unknown release selector/],
     [{ mirrors: { fc39: [42] } }, /: mirrors\.fc39\[0\]: expected a URL string or an object with "url", found a number$/],
     [{ mirrors: { '*': [{ url: 'http://a/', type: 'ftp' }] } }, /: mirrors\.\*\[0\]\.type: expected one of mirror, repo, mirrorlist, metalink, template$/],
-    [{ mirrors: { '*': [{ url: 'http://a/', color: 'red' }] } }, /: mirrors\.\*\[0\]\.color: unknown key \(known: url, type, distro, flat\)$/],
+    [{ mirrors: { '*': [{ url: 'http://a/', color: 'red' }] } }, /: mirrors\.\*\[0\]\.color: unknown key \(known: url, type, distro, flat, signedBy\)$/],
     [{ mirrors: { rhel: [{ type: 'repo' }] } }, /: mirrors\.rhel\[0\]\.url: missing$/],
     [{ mirrors: { rhel: [{ url: 'http://a/', flat: ['../up'] }] } }, /: mirrors\.rhel\[0\]\.flat: expected a list of relative directories/],
     [{ presets: 'no' }, /: presets: expected true or false, found a string$/],

@@ -3,7 +3,7 @@
 // over a real 127.0.0.1 server), as a user runs it: the built CLI, with "the host's apt sources"
 // a deb822 file in a temporary apt root that points at the loopback archive.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTmp, isolatedEnv, runKdbg, tmpDir } from '../cli/fetch-cli.js';
@@ -38,6 +38,9 @@ function hostConfig(suites: string): string {
   const apt = tmpDir('kdbg-aptroot-');
   mkdirSync(join(apt, 'sources.list.d'));
   writeFileSync(join(apt, 'sources.list.d', 'loopback.sources'), `Types: deb\nURIs: ${server.url}/debian\nSuites: ${suites}\nComponents: main\n`);
+  // The archive's key among the host's trusted keyrings (apt's trusted.gpg.d, armored as Debian ships them).
+  mkdirSync(join(apt, 'trusted.gpg.d'));
+  copyFileSync(join(root, 'debian', 'archive-key.asc'), join(apt, 'trusted.gpg.d', 'kdbg-fixture.asc'));
   const cfg = join(tmpDir('kdbg-cfg-'), 'config.json');
   writeFileSync(cfg, JSON.stringify({ presets: false, hostRepos: false, aptRoot: apt }));
   return cfg;

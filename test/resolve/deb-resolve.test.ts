@@ -13,6 +13,7 @@ import { parseRelease, wantedPackages } from '../../src/release/index.js';
 import { codenamesForRelease, packageVersionFromBanner, resolveDebPackages, type DebResolveOptions } from '../../src/resolve/deb.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { requireFixture } from '../helpers/fixtures.js';
+import { trustKeys } from '../helpers/deb-keys.js';
 
 const root = requireFixture('deb');
 let server: MirrorServer;
@@ -28,7 +29,8 @@ function sha(file: string): string {
 }
 
 function opts(extra: Partial<DebResolveOptions> = {}): DebResolveOptions {
-  return { mirrors: [], repos: [], aptRoot: null, http: undiciFetcher, ...extra };
+  // Verification on: the fixture archives are signed (sign.sh), and their key is the trusted one.
+  return { mirrors: [], repos: [], aptRoot: null, http: undiciFetcher, trust: trustKeys(join(root, 'debian', 'archive-key.asc')), ...extra };
 }
 
 async function resolve(release: string, o: Partial<DebResolveOptions>, relOpts: { packageVersion?: string; distro?: string } = {}) {
@@ -75,7 +77,8 @@ describe('Debian archive layout', () => {
     expect(r!.evr).toBe('6.1.998-1');
     expect(r!.sha256).toBe(sha(join(root, 'debian', pool, 'linux-image-6.1.0-98-amd64-dbg_6.1.998-1_amd64.deb')));
     const paths = server.requests.slice(before).map((q) => `${q.path} ${q.status}`);
-    expect(paths).toContain('/debian/dists/bookworm-updates/main/binary-amd64/Packages.xz 404');
+    // The signed Release lists only Packages.gz there: Packages.xz is not even asked for.
+    expect(paths).not.toContain('/debian/dists/bookworm-updates/main/binary-amd64/Packages.xz 404');
     expect(paths).toContain('/debian/dists/bookworm-updates/main/binary-amd64/Packages.gz 200');
   });
 
@@ -160,17 +163,18 @@ describe("the host's apt sources", () => {
   it('deb822 and one-line sources are read; suites as listed (incl. -security and -updates)', async () => {
     const apt = mkdtempSync(join(tmpdir(), 'kdbg-apt-'));
     mkdirSync(join(apt, 'sources.list.d'));
-    writeFileSync(
-      join(apt, 'sources.list.d', 'debian.sources'),
-      `Types: deb\nURIs: ${server.url}/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`,
-    );
-    writeFileSync(join(apt, 'sources.list.d', 'security.list'), `deb [arch=amd64 signed-by=/x.gpg] ${server.url}/debian bookworm-security main\n`);
+    // Each source names its key as apt sources do: deb822 an inline key block, one-line a keyring file.
+    const key = join(root, 'debian', 'archive-key.asc');
+    const inline = readFileSync(key, 'utf8').trimEnd().split('\n').map((l) => ` ${l === '' ? '.' : l}`).join('\n');
+    writeFileSync(join(apt, 'sources.list.d', 'debian.sources'), `Types: deb\nURIs: ${server.url}/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By:\n${inline}\n`);
+    writeFileSync(join(apt, 'sources.list.d', 'security.list'), `deb [arch=amd64 signed-by=${key}] ${server.url}/debian bookworm-security main\n`);
     writeFileSync(join(apt, 'sources.list.d', 'off.list.disabled'), `deb http://127.0.0.1:9/nowhere bookworm main\n`);
     const before = server.requests.length;
-    const [r] = await resolve('6.1.0-99-amd64', { aptRoot: apt });
+    // No trusted keyrings at all: only the sources' own keys can verify the suites.
+    const [r] = await resolve('6.1.0-99-amd64', { aptRoot: apt, trust: trustKeys() });
     expect(r!.evr).toBe('6.1.999-2');
     expect(r!.urls[0]).toBe(`${server.url}/debian/${pool}/${P}_6.1.999-2_amd64.deb`);
-    const [r98] = await resolve('6.1.0-98-amd64', { aptRoot: apt });
+    const [r98] = await resolve('6.1.0-98-amd64', { aptRoot: apt, trust: trustKeys() });
     expect(r98!.evr).toBe('6.1.998-1');
     expect(server.requests.slice(before).every((q) => q.path.startsWith('/debian/dists/'))).toBe(true);
   });

@@ -16,6 +16,7 @@ import { forgetIndexMemo } from '../../src/resolve/index-cache.js';
 import { loadMirrorConfig, resolvePackages } from '../../src/resolve/index.js';
 import { parseReleaseSha256 } from '../../src/resolve/deb-release.js';
 import { requireFixture } from '../helpers/fixtures.js';
+import { signRelease, trustKeys } from '../helpers/deb-keys.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { readRpmManifest, rpmFixtureRoot } from '../helpers/rpm-manifest.js';
 import type { ProgressEvent } from '../../src/core/types.js';
@@ -43,6 +44,7 @@ async function debResolve(release: string, mirror: string, cacheRoot: string, ev
     http: undiciFetcher,
     cacheRoot,
     onProgress: (e) => events.push(e),
+    trust: trustKeys(join(debRoot, 'debian', 'archive-key.asc')),
   });
 }
 
@@ -63,8 +65,8 @@ describe('Debian: Packages indexes by the Release SHA256', () => {
     expect(first!.evr).toBe('6.1.999-2');
     const firstIndexes = firstReqs.filter((r) => isIndex(r.path) && r.status === 200);
     expect(firstIndexes.length).toBeGreaterThanOrEqual(2);
-    // Where a Release was read, only the index names it lists are asked for: no 404 on them.
-    const withRelease = firstReqs.filter((r) => r.path.endsWith('/Release') && r.status === 200).map((r) => r.path.replace(/Release$/, ''));
+    // Where a (verified) InRelease was read, only the index names it lists are asked for: no 404 on them.
+    const withRelease = firstReqs.filter((r) => r.path.endsWith('/InRelease') && r.status === 200).map((r) => r.path.replace(/InRelease$/, ''));
     expect(withRelease.length).toBeGreaterThanOrEqual(2);
     expect(firstReqs.filter((r) => isIndex(r.path) && r.status === 404 && withRelease.some((d) => r.path.startsWith(d)))).toEqual([]);
 
@@ -81,7 +83,7 @@ describe('Debian: Packages indexes by the Release SHA256', () => {
     expect(secondReqs.filter((r) => r.status === 200)).toEqual([]);
     expect(secondReqs.filter((r) => isIndex(r.path) && withRelease.some((d) => r.path.startsWith(d)))).toEqual([]);
     const namers = secondReqs.filter((r) => isNamer(r.path) && r.status !== 404);
-    expect(namers.map((r) => r.path.replace(/Release$/, '')).sort()).toEqual([...withRelease].sort());
+    expect(namers.map((r) => r.path.replace(/InRelease$/, '')).sort()).toEqual([...withRelease].sort());
     expect(namers.every((r) => r.status === 304)).toBe(true);
     expect(events.filter((e) => e.kind === 'index' && e.from === 'cache').length).toBe(firstIndexes.length);
     console.log(`deb: first ${firstReqs.length} requests (${firstIndexes.length} index downloads) ${firstMs} ms; second ${secondReqs.length} requests (0 index downloads, ${namers.length}×304, ${secondReqs.filter((r) => r.status === 404).length}×404 for the suite the mirror lacks) ${secondMs} ms`);
@@ -110,17 +112,18 @@ describe('Debian: Packages indexes by the Release SHA256', () => {
     const head = readFileSync(relFile, 'utf8').split('SHA256:')[0]!;
     writeFileSync(relFile, `${head}SHA256:\n ${sha(text)} ${Buffer.byteLength(text)} main/binary-amd64/Packages\n`);
     expect(parseReleaseSha256(readFileSync(relFile, 'utf8')).get('main/binary-amd64/Packages')?.sha256).toBe(sha(text));
+    signRelease(join(root, 'debian/dists/bookworm')); // the archive signs its new Release (InRelease + Release.gpg)
 
     forgetIndexMemo();
     const b = s.requests.length;
     const [r] = await debResolve('6.1.0-99-amd64', `${s.url}/debian`, cache);
     const reqs = s.requests.slice(b).map((q) => `${q.path} ${q.status}`);
     expect(r!.evr).toBe('6.1.999-3');
-    expect(reqs).toContain('/debian/dists/bookworm/Release 200');
+    expect(reqs).toContain('/debian/dists/bookworm/InRelease 200');
     expect(reqs).toContain('/debian/dists/bookworm/main/binary-amd64/Packages 200');
     expect(reqs.filter((q) => q.startsWith('/debian/dists/bookworm/main/binary-amd64/Packages.xz'))).toEqual([]);
     // The other suites did not change: 304 and their stored index.
-    expect(reqs).toContain('/debian/dists/bookworm-security/Release 304');
+    expect(reqs).toContain('/debian/dists/bookworm-security/InRelease 304');
     expect(reqs.filter((q) => q.startsWith('/debian/dists/bookworm-security/main'))).toEqual([]);
   });
 });

@@ -17,6 +17,7 @@ export interface FetchArgs {
   cacheDir?: string;
   config?: string;
   archives: boolean;
+  insecureSkipSignatures: boolean;
   offline: boolean;
   vmlinuxOnly: boolean;
   modules: boolean;
@@ -45,6 +46,7 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       .option('cache-dir', { type: 'string', describe: 'cache directory (default: KDBG_CACHE_DIR, ./cache in a checkout, else ~/.cache/kdbg)' })
       .option('config', { type: 'string', describe: 'mirror configuration file (default: KDBG_CONFIG, then the per-user and system files)' })
       .option('archives', { type: 'boolean', default: true, describe: 'after the live mirrors, ask the historical archives (Debian snapshot, Launchpad); --no-archives: never' })
+      .option('insecure-skip-signatures', { type: 'boolean', default: false, describe: "read Debian/Ubuntu archives without verifying their InRelease signature (a warning says so on every run; config key insecureSkipSignatures)" })
       .option('offline', { type: 'boolean', default: false, describe: 'answer from the cache only' })
       .option('vmlinux-only', { type: 'boolean', default: false, describe: 'skip the sources package' })
       .option('modules', { type: 'boolean', default: false, describe: "also extract the modules' debug files" })
@@ -72,6 +74,10 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
     if (fromFile !== undefined) {
       const { readInputFile } = await import('../input-list.js');
       inputs.push(...(await readInputFile(fromFile)));
+    }
+    if (argv.insecureSkipSignatures && !argv.quiet) {
+      const { writeErr } = await import('../output.js');
+      writeErr('kdbg: warning: signatures are not checked (--insecure-skip-signatures): an index or package changed on the way is accepted');
     }
     if (inputs.length === 0) throw new UsageError(fromFile !== undefined ? `${fromFile}: no inputs in the list` : 'kdbg fetch: a release, a dump path or --from-file is required');
     if (inputs.length > 1 || fromFile !== undefined) return fetchBatch(inputs, argv);
@@ -140,6 +146,7 @@ async function fetchOptionsFrom(argv: ArgumentsCamelCase<FetchArgs>): Promise<Fe
     ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
     ...(argv.config !== undefined ? { configFile: argv.config } : {}),
     ...(argv.archives === false ? { archives: false } : {}),
+    ...(argv.insecureSkipSignatures ? { insecureSkipSignatures: true } : {}),
     offline: argv.offline,
     vmlinuxOnly: argv.vmlinuxOnly,
     modules: argv.modules,

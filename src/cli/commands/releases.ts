@@ -35,7 +35,8 @@ export const releasesCommand: CommandModule<object, ReleasesArgs> = {
       .option('mirror', { type: 'string', array: true, default: [] as string[], describe: 'archive root holding dists/ and pool/ (repeatable)' })
       .option('repo', { type: 'string', array: true, default: [] as string[], describe: 'flat repository holding Packages[.xz|.gz] (repeatable)' })
       .option('suite', { type: 'string', array: true, default: [] as string[], describe: "suites to read on --mirror archives (default: the host's codename with its pockets)" })
-      .option('config', { type: 'string', describe: 'mirror configuration file (default: KDBG_CONFIG, then the per-user and system files)' }),
+      .option('config', { type: 'string', describe: 'mirror configuration file (default: KDBG_CONFIG, then the per-user and system files)' })
+      .option('insecure-skip-signatures', { type: 'boolean', default: false, describe: 'read the archives without verifying their InRelease signature (warned on every run)' }),
   handler: async (argv) => {
     const family = argv.distro === 'ubuntu' ? 'ubuntu' : 'debian';
     const arch = argv.arch ?? DEBIAN_ARCH[process.arch];
@@ -50,7 +51,9 @@ export const releasesCommand: CommandModule<object, ReleasesArgs> = {
       ...(argv.flavour !== undefined ? { flavour: argv.flavour } : {}),
       ...(argv.config !== undefined ? { configFile: argv.config } : {}),
       env: process.env,
+      ...(argv.insecureSkipSignatures ? { insecureSkipSignatures: true } : {}),
     } as const;
+    if (argv.insecureSkipSignatures) process.stderr.write('kdbg: warning: signatures are not checked (--insecure-skip-signatures): an index or package changed on the way is accepted\n');
     if (argv.latest) {
       const r = await latestRelease(opts);
       if (argv.json) writeJson(r);

@@ -179,7 +179,7 @@ export async function fetchModuleDebug(fetched: FetchResult, names: readonly str
 async function modulePackages(fetched: FetchResult, opts: FetchOptions): Promise<ResolvedPackage[]> {
   const resolve = await import('../../resolve/index.js');
   const { resolveDebModulePackages } = await import('../../resolve/deb-modules.js');
-  const config = await resolve.loadMirrorConfig({ ...(opts.configFile !== undefined ? { configFile: opts.configFile } : {}), mirrors: opts.mirrors ?? [], repos: opts.repos ?? [], env: opts.env ?? processEnv() });
+  const config = await resolve.loadMirrorConfig({ ...(opts.configFile !== undefined ? { configFile: opts.configFile } : {}), mirrors: opts.mirrors ?? [], repos: opts.repos ?? [], env: opts.env ?? processEnv(), ...(opts.insecureSkipSignatures ? { insecureSkipSignatures: true } : {}) });
   const { undiciFetcher } = await import('../../download/http.js');
   const d = resolve.debOptions(fetched.release, { config, http: opts.http ?? undiciFetcher, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   return resolveDebModulePackages(fetched.release, fetched.release.arch, d);

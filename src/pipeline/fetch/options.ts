@@ -22,6 +22,8 @@ export interface FetchOptions {
   configFile?: string;
   /** false: never ask the historical archives (Debian snapshot, Launchpad); `--no-archives`. */
   archives?: boolean;
+  /** --insecure-skip-signatures: read Debian/Ubuntu suites without verifying their InRelease (warned). */
+  insecureSkipSignatures?: boolean;
   /** Answer from the cache only; NotFoundError (69) when the release is not there. */
   offline?: boolean;
   /** Skip the sources package. */

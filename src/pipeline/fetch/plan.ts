@@ -49,8 +49,10 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
       repos: opts.repos ?? [],
       env: ctx.env,
       ...(opts.archives === false ? { archives: false } : {}),
+      ...(opts.insecureSkipSignatures ? { insecureSkipSignatures: true } : {}),
     });
     idleTimeoutMs = config.timeoutMs;
+    if (config.insecureSkipSignatures && !opts.insecureSkipSignatures) emit({ kind: 'warning', code: 'KDBG_E_SIGNATURE', message: `signatures are not checked (insecureSkipSignatures in ${config.files.join(', ')}): an index or package changed on the way is accepted` });
     const { undiciFetcher, useRepoAccess } = await import('../../download/http.js');
     // Entitled and proxied repositories (client certificates, CA, credentials) get their own connections.
     useRepoAccess(config.sources.flatMap((s) => (s.access ? [s.access] : [])));
