@@ -6,6 +6,7 @@
 import type { RandomAccess } from '../core/byte-source.js';
 import type { ElfProgramHeader } from '../formats/elf.js';
 import { pageDescStart, parsePageDescs } from '../formats/kdump.js';
+import { CachedRandomAccess } from '../core/read-cache.js';
 import type { KdumpHeader, NewUtsname } from '../formats/kdump.js';
 import { decodeKdumpPage } from './kdump-page.js';
 
@@ -73,24 +74,49 @@ export function elfVirtReader(ra: RandomAccess, phdrs: readonly ElfProgramHeader
 /** Bitmap bytes kdbg reads at most to locate one page (covers 2^31 pfns = 8 TiB of 4 KiB pages). */
 const MAX_BITMAP_READ = 256 << 20;
 
-/** Physical reads through a kdump-compressed file: 2nd bitmap → descriptor index → page. */
-export function kdumpPhysReader(ra: RandomAccess, h: KdumpHeader): PhysReader {
+/** Bitmap bytes counted per step of the prefix sums (one 4 KiB read each, through the block cache). */
+const BITMAP_STEP = 4096;
+
+/**
+ * Physical reads through a kdump-compressed file: 2nd bitmap → descriptor index → page. Reads go
+ * through 1 MiB blocks (core/read-cache.ts), and the dumped-page count before each 4 KiB of bitmap
+ * is kept: the log reader asks for a hundred pages or more, and each one counted the bitmap from
+ * its start again (123 identical 4 KiB reads for the oops dump's log, strace).
+ */
+export function kdumpPhysReader(raw: RandomAccess, h: KdumpHeader): PhysReader {
+  const ra = raw instanceof CachedRandomAccess ? raw : new CachedRandomAccess(raw);
   const bs = h.block_size;
   const bitmap2 = (1 + h.sub_hdr_size) * bs + (h.bitmap_blocks * bs) / 2;
   const bitmapLen = (h.bitmap_blocks * bs) / 2;
   const pages = new Map<bigint, Uint8Array | null>();
+  /** before[k]: dumped pages whose bit lies before bitmap byte k × BITMAP_STEP (filled in order). */
+  const before: number[] = [0];
+  const countBefore = async (byte: number): Promise<number | null> => {
+    const step = Math.floor(byte / BITMAP_STEP);
+    while (before.length <= step) {
+      const k = before.length - 1;
+      const b = await ra.readAt(bitmap2 + k * BITMAP_STEP, BITMAP_STEP);
+      if (b.length < BITMAP_STEP) return null;
+      let n = 0;
+      for (const x of b) n += POPCOUNT[x]!;
+      before.push(before[k]! + n);
+    }
+    let index = before[step]!;
+    const from = step * BITMAP_STEP;
+    if (byte > from) {
+      const b = await ra.readAt(bitmap2 + from, byte - from);
+      if (b.length < byte - from) return null;
+      for (const x of b) index += POPCOUNT[x]!;
+    }
+    return index;
+  };
   const readPage = async (pfn: bigint): Promise<Uint8Array | null> => {
     if (pages.has(pfn)) return pages.get(pfn)!;
     const byte = Number(pfn >> 3n);
     if (byte >= bitmapLen || byte > MAX_BITMAP_READ) return null;
     // Count dumped pages before pfn: the descriptor index.
-    let index = 0;
-    const chunk = 1 << 20;
-    for (let off = 0; off < byte; off += chunk) {
-      const b = await ra.readAt(bitmap2 + off, Math.min(chunk, byte - off));
-      for (const x of b) index += POPCOUNT[x]!;
-      if (b.length < Math.min(chunk, byte - off)) return null;
-    }
+    let index = await countBefore(byte);
+    if (index === null) return null;
     const last = await ra.readAt(bitmap2 + byte, 1);
     const bit = Number(pfn & 7n);
     if (last.length < 1 || !((last[0]! >> bit) & 1)) return null;

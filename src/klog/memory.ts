@@ -11,6 +11,7 @@
 
 import type { RandomAccess } from '../core/byte-source.js';
 import { pageDescStart, parsePageDescs } from '../formats/kdump.js';
+import { CachedRandomAccess } from '../core/read-cache.js';
 import type { KdumpHeader } from '../formats/kdump.js';
 import { decodeKdumpPage } from '../identify/kdump-page.js';
 import { readAcrossPages, type PhysReader } from '../identify/memory.js';
@@ -162,7 +163,12 @@ const POPCOUNT = Uint8Array.from({ length: 256 }, (_, i) => {
  * the number of dumped pages (2nd bitmap) from startPfn up to it; running counts are kept per
  * 4 KiB of bitmap so each page costs one bitmap block and one descriptor read.
  */
-export function kdumpPartReader(ra: RandomAccess, h: KdumpHeader, startPfn = 0n, endPfn: bigint | null = null): PhysReader {
+export function kdumpPartReader(raw: RandomAccess, h: KdumpHeader, startPfn = 0n, endPfn: bigint | null = null): PhysReader {
+  // Descriptors (24 bytes) and page data lie close together in file order, and makedumpfile stores
+  // one zero page that every zero page's descriptor points at: through 1 MiB blocks the oops dump's
+  // log costs 17 reads in all instead of 307 (123 of them the same zero page; strace), and `kdbg
+  // log` on it 0.15 s instead of 0.20 s (median of 10, load 6).
+  const ra = raw instanceof CachedRandomAccess ? raw : new CachedRandomAccess(raw);
   const bs = h.block_size;
   const bitmapLen = (h.bitmap_blocks * bs) / 2;
   const bitmap2 = (1 + h.sub_hdr_size) * bs + bitmapLen;
