@@ -13,6 +13,7 @@
 
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { treeSize } from './usage.js';
 
 /** An index not read for this long belongs to a superseded repository revision. */
 export const INDEX_IDLE_MS = 14 * 24 * 3600 * 1000;
@@ -52,20 +53,8 @@ export async function scanIndexFiles(root: string): Promise<StoredIndex[]> {
   return [...groups.values()].sort((a, b) => a.lastUsed.getTime() - b.lastUsed.getTime() || a.sha256.localeCompare(b.sha256));
 }
 
-async function walk(p: string, out: { bytes: number; files: number }): Promise<void> {
-  const st = await fsp.lstat(p).catch(() => null);
-  if (!st) return;
-  if (st.isDirectory()) {
-    for (const n of await fsp.readdir(p).catch(() => [] as string[])) await walk(join(p, n), out);
-  } else if (st.isFile()) {
-    out.bytes += st.size;
-    out.files += 1;
-  }
-}
-
 export async function metaUsage(root: string): Promise<MetaUsage> {
-  const all = { bytes: 0, files: 0 };
-  await walk(join(root, 'meta'), all);
+  const all = await treeSize(join(root, 'meta'));
   const idx = await scanIndexFiles(root);
   const index = { bytes: idx.reduce((a, g) => a + g.bytes, 0), count: idx.length };
   return { bytes: all.bytes, files: all.files, index, answers: { bytes: all.bytes - index.bytes, files: all.files - idx.reduce((a, g) => a + g.paths.length, 0) } };

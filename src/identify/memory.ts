@@ -74,59 +74,61 @@ export function elfVirtReader(ra: RandomAccess, phdrs: readonly ElfProgramHeader
 /** Bitmap bytes kdbg reads at most to locate one page (covers 2^31 pfns = 8 TiB of 4 KiB pages). */
 const MAX_BITMAP_READ = 256 << 20;
 
-/** Bitmap bytes counted per step of the prefix sums (one 4 KiB read each, through the block cache). */
-const BITMAP_STEP = 4096;
-
 /**
- * Physical reads through a kdump-compressed file: 2nd bitmap → descriptor index → page. Reads go
- * through 1 MiB blocks (core/read-cache.ts), and the dumped-page count before each 4 KiB of bitmap
- * is kept: the log reader asks for a hundred pages or more, and each one counted the bitmap from
- * its start again (123 identical 4 KiB reads for the oops dump's log, strace).
+ * Physical reads through one kdump-compressed file (or one part of a --split set, which stores
+ * the pages of [startPfn, endPfn) but carries the whole bitmap). A page's descriptor index is
+ * the number of dumped pages (2nd bitmap) from startPfn up to it; running counts are kept per
+ * 4 KiB of bitmap so each page costs one bitmap block and one descriptor read.
  */
-export function kdumpPhysReader(raw: RandomAccess, h: KdumpHeader): PhysReader {
+export function kdumpPhysReader(raw: RandomAccess, h: KdumpHeader, startPfn = 0n, endPfn: bigint | null = null): PhysReader {
+  // Descriptors (24 bytes) and page data lie close together in file order, and makedumpfile stores
+  // one zero page that every zero page's descriptor points at: through 1 MiB blocks the oops dump's
+  // log costs 17 reads in all instead of 307 (123 of them the same zero page; strace), and `kdbg
+  // log` on it 0.15 s instead of 0.20 s (median of 10, load 6).
   const ra = raw instanceof CachedRandomAccess ? raw : new CachedRandomAccess(raw);
   const bs = h.block_size;
-  const bitmap2 = (1 + h.sub_hdr_size) * bs + (h.bitmap_blocks * bs) / 2;
   const bitmapLen = (h.bitmap_blocks * bs) / 2;
+  const bitmap2 = (1 + h.sub_hdr_size) * bs + bitmapLen;
+  const CH = 4096;
+  let bitmap: Uint8Array | null = null;
+  let prefix: Int32Array | null = null;
   const pages = new Map<bigint, Uint8Array | null>();
-  /** before[k]: dumped pages whose bit lies before bitmap byte k × BITMAP_STEP (filled in order). */
-  const before: number[] = [0];
-  const countBefore = async (byte: number): Promise<number | null> => {
-    const step = Math.floor(byte / BITMAP_STEP);
-    while (before.length <= step) {
-      const k = before.length - 1;
-      const b = await ra.readAt(bitmap2 + k * BITMAP_STEP, BITMAP_STEP);
-      if (b.length < BITMAP_STEP) return null;
+  const load = async (): Promise<void> => {
+    // The bitmap is max_mapnr/8 bytes: 32 KiB per GiB of RAM with 4 KiB pages. A header claiming
+    // more than MAX_BITMAP_READ (8 TiB of RAM) is not believed: no page is found through it.
+    bitmap = bitmapLen > MAX_BITMAP_READ ? new Uint8Array(0) : await ra.readAt(bitmap2, bitmapLen);
+    prefix = new Int32Array(Math.ceil(bitmap.length / CH) + 1);
+    for (let c = 0; c * CH < bitmap.length; c++) {
       let n = 0;
-      for (const x of b) n += POPCOUNT[x]!;
-      before.push(before[k]! + n);
+      for (let i = c * CH; i < Math.min(bitmap.length, (c + 1) * CH); i++) n += POPCOUNT[bitmap[i]!]!;
+      prefix[c + 1] = prefix[c]! + n;
     }
-    let index = before[step]!;
-    const from = step * BITMAP_STEP;
-    if (byte > from) {
-      const b = await ra.readAt(bitmap2 + from, byte - from);
-      if (b.length < byte - from) return null;
-      for (const x of b) index += POPCOUNT[x]!;
-    }
-    return index;
+  };
+  const dumpedBefore = (pfn: number): number => {
+    const b = bitmap!;
+    const byte = pfn >> 3;
+    const c = Math.floor(byte / CH);
+    let n = prefix![c]!;
+    for (let i = c * CH; i < byte; i++) n += POPCOUNT[b[i]!]!;
+    const bit = pfn & 7;
+    for (let i = 0; i < bit; i++) if ((b[byte]! >> i) & 1) n++;
+    return n;
   };
   const readPage = async (pfn: bigint): Promise<Uint8Array | null> => {
     if (pages.has(pfn)) return pages.get(pfn)!;
-    const byte = Number(pfn >> 3n);
-    if (byte >= bitmapLen || byte > MAX_BITMAP_READ) return null;
-    // Count dumped pages before pfn: the descriptor index.
-    let index = await countBefore(byte);
-    if (index === null) return null;
-    const last = await ra.readAt(bitmap2 + byte, 1);
-    const bit = Number(pfn & 7n);
-    if (last.length < 1 || !((last[0]! >> bit) & 1)) return null;
-    for (let i = 0; i < bit; i++) if ((last[0]! >> i) & 1) index++;
+    if (bitmap === null) await load();
+    const b = bitmap!;
+    if (pfn < startPfn || (endPfn !== null && pfn >= endPfn) || pfn >> 3n >= BigInt(b.length)) return null;
+    const p = Number(pfn);
+    if (!((b[p >> 3]! >> (p & 7)) & 1)) return null;
+    const index = dumpedBefore(p) - dumpedBefore(Number(startPfn));
     const descBytes = await ra.readAt(pageDescStart(h) + index * 24, 24);
-    const d = parsePageDescs(descBytes, h.endianness)[0];
-    if (!d || d.offset <= 0 || d.size === 0 || d.size > bs) return null;
-    const data = await ra.readAt(d.offset, d.size);
-    if (data.length < d.size) return null;
-    let page = decodeKdumpPage(d.flags, data, bs);
+    const d = descBytes.length === 24 ? parsePageDescs(descBytes, h.endianness)[0] : undefined;
+    let page: Uint8Array | null = null;
+    if (d && d.offset > 0 && d.size > 0 && d.size <= bs) {
+      const data = await ra.readAt(d.offset, d.size);
+      if (data.length === d.size) page = decodeKdumpPage(d.flags, data, bs);
+    }
     if (page && page.length !== bs) page = null;
     pages.set(pfn, page);
     return page;

@@ -9,12 +9,7 @@
 // so a log reader can print what was readable and say what was not.
 
 
-import type { RandomAccess } from '../core/byte-source.js';
-import { pageDescStart, parsePageDescs } from '../formats/kdump.js';
-import { CachedRandomAccess } from '../core/read-cache.js';
-import type { KdumpHeader } from '../formats/kdump.js';
-import { decodeKdumpPage } from '../identify/kdump-page.js';
-import { readAcrossPages, type PhysReader } from '../identify/memory.js';
+import type { PhysReader } from '../identify/memory.js';
 import { number, symbol } from './keys.js';
 import type { Vmcoreinfo } from './keys.js';
 
@@ -149,73 +144,6 @@ function aarch64Translator(vi: Vmcoreinfo): (va: bigint) => Promise<bigint | nul
     if (kv !== null) return (va - kv) & MASK64;
     return null;
   };
-}
-
-const POPCOUNT = Uint8Array.from({ length: 256 }, (_, i) => {
-  let c = 0;
-  for (let x = i; x; x >>= 1) c += x & 1;
-  return c;
-});
-
-/**
- * Physical reads through one kdump-compressed file (or one part of a --split set, which stores
- * the pages of [startPfn, endPfn) but carries the whole bitmap). A page's descriptor index is
- * the number of dumped pages (2nd bitmap) from startPfn up to it; running counts are kept per
- * 4 KiB of bitmap so each page costs one bitmap block and one descriptor read.
- */
-export function kdumpPartReader(raw: RandomAccess, h: KdumpHeader, startPfn = 0n, endPfn: bigint | null = null): PhysReader {
-  // Descriptors (24 bytes) and page data lie close together in file order, and makedumpfile stores
-  // one zero page that every zero page's descriptor points at: through 1 MiB blocks the oops dump's
-  // log costs 17 reads in all instead of 307 (123 of them the same zero page; strace), and `kdbg
-  // log` on it 0.15 s instead of 0.20 s (median of 10, load 6).
-  const ra = raw instanceof CachedRandomAccess ? raw : new CachedRandomAccess(raw);
-  const bs = h.block_size;
-  const bitmapLen = (h.bitmap_blocks * bs) / 2;
-  const bitmap2 = (1 + h.sub_hdr_size) * bs + bitmapLen;
-  const CH = 4096;
-  let bitmap: Uint8Array | null = null;
-  let prefix: Int32Array | null = null;
-  const pages = new Map<bigint, Uint8Array | null>();
-  const load = async (): Promise<void> => {
-    // The bitmap is max_mapnr/8 bytes: 32 KiB per GiB of RAM with 4 KiB pages.
-    bitmap = await ra.readAt(bitmap2, bitmapLen);
-    prefix = new Int32Array(Math.ceil(bitmap.length / CH) + 1);
-    for (let c = 0; c * CH < bitmap.length; c++) {
-      let n = 0;
-      for (let i = c * CH; i < Math.min(bitmap.length, (c + 1) * CH); i++) n += POPCOUNT[bitmap[i]!]!;
-      prefix[c + 1] = prefix[c]! + n;
-    }
-  };
-  const dumpedBefore = (pfn: number): number => {
-    const b = bitmap!;
-    const byte = pfn >> 3;
-    const c = Math.floor(byte / CH);
-    let n = prefix![c]!;
-    for (let i = c * CH; i < byte; i++) n += POPCOUNT[b[i]!]!;
-    const bit = pfn & 7;
-    for (let i = 0; i < bit; i++) if ((b[byte]! >> i) & 1) n++;
-    return n;
-  };
-  const readPage = async (pfn: bigint): Promise<Uint8Array | null> => {
-    if (pages.has(pfn)) return pages.get(pfn)!;
-    if (bitmap === null) await load();
-    const b = bitmap!;
-    if (pfn < startPfn || (endPfn !== null && pfn >= endPfn) || pfn >> 3n >= BigInt(b.length)) return null;
-    const p = Number(pfn);
-    if (!((b[p >> 3]! >> (p & 7)) & 1)) return null;
-    const index = dumpedBefore(p) - dumpedBefore(Number(startPfn));
-    const descBytes = await ra.readAt(pageDescStart(h) + index * 24, 24);
-    const d = descBytes.length === 24 ? parsePageDescs(descBytes, h.endianness)[0] : undefined;
-    let page: Uint8Array | null = null;
-    if (d && d.offset > 0 && d.size > 0 && d.size <= bs) {
-      const data = await ra.readAt(d.offset, d.size);
-      if (data.length === d.size) page = decodeKdumpPage(d.flags, data, bs);
-    }
-    if (page && page.length !== bs) page = null;
-    pages.set(pfn, page);
-    return page;
-  };
-  return readAcrossPages(readPage, bs);
 }
 
 /** Physical reads across the parts of a split set: each pfn goes to the part whose range holds it. */

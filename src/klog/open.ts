@@ -18,7 +18,8 @@ import { identifyDump } from '../identify/index.js';
 import type { DumpIdentification } from '../identify/index.js';
 import { elfPhysReader, elfVirtReader } from '../identify/memory.js';
 import type { PhysReader } from '../identify/memory.js';
-import { kdumpPartReader, kernelMemory, splitReader } from './memory.js';
+import { kdumpPhysReader } from '../identify/memory.js';
+import { kernelMemory, splitReader } from './memory.js';
 import type { KernelMemory } from './memory.js';
 
 export interface OpenedDump {
@@ -77,10 +78,10 @@ export async function openDumpForLog(path: string): Promise<OpenedDump> {
         const parts = await splitSiblings(path, header, subHeader!, openRa);
         files.splice(0, files.length, ...parts.map((p) => p.path));
         phys = splitReader(
-          parts.map((p) => ({ startPfn: p.start, endPfn: p.end, reader: kdumpPartReader(p.ra, p.header, p.start, p.end) })),
+          parts.map((p) => ({ startPfn: p.start, endPfn: p.end, reader: kdumpPhysReader(p.ra, p.header, p.start, p.end) })),
           header.block_size,
         );
-      } else phys = kdumpPartReader(ra, header);
+      } else phys = kdumpPhysReader(ra, header);
     } else {
       throw new InputFormatError(`${path}: no ELF or kdump-compressed memory image inside`, { file: path, format: identity.format });
     }

@@ -264,7 +264,8 @@ describe('address translation on the real dumps', () => {
   // init_top_pgt. The guest booted with nokaslr, so the direct map starts at 0xffff888000000000
   // and the same bytes are at physical va - 0xffff888000000000: both reads must agree.
   it('the x86_64 page-table walk lands where the direct map says', async () => {
-    const { kdumpPartReader, kernelMemory } = await import('../../src/klog/memory.js');
+    const { kernelMemory } = await import('../../src/klog/memory.js');
+    const { kdumpPhysReader: kdumpPartReader } = await import('../../src/identify/memory.js');
     const { readKdumpHeaders } = await import('../../src/formats/kdump.js');
     const file = fixturePath('vmcores', 'sysrq', 'vmcore.kdump-zlib');
     const d = await openDumpForLog(file);
