@@ -19,6 +19,8 @@ export interface ReleasesOptions {
   env?: Env;
   /** --insecure-skip-signatures: list from suites whose InRelease is not verified. */
   insecureSkipSignatures?: boolean;
+  /** Told when the config file (not the flag) turned signature checks off: the caller warns, as fetch does. */
+  onWarning?: (message: string) => void;
 }
 
 async function listOptions(o: ReleasesOptions) {
@@ -30,6 +32,7 @@ async function listOptions(o: ReleasesOptions) {
     env: o.env ?? processEnv(),
     ...(o.insecureSkipSignatures ? { insecureSkipSignatures: true } : {}),
   });
+  if (config.insecureSkipSignatures && !o.insecureSkipSignatures) o.onWarning?.(`signatures are not checked (insecureSkipSignatures in ${config.files.join(', ')}): an index or package changed on the way is accepted`);
   // Config entries apply when their selector names the family (or everything); an entry with
   // ${release}-style placeholders names one release's archive, not one to list.
   const applies = config.sources.filter((s) => s.match.some((m) => m === '*' || m === o.family) && !s.url.includes('$'));

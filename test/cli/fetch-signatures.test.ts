@@ -117,4 +117,18 @@ describe('kdbg fetch: refused Debian mirrors (exit 65, one line, nothing publish
     expect(refused.code).toBe(65);
     expect(refused.stderr).toMatch(/no signature: neither InRelease nor Release\.gpg/);
   });
+  it('the config key insecureSkipSignatures warns too, on fetch and on releases', async () => {
+    const url = await mirror((root) => {
+      for (const s of ['bookworm', 'bookworm-security', 'bookworm-updates']) for (const f of ['InRelease', 'Release.gpg']) rmSync(join(root, 'dists', s, f));
+    });
+    const cfg = loopbackOnlyConfig();
+    writeFileSync(cfg, JSON.stringify({ ...JSON.parse(readFileSync(cfg, 'utf8')), insecureSkipSignatures: true }));
+    const fetched = await runKdbg(['fetch', '6.1.0-99-amd64', '--mirror', url, '--config', cfg, '--cache-dir', tmpDir('kdbg-sigcli-cache-')]);
+    expect(fetched.code, fetched.stderr).toBe(0);
+    expect(fetched.stderr).toContain(`signatures are not checked (insecureSkipSignatures in ${cfg})`);
+    const listed = await runKdbg(['releases', 'debian', '--mirror', url, '--suite', 'bookworm', '--suite', 'bookworm-security', '--config', cfg]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^6\.1\.0-99-amd64\t/m);
+    expect(listed.stderr).toContain(`kdbg: warning: signatures are not checked (insecureSkipSignatures in ${cfg})`);
+  });
 });

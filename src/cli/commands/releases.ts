@@ -52,6 +52,7 @@ export const releasesCommand: CommandModule<object, ReleasesArgs> = {
       ...(argv.config !== undefined ? { configFile: argv.config } : {}),
       env: process.env,
       ...(argv.insecureSkipSignatures ? { insecureSkipSignatures: true } : {}),
+      onWarning: (message: string) => process.stderr.write(`kdbg: warning: ${message}\n`),
     } as const;
     if (argv.insecureSkipSignatures) process.stderr.write('kdbg: warning: signatures are not checked (--insecure-skip-signatures): an index or package changed on the way is accepted\n');
     if (argv.latest) {
