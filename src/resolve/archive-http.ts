@@ -75,6 +75,11 @@ export class ArchiveClient {
     return this.o.timeoutMs;
   }
 
+  /** The caller's progress listener, for events of work done around this client's answers (signatures). */
+  get onProgress(): ProgressListener | undefined {
+    return this.o.onProgress;
+  }
+
   private signal(ms: number): AbortSignal {
     const t = AbortSignal.timeout(ms);
     return this.o.signal ? AbortSignal.any([this.o.signal, t]) : t;

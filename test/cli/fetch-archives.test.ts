@@ -89,7 +89,7 @@ describe('Debian snapshot', () => {
     // The live mirror comes first and does not list it (the fixture archive has 6.1.0-99 only).
     const r = await runKdbg(['fetch', dbg.release, '--json', '--mirror', `${mirror.url}/`, '--config', config, '--cache-dir', c], env());
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { vmlinux: string; packages: PkgJson[] };
+    const j = JSON.parse(r.stdout) as { vmlinux: string; packages: PkgJson[]; timings: { signatureMs: number } };
     expect(mirror.requests.length).toBeGreaterThan(0);
     expect(Math.min(...snap.requests.map((q) => q.at))).toBeGreaterThanOrEqual(Math.max(...mirror.requests.map((q) => q.at)));
     const meta = metaRequests(snap.requests);
@@ -123,6 +123,10 @@ describe('Debian snapshot', () => {
     expect(third.code, third.stderr).toBe(0);
     expect(metaRequests(snap.requests).length).toBe(0);
     expect((JSON.parse(third.stdout) as { packages: PkgJson[] }).packages[0]!.origin).toBe('snapshot');
+    // The archived InRelease's gpgv check shows in the timings, with no live mirror to check.
+    const alone = await runKdbg(['fetch', dbg.release, '--json', '--config', config, '--cache-dir', cache()], env());
+    expect(alone.code, alone.stderr).toBe(0);
+    expect((JSON.parse(alone.stdout) as { timings: { signatureMs: number } }).timings.signatureMs).toBeGreaterThan(0);
     console.log(`[archives] snapshot warm: 0 requests with the entry cached; ${metaRequests(snap.requests).length} metadata requests and ${poolRequests(snap.requests).length} Range requests with only the metadata cached`);
   }, 300_000);
 
