@@ -18,8 +18,8 @@ export interface DumpMemory {
   identity: DumpIdentification;
   /**
    * Read kernel-image virtual memory: a vmlinux symbol address plus the dump's KASLR offset
-   * (`identity.kernelOffset`). Null when the dump does not hold those bytes (filtered page,
-   * snappy page, address outside the kernel image on an arch kdbg cannot translate).
+   * (`identity.kernelOffset`). Null when the dump does not hold those bytes (filtered page, a
+   * page that does not decode, address outside the kernel image on an arch kdbg cannot translate).
    */
   readKernel(vaddr: bigint, length: number): Promise<Uint8Array | null>;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 // Banner scan inside a kdump-compressed dump: its pages are compressed one by one, so the scan
-// walks the page descriptors in order, decompresses each page (zlib, zstd or stored; lzo and
-// snappy have no decoder here) and looks for the banner. Bounded by a page count.
+// walks the page descriptors in order, decompresses each page (zlib, lzo, snappy, zstd or stored)
+// and looks for the banner. Bounded by a page count.
 
 import { readExactAt } from '../core/byte-source.js';
 import type { RandomAccess } from '../core/byte-source.js';
@@ -12,7 +12,7 @@ import type { BannerHit } from './banner.js';
 
 export interface PageScanResult {
   hit: BannerHit | null;
-  /** Pages skipped because their compression has no decoder here (lzo, snappy). */
+  /** Pages skipped because they did not decode (corrupt or truncated compressed data). */
   undecodable: number;
   scanned: number;
 }

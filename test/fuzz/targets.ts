@@ -13,6 +13,8 @@ import { parseVmcoreinfo } from '../../src/formats/vmcoreinfo.js';
 import { readXzIndex } from '../../src/formats/xz-index.js';
 import { decompressStream } from '../../src/extract/decompress.js';
 import { identifyDump } from '../../src/identify/index.js';
+import { decodeKdumpPage } from '../../src/identify/kdump-page.js';
+import { DUMP_DH_COMPRESSED_SNAPPY, DUMP_DH_COMPRESSED_ZSTD } from '../../src/formats/kdump.js';
 import { readDumpLog } from '../../src/klog/index.js';
 import { listMembers } from '../../src/pipeline/unpack.js';
 import { ByteSource } from '../../src/core/byte-source.js';
@@ -92,6 +94,16 @@ const repomdBytes = readFileSync(join(repodata, 'repomd.xml'));
 const primaryHref = /href="repodata\/([^"]*-primary\.xml\.gz)"/.exec(repomdBytes.toString())![1]!;
 const primaryXml = gunzipSync(readFileSync(join(repodata, primaryHref)));
 const vmcore = (f: string): string => requireFixture('vmcores', 'sysrq', f);
+/**
+ * A real dump page (the last one makedumpfile stored uncompressed) compressed by the real library,
+ * as makedumpfile -p / -z stores it: libsnappy, or libzstd at level 1.
+ */
+const compressedPage = (lib: 'snappy' | 'zstd'): Uint8Array => {
+  const plain = readFileSync(vmcore('vmcore.kdump-snappy'));
+  const page = plain.subarray(plain.length - 4096);
+  const code = lib === 'snappy' ? 'import snappy,sys; sys.stdout.buffer.write(snappy.compress(sys.stdin.buffer.read()))' : 'import zstandard,sys; sys.stdout.buffer.write(zstandard.ZstdCompressor(level=1).compress(sys.stdin.buffer.read()))';
+  return execFileSync('/usr/bin/python3', ['-c', code], { input: page });
+};
 const vmcoreinfoText = ((): Uint8Array => {
   // The real VMCOREINFO note of the sysrq dump, as its kernel wrote it (readelf's view is not
   // needed: the note's text is plain key=value lines between the first and last key).
@@ -126,6 +138,9 @@ export const TARGETS: FuzzTarget[] = [
   { name: 'kdump header, sub-header and bitmap', base: () => head(vmcore('vmcore.kdump-zlib'), 256 << 10), run: (b) => identifyDump(asFile(b, '.kdump')) },
   { name: 'flattened records', base: () => head(vmcore('vmcore.kdump-zlib.flat'), 256 << 10), run: (b) => identifyDump(asFile(b, '.flat')) },
   { name: 'kernel log ring (whole real kdump)', base: () => readFileSync(vmcore('vmcore.kdump-zlib')), inPlace: join(scratch, 'whole.kdump'), run: () => readDumpLog(join(scratch, 'whole.kdump')) },
+  // decodeKdumpPage turns a page that does not decode into null (the reader says which pages it lacks).
+  { name: 'snappy page (libsnappy, as makedumpfile -p)', base: () => compressedPage('snappy'), run: async (b) => decodeKdumpPage(DUMP_DH_COMPRESSED_SNAPPY, b, 4096) },
+  { name: 'zstd page (libzstd level 1, as makedumpfile -z)', base: () => compressedPage('zstd'), run: async (b) => decodeKdumpPage(DUMP_DH_COMPRESSED_ZSTD, b, 4096) },
   { name: 'VMCOREINFO', text: true, base: () => vmcoreinfoText, run: async (b) => parseVmcoreinfo(b, 'fuzz') },
   { name: 'repomd.xml', text: true, base: () => repomdBytes, run: (b) => parseRepomd(once(b), 'repomd.xml') },
   {
