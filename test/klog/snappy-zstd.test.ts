@@ -1,7 +1,8 @@
 // kdump-compressed dumps with snappy and zstd pages (scripts/fixtures/31-kdump-recompressed.sh:
 // the sysrq crash's pages compressed by the real libsnappy and libzstd, as makedumpfile -p and -z
 // store them). kdbg log must print the same bytes as makedumpfile --dump-dmesg printed for that
-// crash, identify must name the compression, and every page must read as the zlib file's does.
+// crash (and as the real crash's `log` prints from the file), identify must name the compression,
+// and every page must read as the zlib file's does.
 // The snappy decoder is also checked against libsnappy on inputs that reach each element type.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { open } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import { kdumpPhysReader } from '../../src/identify/memory.js';
 import { snappyDecompress } from '../../src/identify/snappy.js';
 import { recordsText } from '../../src/klog/format.js';
 import { readDumpLog } from '../../src/klog/index.js';
-import { fixturePath, requireFixture } from '../helpers/fixtures.js';
+import { debianVmlinux, fixturePath, requireFixture } from '../helpers/fixtures.js';
 
 interface Manifest {
   dmesg: string;
@@ -59,6 +60,10 @@ describe('kdump-compressed with snappy and zstd pages (real libsnappy and libzst
       const sums = await pageSums(file);
       expect(sums.filter((x) => x !== -1).length).toBeGreaterThan(50);
       expect(sums).toEqual(await zlibSums);
+      // The real crash (Debian 13's 8.0.6, built with libsnappy and libzstd) reads the file and
+      // prints the same log with the real vmlinux: the fixture is a dump crash accepts.
+      const crash = spawnSync(requireFixture('crash-trixie', 'crash'), ['-s', '--no_crashrc', debianVmlinux().path, file], { input: 'log\nquit\n', encoding: 'latin1', timeout: 120_000 });
+      expect(crash.stdout).toBe(dmesg);
       // Through the CLI too: the same bytes, exit 0, nothing on stderr.
       const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'kdbg.js'), 'log', file], { encoding: 'latin1' });
       expect({ code: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 0, stdout: dmesg, stderr: '' });
