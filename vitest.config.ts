@@ -10,6 +10,8 @@ export default defineConfig({
     // Tests talk only to 127.0.0.1: a host profile that points DEBUGINFOD_URLS at a public
     // server must not leak into kdbg processes the tests start (tests that need it set it).
     env: { DEBUGINFOD_URLS: '' },
+    // A TMPDIR per test file, removed after it (test/setup/tmpdir.ts).
+    setupFiles: ['test/setup/tmpdir.ts'],
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
   },

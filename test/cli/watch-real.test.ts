@@ -7,7 +7,7 @@
 // and its cache then holds a byte-identical vmlinux (sha256 as dpkg-deb | tar gives it).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,8 @@ describe('kdbg watch on host B ← kdbg serve on host A (real vmlinux, real dump
 
   afterAll(async () => {
     await server?.close();
+    // Host B's cache holds a 633 MB copy of the vmlinux: leave nothing behind in /tmp.
+    rmSync(work, { recursive: true, force: true });
   });
 
   it('fetches the vmlinux by the dump build-id from the other host, byte-identical', async () => {
