@@ -99,9 +99,10 @@ export function aarch64Translator(vi: Vmcoreinfo, entry: Aarch64PhysEntry | null
   const t1sz = number(vi, 'TCR_EL1_T1SZ');
   const vaBits = number(vi, 'VA_BITS') ?? 48n;
   const actual = t1sz !== null ? 64n - t1sz : vaBits;
-  const stext = symbol(vi, '_stext');
+  // Any kernel-image symbol tells the layout: the image sits in the upper half of the kernel VA
+  // space since 5.4 (the lower half before). VMCOREINFO has _stext since 4.x; the others always.
+  const stext = symbol(vi, '_stext') ?? symbol(vi, 'swapper_pg_dir') ?? symbol(vi, 'init_uts_ns');
   const minBits = vaBits < 48n ? vaBits : 48n;
-  // The image sits in the upper half of the kernel VA space since 5.4 (lower half before).
   const flipped = stext !== null && stext > TWO64 - (1n << (minBits - 1n));
   const pageOffset = flipped ? (TWO64 - (1n << actual)) & MASK64 : (TWO64 - (1n << (actual - 1n))) & MASK64;
   const linear = (va: bigint): boolean => {
