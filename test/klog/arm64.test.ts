@@ -234,6 +234,28 @@ describe('synthetic geometry vectors (granules this machine cannot boot)', () =>
   });
 });
 
+describe('the walk on garbage tables', () => {
+  it('seeded fuzz: random descriptors and addresses end in null or an address below 2^52, never a throw', async () => {
+    let x = 0x2545f4914f6cdd1dn;
+    const rnd = (): bigint => {
+      x ^= (x << 13n) & MASK64;
+      x ^= x >> 7n;
+      x ^= (x << 17n) & MASK64;
+      return x;
+    };
+    for (const [page, va] of [[4096, 48], [4096, 39], [16384, 47], [65536, 42], [65536, 48]] as const) {
+      const p = aarch64Paging({ PAGESIZE: String(page), 'NUMBER(VA_BITS)': String(va), 'NUMBER(MAX_PHYSMEM_BITS)': '52' })!;
+      let reads = 0;
+      for (let i = 0; i < 500; i++) {
+        const r = await aarch64Walk(p, rnd() & 0xfffffffff000n, rnd(), async () => (reads++ % 7 === 6 ? null : rnd()));
+        if (r !== null) expect(r < 1n << 52n).toBe(true);
+      }
+      // At most one read per level and walk.
+      expect(reads).toBeLessThanOrEqual(500 * p.levels);
+    }
+  });
+});
+
 describe('the oops parser on the aarch64 log', () => {
   it('sysrq panic: kind, headline, CPU/PID/comm, hardware, release, the arm64 "Call trace:" frames', () => {
     const r = parseOops(reference);
