@@ -16,7 +16,7 @@ import { elfPhysReader, kdumpPhysReader } from '../../src/identify/memory.js';
 import type { PhysReader } from '../../src/identify/memory.js';
 import { aarch64Paging, aarch64Translator, aarch64Walk, decodeDescriptor, levelShift, tableIndex } from '../../src/klog/aarch64.js';
 import type { Aarch64Paging } from '../../src/klog/aarch64.js';
-import { parseOops } from '../../src/klog/oops.js';
+import { oopsHeadline, parseOops } from '../../src/klog/oops.js';
 import { requireFixture } from '../helpers/fixtures.js';
 
 interface Manifest {
@@ -284,5 +284,11 @@ describe('the oops parser on the aarch64 log', () => {
     expect(frames.some((f) => f.startsWith('panic+'))).toBe(true);
     expect(frames.some((f) => f.startsWith('write_sysrq_trigger+'))).toBe(true);
     expect(r.others).toEqual([]);
+    // The headline names the first frame that is neither the printing/panic machinery nor a
+    // `+0x0` return address (the call to the noreturn panic() ended the function before it).
+    const machinery = /^(dump_backtrace|show_stack|dump_stack_lvl|dump_stack|panic)\+/;
+    const at = frames.find((f) => !machinery.test(f) && !/\+0\//.test(f))!;
+    const [fn, off] = at.split(/[+/]/);
+    expect(oopsHeadline(o)).toBe(`panic: sysrq triggered crash in ${fn}+0x${Number(off).toString(16)} (init, pid 1, CPU 0), tainted: none`);
   });
 });
