@@ -35,10 +35,12 @@ interface Manifest {
   kernelSays: { kernelOffset: string | null; physOffset: string | null };
   dmesg: string;
   dumps: { file: string; format: string; producer: string }[];
+  oops: { dmesg: string; module: string; dumps: { file: string; format: string; producer: string }[] };
 }
 const dir = requireFixture('vmcore-arm64');
 const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
 const reference = readFileSync(join(dir, manifest.dmesg), 'latin1');
+const oopsReference = readFileSync(join(dir, manifest.oops.dmesg), 'latin1');
 const repoRoot = join(import.meta.dirname, '..', '..');
 const MASK64 = (1n << 64n) - 1n;
 
@@ -81,6 +83,15 @@ describe('kdbg log on the real aarch64 dump = makedumpfile --dump-dmesg', () => 
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(reference);
+    });
+  }
+
+  for (const d of manifest.oops.dumps) {
+    it(`the module oops, ${d.file} (${d.producer}): byte-identical text`, async () => {
+      const r = await runKdbg(['log', join(dir, d.file)]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(oopsReference);
     });
   }
 
@@ -290,5 +301,58 @@ describe('the oops parser on the aarch64 log', () => {
     const at = frames.find((f) => !machinery.test(f) && !/\+0\//.test(f))!;
     const [fn, off] = at.split(/[+/]/);
     expect(oopsHeadline(o)).toBe(`panic: sysrq triggered crash in ${fn}+0x${Number(off).toString(16)} (init, pid 1, CPU 0), tainted: none`);
+  });
+});
+
+describe('the oops parser on a real aarch64 Oops (kdbg_oops.ko: NULL struct pointer, field at offset 8)', () => {
+  const o = parseOops(oopsReference).first!;
+  /** The log's own `name: value` register pairs (arm64 __show_regs: pstate, sp, x29 … x0). */
+  const logged = (): Record<string, string> => {
+    const out: Record<string, string> = {};
+    const at = oopsReference.slice(oopsReference.indexOf('pstate: '), oopsReference.indexOf('Call trace:'));
+    const pstate = /pstate: ([0-9a-f]+)/.exec(at);
+    if (pstate) out['pstate'] = pstate[1]!;
+    for (const m of at.matchAll(/\b(sp|x\d+)\s*: ([0-9a-f]{16})/g)) out[m[1]!] = m[2]!;
+    return out;
+  };
+  const loc = (word: 'pc' | 'lr'): { function: string; offset: number; length: number; module: string } => {
+    const m = new RegExp(`\\] ${word} : (\\S+)\\+0x([0-9a-f]+)/0x([0-9a-f]+) \\[(\\S+)\\]`).exec(oopsReference)!;
+    return { function: m[1]!, offset: parseInt(m[2]!, 16), length: parseInt(m[3]!, 16), module: m[4]! };
+  };
+
+  it('kind, headline, fault address, the Oops line with its ESR', () => {
+    expect(o.kind).toBe('null-pointer-dereference');
+    expect(o.headline).toBe('Unable to handle kernel NULL pointer dereference at virtual address 0000000000000008');
+    expect(o.faultAddress).toBe('0000000000000008');
+    const esr = /Internal error: Oops: ([0-9a-f]+) \[#1\] SMP/.exec(oopsReference)![1];
+    expect(o.oops).toEqual({ trap: null, errorCode: esr, count: 1, flags: ['SMP'] });
+    expect(o.panic).toBe('Oops: Fatal exception');
+  });
+
+  it('pc and lr name the module functions of kdbg_oops.c', () => {
+    expect(loc('pc').function).toBe('kdbg_oops_read_value');
+    expect(loc('lr').function).toBe('kdbg_oops_write');
+    expect(o.pc).toEqual({ ...loc('pc'), address: null, segment: null });
+    expect(o.lr).toEqual({ ...loc('lr'), address: null });
+  });
+
+  it('registers: pstate, sp and x0–x29 as logged; x0 is the NULL pointer', () => {
+    const want = logged();
+    expect(Object.keys(want).length).toBe(32);
+    expect(o.registers).toEqual(want);
+    expect(o.registers['x0']).toBe('0000000000000000');
+  });
+
+  it('modules, taint, task, hardware, release; the trace starts at the faulting function', () => {
+    expect(o.modules).toEqual([
+      { name: 'kdbg_oops', taint: 'OE' },
+      { name: 'qemu_fw_cfg', taint: null },
+    ]);
+    expect(o.tainted?.flags.map((f) => f.letter)).toEqual(['O', 'E']);
+    expect([o.cpu, o.pid, o.comm, o.hardware, o.release]).toEqual([0, 1, 'init', 'linux,dummy-virt (DT)', manifest.release]);
+    const first = o.trace[0]!;
+    expect(first.type === 'frame' && [first.function, first.module, first.reliable]).toEqual(['kdbg_oops_read_value', 'kdbg_oops', true]);
+    expect(o.trace.every((e) => e.type === 'frame')).toBe(true);
+    expect(oopsHeadline(o)).toBe(`NULL pointer dereference at 0000000000000008 in kdbg_oops_read_value+0x${loc('pc').offset.toString(16)} [kdbg_oops] (init, pid 1, CPU 0), tainted: OE`);
   });
 });
