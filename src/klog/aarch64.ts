@@ -25,6 +25,8 @@ export interface Aarch64Paging {
   readonly levels: number;
   /** 52-bit physical addresses with 64K pages: descriptor bits [15:12] hold PA[51:48] (ARM64_PA_BITS_52). */
   readonly pa52: boolean;
+  /** FEAT_LPA2 in use (4K/16K, 52-bit VA, TCR_EL1_T1SZ = 12): bits [49:PAGE_SHIFT] and PA[51:50] in bits [9:8]. */
+  readonly lpa2: boolean;
 }
 
 export function aarch64Paging(vi: Vmcoreinfo): Aarch64Paging | null {
@@ -34,7 +36,10 @@ export function aarch64Paging(vi: Vmcoreinfo): Aarch64Paging | null {
   if (pageShift === null || !Number.isInteger(vaBits) || vaBits < pageShift + 1 || vaBits > 52) return null;
   const levels = Math.ceil((vaBits - pageShift) / (pageShift - 3));
   const pa52 = pageShift === 16 && number(vi, 'MAX_PHYSMEM_BITS') === 52n;
-  return { pageShift, vaBits, levels, pa52 };
+  // The kernel switches to the LPA2 descriptor format only when the CPU has it, and then runs
+  // with the full 52-bit VA (T1SZ 12); without it a 52-bit kernel falls back to 48 bits.
+  const lpa2 = pageShift < 16 && vaBits === 52 && number(vi, 'TCR_EL1_T1SZ') === 12n;
+  return { pageShift, vaBits, levels, pa52, lpa2 };
 }
 
 /** One translation-table descriptor, decoded (ARM ARM D8.3, VMSAv8-64 descriptor formats). */
@@ -57,9 +62,11 @@ export function decodeDescriptor(p: Aarch64Paging, level: number, desc: bigint):
   if ((desc & 1n) === 0n) return { kind: 'invalid' };
   const last = level === p.levels - 1;
   const isTable = (desc & 2n) !== 0n;
-  // Output address bits [47:PAGE_SHIFT]; with 52-bit PA on 64K pages, PA[51:48] sits in bits [15:12].
-  let addr = desc & 0x0000ffffffffffffn & ~((1n << BigInt(p.pageShift)) - 1n);
+  // Output address bits [47:PAGE_SHIFT]; with 52-bit PA on 64K pages, PA[51:48] sits in bits [15:12];
+  // with LPA2, bits [49:PAGE_SHIFT] and PA[51:50] in bits [9:8] (the shareability bits otherwise).
+  let addr = desc & (p.lpa2 ? 0x0003ffffffffffffn : 0x0000ffffffffffffn) & ~((1n << BigInt(p.pageShift)) - 1n);
   if (p.pa52) addr |= ((desc >> 12n) & 0xfn) << 48n;
+  if (p.lpa2) addr |= ((desc >> 8n) & 0x3n) << 50n;
   if (last) return isTable ? { kind: 'page', address: addr, span: 1n << BigInt(p.pageShift) } : { kind: 'invalid' };
   if (isTable) return { kind: 'table', address: addr };
   // Blocks exist at level 1 and 2 of 4K (1 GiB, 2 MiB), level 2 of 16K/64K (32 MiB, 512 MiB):

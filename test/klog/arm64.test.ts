@@ -235,6 +235,15 @@ describe('synthetic geometry vectors (granules this machine cannot boot)', () =>
     const p52 = aarch64Paging({ PAGESIZE: '65536', 'NUMBER(VA_BITS)': '52', 'NUMBER(MAX_PHYSMEM_BITS)': '52' })!;
     expect(decodeDescriptor(p52, 2, 0x0000000041230000n | 0x3000n | 0x3n)).toEqual({ kind: 'page', address: 0x0003000041230000n, span: 0x10000n });
   });
+  it('LPA2 (4K/16K with 52-bit VA running at 52 bits): bits [49:PAGE_SHIFT], PA[51:50] from bits [9:8]; shareability bits otherwise', () => {
+    const vi = { PAGESIZE: '16384', 'NUMBER(VA_BITS)': '52', 'NUMBER(TCR_EL1_T1SZ)': '0xc' };
+    const p = aarch64Paging(vi)!;
+    expect([p.levels, p.lpa2]).toEqual([4, true]);
+    expect(decodeDescriptor(p, 3, 0x0002000041234000n | 0x300n | 0x3n)).toEqual({ kind: 'page', address: 0x000e000041234000n, span: 0x4000n });
+    // The same kernel fallen back to 48-bit VA (T1SZ 16): bits [9:8] are shareability, not address.
+    const p48 = aarch64Paging({ ...vi, 'NUMBER(TCR_EL1_T1SZ)': '0x10' })!;
+    expect(decodeDescriptor(p48, 3, 0x0000000041234000n | 0x300n | 0x3n)).toEqual({ kind: 'page', address: 0x41234000n, span: 0x4000n });
+  });
   it('4K: 1 GiB and 2 MiB blocks, no block at level 0, invalid entries', () => {
     const p = geo(4096, 48);
     expect(decodeDescriptor(p, 1, 0x40000000n | 0x1n)).toEqual({ kind: 'block', address: 0x40000000n, span: 1n << 30n });
