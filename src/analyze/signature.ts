@@ -49,7 +49,7 @@ export const GENERIC_FRAME = new RegExp(
       'handle_page_fault', 'page_fault', 'do_page_fault', '__do_page_fault', 'async_page_fault', 'kernelmode_fixup_or_oops', 'do_kern_addr_fault', 'spurious_kernel_fault',
       '__warn', 'warn_slowpath_\\w+', 'report_bug', 'handle_bug', 'fixup_exception',
       'default_do_nmi', 'do_nmi', 'nmi_handle', 'end_repeat_nmi', 'repeat_nmi', 'nmi', 'first_nmi', 'nmi_restore',
-      'dump_stack\\w*', 'show_stack', 'show_trace_log_lvl', 'show_regs', '__show_regs', 'print_trace_address', 'printk', '_printk', 'vprintk\\w*',
+      'dump_stack\\w*', 'dump_backtrace\\w*', 'show_stack', 'show_trace_log_lvl', 'show_regs', '__show_regs', 'print_trace_address', 'printk', '_printk', 'vprintk\\w*',
       'watchdog_timer_fn', 'watchdog_overflow_callback', '__perf_event_overflow', 'perf_event_overflow', 'perf_event_nmi_handler', 'x86_pmu_handle_irq', 'intel_pmu_handle_irq', 'amd_pmu_handle_irq',
       '__hrtimer_run_queues', 'hrtimer_interrupt', '__sysvec_apic_timer_interrupt', 'sysvec_\\w+', 'asm_sysvec_\\w+', 'common_interrupt', 'asm_common_interrupt', 'irq_exit_rcu', '__irq_exit_rcu',
       'entry_SYSCALL_64\\w*', 'do_syscall_64', 'entry_SYSCALL_compat\\w*', 'do_fast_syscall_32', 'ret_from_fork\\w*', 'kthread',

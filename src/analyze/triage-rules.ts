@@ -32,7 +32,7 @@ export const RULES: Rule[] = [
 
 export const PANIC_LINE = /Kernel panic - not syncing/;
 /** Frames that belong to the panic/oops machinery rather than to the culprit. */
-export const MACHINERY = /^(panic|__crash_kexec|crash_kexec|machine_kexec|oops_end|die|__die|do_trap|do_error_trap|exc_\w+|asm_exc_\w+|page_fault_oops|no_context|__bad_area_nosemaphore|bad_area_nosemaphore|do_user_addr_fault|handle_page_fault|page_fault|do_page_fault|__do_page_fault|async_page_fault|kernelmode_fixup_or_oops|__warn|report_bug|handle_bug|do_invalid_op|invalid_op|nmi_panic|unknown_nmi_error(\.cold)?|default_do_nmi|do_nmi|end_repeat_nmi|nmi|watchdog_overflow_callback|watchdog_timer_fn|dump_stack\w*|show_stack|out_of_memory|check_panic_on_oom|vpanic|hung_task_panic|check_hung_\w+|watchdog)$/;
+export const MACHINERY = /^(panic|__crash_kexec|crash_kexec|machine_kexec|oops_end|die|__die|do_trap|do_error_trap|exc_\w+|asm_exc_\w+|page_fault_oops|no_context|__bad_area_nosemaphore|bad_area_nosemaphore|do_user_addr_fault|handle_page_fault|page_fault|do_page_fault|__do_page_fault|async_page_fault|kernelmode_fixup_or_oops|__warn|report_bug|handle_bug|do_invalid_op|invalid_op|nmi_panic|unknown_nmi_error(\.cold)?|default_do_nmi|do_nmi|end_repeat_nmi|nmi|watchdog_overflow_callback|watchdog_timer_fn|dump_stack\w*|dump_backtrace\w*|show_stack|out_of_memory|check_panic_on_oom|vpanic|hung_task_panic|check_hung_\w+|watchdog)$/;
 
 export const RECLAIM = /^(shrink_\w+|kswapd\w*|balance_pgdat|try_to_free_pages|do_try_to_free_pages|__alloc_pages_slowpath\w*|__perform_reclaim|__alloc_pages_direct_reclaim|page_referenced\w*|try_to_unmap\w*|rmap_walk\w*|super_cache_scan|prune_\w+)$/;
 

@@ -25,7 +25,8 @@ export async function identifyKdump(ra: RandomAccess, path: string, ctx: Ctx): P
   id.compression = kdumpCompression(h.status);
   id.pageSize = h.block_size;
   id.cpus = h.nr_cpus > 0 ? h.nr_cpus : null;
-  id.arch = h.utsname.machine || null;
+  // QEMU's kdump header names no machine it has no uname string for: aarch64 dumps say "Unknown".
+  id.arch = h.utsname.machine && h.utsname.machine !== 'Unknown' ? h.utsname.machine : null;
   let vi: Record<string, string> | null = null;
   if (s && s.offset_vmcoreinfo !== null && s.size_vmcoreinfo !== null && s.size_vmcoreinfo > 0) {
     const size = boundedVmcoreinfoSize(s.size_vmcoreinfo, path, h);

@@ -1,15 +1,17 @@
 // Kernel virtual memory of a dump, from VMCOREINFO alone (shared/design/printk-and-oops.md §6):
 // ELF PT_LOAD p_vaddr first (kdump's /proc/vmcore and makedumpfile -E map kernel addresses), then
-// the kernel image rule (x86_64: va - __START_KERNEL_map + phys_base; aarch64: va - kimage_voffset),
-// then the aarch64 linear map, else a walk of the kernel page tables (x86_64, 4 or 5 levels) from
-// SYMBOL(init_top_pgt). The direct-map base is randomised on x86_64 (page_offset_base is not in
-// VMCOREINFO), so the walk is the only general way to reach a buffer memblock_alloc()ed there.
+// x86_64: the kernel image rule (va - __START_KERNEL_map + phys_base), else a walk of the kernel
+// page tables (4 or 5 levels) from SYMBOL(init_top_pgt). The direct-map base is randomised on
+// x86_64 (page_offset_base is not in VMCOREINFO), so the walk is the only general way to reach a
+// buffer memblock_alloc()ed there. aarch64: the linear map, a walk of swapper_pg_dir, and
+// kimage_voffset (aarch64.ts).
 //
 // Reads are per page: pages the dump does not hold come back zero-filled and are listed as holes,
 // so a log reader can print what was readable and say what was not.
 
 
 import type { PhysReader } from '../identify/memory.js';
+import { aarch64Translator } from './aarch64.js';
 import { number, symbol } from './keys.js';
 import type { Vmcoreinfo } from './keys.js';
 
@@ -81,7 +83,13 @@ export function kernelMemory(o: MemoryOptions): KernelMemory {
 /** Virtual → physical for one address, or null when it cannot be translated. */
 function translator(o: MemoryOptions): (va: bigint) => Promise<bigint | null> {
   const { vi, arch } = o;
-  if (arch === 'aarch64' || (arch === null && number(vi, 'kimage_voffset') !== null)) return aarch64Translator(vi);
+  if (arch === 'aarch64' || (arch === null && number(vi, 'kimage_voffset') !== null)) {
+    const entry = async (pa: bigint): Promise<bigint | null> => {
+      const b = await o.phys(pa, 8).catch(() => null);
+      return b ? new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, o.littleEndian) : null;
+    };
+    return aarch64Translator(vi, entry);
+  }
   if (arch !== 'x86_64' && arch !== null) return async () => null;
   const physBase = number(vi, 'phys_base') ?? 0n;
   const image = (va: bigint): bigint | null => (va >= START_KERNEL_MAP && va < START_KERNEL_MAP + KERNEL_IMAGE_SIZE ? (va - START_KERNEL_MAP + physBase) & MASK64 : null);
@@ -117,32 +125,6 @@ function translator(o: MemoryOptions): (va: bigint) => Promise<bigint | null> {
     if (!cache.has(page)) cache.set(page, await walk(page));
     const pa = cache.get(page)!;
     return pa === null ? null : pa + (va & 0xfffn);
-  };
-}
-
-/**
- * aarch64 (makedumpfile arch/arm64.c): image addresses through kimage_voffset, linear addresses
- * through PAGE_OFFSET/PHYS_OFFSET, both layouts (flipped since 5.4). Log buffers are one or the
- * other (§6.4), so no table walk is needed for them.
- */
-function aarch64Translator(vi: Vmcoreinfo): (va: bigint) => Promise<bigint | null> {
-  const kv = number(vi, 'kimage_voffset');
-  const physOffset = number(vi, 'PHYS_OFFSET') ?? 0n;
-  const t1sz = number(vi, 'TCR_EL1_T1SZ');
-  const vaBits = number(vi, 'VA_BITS') ?? 48n;
-  const actual = t1sz !== null ? 64n - t1sz : vaBits;
-  const stext = symbol(vi, '_stext');
-  const minBits = vaBits < 48n ? vaBits : 48n;
-  const flipped = stext !== null && stext > (MASK64 + 1n - (1n << (minBits - 1n)));
-  const pageOffset = flipped ? (MASK64 + 1n - (1n << actual)) & MASK64 : (MASK64 + 1n - (1n << (actual - 1n))) & MASK64;
-  const linear = (va: bigint): boolean => {
-    const bit = (va >> (actual - 1n)) & 1n;
-    return va >= pageOffset && (flipped ? bit === 0n : bit === 1n);
-  };
-  return async (va) => {
-    if (linear(va)) return ((va & ~pageOffset & MASK64) + physOffset) & MASK64;
-    if (kv !== null) return (va - kv) & MASK64;
-    return null;
   };
 }
 

@@ -37,8 +37,17 @@ export function oopsHeadline(o: Oops): string {
   return s;
 }
 
+/**
+ * The first frame that is not the printing or panic machinery. arm64 starts its "Call trace:" with
+ * dump_backtrace/show_stack, and prints return addresses as they are: a `+0x0` frame is the
+ * return address of a call that was the last instruction of the function before it (a noreturn
+ * call such as panic()), so the named function never ran; it is passed over.
+ */
 function firstReliable(o: Oops): CodeLocation | null {
-  for (const e of o.trace) if (e.type === 'frame' && e.reliable && e.function && !/^(dump_stack|dump_stack_lvl|panic|nmi_panic|__warn|warn_slowpath)/.test(e.function)) return e;
+  for (const e of o.trace) {
+    if (e.type !== 'frame' || !e.reliable || !e.function || e.offset === 0) continue;
+    if (!/^(dump_stack|dump_stack_lvl|dump_backtrace|show_stack|panic|nmi_panic|__warn|warn_slowpath)/.test(e.function)) return e;
+  }
   return null;
 }
 

@@ -1,7 +1,8 @@
 // aarch64 address translation from VMCOREINFO alone (shared/design/printk-and-oops.md §6.4, after
-// makedumpfile arch/arm64.c): no aarch64 dump is built here, so physical memory is a small
-// in-memory image and the VMCOREINFO values follow each layout's definitions (pre-5.4: the image at
-// KIMAGE_VADDR 0xffff000008080000 loaded at 0x80080000, so kimage_voffset = 0xfffeffff88000000).
+// makedumpfile arch/arm64.c), on layouts the real 6.1 dump of arm64.test.ts (5.4+ "flipped" layout)
+// does not have: physical memory is a small in-memory image and the VMCOREINFO values follow each
+// layout's definitions (pre-5.4: the image at KIMAGE_VADDR 0xffff000008080000 loaded at 0x80080000,
+// so kimage_voffset = 0xfffeffff88000000).
 import { describe, expect, it } from 'vitest';
 
 import { kernelMemory } from '../../src/klog/memory.js';
