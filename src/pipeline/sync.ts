@@ -88,7 +88,9 @@ export async function* syncKernels(o: SyncOptions): AsyncGenerator<SyncItem, Syn
       const r = await fetchRelease(k.uname, {
         cacheDir: o.cacheDir,
         mirrors: o.mirrors ?? [],
-        repos: [k.repo, ...(o.repos ?? []).filter((x) => x !== k.repo)],
+        // A Debian/Ubuntu kernel: through the archives fetch reads, at the version indexed.
+        repos: k.kind === 'deb' ? (o.repos ?? []) : [k.repo, ...(o.repos ?? []).filter((x) => x !== k.repo)],
+        ...(k.kind === 'deb' ? { packageVersion: k.evr } : {}),
         ...(o.configFile !== undefined ? { configFile: o.configFile } : {}),
         ...(o.env ? { env: o.env } : {}),
         ...(o.http ? { http: o.http } : {}),

@@ -140,8 +140,13 @@ export class MissFetcher {
   private async fetchFor(id: string, hit: BuildIdIndexHit & { uname: string }): Promise<MissOutcome> {
     const { fetchRelease } = await import('../pipeline/fetch/index.js');
     const base = this.opts.fetch;
-    // The repository whose index named the id first: rebuilds share NVRs, not build-ids.
-    const o: FetchOptions = { ...base, repos: [hit.repo, ...(base.repos ?? []).filter((r) => r !== hit.repo)], vmlinuxOnly: true };
+    // The repository whose index named the id first: rebuilds share NVRs, not build-ids. A
+    // Debian/Ubuntu hit: the archives fetch reads anyway, pinned to the package version indexed
+    // (a suite and its -security pocket may carry two builds of one release).
+    const o: FetchOptions =
+      hit.kind === 'deb'
+        ? { ...base, packageVersion: `${hit.package.epoch === '0' ? '' : `${hit.package.epoch}:`}${hit.package.ver}${hit.package.rel === '' ? '' : `-${hit.package.rel}`}`, vmlinuxOnly: true }
+        : { ...base, repos: [hit.repo, ...(base.repos ?? []).filter((r) => r !== hit.repo)], vmlinuxOnly: true };
     const t0 = Date.now();
     try {
       this.counters.fetches++;
@@ -155,7 +160,9 @@ export class MissFetcher {
       // Not the vmlinux: a module. Its file alone when the package header names the link's target.
       const vm = r.packages.find((p) => p.role === 'vmlinux');
       const { moduleNameOfLink } = await import('../pipeline/module-by-id.js');
-      const name = vm ? await moduleNameOfLink(vm, hit.member) : null;
+      const { moduleOfPath } = await import('../pipeline/fetch/modules.js');
+      // A Debian index names the `.ko` itself (it read the file's notes).
+      const name = hit.kind === 'deb' ? moduleOfPath(hit.member) : vm ? await moduleNameOfLink(vm, hit.member) : null;
       if (name) {
         const { fetchModuleDebug } = await import('../pipeline/fetch/modules.js');
         const m = await fetchModuleDebug(r, [name], o);
