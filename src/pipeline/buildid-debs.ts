@@ -26,7 +26,16 @@ import { processEnv } from '../core/env.js';
 import type { HttpFetcher } from '../core/types.js';
 import type { BuildIdIndex } from '../resolve/buildid-index.js';
 import type { Candidate } from '../resolve/deb.js';
-import type { RepoIndexOptions, RepoIndexStatus } from './buildid-repos.js';
+import type { Env } from '../core/env.js';
+
+/** What RepoIndexes passes down (its own options: buildid-repos.ts imports this module). */
+export interface DebIndexOptions {
+  cacheDir: string;
+  mirrors?: string[];
+  repos?: string[];
+  configFile?: string;
+  env?: Env;
+}
 
 /** Codenames asked on a --mirror when the host names none (Debian's supported and testing). */
 const DEBIAN_CODENAMES = ['bullseye', 'bookworm', 'trixie', 'forky'];
@@ -48,7 +57,8 @@ export interface DebPackageIds {
 export interface DebIndexRefresh {
   key: string;
   index: BuildIdIndex | null;
-  status: RepoIndexStatus;
+  /** As RepoIndexes reports a repository (RepoIndexStatus). */
+  status: { repo: string; ids: number; revision: string | null; problem: string | null };
 }
 
 interface Found {
@@ -64,7 +74,7 @@ function memoKey(c: Candidate): string {
 }
 
 /** The packages of the Debian/Ubuntu archives that can carry kernel debug files, per family. */
-async function listPackages(o: RepoIndexOptions, http: HttpFetcher): Promise<Map<'debian' | 'ubuntu', Found[]>> {
+async function listPackages(o: DebIndexOptions, http: HttpFetcher): Promise<Map<'debian' | 'ubuntu', Found[]>> {
   const { loadMirrorConfig } = await import('../resolve/config.js');
   const { debTrustOf } = await import('../resolve/deb-suite.js');
   const { debIndexLocationsFor, scanIndex, UBUNTU_SIGNED_DBGSYM_MIN_SIZE } = await import('../resolve/deb.js');
@@ -195,7 +205,7 @@ async function readMemo(file: string): Promise<Record<string, DebPackageIds>> {
  * (Re)build the index of each family's archives: packages not in the memo are read (two at a
  * time), then the index is written when its set of packages changed. `onPackage` reports each read.
  */
-export async function refreshDebIndexes(o: RepoIndexOptions, http: HttpFetcher, onPackage?: (url: string, ids: DebPackageIds, ms: number) => void): Promise<DebIndexRefresh[]> {
+export async function refreshDebIndexes(o: DebIndexOptions, http: HttpFetcher, onPackage?: (url: string, ids: DebPackageIds, ms: number) => void): Promise<DebIndexRefresh[]> {
   const { BuildIdIndexBuilder, BuildIdIndex, readIndexFile, writeIndexFile } = await import('../resolve/buildid-index.js');
   const { parseDebVersion } = await import('../resolve/deb-index.js');
   const dir = join(o.cacheDir, 'buildid-index');
