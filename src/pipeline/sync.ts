@@ -83,7 +83,7 @@ export async function* syncKernels(o: SyncOptions): AsyncGenerator<SyncItem, Syn
   for (const k of plan) {
     if (o.signal?.aborted) break;
     const t0 = Date.now();
-    const base = { release: k.uname, package: `${k.name}-${k.evr}.${k.arch}`, repo: k.repo };
+    const base = { release: k.uname, package: k.kind === 'deb' ? `${k.name}_${k.evr}_${k.arch}` : `${k.name}-${k.evr}.${k.arch}`, repo: k.repo };
     try {
       const r = await fetchRelease(k.uname, {
         cacheDir: o.cacheDir,

@@ -141,14 +141,40 @@ describe('kdbg serve --fetch on a Debian archive, by build-id', () => {
   it('debuginfod-find debuginfo <module build-id> gets the module\'s debug file from its package', async () => {
     expect(sha256File(ko)).toBe(mm.moduleSha256);
     const id = readelfBuildId(ko);
+    const moduleReqs = (): number => mirror.requests.filter((q) => q.path === `/${mm.moduleDeb}` && q.status < 300).length;
+    const before = moduleReqs();
     const r = await debuginfodFind('debuginfo', id);
     expect(r.code, `${r.stderr}\n${kdbgLog}`).toBe(0);
     expect(sha256File(r.stdout)).toBe(mm.moduleSha256);
-    expect(mirror.requests.some((q) => q.path === `/${mm.moduleDeb}` && q.status < 300)).toBe(true);
+    // Read once for the index, and again by the fetch that published it.
+    expect(before).toBeGreaterThan(0);
+    expect(moduleReqs()).toBeGreaterThan(before);
+    console.log(`module miss: ${r.ms.toFixed(0)} ms; kdbg serve: ${kdbgLog.split('\n').filter((l) => /fetch on miss/.test(l)).join(' | ')}`);
   }, 600_000);
 
   it('an id no package has is a 404', async () => {
     const r = await debuginfodFind('debuginfo', createHash('sha1').update(vm.buildId).digest('hex'));
     expect(r.code).not.toBe(0);
   }, 120_000);
+});
+
+describe('kdbg sync on a Debian archive', () => {
+  const sync = (dir: string): ReturnType<typeof run> =>
+    run(process.execPath, [join(repo, 'bin', 'kdbg.js'), 'sync', '--mirror', mirror.url, '--config', config, '--cache-dir', dir, '--family', 'debian', '--json'], env());
+
+  it('fetches the suite\'s kernel at the indexed version, then finds it cached without reading the package again', async () => {
+    const dir = join(work, 'sync-cache');
+    const r = await sync(dir);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n').map((l) => JSON.parse(l) as { release?: string; status?: string; package?: string; bytes?: number; summary?: { kernels: number; fetched: number; bytes: number } });
+    expect(lines.filter((l) => l.release !== undefined)).toEqual([expect.objectContaining({ release: mm.release, status: 'fetched', package: `${mm.kernelDeb.split('/').pop()!.split('_')[0]}_${mm.packageVersion}_amd64` })]);
+    expect(lines.at(-1)!.summary).toMatchObject({ kernels: 1, fetched: 1 });
+    const before = kernelRequests().length;
+    const again = await sync(dir);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout.split('\n')[0]).toContain('"status":"cached"');
+    // The index was kept by the package's SHA256: the second sync read nothing of the package.
+    expect(kernelRequests().length).toBe(before);
+    console.log(`sync: fetched in ${(r.ms / 1000).toFixed(1)} s, ${lines.at(-1)!.summary!.bytes} bytes; again in ${(again.ms / 1000).toFixed(1)} s`);
+  }, 900_000);
 });
