@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { processEnv } from '../core/env.js';
 import type { HttpFetcher } from '../core/types.js';
 import type { BuildIdIndex } from '../resolve/buildid-index.js';
-import type { Candidate } from '../resolve/deb.js';
+import type { Candidate, DebResolveOptions } from '../resolve/deb.js';
 import type { Env } from '../core/env.js';
 
 /** What RepoIndexes passes down (its own options: buildid-repos.ts imports this module). */
@@ -37,8 +37,8 @@ export interface DebIndexOptions {
   env?: Env;
 }
 
-/** Codenames asked on a --mirror when the host names none (Debian's supported and testing). */
-const DEBIAN_CODENAMES = ['bullseye', 'bookworm', 'trixie', 'forky'];
+/** Codenames looked for on a --mirror, besides the host's (Debian's supported and testing; Ubuntu's LTS). */
+const CODENAMES = { debian: ['bullseye', 'bookworm', 'trixie', 'forky'], ubuntu: ['noble', 'jammy', 'focal', 'bionic'] } as const;
 const ARCHES = ['amd64', 'arm64'];
 /** Packages read whole (module packages; a kernel package whose data.tar is not multi-block xz). */
 const WHOLE_MAX = 64 << 20;
@@ -78,30 +78,46 @@ async function listPackages(o: DebIndexOptions, http: HttpFetcher): Promise<Map<
   const { loadMirrorConfig } = await import('../resolve/config.js');
   const { debTrustOf } = await import('../resolve/deb-suite.js');
   const { debIndexLocationsFor, scanIndex, UBUNTU_SIGNED_DBGSYM_MIN_SIZE } = await import('../resolve/deb.js');
-  const { readAptSources, codenamesOf, suitesFor } = await import('../resolve/apt-sources.js');
+  const { readAptSources, codenamesOf, suitesFor, archiveRoot } = await import('../resolve/apt-sources.js');
   const config = await loadMirrorConfig({ ...(o.configFile !== undefined ? { configFile: o.configFile } : {}), mirrors: o.mirrors ?? [], repos: o.repos ?? [], env: o.env ?? processEnv() });
   const hostCodenames = config.aptRoot ? codenamesOf(await readAptSources(config.aptRoot).catch(() => [])) : [];
   const out = new Map<'debian' | 'ubuntu', Found[]>();
   for (const family of ['debian', 'ubuntu'] as const) {
     const applies = config.sources.filter((s) => s.match.some((m) => m === '*' || m === family) && !s.url.includes('$'));
     const mirrors = applies.filter((s) => s.type === 'mirror').map((s) => s.url);
+    // Per --mirror, the suites of the codenames whose base suite has a Release there: an RPM
+    // mirror costs one or two 404s per codename, not every pocket's index names.
+    const present = async (m: string): Promise<string[]> => {
+      const out: string[] = [];
+      for (const c of new Set([...hostCodenames, ...CODENAMES[family]])) {
+        for (const f of ['InRelease', 'Release']) {
+          const r = await http.get(`${archiveRoot(m)}dists/${c}/${f}`, { idleMs: 30_000 }).catch(() => null);
+          if (r) for await (const _ of r.body) void _;
+          if (r?.status === 200) {
+            out.push(...suitesFor(c, family));
+            break;
+          }
+        }
+      }
+      return out;
+    };
     const repos = applies.filter((s) => s.type === 'repo').map((s) => s.url);
     const aptRoot = family === 'debian' ? config.aptRoot : null;
     if (mirrors.length === 0 && repos.length === 0 && aptRoot === null) continue;
-    const opts = {
-      mirrors,
-      repos,
-      aptRoot,
-      http,
-      cacheRoot: o.cacheDir,
-      trust: debTrustOf(config, applies),
-      ...(family === 'debian' && hostCodenames.length === 0 ? { suites: DEBIAN_CODENAMES.flatMap((c) => suitesFor(c, 'debian')) } : {}),
-    };
+    const base = { http, cacheRoot: o.cacheDir, trust: debTrustOf(config, applies) };
+    // Each mirror with its own suites; then the flat repositories and the host's sources.
+    const calls: DebResolveOptions[] = [{ ...base, mirrors: [], repos, aptRoot }];
+    for (const m of mirrors) {
+      const suites = await present(m);
+      if (suites.length > 0) calls.push({ ...base, mirrors: [m], repos: [], aptRoot: null, suites });
+    }
     const found: Found[] = [];
     const seen = new Set<string>();
     for (const arch of ARCHES) {
-      const { locations } = await debIndexLocationsFor(family, [], arch, opts);
+      const locations = [];
+      for (const opts of calls) locations.push(...(await debIndexLocationsFor(family, [], arch, opts)).locations);
       for (const loc of locations) {
+        const opts: DebResolveOptions = { ...base, mirrors: [], repos: [], aptRoot };
         const want = (n: string): boolean => KERNEL[family].test(n) || MODULES.test(n);
         for (const c of await scanIndex(loc, want, arch, opts, [])) {
           if (seen.has(c.url)) continue;
@@ -214,6 +230,8 @@ export async function refreshDebIndexes(o: DebIndexOptions, http: HttpFetcher, o
   const results: DebIndexRefresh[] = [];
   let memoChanged = false;
   for (const [family, found] of await listPackages(o, http)) {
+    // No kernel package in any of the family's suites (an RPM mirror): no index, no status row.
+    if (found.length === 0) continue;
     const key = `deb:${family}`;
     const todo = found.filter((f) => memo[memoKey(f.c)] === undefined);
     const problems: string[] = [];
