@@ -69,6 +69,12 @@ interface Found {
   role: 'kernel' | 'modules';
 }
 
+/** The suite of an index URL (`…/dists/<suite>/main/binary-amd64/Packages.xz`); null: a flat repository. */
+function suiteOf(indexUrl: string): string | null {
+  const m = /\/dists\/([^/]+)\/[^/]+\/binary-[^/]+\/Packages[^/]*$/.exec(indexUrl);
+  return m ? decodeURIComponent(m[1]!) : null;
+}
+
 function memoKey(c: Candidate): string {
   return c.sha256 ?? `${c.url}#${c.size ?? ''}`;
 }
@@ -251,7 +257,7 @@ export async function refreshDebIndexes(o: DebIndexOptions, http: HttpFetcher, o
     await Promise.all([worker(), worker()]);
     // Kernel packages first: RepoIndexes.kernels() takes the first entry of each release.
     const ordered = [...found].sort((a, b) => (a.role === b.role ? 0 : a.role === 'kernel' ? -1 : 1));
-    const revision = createHash('sha256').update(ordered.map((f) => `${memoKey(f.c)} ${memo[memoKey(f.c)] ? 'y' : 'n'}`).join('\n')).digest('hex');
+    const revision = createHash('sha256').update('deb-index 2\n').update(ordered.map((f) => `${memoKey(f.c)} ${memo[memoKey(f.c)] ? 'y' : 'n'}`).join('\n')).digest('hex');
     const file = join(dir, `deb-${family}.kbi`);
     const have = await readIndexFile(file);
     let index: BuildIdIndex;
@@ -263,7 +269,7 @@ export async function refreshDebIndexes(o: DebIndexOptions, http: HttpFetcher, o
         if (!m) continue;
         const v = parseDebVersion(f.c.version);
         // One entry per file read: a hit names the package and the member (the vmlinux or a .ko).
-        for (const [id, member] of m.ids) b.add({ name: f.c.name, arch: f.arch, epoch: String(v.epoch), ver: v.upstream, rel: v.revision, uname: f.uname, buildIds: [id], member, url: f.c.url });
+        for (const [id, member] of m.ids) b.add({ name: f.c.name, arch: f.arch, epoch: String(v.epoch), ver: v.upstream, rel: v.revision, uname: f.uname, buildIds: [id], member, url: f.c.url, suite: suiteOf(f.c.where) });
       }
       const bytes = b.encode(key, revision, null, 'deb');
       await writeIndexFile(file, bytes);

@@ -52,6 +52,8 @@ export interface RepoKernel {
   arch: string;
   /** `deb`: from a Debian/Ubuntu archive (buildid-debs.ts): fetched through the mirrors, not `repo`. */
   kind?: 'rpm' | 'deb';
+  /** deb: the suite whose index listed the package. */
+  suite?: string;
 }
 
 /** One release per RHEL major and per Oracle UEK major: how `--mirror` bases expand (layout.ts). */
@@ -130,12 +132,12 @@ export class RepoIndexes {
     const out: RepoKernel[] = [];
     const seen = new Set<string>();
     for (const [repo, i] of this.loaded) {
-      for (const [name, epoch, ver, rel, arch, uname, member] of i.header.packages) {
+      for (const [pi, [name, epoch, ver, rel, arch, uname, member]] of i.header.packages.entries()) {
         if (uname === null || seen.has(uname)) continue;
         // A Debian module package's entry names its release but is not the kernel's package.
         if (member !== undefined && !member.startsWith('usr/lib/debug/boot/vmlinux-')) continue;
         seen.add(uname);
-        out.push({ uname, repo, name, evr: `${epoch === '0' ? '' : `${epoch}:`}${ver}${rel === '' ? '' : `-${rel}`}`, arch, ...(i.header.kind === 'deb' ? { kind: 'deb' as const } : {}) });
+        out.push({ uname, repo, name, evr: `${epoch === '0' ? '' : `${epoch}:`}${ver}${rel === '' ? '' : `-${rel}`}`, arch, ...(i.header.kind === 'deb' ? { kind: 'deb' as const } : {}), ...(i.header.suites?.[pi] ? { suite: i.header.suites[pi]! } : {}) });
       }
     }
     return out;

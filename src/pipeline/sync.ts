@@ -90,7 +90,7 @@ export async function* syncKernels(o: SyncOptions): AsyncGenerator<SyncItem, Syn
         mirrors: o.mirrors ?? [],
         // A Debian/Ubuntu kernel: through the archives fetch reads, at the version indexed.
         repos: k.kind === 'deb' ? (o.repos ?? []) : [k.repo, ...(o.repos ?? []).filter((x) => x !== k.repo)],
-        ...(k.kind === 'deb' ? { packageVersion: k.evr } : {}),
+        ...(k.kind === 'deb' ? { packageVersion: k.evr, ...(k.suite !== undefined ? { debSuites: [k.suite] } : {}) } : {}),
         ...(o.configFile !== undefined ? { configFile: o.configFile } : {}),
         ...(o.env ? { env: o.env } : {}),
         ...(o.http ? { http: o.http } : {}),

@@ -36,6 +36,8 @@ export interface BuildIdIndexHeader {
   kind?: 'rpm' | 'deb';
   /** deb: the package's URL per package entry (same order as packages). */
   urls?: string[];
+  /** deb: the suite whose index listed it (null: a flat repository), per package entry. */
+  suites?: (string | null)[];
 }
 
 export interface BuildIdIndexHit {
@@ -49,6 +51,8 @@ export interface BuildIdIndexHit {
   kind: 'rpm' | 'deb';
   /** deb: the package's URL. */
   url: string | null;
+  /** deb: the suite whose index listed the package (null: unknown, or a flat repository). */
+  suite: string | null;
 }
 
 function keyOf(id: string, out: Buffer, at: number): boolean {
@@ -66,12 +70,14 @@ export class BuildIdIndexBuilder {
   private n = 0;
   readonly packages: IndexedPackage[] = [];
   private urls: string[] | undefined;
+  private suites: (string | null)[] | undefined;
 
-  add(p: FilelistsPackage & { member?: string; url?: string }): void {
+  add(p: FilelistsPackage & { member?: string; url?: string; suite?: string | null }): void {
     if (this.packages.length >= MAX_PACKAGES) return;
     const pi = this.packages.length;
     this.packages.push(p.member !== undefined ? [p.name, p.epoch, p.ver, p.rel, p.arch, p.uname, p.member] : [p.name, p.epoch, p.ver, p.rel, p.arch, p.uname]);
     if (p.url !== undefined) (this.urls ??= []).push(p.url);
+    if (p.suite !== undefined) (this.suites ??= []).push(p.suite);
     for (const id of p.buildIds) {
       if ((this.n + 1) * REC > this.recs.length) {
         const bigger = Buffer.alloc(this.recs.length * 2);
@@ -98,7 +104,7 @@ export class BuildIdIndexBuilder {
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     order.sort((a, b) => (k0[a]! !== k0[b]! ? (k0[a]! < k0[b]! ? -1 : 1) : recs.compare(recs, b * REC, b * REC + REC, a * REC, a * REC + REC)));
-    const header = Buffer.from(JSON.stringify({ repo, revision, filelistsSha256, packages: this.packages, count: n, ...(kind ? { kind, ...(this.urls ? { urls: this.urls } : {}) } : {}) } satisfies BuildIdIndexHeader));
+    const header = Buffer.from(JSON.stringify({ repo, revision, filelistsSha256, packages: this.packages, count: n, ...(kind ? { kind, ...(this.urls ? { urls: this.urls } : {}), ...(this.suites ? { suites: this.suites } : {}) } : {}) } satisfies BuildIdIndexHeader));
     const out = Buffer.alloc(MAGIC.length + 4 + header.length + n * REC);
     MAGIC.copy(out, 0);
     out.writeUInt32BE(header.length, MAGIC.length);
@@ -161,6 +167,7 @@ export class BuildIdIndex {
           member: p[6] ?? `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`,
           kind: this.header.kind ?? 'rpm',
           url: this.header.urls?.[pi] ?? null,
+          suite: this.header.suites?.[pi] ?? null,
         };
       }
       if (c < 0) lo = mid + 1;

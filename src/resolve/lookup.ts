@@ -31,6 +31,8 @@ export interface ResolveOptions {
   signal?: AbortSignal;
   /** The kdbg cache root, where the archives' metadata answers are kept (resolve/archives.ts). */
   cacheRoot?: string;
+  /** Debian/Ubuntu: the suites to read on --mirror archives instead of the derived ones. */
+  debSuites?: string[];
 }
 
 export interface Attempt {
@@ -67,6 +69,7 @@ export function debOptions(rel: KernelRelease, opts: ResolveOptions): DebResolve
     trust: debTrustOf(opts.config, applies, (s) => substituteVars(s.url, vars)),
   };
   if (opts.onProgress) out.onProgress = opts.onProgress;
+  if (opts.debSuites) out.suites = opts.debSuites;
   return out;
 }
 

@@ -145,7 +145,12 @@ export class MissFetcher {
     // (a suite and its -security pocket may carry two builds of one release).
     const o: FetchOptions =
       hit.kind === 'deb'
-        ? { ...base, packageVersion: `${hit.package.epoch === '0' ? '' : `${hit.package.epoch}:`}${hit.package.ver}${hit.package.rel === '' ? '' : `-${hit.package.rel}`}`, vmlinuxOnly: true }
+        ? {
+            ...base,
+            packageVersion: `${hit.package.epoch === '0' ? '' : `${hit.package.epoch}:`}${hit.package.ver}${hit.package.rel === '' ? '' : `-${hit.package.rel}`}`,
+            ...(hit.suite !== null ? { debSuites: [hit.suite] } : {}),
+            vmlinuxOnly: true,
+          }
         : { ...base, repos: [hit.repo, ...(base.repos ?? []).filter((r) => r !== hit.repo)], vmlinuxOnly: true };
     const t0 = Date.now();
     try {
