@@ -14,9 +14,11 @@
 //
 // Which archives: what `kdbg releases` reads per family (--mirror/--repo and config entries for
 // debian/ubuntu, the host's apt sources for Debian), every suite's InRelease verified and every
-// Packages index checked against it. On a --mirror with no host codename, the suites of the
-// Debian codenames below are asked (a missing suite is a 404). Each package's ids are kept by its
-// SHA256 in <cache>/buildid-index/deb-packages.json, so a refresh reads only packages not seen.
+// Packages index checked against it. On a --mirror, the pockets of each codename (the host's and
+// those below) whose base suite has a Release there. Each package's ids are kept by its SHA256 in
+// <cache>/buildid-index/deb-packages.json, so a refresh reads only packages not seen. Each entry
+// keeps the package's suite: a miss fetches from that suite (a 4.4 kernel in a jammy suite, where
+// fetch alone would derive xenial).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
@@ -225,9 +227,15 @@ async function readMemo(file: string): Promise<Record<string, DebPackageIds>> {
 
 /**
  * (Re)build the index of each family's archives: packages not in the memo are read (two at a
- * time), then the index is written when its set of packages changed. `onPackage` reports each read.
+ * time), then the index is written when its set of packages changed. `onPackage` reports each read,
+ * `onProblem` each package that could not be read (one line naming its URL).
  */
-export async function refreshDebIndexes(o: DebIndexOptions, http: HttpFetcher, onPackage?: (url: string, ids: DebPackageIds, ms: number) => void): Promise<DebIndexRefresh[]> {
+export async function refreshDebIndexes(
+  o: DebIndexOptions,
+  http: HttpFetcher,
+  onPackage?: (url: string, ids: DebPackageIds, ms: number) => void,
+  onProblem?: (message: string) => void,
+): Promise<DebIndexRefresh[]> {
   const { BuildIdIndexBuilder, BuildIdIndex, readIndexFile, writeIndexFile } = await import('../resolve/buildid-index.js');
   const { parseDebVersion } = await import('../resolve/deb-index.js');
   const dir = join(o.cacheDir, 'buildid-index');
@@ -250,7 +258,9 @@ export async function refreshDebIndexes(o: DebIndexOptions, http: HttpFetcher, o
           memoChanged = true;
           onPackage?.(f.c.url, ids, Date.now() - t0);
         } catch (e) {
+          // Not remembered: the next refresh tries the package again.
           problems.push((e as Error).message);
+          onProblem?.((e as Error).message);
         }
       }
     };

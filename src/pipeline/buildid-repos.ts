@@ -197,7 +197,8 @@ export class RepoIndexes {
     try {
       const onPackage = (url: string, r: { ids: unknown[]; bytesRead: number; size: number | null }, ms: number): void =>
         this.opts.onInfo?.(`build-id index: ${url}: ${r.ids.length} ids, ${r.bytesRead} of ${r.size ?? '?'} bytes read (${ms} ms)`);
-      for (const r of await refreshDebIndexes(this.opts, await this.http(), onPackage)) {
+      const onProblem = (m: string): void => this.opts.onInfo?.(`build-id index: ${m}`);
+      for (const r of await refreshDebIndexes(this.opts, await this.http(), onPackage, onProblem)) {
         if (r.index) this.loaded.set(r.key, r.index);
         this.status.set(r.key, r.status);
       }

@@ -159,7 +159,9 @@ export class MissFetcher {
       this.countBytes(r);
       await this.opts.reader.scan(true);
       if (await this.opts.reader.lookup(id)) {
-        this.opts.onInfo?.(`fetch on miss: ${id} → ${hit.package.name}-${hit.package.ver}-${hit.package.rel}.${hit.package.arch} (${hit.uname}) in ${Date.now() - t0} ms`);
+        const p = hit.package;
+        const pkg = hit.kind === 'deb' ? `${p.name}_${o.packageVersion ?? p.ver}_${p.arch}` : `${p.name}-${p.ver}-${p.rel}.${p.arch}`;
+        this.opts.onInfo?.(`fetch on miss: ${id} → ${pkg} (${hit.uname}) in ${Date.now() - t0} ms`);
         return { kind: 'fetched', release: hit.uname };
       }
       // Not the vmlinux: a module. Its file alone when the package header names the link's target.
