@@ -99,3 +99,31 @@ describe('build-id index of Debian and Ubuntu suites', () => {
     expect(reference(newer).id).not.toBe(reference(older).id);
   }, 600_000);
 });
+
+describe('a package the index cannot read', () => {
+  it('is named on one line and left out; the other packages are indexed; its id is a 404', async () => {
+    const bad = manifest.find((e) => e.suite === 'bookworm-updates')!;
+    const badPath = `/${bad.file.replace(/^debian\//, '')}`;
+    const mirror = await startMirrorServer(join(root, 'debian'));
+    // One flipped byte in the package: read whole (one xz block), its sha256 is not the signed index's.
+    mirror.setFault((p) => (p === badPath ? { corruptAt: 1000 } : undefined));
+    const config = join(work, 'config-bad.json');
+    writeFileSync(config, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, keyrings: [fixturePath('keys', 'archive.asc')] }));
+    const s = await startKdbgServe(['--fetch', '--mirror', mirror.url, '--config', config, '--cache-dir', join(work, 'cache-bad')], isolatedServeEnv(join(work, 'xdg')));
+    try {
+      const t0 = Date.now();
+      while (Date.now() - t0 < 60_000 && !/build-id index: \d+ ids from/.test(s.log())) await new Promise((r) => setTimeout(r, 100));
+      const others = manifest.filter((e) => e.archive === 'debian' && e !== bad);
+      expect(metricValue((await fetchMetrics(s.url)) ?? '', 'kdbg_serve_index_ids'), s.log()).toBe(others.length);
+      const lines = s.log().split('\n').filter((l) => l.includes(`${mirror.url}${badPath}`) && /sha256/.test(l));
+      expect(lines, s.log()).toHaveLength(1);
+      expect(lines[0]).toMatch(/signed index/);
+      const r = await fetch(`${s.url}/buildid/${reference(bad).id}/debuginfo`);
+      expect(r.status).toBe(404);
+      await r.arrayBuffer();
+    } finally {
+      await s.stop();
+      await mirror.close();
+    }
+  }, 120_000);
+});
