@@ -158,7 +158,7 @@ export interface FoundMembers {
  * Locate `paths` (regular files) in a deb's data.tar.xz by bisection over its blocks. Null when
  * the package is not a deb with a multi-block data.tar.xz.
  */
-export async function findSortedMembers(ra: RandomAccess, paths: readonly string[], label: string): Promise<FoundMembers | null> {
+export async function findSortedMembers(ra: RandomAccess, paths: readonly string[], label: string, opts: { walkFirst?: number } = {}): Promise<FoundMembers | null> {
   const data = (await arMembers(ra, label))?.find((m) => m.name.startsWith('data.tar'));
   if (!data || data.name !== 'data.tar.xz') return null;
   const index = await readXzIndex(ra, data.offset, data.size);
@@ -191,6 +191,24 @@ export async function findSortedMembers(ra: RandomAccess, paths: readonly string
   const members: TarMember[] = [];
   const notFound: string[] = [];
   for (const target of [...paths].sort(comparePaths)) {
+    // A member near the start (the vmlinux: after System.map) is reached by walking the first
+    // headers, all in block 0, cheaper than bisection's probes into the middle of the package.
+    if (opts.walkFirst !== undefined) {
+      let hit: Entry | null = null;
+      for (let pos = 0, n = 0; n < opts.walkFirst; n++) {
+        const e = await entryAt(read, pos);
+        if (!e || isLink(e) || comparePaths(e.path, target) > 0) break;
+        if (e.path === target) {
+          hit = e;
+          break;
+        }
+        pos = e.next;
+      }
+      if (hit && (hit.flag === 0 || hit.flag === 0x30 || hit.flag === 0x37)) {
+        members.push({ path: hit.path, size: hit.size, mode: hit.mode, type: 'file', linkTarget: null, dataOffset: hit.dataOffset });
+        continue;
+      }
+    }
     // Last block whose first entry sorts at or before the target; blocks without a header (inside
     // a large member) and symlinks (written after every file) do not move the bounds.
     let lo = 0;

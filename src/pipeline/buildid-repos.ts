@@ -50,6 +50,10 @@ export interface RepoKernel {
   name: string;
   evr: string;
   arch: string;
+  /** `deb`: from a Debian/Ubuntu archive (buildid-debs.ts): fetched through the mirrors, not `repo`. */
+  kind?: 'rpm' | 'deb';
+  /** deb: the suite whose index listed the package. */
+  suite?: string;
 }
 
 /** One release per RHEL major and per Oracle UEK major: how `--mirror` bases expand (layout.ts). */
@@ -128,10 +132,12 @@ export class RepoIndexes {
     const out: RepoKernel[] = [];
     const seen = new Set<string>();
     for (const [repo, i] of this.loaded) {
-      for (const [name, epoch, ver, rel, arch, uname] of i.header.packages) {
+      for (const [pi, [name, epoch, ver, rel, arch, uname, member]] of i.header.packages.entries()) {
         if (uname === null || seen.has(uname)) continue;
+        // A Debian module package's entry names its release but is not the kernel's package.
+        if (member !== undefined && !member.startsWith('usr/lib/debug/boot/vmlinux-')) continue;
         seen.add(uname);
-        out.push({ uname, repo, name, evr: `${epoch === '0' ? '' : `${epoch}:`}${ver}-${rel}`, arch });
+        out.push({ uname, repo, name, evr: `${epoch === '0' ? '' : `${epoch}:`}${ver}${rel === '' ? '' : `-${rel}`}`, arch, ...(i.header.kind === 'deb' ? { kind: 'deb' as const } : {}), ...(i.header.suites?.[pi] ? { suite: i.header.suites[pi]! } : {}) });
       }
     }
     return out;
@@ -178,10 +184,27 @@ export class RepoIndexes {
       }
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
+    await this.refreshDebs();
     // Look-ups go through the indexes in fetch's order of the repositories, whatever finished first.
     const byOrder = [...this.loaded.entries()].sort((a, b) => rank(order, a[0]) - rank(order, b[0]));
     this.loaded.clear();
     for (const [k, v] of byOrder) this.loaded.set(k, v);
+  }
+
+  /** The Debian/Ubuntu archives' indexes (buildid-debs.ts), after the RPM repositories. */
+  private async refreshDebs(): Promise<void> {
+    const { refreshDebIndexes } = await import('./buildid-debs.js');
+    try {
+      const onPackage = (url: string, r: { ids: unknown[]; bytesRead: number; size: number | null }, ms: number): void =>
+        this.opts.onInfo?.(`build-id index: ${url}: ${r.ids.length} ids, ${r.bytesRead} of ${r.size ?? '?'} bytes read (${ms} ms)`);
+      const onProblem = (m: string): void => this.opts.onInfo?.(`build-id index: ${m}`);
+      for (const r of await refreshDebIndexes(this.opts, await this.http(), onPackage, onProblem)) {
+        if (r.index) this.loaded.set(r.key, r.index);
+        this.status.set(r.key, r.status);
+      }
+    } catch (e) {
+      this.status.set('deb', { repo: 'deb', ids: 0, revision: null, problem: (e as Error).message });
+    }
   }
 
   private async http(): Promise<HttpFetcher> {

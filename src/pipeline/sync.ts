@@ -83,12 +83,14 @@ export async function* syncKernels(o: SyncOptions): AsyncGenerator<SyncItem, Syn
   for (const k of plan) {
     if (o.signal?.aborted) break;
     const t0 = Date.now();
-    const base = { release: k.uname, package: `${k.name}-${k.evr}.${k.arch}`, repo: k.repo };
+    const base = { release: k.uname, package: k.kind === 'deb' ? `${k.name}_${k.evr}_${k.arch}` : `${k.name}-${k.evr}.${k.arch}`, repo: k.repo };
     try {
       const r = await fetchRelease(k.uname, {
         cacheDir: o.cacheDir,
         mirrors: o.mirrors ?? [],
-        repos: [k.repo, ...(o.repos ?? []).filter((x) => x !== k.repo)],
+        // A Debian/Ubuntu kernel: through the archives fetch reads, at the version indexed.
+        repos: k.kind === 'deb' ? (o.repos ?? []) : [k.repo, ...(o.repos ?? []).filter((x) => x !== k.repo)],
+        ...(k.kind === 'deb' ? { packageVersion: k.evr, ...(k.suite !== undefined ? { debSuites: [k.suite] } : {}) } : {}),
         ...(o.configFile !== undefined ? { configFile: o.configFile } : {}),
         ...(o.env ? { env: o.env } : {}),
         ...(o.http ? { http: o.http } : {}),

@@ -22,7 +22,8 @@ const REC = 24;
 const KEY = 20;
 const MAX_PACKAGES = 1 << 24;
 
-export type IndexedPackage = [name: string, epoch: string, ver: string, rel: string, arch: string, uname: string | null];
+/** member: the file the ids of this entry name (Debian: the vmlinux or `.ko` read; RPM: absent, the `.build-id` link). */
+export type IndexedPackage = [name: string, epoch: string, ver: string, rel: string, arch: string, uname: string | null, member?: string];
 
 export interface BuildIdIndexHeader {
   repo: string;
@@ -31,6 +32,12 @@ export interface BuildIdIndexHeader {
   filelistsSha256: string | null;
   packages: IndexedPackage[];
   count: number;
+  /** `deb`: a Debian/Ubuntu archive's index (pipeline/buildid-debs.ts); absent: RPM filelists. */
+  kind?: 'rpm' | 'deb';
+  /** deb: the package's URL per package entry (same order as packages). */
+  urls?: string[];
+  /** deb: the suite whose index listed it (null: a flat repository), per package entry. */
+  suites?: (string | null)[];
 }
 
 export interface BuildIdIndexHit {
@@ -39,8 +46,13 @@ export interface BuildIdIndexHit {
   package: { name: string; epoch: string; ver: string; rel: string; arch: string };
   /** The kernel release the package's vmlinux belongs to, null when its filelists did not say. */
   uname: string | null;
-  /** The link the package lists for the id (the member that names it). */
+  /** The link the package lists for the id (the member that names it); deb: the file read. */
   member: string;
+  kind: 'rpm' | 'deb';
+  /** deb: the package's URL. */
+  url: string | null;
+  /** deb: the suite whose index listed the package (null: unknown, or a flat repository). */
+  suite: string | null;
 }
 
 function keyOf(id: string, out: Buffer, at: number): boolean {
@@ -57,11 +69,15 @@ export class BuildIdIndexBuilder {
   private recs = Buffer.alloc(REC * 4096);
   private n = 0;
   readonly packages: IndexedPackage[] = [];
+  private urls: string[] | undefined;
+  private suites: (string | null)[] | undefined;
 
-  add(p: FilelistsPackage): void {
+  add(p: FilelistsPackage & { member?: string; url?: string; suite?: string | null }): void {
     if (this.packages.length >= MAX_PACKAGES) return;
     const pi = this.packages.length;
-    this.packages.push([p.name, p.epoch, p.ver, p.rel, p.arch, p.uname]);
+    this.packages.push(p.member !== undefined ? [p.name, p.epoch, p.ver, p.rel, p.arch, p.uname, p.member] : [p.name, p.epoch, p.ver, p.rel, p.arch, p.uname]);
+    if (p.url !== undefined) (this.urls ??= []).push(p.url);
+    if (p.suite !== undefined) (this.suites ??= []).push(p.suite);
     for (const id of p.buildIds) {
       if ((this.n + 1) * REC > this.recs.length) {
         const bigger = Buffer.alloc(this.recs.length * 2);
@@ -80,7 +96,7 @@ export class BuildIdIndexBuilder {
   }
 
   /** The file's bytes: records sorted by key (first four key bytes as a number, then the rest). */
-  encode(repo: string, revision: string, filelistsSha256: string | null): Buffer {
+  encode(repo: string, revision: string, filelistsSha256: string | null, kind?: 'deb'): Buffer {
     const n = this.n;
     const recs = this.recs;
     const k0 = new Uint32Array(n);
@@ -88,7 +104,7 @@ export class BuildIdIndexBuilder {
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     order.sort((a, b) => (k0[a]! !== k0[b]! ? (k0[a]! < k0[b]! ? -1 : 1) : recs.compare(recs, b * REC, b * REC + REC, a * REC, a * REC + REC)));
-    const header = Buffer.from(JSON.stringify({ repo, revision, filelistsSha256, packages: this.packages, count: n } satisfies BuildIdIndexHeader));
+    const header = Buffer.from(JSON.stringify({ repo, revision, filelistsSha256, packages: this.packages, count: n, ...(kind ? { kind, ...(this.urls ? { urls: this.urls } : {}), ...(this.suites ? { suites: this.suites } : {}) } : {}) } satisfies BuildIdIndexHeader));
     const out = Buffer.alloc(MAGIC.length + 4 + header.length + n * REC);
     MAGIC.copy(out, 0);
     out.writeUInt32BE(header.length, MAGIC.length);
@@ -140,14 +156,18 @@ export class BuildIdIndex {
       const mid = (lo + hi) >>> 1;
       const c = this.recs.compare(this.key, 0, KEY + 1, mid * REC, mid * REC + KEY + 1);
       if (c === 0) {
-        const p = this.header.packages[this.recs.readUIntBE(mid * REC + KEY + 1, 3)];
+        const pi = this.recs.readUIntBE(mid * REC + KEY + 1, 3);
+        const p = this.header.packages[pi];
         if (!p) return null;
         return {
           buildId: id,
           repo: this.header.repo,
           package: { name: p[0], epoch: p[1], ver: p[2], rel: p[3], arch: p[4] },
           uname: p[5],
-          member: `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`,
+          member: p[6] ?? `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`,
+          kind: this.header.kind ?? 'rpm',
+          url: this.header.urls?.[pi] ?? null,
+          suite: this.header.suites?.[pi] ?? null,
         };
       }
       if (c < 0) lo = mid + 1;

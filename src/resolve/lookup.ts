@@ -31,6 +31,7 @@ export interface ResolveOptions {
   signal?: AbortSignal;
   /** The kdbg cache root, where the archives' metadata answers are kept (resolve/archives.ts). */
   cacheRoot?: string;
+  debSuites?: string[]; // Debian/Ubuntu: the suites to read on --mirror archives instead of the derived ones
 }
 
 export interface Attempt {
@@ -63,7 +64,7 @@ export function debOptions(rel: KernelRelease, opts: ResolveOptions): DebResolve
     aptRoot: opts.config.aptRoot,
     http: opts.http,
     idleTimeoutMs: opts.config.timeoutMs,
-    cacheRoot: opts.cacheRoot ?? null,
+    cacheRoot: opts.cacheRoot ?? null, ...(opts.debSuites ? { suites: opts.debSuites } : {}),
     trust: debTrustOf(opts.config, applies, (s) => substituteVars(s.url, vars)),
   };
   if (opts.onProgress) out.onProgress = opts.onProgress;

@@ -140,8 +140,18 @@ export class MissFetcher {
   private async fetchFor(id: string, hit: BuildIdIndexHit & { uname: string }): Promise<MissOutcome> {
     const { fetchRelease } = await import('../pipeline/fetch/index.js');
     const base = this.opts.fetch;
-    // The repository whose index named the id first: rebuilds share NVRs, not build-ids.
-    const o: FetchOptions = { ...base, repos: [hit.repo, ...(base.repos ?? []).filter((r) => r !== hit.repo)], vmlinuxOnly: true };
+    // The repository whose index named the id first: rebuilds share NVRs, not build-ids. A
+    // Debian/Ubuntu hit: the archives fetch reads anyway, pinned to the package version indexed
+    // (a suite and its -security pocket may carry two builds of one release).
+    const o: FetchOptions =
+      hit.kind === 'deb'
+        ? {
+            ...base,
+            packageVersion: `${hit.package.epoch === '0' ? '' : `${hit.package.epoch}:`}${hit.package.ver}${hit.package.rel === '' ? '' : `-${hit.package.rel}`}`,
+            ...(hit.suite !== null ? { debSuites: [hit.suite] } : {}),
+            vmlinuxOnly: true,
+          }
+        : { ...base, repos: [hit.repo, ...(base.repos ?? []).filter((r) => r !== hit.repo)], vmlinuxOnly: true };
     const t0 = Date.now();
     try {
       this.counters.fetches++;
@@ -149,13 +159,17 @@ export class MissFetcher {
       this.countBytes(r);
       await this.opts.reader.scan(true);
       if (await this.opts.reader.lookup(id)) {
-        this.opts.onInfo?.(`fetch on miss: ${id} → ${hit.package.name}-${hit.package.ver}-${hit.package.rel}.${hit.package.arch} (${hit.uname}) in ${Date.now() - t0} ms`);
+        const p = hit.package;
+        const pkg = hit.kind === 'deb' ? `${p.name}_${o.packageVersion ?? p.ver}_${p.arch}` : `${p.name}-${p.ver}-${p.rel}.${p.arch}`;
+        this.opts.onInfo?.(`fetch on miss: ${id} → ${pkg} (${hit.uname}) in ${Date.now() - t0} ms`);
         return { kind: 'fetched', release: hit.uname };
       }
       // Not the vmlinux: a module. Its file alone when the package header names the link's target.
       const vm = r.packages.find((p) => p.role === 'vmlinux');
       const { moduleNameOfLink } = await import('../pipeline/module-by-id.js');
-      const name = vm ? await moduleNameOfLink(vm, hit.member) : null;
+      const { moduleOfPath } = await import('../pipeline/fetch/modules.js');
+      // A Debian index names the `.ko` itself (it read the file's notes).
+      const name = hit.kind === 'deb' ? moduleOfPath(hit.member) : vm ? await moduleNameOfLink(vm, hit.member) : null;
       if (name) {
         const { fetchModuleDebug } = await import('../pipeline/fetch/modules.js');
         const m = await fetchModuleDebug(r, [name], o);

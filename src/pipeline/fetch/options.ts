@@ -19,6 +19,8 @@ export interface FetchOptions {
   distro?: string;
   /** Debian/Ubuntu package version the release string lacks; default: the dump's, when it says. */
   packageVersion?: string;
+  /** Debian/Ubuntu: suites to read on the --mirror archives instead of the derived ones (serve's build-id index names the suite it found the package in). */
+  debSuites?: string[];
   configFile?: string;
   /** false: never ask the historical archives (Debian snapshot, Launchpad); `--no-archives`. */
   archives?: boolean;

@@ -62,6 +62,7 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
       onProgress: emit,
       cacheRoot: ctx.cache.root,
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.debSuites !== undefined && opts.debSuites.length > 0 ? { debSuites: opts.debSuites } : {}),
     });
   }
   // One package per role: the first is the best candidate (Ubuntu lists an alternative second).
