@@ -88,6 +88,18 @@ export interface ResolvedPackage extends WantedPackage {
   size: number | null;
   /** Which kind of source located it; absent: a live mirror (docs/mirrors.md, "Archives"). */
   origin?: PackageOrigin;
+  /** RPM: its repository says `gpgcheck=1`: the package header must carry a good signature by one of these keys (resolve/rpm-header-trust.ts). */
+  gpgcheck?: RpmGpgcheck;
+}
+
+/** The keys an RPM's header signature is checked against (issue 16): the repo file's `gpgkey`. */
+export interface RpmGpgcheck {
+  /** The repository that asked for it, for messages: `<repo file> [id]`. */
+  repo: string;
+  /** Local key files (the `file://` gpgkeys, under the host root). */
+  keys: string[];
+  /** `gpgkey` URLs that are not local files: not fetched (named in the unknown-key message). */
+  remote: string[];
 }
 
 /**

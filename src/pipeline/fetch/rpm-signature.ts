@@ -1,0 +1,18 @@
+// The header signature check of an RPM from a `gpgcheck=1` repository (issue 16), as the hook the
+// extractors call once they have read the package's head, before any member is written
+// (ExtractOptions.rpmHeadCheck): the same check on the streaming and the partial path.
+
+import type { ProgressListener, ResolvedPackage } from '../../core/types.js';
+import type { ExtractOptions } from '../../extract/types.js';
+
+export function rpmHeadCheck(pkg: ResolvedPackage, emit: ProgressListener): ExtractOptions['rpmHeadCheck'] {
+  const check = pkg.gpgcheck;
+  if (!check || pkg.kind !== 'rpm') return undefined;
+  const url = pkg.urls[0] ?? pkg.fileName;
+  return async (head) => {
+    const { verifyRpmHeader } = await import('../../resolve/rpm-header-trust.js');
+    const v = await verifyRpmHeader(url, head, check);
+    emit({ kind: 'signature', url, fingerprint: v.fingerprint, ms: v.ms });
+    emit({ kind: 'info', message: `${pkg.fileName}: good header signature (${v.tag}) by ${v.fingerprint} (gpgv ${v.ms.toFixed(1)} ms); every file written is checked against the signed header's digests` });
+  };
+}
