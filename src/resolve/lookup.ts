@@ -18,8 +18,7 @@ import { parseMirrorList } from './mirrorlist.js';
 import { findInPrimary, type PrimaryPackage } from './repodata.js';
 import { cachedIndexGet, type IndexCacheOptions } from './index-cache.js';
 import { readRepomd } from './rpm-index.js';
-import { isSignatureError, repomdVerifier } from './rpm-trust.js';
-import { rpmGpgcheckFor } from './rpm-header-trust.js';
+import { isSignatureError, repomdVerifier, rpmGpgcheckFor } from './rpm-trust.js';
 import { PRESETS } from './presets.js';
 import { substituteVars } from './yum-repos.js';
 import { indexTrees, noPublicLocation } from './china-layout.js';
@@ -95,8 +94,7 @@ interface Hit {
   group: string;
   sha256: string | null;
   size: number | null;
-  /** The origin of the candidate it was found through (its repo file section, for gpgcheck). */
-  from?: string;
+  from?: string; // the origin of the candidate it was found through (gpgcheck: rpm-header-trust.ts)
 }
 
 class RpmLookup {
@@ -194,7 +192,7 @@ class RpmLookup {
       const urls = [...new Set([h.url, ...siblings])];
       // A vault or Koji preset says so in --json; everything else is a live mirror.
       const origin = PRESETS.find((p) => h.group === `preset:${p.id}`)?.origin ?? 'mirror';
-      const gpgcheck = h.from === undefined ? undefined : rpmGpgcheckFor(h.from, this.opts.config);
+      const gpgcheck = rpmGpgcheckFor(h.from, this.opts.config);
       out.push({ ...w, fileName: w.fileName ?? decodeURIComponent(h.url.split('/').pop() ?? w.name), urls, sha256: h.sha256, size: h.size, origin, ...(gpgcheck ? { gpgcheck } : {}) });
     });
     return out;

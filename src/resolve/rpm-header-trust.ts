@@ -21,9 +21,9 @@ import { dearmor, judgeStatus, type TrustFailure } from './deb-trust.js';
 import type { MirrorConfig } from './sources.js';
 
 /** What a repository found at `origin` asks of its packages: a header signature check, or nothing. */
-export function rpmGpgcheckFor(origin: string, config: MirrorConfig): RpmGpgcheck | undefined {
-  const src = config.sources.find((s) => s.origin === origin);
-  if (!src?.gpgcheck || config.insecureSkipSignatures) return undefined;
+export function rpmGpgcheckFor(origin: string | undefined, config: MirrorConfig): RpmGpgcheck | undefined {
+  const src = origin === undefined ? undefined : config.sources.find((s) => s.origin === origin);
+  if (origin === undefined || !src?.gpgcheck || config.insecureSkipSignatures) return undefined;
   const root = config.hostRoot ?? '/';
   const all = src.gpgkey ?? [];
   return { repo: origin, keys: all.filter((k) => k.startsWith('/')).map((k) => join(root, k)), remote: all.filter((k) => !k.startsWith('/')) };
