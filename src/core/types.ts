@@ -196,8 +196,8 @@ export type ProgressEvent =
    * the cache without a request (`cache`); `ms` from asking to the last byte, `bytes` its size.
    */
   | { kind: 'index'; url: string; from: 'network' | 'not-modified' | 'cache'; bytes: number; ms: number }
-  /** A signed index file (InRelease, repomd.xml.asc) was verified by gpgv in `ms` (0: verified before in this process); resolve/deb-trust.ts. */
-  | { kind: 'signature'; url: string; fingerprint: string; ms: number };
+  /** A signed index file (InRelease, repomd.xml.asc) was verified by gpgv in `ms` (0: verified before in this process); resolve/deb-trust.ts. `packageHeader`: an RPM's header signature (resolve/rpm-header-trust.ts). */
+  | { kind: 'signature'; url: string; fingerprint: string; ms: number; packageHeader?: boolean };
 
 /** The named stages of `fetch` in src/pipeline/, in order (docs/architecture.md). */
 export type PipelineStage = 'input' | 'lookup' | 'plan' | 'resolve' | 'download' | 'verify' | 'publish' | 'debuginfod';

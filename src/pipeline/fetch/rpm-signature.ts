@@ -12,7 +12,7 @@ export function rpmHeadCheck(pkg: ResolvedPackage, emit: ProgressListener): Extr
   return async (head) => {
     const { verifyRpmHeader } = await import('../../resolve/rpm-header-trust.js');
     const v = await verifyRpmHeader(url, head, check);
-    emit({ kind: 'signature', url, fingerprint: v.fingerprint, ms: v.ms });
+    emit({ kind: 'signature', url, fingerprint: v.fingerprint, ms: v.ms, packageHeader: true });
     emit({ kind: 'info', message: `${pkg.fileName}: good header signature (${v.tag}) by ${v.fingerprint} (gpgv ${v.ms.toFixed(1)} ms); every file written is checked against the signed header's digests` });
   };
 }
