@@ -28,7 +28,7 @@ interface SignedPkg {
   size: Record<string, number>;
 }
 const root = requireFixture('signed-rpms');
-const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as { key: string; tamper: string; packages: SignedPkg[] };
+const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as { key: string; rsaKey: string; tamper: string; packages: SignedPkg[] };
 const vm = (set: string): SignedPkg => manifest.packages.find((p) => p.set === set && p.role === 'vmlinux')!;
 const el9 = vm('el9');
 const el7 = vm('el7');
@@ -57,11 +57,11 @@ async function mitm(alter: (dir: string) => void | Promise<void>): Promise<strin
 }
 
 /** A host root (KDBG_ROOT) whose yum.repos.d names `url` with gpgcheck, and the fixture key under /etc/pki/rpm-gpg. */
-function hostRoot(url: string, o: { gpgcheck?: boolean; keyFile?: boolean } = {}): string {
+function hostRoot(url: string, o: { gpgcheck?: boolean; keyFile?: boolean; rsa?: boolean } = {}): string {
   const r = tmpDir('kdbg-rpmsig-root-');
   mkdirSync(join(r, 'etc/yum.repos.d'), { recursive: true });
   mkdirSync(join(r, 'etc/pki/rpm-gpg'), { recursive: true });
-  if (o.keyFile !== false) copyFileSync(join(root, manifest.key), join(r, 'etc/pki/rpm-gpg/RPM-GPG-KEY-kdbg-fixture'));
+  if (o.keyFile !== false) copyFileSync(join(root, o.rsa ? manifest.rsaKey : manifest.key), join(r, 'etc/pki/rpm-gpg/RPM-GPG-KEY-kdbg-fixture'));
   writeFileSync(
     join(r, 'etc/yum.repos.d/kdbg-debuginfo.repo'),
     `[kdbg-debuginfo]\nname=kdbg fixture debuginfo\nbaseurl=${url}\nenabled=0\ngpgcheck=${o.gpgcheck === false ? 0 : 1}\ngpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-kdbg-fixture\n`,
@@ -82,7 +82,7 @@ function nothingPublished(cache: string): void {
 }
 const sha256File = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 
-async function fetch(url: string, pkg: SignedPkg, extra: string[] = [], o: { gpgcheck?: boolean; keyFile?: boolean } = {}) {
+async function fetch(url: string, pkg: SignedPkg, extra: string[] = [], o: { gpgcheck?: boolean; keyFile?: boolean; rsa?: boolean } = {}) {
   const cache = tmpDir('kdbg-rpmsig-cache-');
   const r = await runKdbg(['fetch', pkg.uname, '--cache-dir', cache, ...extra], hostEnv(hostRoot(url, o)));
   if (process.env['KDBG_TEST_DEBUG']) console.log(r.stderr);
@@ -143,6 +143,14 @@ describe('kdbg fetch from a gpgcheck=1 repository: the RPM header signature', ()
     expect(r.code, r.stderr).toBe(0);
     expect(sha256File((JSON.parse(r.stdout) as { vmlinux: string }).vmlinux)).toBe(el7.vmlinuxSha256);
     console.log(`[rpm signatures] streamed fetch, header signatures verified in ${gpgvMs(r.stderr).map((x) => `${x.toFixed(1)} ms`).join(', ')}`);
+  });
+
+  it('a package signed by an RSA gpgkey (RSAHEADER, as the distributions sign)', async () => {
+    const r = await fetch(`${server.url}/good-rsa/`, el9, ['--json'], { rsa: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(sha256File((JSON.parse(r.stdout) as { vmlinux: string }).vmlinux)).toBe(el9.vmlinuxSha256);
+    expect(r.stderr).toMatch(/: good header signature \(RSAHEADER\) by [0-9A-F]{40}/);
+    console.log(`[rpm signatures] RSA key, header signatures verified in ${gpgvMs(r.stderr).map((x) => `${x.toFixed(1)} ms`).join(', ')}`);
   });
 
   it('an unsigned package → refused (no signature)', async () => {
