@@ -145,6 +145,8 @@ export interface PackageProvenance {
   partial?: PartialFetchProvenance | null;
   /** Which kind of source served it; absent in entries written before this field existed (a mirror). */
   origin?: PackageOrigin;
+  /** RPM from a `gpgcheck=1` repository: its header signature was verified against these keys, and is again whenever the package is read later (`kdbg fetch --modules`). */
+  gpgcheck?: RpmGpgcheck;
 }
 
 /** How much of a block-indexed package a partial fetch read. */

@@ -44,6 +44,7 @@ afterAll(async () => {
   cleanupTmp();
 });
 
+const mitmDirs = new Map<string, string>();
 /** A copy of good/ altered by `alter` (given the copy's directory), with createrepo_c repodata that matches it, served. */
 async function mitm(alter: (dir: string) => void | Promise<void>): Promise<string> {
   const d = join(tmpDir('kdbg-rpmsig-mitm-'), 'repo');
@@ -53,6 +54,7 @@ async function mitm(alter: (dir: string) => void | Promise<void>): Promise<strin
   execFileSync('createrepo_c', ['--quiet', d]);
   const s = await startMirrorServer(d);
   servers.push(s);
+  mitmDirs.set(`${s.url}/`, d);
   return `${s.url}/`;
 }
 
@@ -198,6 +200,24 @@ describe('kdbg fetch from a gpgcheck=1 repository: the RPM header signature', ()
       console.log(`[rpm signatures] spliced payload (${how}): ${line}`);
     });
   }
+
+  it('kdbg fetch --module later reads the package again by Range: its header signature is checked again', async () => {
+    const url = await mitm(() => undefined);
+    const r = hostRoot(url);
+    const cache = tmpDir('kdbg-rpmsig-cache-');
+    const first = await runKdbg(['fetch', el9.uname, '--cache-dir', cache, '--vmlinux-only', '-q'], hostEnv(r));
+    expect(first.code, first.stderr).toBe(0);
+    const ok = await runKdbg(['fetch', el9.uname, '--cache-dir', cache, '--vmlinux-only', '--module', 'mod000', '--json'], hostEnv(r));
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/good header signature \(DSAHEADER\)/);
+    expect((JSON.parse(ok.stdout) as { moduleDebug: { found: { name: string }[] } }).moduleDebug.found.map((f) => f.name)).toEqual(['mod000']);
+    // The mirror now serves the same package signed by another key: the next module is refused.
+    copyFileSync(join(root, 'other', el9.file), join(mitmDirs.get(url)!, el9.file));
+    const bad = await runKdbg(['fetch', el9.uname, '--cache-dir', cache, '--vmlinux-only', '--module', 'mod001', '-q'], hostEnv(r));
+    expect(bad.code, bad.stderr).toBe(65);
+    expect(bad.stderr).toMatch(/kernel-debuginfo-5\.14\.0-.*\.rpm: header signed by key [0-9A-F]+, which is not a gpgkey of /);
+    expect(files(join(cache, 'modules')).filter((f) => f.includes('mod001'))).toEqual([]);
+  });
 
   it('--insecure-skip-signatures reads the unsigned package, with a warning', async () => {
     const r = await fetch(`${server.url}/unsigned/`, el9, ['--insecure-skip-signatures']);

@@ -83,6 +83,7 @@ function provenance(plan: ResolvedPlan, results: JobResult[]): FetchedPackage[] 
     sha256Verified: r.sha256Verified,
     partial: r.partial,
     origin: job.pkg.origin ?? 'mirror',
+    ...(job.pkg.gpgcheck ? { gpgcheck: job.pkg.gpgcheck } : {}),
     role: job.pkg.role,
     path: r.path,
   }));
@@ -108,7 +109,7 @@ export async function publish(ctx: FetchContext, plan: ResolvedPlan, results: Jo
     modules: layout.modules,
     buildId: vm.buildId,
     banner: dump?.banner ?? previous?.entry.banner ?? null,
-    packages: packages.map(({ name, fileName, url, sha256, size, sha256Verified, partial, origin }) => ({
+    packages: packages.map(({ name, fileName, url, sha256, size, sha256Verified, partial, origin, gpgcheck }) => ({
       name,
       fileName,
       url,
@@ -118,6 +119,7 @@ export async function publish(ctx: FetchContext, plan: ResolvedPlan, results: Jo
       sha256Verified: sha256Verified ?? true,
       partial: partial ?? null,
       origin: origin ?? 'mirror',
+      ...(gpgcheck ? { gpgcheck } : {}),
     })),
     createdAt: new Date().toISOString(),
     ...(layout.image ? { image: layout.image, imageSha256: vm.imageSha256 } : {}),

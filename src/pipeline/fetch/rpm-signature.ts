@@ -2,13 +2,17 @@
 // extractors call once they have read the package's head, before any member is written
 // (ExtractOptions.rpmHeadCheck): the same check on the streaming and the partial path.
 
-import type { ProgressListener, ResolvedPackage } from '../../core/types.js';
+import type { ProgressListener, ResolvedPackage, RpmGpgcheck } from '../../core/types.js';
 import type { ExtractOptions } from '../../extract/types.js';
 
 export function rpmHeadCheck(pkg: ResolvedPackage, emit: ProgressListener): ExtractOptions['rpmHeadCheck'] {
+  return pkg.kind === 'rpm' ? headCheckFor(pkg, pkg.urls[0] ?? pkg.fileName, emit) : undefined;
+}
+
+/** The same for a package read again later from its recorded provenance (fetch --modules: modules.ts). */
+export function headCheckFor(pkg: { fileName: string; gpgcheck?: RpmGpgcheck }, url: string, emit: ProgressListener): ExtractOptions['rpmHeadCheck'] {
   const check = pkg.gpgcheck;
-  if (!check || pkg.kind !== 'rpm') return undefined;
-  const url = pkg.urls[0] ?? pkg.fileName;
+  if (!check) return undefined;
   return async (head) => {
     const { verifyRpmHeader } = await import('../../resolve/rpm-header-trust.js');
     const v = await verifyRpmHeader(url, head, check);
