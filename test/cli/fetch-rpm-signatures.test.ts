@@ -226,6 +226,15 @@ describe('kdbg fetch from a gpgcheck=1 repository: the RPM header signature', ()
     expect(r.stderr).not.toMatch(/good header signature/);
   });
 
+  it('config key insecureSkipSignatures: the package with another key is read, with a warning naming the config', async () => {
+    const cfg = join(tmpDir('kdbg-rpmsig-cfg-'), 'config.json');
+    writeFileSync(cfg, JSON.stringify({ insecureSkipSignatures: true }));
+    const r = await fetch(`${server.url}/other/`, el9, ['--config', cfg]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^kdbg: warning: signatures are not checked \(insecureSkipSignatures in .*config\.json\)/m);
+    expect(r.stderr).not.toMatch(/header signature/);
+  });
+
   it('gpgcheck=0: the unsigned repository is read as before, no signature checked', async () => {
     const r = await fetch(`${server.url}/unsigned/`, el9, [], { gpgcheck: false });
     expect(r.code, r.stderr).toBe(0);
