@@ -123,6 +123,8 @@ export function fetchResultJson(r: FetchResult): Record<string, unknown> {
       partial: p.partial ?? null,
       // Entries written before origins were recorded came from live mirrors.
       origin: p.origin ?? 'mirror',
+      // RPM from a gpgcheck=1 repository: the key that signed its header (issue 16); else null.
+      headerSignedBy: p.headerSignedBy ?? null,
     })),
     cached: r.cached,
     // Which distribution the release names and why (added with the CentOS successors, issue 23).

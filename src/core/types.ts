@@ -147,6 +147,8 @@ export interface PackageProvenance {
   origin?: PackageOrigin;
   /** RPM from a `gpgcheck=1` repository: its header signature was verified against these keys, and is again whenever the package is read later (`kdbg fetch --modules`). */
   gpgcheck?: RpmGpgcheck;
+  /** The fingerprint of the key whose header signature was verified (gpgcheck=1); absent: none was checked. */
+  headerSignedBy?: string;
 }
 
 /** How much of a block-indexed package a partial fetch read. */

@@ -121,12 +121,14 @@ describe('kdbg fetch from a gpgcheck=1 repository: the RPM header signature', ()
   it('a package signed by the gpgkey, fetched partially (Range): the vmlinux is published; the signature check is timed', async () => {
     const r = await fetch(`${server.url}/good/`, el9, ['--json']);
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { vmlinux: string; packages: { url: string; sha256Verified: boolean; partial: { bytesFetched: number } | null }[]; timings: { headerSignatureMs: number; signatureMs: number; downloadMs: number } };
+    const j = JSON.parse(r.stdout) as { vmlinux: string; packages: { url: string; sha256Verified: boolean; partial: { bytesFetched: number } | null; headerSignedBy: string | null }[]; timings: { headerSignatureMs: number; signatureMs: number; downloadMs: number } };
     expect(sha256File(j.vmlinux)).toBe(el9.vmlinuxSha256);
     const p = j.packages.find((x) => x.url.endsWith(el9.file))!;
     // Only the blocks of the vmlinux were read: the signed header anchors the file, not the package's sha256.
     expect(p.partial!.bytesFetched).toBeLessThan(el9.size['good']! / 2);
     expect(p.sha256Verified).toBe(false);
+    expect(j.packages.map((x) => x.headerSignedBy)).toEqual([expect.stringMatching(/^[0-9A-F]{40}$/), expect.stringMatching(/^[0-9A-F]{40}$/)]);
+    expect(r.stderr).toContain(`by ${p.headerSignedBy} (gpgv`);
     expect(r.stderr).toMatch(new RegExp(`${el9.file.replace(/\./g, '\\.')}: good header signature \\(DSAHEADER\\) by [0-9A-F]{40}`));
     const ranged = server.requests.filter((q) => q.path.endsWith(el9.file) && q.range !== null);
     expect(ranged.length).toBeGreaterThan(0);
@@ -236,8 +238,9 @@ describe('kdbg fetch from a gpgcheck=1 repository: the RPM header signature', ()
   });
 
   it('gpgcheck=0: the unsigned repository is read as before, no signature checked', async () => {
-    const r = await fetch(`${server.url}/unsigned/`, el9, [], { gpgcheck: false });
+    const r = await fetch(`${server.url}/unsigned/`, el9, ['--json'], { gpgcheck: false });
     expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { packages: { headerSignedBy: string | null }[] }).packages.map((x) => x.headerSignedBy)).toEqual([null, null]);
     expect(r.stderr).not.toMatch(/header signature/);
   });
 });

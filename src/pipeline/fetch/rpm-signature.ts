@@ -5,6 +5,12 @@
 import type { ProgressListener, ResolvedPackage, RpmGpgcheck } from '../../core/types.js';
 import type { ExtractOptions } from '../../extract/types.js';
 
+/** Who signed each package header verified in this process (the package object → fingerprint), for its provenance. */
+const signers = new WeakMap<object, string>();
+export function headerSigner(pkg: object): string | undefined {
+  return signers.get(pkg);
+}
+
 export function rpmHeadCheck(pkg: ResolvedPackage, emit: ProgressListener): ExtractOptions['rpmHeadCheck'] {
   return pkg.kind === 'rpm' ? headCheckFor(pkg, pkg.urls[0] ?? pkg.fileName, emit) : undefined;
 }
@@ -16,6 +22,7 @@ export function headCheckFor(pkg: { fileName: string; gpgcheck?: RpmGpgcheck }, 
   return async (head) => {
     const { verifyRpmHeader } = await import('../../resolve/rpm-header-trust.js');
     const v = await verifyRpmHeader(url, head, check);
+    signers.set(pkg, v.fingerprint);
     emit({ kind: 'signature', url, fingerprint: v.fingerprint, ms: v.ms, packageHeader: true });
     emit({ kind: 'info', message: `${pkg.fileName}: good header signature (${v.tag}) by ${v.fingerprint} (gpgv ${v.ms.toFixed(1)} ms); every file written is checked against the signed header's digests` });
   };
