@@ -52,6 +52,8 @@ export interface FetchTimings {
   indexReadMs: number;
   /** Part of resolveMs: the signature checks (gpgv) of InRelease / repomd.xml.asc (issue 16). */
   signatureMs: number;
+  /** Part of downloadMs: the RPM header signature checks (gpgv) of packages from gpgcheck=1 repositories (issue 16). */
+  headerSignatureMs: number;
   /** Index files read: from the network, confirmed by a 304, or from the cache without a request. */
   indexes: { network: number; notModified: number; cache: number; bytesFromNetwork: number };
   /** Part of downloadMs; null when no whole package was downloaded. */
@@ -121,6 +123,8 @@ export function fetchResultJson(r: FetchResult): Record<string, unknown> {
       partial: p.partial ?? null,
       // Entries written before origins were recorded came from live mirrors.
       origin: p.origin ?? 'mirror',
+      // RPM from a gpgcheck=1 repository: the key that signed its header (issue 16); else null.
+      headerSignedBy: p.headerSignedBy ?? null,
     })),
     cached: r.cached,
     // Which distribution the release names and why (added with the CentOS successors, issue 23).

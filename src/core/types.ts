@@ -88,6 +88,18 @@ export interface ResolvedPackage extends WantedPackage {
   size: number | null;
   /** Which kind of source located it; absent: a live mirror (docs/mirrors.md, "Archives"). */
   origin?: PackageOrigin;
+  /** RPM: its repository says `gpgcheck=1`: the package header must carry a good signature by one of these keys (resolve/rpm-header-trust.ts). */
+  gpgcheck?: RpmGpgcheck;
+}
+
+/** The keys an RPM's header signature is checked against (issue 16): the repo file's `gpgkey`. */
+export interface RpmGpgcheck {
+  /** The repository that asked for it, for messages: `<repo file> [id]`. */
+  repo: string;
+  /** Local key files (the `file://` gpgkeys, under the host root). */
+  keys: string[];
+  /** `gpgkey` URLs that are not local files: not fetched (named in the unknown-key message). */
+  remote: string[];
 }
 
 /**
@@ -133,6 +145,10 @@ export interface PackageProvenance {
   partial?: PartialFetchProvenance | null;
   /** Which kind of source served it; absent in entries written before this field existed (a mirror). */
   origin?: PackageOrigin;
+  /** RPM from a `gpgcheck=1` repository: its header signature was verified against these keys, and is again whenever the package is read later (`kdbg fetch --modules`). */
+  gpgcheck?: RpmGpgcheck;
+  /** The fingerprint of the key whose header signature was verified (gpgcheck=1); absent: none was checked. */
+  headerSignedBy?: string;
 }
 
 /** How much of a block-indexed package a partial fetch read. */
@@ -184,8 +200,8 @@ export type ProgressEvent =
    * the cache without a request (`cache`); `ms` from asking to the last byte, `bytes` its size.
    */
   | { kind: 'index'; url: string; from: 'network' | 'not-modified' | 'cache'; bytes: number; ms: number }
-  /** A signed index file (InRelease, repomd.xml.asc) was verified by gpgv in `ms` (0: verified before in this process); resolve/deb-trust.ts. */
-  | { kind: 'signature'; url: string; fingerprint: string; ms: number };
+  /** A signed index file (InRelease, repomd.xml.asc) was verified by gpgv in `ms` (0: verified before in this process); resolve/deb-trust.ts. `packageHeader`: an RPM's header signature (resolve/rpm-header-trust.ts). */
+  | { kind: 'signature'; url: string; fingerprint: string; ms: number; packageHeader?: boolean };
 
 /** The named stages of `fetch` in src/pipeline/, in order (docs/architecture.md). */
 export type PipelineStage = 'input' | 'lookup' | 'plan' | 'resolve' | 'download' | 'verify' | 'publish' | 'debuginfod';

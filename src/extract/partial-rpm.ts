@@ -5,6 +5,7 @@ import { CPIO_HEADER_SIZE, parseCpioHeader } from '../formats/cpio.js';
 import { readRpmHead, RPMFILE_GHOST } from '../formats/rpm.js';
 import { readXzIndex } from '../formats/xz.js';
 import { BlockReader } from './block-reader.js';
+import { expectedFileDigest } from './rpm-anchor.js';
 import type { Located, PartialExtractOptions, TarMember } from './partial-types.js';
 
 /** Sequential chunks of a RandomAccess from `start` (for the streaming RPM header parser). */
@@ -34,6 +35,9 @@ export async function locateRpm(ra: RandomAccess, opts: PartialExtractOptions): 
   const src = new ByteSource(chunksOf(ra, 0), opts.label, 'rpm');
   const head = await readRpmHead(src);
   await src.close();
+  // The header signature (issue 16) is checked before any block is fetched for a member.
+  await opts.rpmHeadCheck?.(head);
+  const anchored = opts.rpmHeadCheck !== undefined;
   const info = head.info;
   if (info.payloadCompressor !== 'xz' || info.longFileSizes) return null;
   const index = await readXzIndex(ra, head.payloadOffset, ra.size! - head.payloadOffset);
@@ -67,7 +71,8 @@ export async function locateRpm(ra: RandomAccess, opts: PartialExtractOptions): 
       }
       const storedName = latin1Decoder.decode(h.subarray(CPIO_HEADER_SIZE, CPIO_HEADER_SIZE + nameSize - 1));
       if (hdr.c_namesize !== nameSize || storedName !== name || hdr.c_filesize !== size) return null;
-      members.push(m);
+      const digest = expectedFileDigest(head, f, f.path, opts.label, anchored);
+      members.push(digest ? { ...m, digest } : m);
       if (members.length >= opts.stopAfter!) break;
     } else if (type !== 'file' && type !== 'dir' && opts.select(m)) {
       return null; // symlinks/devices selected: the streaming extractor knows the rules

@@ -37,6 +37,8 @@ export interface PartialExtractResult extends ExtractResult {
 export interface TarMember extends ArchiveMember {
   /** Offset of the member's data in the uncompressed tar. */
   dataOffset: number;
+  /** RPM: the header's digest of the file, checked before the member is renamed into place. */
+  digest?: { algo: string; hex: string; source: string };
 }
 
 /** The members found, and the blocks reader that found them (its cached blocks are reused). */

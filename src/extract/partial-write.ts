@@ -34,6 +34,7 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
   const tmp = `${final}.kdbg-partial-${process.pid}`;
   const fh = await open(tmp, 'w+', m.mode & 0o777 || 0o644);
   const hash = createHash('sha256');
+  const other = m.digest && m.digest.algo !== 'sha256' ? createHash(m.digest.algo) : null;
   const start = m.dataOffset;
   const end = m.dataOffset + m.size;
   let written = 0;
@@ -52,6 +53,7 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
   let hashed = 0;
   let hashing: Promise<void> = Promise.resolve();
   const readBack = Buffer.allocUnsafe(1 << 20);
+  let sha256 = '';
   const hashCompleted = (): void => {
     while (hashed < blocks.length && complete.has(blocks[hashed]!.index)) {
       const b = blocks[hashed++]!;
@@ -62,6 +64,7 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
           const { bytesRead } = await fh.read(readBack, 0, Math.min(readBack.length, hi - pos), pos);
           if (bytesRead === 0) throw new IntegrityError(`${opts.label}: ${m.path}: short read back at ${pos} of the file being written`, { details: { file: opts.label, member: m.path } });
           hash.update(readBack.subarray(0, bytesRead));
+          other?.update(readBack.subarray(0, bytesRead));
           pos += bytesRead;
         }
       });
@@ -108,6 +111,15 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
     if (written !== m.size || hashed !== blocks.length) {
       throw new IntegrityError(`${opts.label}: ${m.path}: wrote ${written} bytes, the archive header says ${m.size}`, { details: { file: opts.label, member: m.path } });
     }
+    sha256 = hash.digest('hex');
+    if (m.digest) {
+      // The RPM header's digest of the file (FILEDIGESTS): with a verified header signature, the
+      // anchor of a partial fetch, which never sees the package's own sha256.
+      const got = other ? other.digest('hex') : sha256;
+      if (got !== m.digest.hex.toLowerCase()) {
+        throw new IntegrityError(`${opts.label}: member ${m.path} has ${m.digest.algo} ${got}, ${m.digest.source} says ${m.digest.hex}`, { details: { file: opts.label, member: m.path, expected: m.digest.hex, found: got, algo: m.digest.algo } });
+      }
+    }
     // No fsync here: `kdbg unpack` promises what tar and cpio promise, and the cache fsyncs
     // the whole entry before it publishes it (cache/fs-util.ts fsyncTree). 633 MB: ~0.3 s.
     await fh.close();
@@ -117,5 +129,5 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
     await rm(tmp, { force: true });
     throw e;
   }
-  return { member: { path: m.path, size: m.size, mode: m.mode, type: 'file', linkTarget: null }, path: final, sha256: hash.digest('hex') };
+  return { member: { path: m.path, size: m.size, mode: m.mode, type: 'file', linkTarget: null }, path: final, sha256 };
 }

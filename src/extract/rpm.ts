@@ -9,6 +9,7 @@ import { InputFormatError, IntegrityError } from '../core/errors.js';
 import { boundedLinkSize, cpioMemberType, walkCpio, type CpioHeader, type StrippedEntry } from '../formats/cpio.js';
 import { readRpmHead, type RpmFileInfo, type RpmPackageHead } from '../formats/rpm.js';
 import { compressorFromName, decompressStream, detectCompressor, type Compressor } from './decompress.js';
+import { checkAnchoredLink, expectedFileDigest } from './rpm-anchor.js';
 import type { ArchiveMember, ExtractOptions, ExtractResult, WrittenMember } from './types.js';
 import { createWriterState, readSmall, writeMember } from './write-members.js';
 
@@ -211,9 +212,18 @@ function listedStop(head: RpmPackageHead, opts: ExtractOptions): number | undefi
 export async function extractRpm(src: ByteSource, opts: ExtractOptions): Promise<ExtractResult> {
   const label = opts.label;
   const p = await openPayload(src);
+  // The header signature is checked before anything (even the target directory) is made.
+  const anchored = opts.rpmHeadCheck !== undefined;
+  if (opts.rpmHeadCheck) {
+    try {
+      await opts.rpmHeadCheck(p.head);
+    } catch (e) {
+      await p.close();
+      throw e;
+    }
+  }
   const state = await createWriterState(opts.destDir);
   const written: WrittenMember[] = [];
-  const sha256Digests = p.head.info.fileDigestAlgo === PGPHASHALGO_SHA256;
   let regular = 0;
   const stopAfter = listedStop(p.head, opts);
   let stoppedEarly = false;
@@ -223,8 +233,9 @@ export async function extractRpm(src: ByteSource, opts: ExtractOptions): Promise
   const pendingLinks = new Map<string, ArchiveMember[]>();
 
   const write = async (m: ArchiveMember, body: AsyncIterable<Uint8Array> | null, info: RpmFileInfo | null): Promise<WrittenMember> => {
-    const expect = sha256Digests && info && info.digest && m.type === 'file' ? info.digest : undefined;
-    const w = await writeMember(opts.destDir, m, body, { label, state, ...(expect === undefined ? {} : { expectSha256: expect }) });
+    const expect = m.type === 'file' ? expectedFileDigest(p.head, info, m.path, label, anchored) : undefined;
+    if (anchored && m.type === 'symlink') checkAnchoredLink(info, m.path, m.linkTarget, label);
+    const w = await writeMember(opts.destDir, m, body, { label, state, ...(expect === undefined ? {} : { expectDigest: expect }) });
     opts.onProgress?.({ kind: 'extract', name: label, member: m.path, bytes: m.size });
     return w;
   };

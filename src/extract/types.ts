@@ -2,6 +2,7 @@
 // unpack and the cache do not care which one ran.
 
 import type { ProgressListener } from '../core/types.js';
+import type { RpmPackageHead } from '../formats/rpm.js';
 
 export type MemberType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | 'socket';
 
@@ -50,6 +51,14 @@ export interface ExtractOptions {
    * CPU-bound local walk needs; a download that sets the pace anyway is better served by 1.
    */
   decodeAhead?: number;
+  /**
+   * RPM: checks the package head (lead, signature and main header) before any member is written;
+   * the pipeline's header signature check (issue 16, resolve/rpm-header-trust.ts). When given,
+   * every member written is anchored to that header: a regular file must match its FILEDIGESTS
+   * entry (whatever FILEDIGESTALGO), a symlink its FILELINKTOS, and a member the header does not
+   * list is refused (IntegrityError). Partial and streaming extraction both honour it.
+   */
+  rpmHeadCheck?: (head: RpmPackageHead) => Promise<void>;
 }
 
 export interface WrittenMember {

@@ -33,6 +33,11 @@ export interface WriteMemberOptions {
   preserveMode?: boolean;
   /** Expected sha256 (hex) of a regular file; a mismatch is an IntegrityError and nothing is published. */
   expectSha256?: string;
+  /**
+   * Expected digest of a regular file in any algorithm node:crypto names (an RPM's FILEDIGESTS in
+   * its FILEDIGESTALGO: md5 on old packages); `source` names who says so, for the message.
+   */
+  expectDigest?: { algo: string; hex: string; source: string };
 }
 
 /** Resolve (and create) destDir once for a series of writeMember calls. */
@@ -140,6 +145,7 @@ export async function writeMember(
   await ensureDir(state, dirname(abs), label, member.path);
   const tmp = tempName(abs);
   const hash = createHash('sha256');
+  const other = opts.expectDigest && opts.expectDigest.algo !== 'sha256' ? createHash(opts.expectDigest.algo) : null;
   let written = 0;
   let digest = '';
   let fh;
@@ -154,6 +160,7 @@ export async function writeMember(
       for await (const chunk of body) {
         if (written + chunk.length > member.size) throw new TruncatedError(`${label}: member ${member.path} has more than the ${member.size} bytes its header promised`, { file: label, format: 'archive' });
         hash.update(chunk);
+        other?.update(chunk);
         let off = 0;
         while (off < chunk.length) {
           const r = await fh.write(chunk, off, chunk.length - off).catch((e: unknown) => Promise.reject(writeError(member.path, member.size, state.root, e)));
@@ -175,6 +182,13 @@ export async function writeMember(
       throw new IntegrityError(`${label}: member ${member.path} has sha256 ${digest}, the package header says ${opts.expectSha256}`, {
         details: { file: label, member: member.path, expected: opts.expectSha256, found: digest },
       });
+    }
+    if (opts.expectDigest) {
+      const { algo, hex, source } = opts.expectDigest;
+      const got = other ? other.digest('hex') : digest;
+      if (got !== hex.toLowerCase()) {
+        throw new IntegrityError(`${label}: member ${member.path} has ${algo} ${got}, ${source} says ${hex}`, { details: { file: label, member: member.path, expected: hex, found: got, algo } });
+      }
     }
     if (opts.preserveMode !== false) await fh.chmod(member.mode & 0o777);
     if (opts.fsync) await fh.sync();

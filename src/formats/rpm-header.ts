@@ -60,6 +60,9 @@ export const RpmTag = {
 /** Signature-header tags (rpmSigTag_e). */
 export const RpmSigTag = {
   HEADERSIGNATURES: 62,
+  /** OpenPGP signatures of the main header: DSA/ECDSA/EdDSA, RSA (binary packets). */
+  DSAHEADER: 267,
+  RSAHEADER: 268,
   SHA1: 269,
   LONGSIZE: 270,
   LONGARCHIVESIZE: 271,
@@ -67,6 +70,8 @@ export const RpmSigTag = {
   SIZE: 1000,
   MD5: 1004,
   PAYLOADSIZE: 1007,
+  /** rpm ≥ 6: the header's OpenPGP signatures, each base64 (STRING_ARRAY). */
+  OPENPGP: 278,
 } as const;
 
 /** RPMFILE_GHOST: listed in the header, absent from the payload. */
@@ -99,6 +104,8 @@ export interface RpmHeader {
   /** 16 + 16·il + dl: the bytes covered by the header digests. */
   size: number;
   entries: Map<number, RpmHeaderEntry>;
+  /** The index entries as stored (16·il bytes): with `data`, the bytes a header signature covers (rpm-sig.ts). */
+  index: Uint8Array;
   /** The data section (dl bytes). */
   data: Uint8Array;
   /** For messages. */
@@ -192,7 +199,7 @@ export function parseRpmHeader(index: Uint8Array, data: Uint8Array, ctx: Ctx & {
     // Later duplicates are ignored, like rpm's lookup which finds the first sorted entry.
     if (!entries.has(e.tag)) entries.set(e.tag, e);
   }
-  return { offset, il: ctx.il, dl: ctx.dl, size: RPM_HEADER_INTRO_SIZE + 16 * ctx.il + ctx.dl, entries, data, label: ctx.label, which: ctx.which };
+  return { offset, il: ctx.il, dl: ctx.dl, size: RPM_HEADER_INTRO_SIZE + 16 * ctx.il + ctx.dl, entries, index, data, label: ctx.label, which: ctx.which };
 }
 
 function elementSize(type: number): number {

@@ -8,3 +8,4 @@
 export { RPM_LEAD_SIZE, RPM_LEAD_MAGIC, RPM_HEADER_MAGIC, RPM_HEADER_INTRO_SIZE, HEADER_TAGS_MAX, HEADER_DATA_MAX, RpmTagType, RpmTag, RpmSigTag, RPMFILE_GHOST, type RpmLead, type RpmHeaderEntry, type RpmHeader, parseRpmLead, parseRpmHeaderIntro, parseRpmHeader, readRpmHeader } from './rpm-header.js';
 export { headerString, headerStringArray, headerIntArray, headerInt } from './rpm-tags.js';
 export { type RpmFileInfo, type RpmInfo, RPM_MAX_FILES, rpmInfo, rpmFiles, type RpmPackageHead, readRpmHead } from './rpm-info.js';
+export { type RpmHeaderSignature, rpmHeaderSignatures, signedHeaderBytes, fileDigestName } from './rpm-sig.js';

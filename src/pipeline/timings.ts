@@ -31,6 +31,7 @@ export class TimingCollector {
   private readonly stageStart = new Map<string, number>();
   private indexMs = 0;
   private signatureMs = 0;
+  private headerSignatureMs = 0;
   private readonly indexes = { network: 0, notModified: 0, cache: 0, bytesFromNetwork: 0 };
   private firstResponse: number | null = null;
   private lastDone: number | null = null;
@@ -55,7 +56,8 @@ export class TimingCollector {
       } else if (e.from === 'not-modified') this.indexes.notModified++;
       else this.indexes.cache++;
     } else if (e.kind === 'signature') {
-      this.signatureMs += e.ms;
+      if (e.packageHeader) this.headerSignatureMs += e.ms;
+      else this.signatureMs += e.ms;
     } else if (e.kind === 'download-start') {
       this.firstResponse ??= now;
     } else if (e.kind === 'download-done') {
@@ -82,6 +84,7 @@ export class TimingCollector {
       otherMs: Math.max(0, totalMs - staged),
       indexReadMs: this.indexMs,
       signatureMs: Math.round(this.signatureMs),
+      headerSignatureMs: Math.round(this.headerSignatureMs),
       indexes: { ...this.indexes },
       firstByteMs,
       transferMs: this.firstResponse !== null && this.lastDone !== null ? Math.max(0, this.lastDone - this.firstResponse) : null,
@@ -106,6 +109,7 @@ export function timingLines(t: FetchTimings, label: string): string[] {
     ['  index read', t.indexReadMs],
     ['  signatures (gpgv)', t.signatureMs],
     ['download', t.downloadMs],
+    ...(t.headerSignatureMs > 0 ? ([['  header signatures (gpgv)', t.headerSignatureMs]] as [string, number][]) : []),
     ['  first byte', t.firstByteMs],
     ['  transfer', t.transferMs],
     ['  decode busy', t.decodeBusyMs],

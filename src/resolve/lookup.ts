@@ -18,7 +18,7 @@ import { parseMirrorList } from './mirrorlist.js';
 import { findInPrimary, type PrimaryPackage } from './repodata.js';
 import { cachedIndexGet, type IndexCacheOptions } from './index-cache.js';
 import { readRepomd } from './rpm-index.js';
-import { isSignatureError, repomdVerifier } from './rpm-trust.js';
+import { isSignatureError, repomdVerifier, rpmGpgcheckFor } from './rpm-trust.js';
 import { PRESETS } from './presets.js';
 import { substituteVars } from './yum-repos.js';
 import { indexTrees, noPublicLocation } from './china-layout.js';
@@ -95,6 +95,7 @@ interface Hit {
   group: string;
   sha256: string | null;
   size: number | null;
+  from?: string; // the origin of the candidate it was found through (gpgcheck: rpm-header-trust.ts)
 }
 
 class RpmLookup {
@@ -167,7 +168,7 @@ class RpmLookup {
           const url = substituteVars(c.template, releaseVars(this.rel, w));
           const h = await this.probe(url);
           if (h === 'broken') break;
-          if (h) hits.set(i, { url, rel: null, group: c.group, sha256: null, size: h.size });
+          if (h) hits.set(i, { url, rel: null, group: c.group, sha256: null, size: h.size, from: c.origin });
         }
         continue;
       }
@@ -175,7 +176,7 @@ class RpmLookup {
       const found = await this.searchRepo(c, pending().map((i) => wanted[i]!));
       const idx = pending();
       found.forEach((h, k) => {
-        if (h) hits.set(idx[k]!, h);
+        if (h) hits.set(idx[k]!, { ...h, from: c.origin });
       });
     }
 
@@ -192,7 +193,8 @@ class RpmLookup {
       const urls = [...new Set([h.url, ...siblings])];
       // A vault or Koji preset says so in --json; everything else is a live mirror.
       const origin = PRESETS.find((p) => h.group === `preset:${p.id}`)?.origin ?? 'mirror';
-      out.push({ ...w, fileName: w.fileName ?? decodeURIComponent(h.url.split('/').pop() ?? w.name), urls, sha256: h.sha256, size: h.size, origin });
+      const gpgcheck = rpmGpgcheckFor(h.from, this.opts.config);
+      out.push({ ...w, fileName: w.fileName ?? decodeURIComponent(h.url.split('/').pop() ?? w.name), urls, sha256: h.sha256, size: h.size, origin, ...(gpgcheck ? { gpgcheck } : {}) });
     });
     return out;
   }

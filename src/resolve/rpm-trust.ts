@@ -11,6 +11,8 @@ import { signatureError, verifySigned } from './deb-trust.js';
 import { readValidated, type IndexCacheOptions } from './index-cache.js';
 import type { MirrorConfig } from './sources.js';
 
+export { rpmGpgcheckFor } from './rpm-header-trust.js';
+
 /** For the repository of `origin` (a candidate's source): a check of repomd.xml's bytes, or undefined when it asks for none. */
 export function repomdVerifier(origin: string, config: MirrorConfig, io: IndexCacheOptions): ((url: string, body: Buffer) => Promise<void>) | undefined {
   const src = config.sources.find((s) => s.origin === origin);

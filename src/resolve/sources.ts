@@ -26,6 +26,8 @@ export interface MirrorSource {
   signedBy?: string;
   /** RPM: `repo_gpgcheck=1` in the repo file: repomd.xml must carry a good repomd.xml.asc (rpm-trust.ts). */
   repoGpgcheck?: boolean;
+  /** RPM: `gpgcheck=1` in the repo file: each package's header signature is verified (rpm-header-trust.ts). */
+  gpgcheck?: boolean;
   /** RPM: the repo file's `gpgkey` paths (file:// URLs as local paths, read under hostRoot). */
   gpgkey?: string[];
 }

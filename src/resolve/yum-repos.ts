@@ -110,6 +110,7 @@ export async function readHostRepos(etcRoot: string, root = '/'): Promise<Mirror
         const access = repoAccess(sec.keys, u, origin, root);
         if (access) src.access = access;
         if (/^(1|yes|true)$/i.test(sec.keys['repo_gpgcheck'] ?? '')) src.repoGpgcheck = true;
+        if (/^(1|yes|true)$/i.test(sec.keys['gpgcheck'] ?? '')) src.gpgcheck = true;
         const keys = (sec.keys['gpgkey'] ?? '').split(/[\s,]+/).filter((k) => k !== '').map((k) => substituteVars(k, vars));
         if (keys.length > 0) src.gpgkey = keys.map((k) => k.replace(/^file:\/\//, ''));
         out.push(src);

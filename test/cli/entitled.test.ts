@@ -28,6 +28,8 @@ interface Manifest {
   pki: Record<string, string>;
   satelliteOrg: string;
   satelliteEnv: string;
+  /** The packages are signed (rpmsign) by this key: the stand-in of /etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-release. */
+  gpgkey: string;
 }
 const root = join(requireFixture('entitled', 'manifest.json'), '..');
 const m = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as Manifest;
@@ -83,6 +85,9 @@ function hostRoot(repo: (o: { cert: string; key: string; ca: string }) => string
   const caName = o.ca === 'satelliteCa' ? 'katello-server-ca.pem' : 'redhat-uep.pem';
   copyFileSync(join(root, m.pki[o.ca ?? 'cdnCa']!), join(r, 'etc', 'rhsm', 'ca', caName));
   writeFileSync(join(r, 'etc', 'yum.repos.d', 'redhat.repo'), repo({ cert, key, ca: `/etc/rhsm/ca/${caName}` }));
+  // gpgcheck = 1: each package's header signature is verified against the repo's gpgkey (issue 16).
+  mkdirSync(join(r, 'etc', 'pki', 'rpm-gpg'), { recursive: true });
+  copyFileSync(join(root, m.gpgkey), join(r, 'etc', 'pki', 'rpm-gpg', 'RPM-GPG-KEY-redhat-release'));
   return r;
 }
 
@@ -162,6 +167,8 @@ describe('entitled RHEL repositories (redhat.repo under KDBG_ROOT, mTLS on 127.0
     const j = JSON.parse(res.stdout) as { vmlinux: string; source: string | null; packages: { name: string; url: string; sha256: string; sha256Verified: boolean }[] };
     expect(sha256File(j.vmlinux)).toBe(vm8.vmlinuxSha256);
     expect(j.source).not.toBeNull();
+    // gpgcheck = 1 in the stanza: both packages' header signatures were verified by the gpgkey.
+    expect(res.stderr.match(/: good header signature \(DSAHEADER\) by [0-9A-F]{40}/g)).toHaveLength(2);
     expect(j.packages.map((p) => [p.name, p.url, p.sha256, p.sha256Verified])).toEqual([
       [vm8.name, `${cdn.url}/${served(vm8.file)}`, vm8.sha256, true],
       [common8.name, `${cdn.url}/${served(common8.file)}`, common8.sha256, true],

@@ -61,8 +61,8 @@ describe('kdbg fetch (RPM fixture mirror)', () => {
     expect(j).toMatchObject({ release: vmPkg.uname, family: 'rhel', vmlinux: join(entryDir, 'vmlinux'), source: join(entryDir, 'source'), cached: true });
     expect(j['packages']).toEqual([
       // el7's payload is one xz block: downloaded whole, its sha256 checked (no partial fetch).
-      { name: vmPkg.name, url: `${server.url}${vmPath}`, sha256: vmPkg.sha256, size: vmPkg.size, cached: true, sha256Verified: true, partial: null, origin: 'mirror' },
-      { name: srcPkg.name, url: `${server.url}/7/x86_64/${srcPkg.file.split('/').pop()}`, sha256: srcPkg.sha256, size: srcPkg.size, cached: true, sha256Verified: true, partial: null, origin: 'mirror' },
+      { name: vmPkg.name, url: `${server.url}${vmPath}`, sha256: vmPkg.sha256, size: vmPkg.size, cached: true, sha256Verified: true, partial: null, origin: 'mirror', headerSignedBy: null },
+      { name: srcPkg.name, url: `${server.url}/7/x86_64/${srcPkg.file.split('/').pop()}`, sha256: srcPkg.sha256, size: srcPkg.size, cached: true, sha256Verified: true, partial: null, origin: 'mirror', headerSignedBy: null },
     ]);
 
     const ls = await runKdbg(['cache', 'ls', '--json', '--cache-dir', cache]);

@@ -46,7 +46,7 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       .option('cache-dir', { type: 'string', describe: 'cache directory (default: KDBG_CACHE_DIR, ./cache in a checkout, else ~/.cache/kdbg)' })
       .option('config', { type: 'string', describe: 'mirror configuration file (default: KDBG_CONFIG, then the per-user and system files)' })
       .option('archives', { type: 'boolean', default: true, describe: 'after the live mirrors, ask the historical archives (Debian snapshot, Launchpad); --no-archives: never' })
-      .option('insecure-skip-signatures', { type: 'boolean', default: false, describe: "read Debian/Ubuntu archives without verifying their InRelease signature (a warning says so on every run; config key insecureSkipSignatures)" })
+      .option('insecure-skip-signatures', { type: 'boolean', default: false, describe: "read Debian/Ubuntu archives without verifying their InRelease signature, and RPMs of gpgcheck=1 / repo_gpgcheck=1 repositories without their signatures (a warning says so on every run; config key insecureSkipSignatures)" })
       .option('offline', { type: 'boolean', default: false, describe: 'answer from the cache only' })
       .option('vmlinux-only', { type: 'boolean', default: false, describe: 'skip the sources package' })
       .option('modules', { type: 'boolean', default: false, describe: "also extract the modules' debug files" })

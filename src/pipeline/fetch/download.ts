@@ -8,6 +8,7 @@ import type { PaceLimits } from '../../download/pace.js';
 import type { ExtractOptions, ExtractResult } from '../../extract/types.js';
 import type { ExtractJob, FetchContext, JobResult } from './options.js';
 import { partialFetch } from './partial.js';
+import { rpmHeadCheck } from './rpm-signature.js';
 import type { ResolvedPlan } from './plan.js';
 
 async function extractJobs(ctx: FetchContext, plan: ResolvedPlan, staging: string): Promise<ExtractJob[]> {
@@ -49,6 +50,8 @@ async function wholeDownload(ctx: FetchContext, job: ExtractJob, pace: PaceLimit
       if (job.stopAfter !== undefined) xo.stopAfter = job.stopAfter;
       if (job.stopAtListed) xo.stopAtListed = true;
       if (opts.signal) xo.signal = opts.signal;
+      const check = rpmHeadCheck(job.pkg, emit);
+      if (check) xo.rpmHeadCheck = check;
       return extractPackage(chunks, xo);
     },
     onProgress: emit,

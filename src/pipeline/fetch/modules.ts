@@ -12,10 +12,11 @@ import type { Cache } from '../../cache/index.js';
 import { IntegrityError } from '../../core/errors.js';
 import type { RandomAccess } from '../../core/byte-source.js';
 import type { FetchResult } from '../../core/fetch-result.js';
-import type { ResolvedPackage } from '../../core/types.js';
+import type { ResolvedPackage, RpmGpgcheck } from '../../core/types.js';
 import { processEnv } from '../../core/env.js';
 import { ignoreEvents } from '../events.js';
 import type { FetchOptions } from './options.js';
+import { headCheckFor } from './rpm-signature.js';
 
 export interface ModuleDebugFile {
   name: string;
@@ -222,7 +223,7 @@ async function fromSmallPackage(
  */
 async function fromRpm(
   cache: Cache,
-  vm: { fileName: string; url: string; sha256: string; size: number },
+  vm: { fileName: string; url: string; sha256: string; size: number; gpgcheck?: RpmGpgcheck },
   todo: Set<string>,
   dest: string,
   adopt: (w: { path: string; member: { path: string } }[], fileName: string) => Promise<void>,
@@ -230,6 +231,8 @@ async function fromRpm(
   opts: FetchOptions,
 ): Promise<string> {
   const ra = await openPackage(cache, vm, opts);
+  // A package from a gpgcheck=1 repository: its header signature is checked again (issue 16).
+  const check = opts.insecureSkipSignatures ? undefined : headCheckFor(vm, vm.url, opts.onProgress ?? ignoreEvents);
   if (!ra) return `${vm.fileName}: the mirror does not serve byte ranges; kdbg fetch --modules extracts every module`;
   try {
     const { tryPartialExtract } = await import('../../extract/partial.js');
@@ -239,6 +242,7 @@ async function fromRpm(
       select: (m) => m.type === 'file' && todo.has(moduleOfPath(m.path) ?? ''),
       stopAfter: todo.size,
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(check ? { rpmHeadCheck: check } : {}),
     });
     // Null: none of them in the header's file list, or one xz block (el7's w2.xzdio), where every
     // module is behind the whole payload: decoded again from the kept package, if it was kept.
@@ -259,13 +263,14 @@ async function fromRpm(
  */
 async function wholeAgain(
   cache: Cache,
-  vm: { fileName: string; url: string; sha256: string; size: number },
+  vm: { fileName: string; url: string; sha256: string; size: number; gpgcheck?: RpmGpgcheck },
   todo: Set<string>,
   dest: string,
   adopt: (w: { path: string; member: { path: string } }[], fileName: string) => Promise<void>,
   packages: ModuleDebugResult['packages'],
   opts: FetchOptions,
 ): Promise<boolean> {
+  const check = opts.insecureSkipSignatures ? undefined : headCheckFor(vm, vm.url, opts.onProgress ?? ignoreEvents);
   const local = await cache.findPackage(vm.sha256 || null, vm.fileName);
   if (!local) return false;
   const t0 = Date.now();
@@ -286,6 +291,7 @@ async function wholeAgain(
     stopAfter: want,
     stopAtListed: true,
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(check ? { rpmHeadCheck: check } : {}),
   });
   await adopt(r.written, vm.fileName);
   const ms = Date.now() - t0;

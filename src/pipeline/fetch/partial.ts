@@ -2,9 +2,10 @@
 
 import type { Cache } from '../../cache/index.js';
 import type { PaceLimits } from '../../download/pace.js';
-import { IntegrityError } from '../../core/errors.js';
+import { IntegrityError, SignatureError } from '../../core/errors.js';
 import type { PartialFetchProvenance, ProgressListener } from '../../core/types.js';
 import type { ExtractJob, JobResult } from './options.js';
+import { rpmHeadCheck } from './rpm-signature.js';
 
 /**
  * Below this size a package is downloaded whole: the partial path's own reads (a 64 KiB window at
@@ -33,7 +34,8 @@ export async function partialFetch(job: ExtractJob, cache: Cache, emit: Progress
   try {
     const ra = await openRangeReader(url, pkg.size, { ...(signal ? { signal } : {}), ...(pace ? { pace } : {}) });
     if (!ra) return null;
-    const r = await tryPartialExtract(ra, pkg.kind, { destDir: job.dir, select: job.selector, stopAfter: job.stopAfter, label: pkg.fileName, onProgress: emit, ...(signal ? { signal } : {}) });
+    const check = rpmHeadCheck(pkg, emit);
+    const r = await tryPartialExtract(ra, pkg.kind, { destDir: job.dir, select: job.selector, stopAfter: job.stopAfter, label: pkg.fileName, onProgress: emit, ...(signal ? { signal } : {}), ...(check ? { rpmHeadCheck: check } : {}) });
     if (!r) return null;
     const partial: PartialFetchProvenance = { bytesFetched: ra.bytesReceived, blocksDecoded: r.partial.blocksDecoded, blocksTotal: r.partial.blocksTotal };
     emit({
@@ -43,7 +45,7 @@ export async function partialFetch(job: ExtractJob, cache: Cache, emit: Progress
     return { job, r: { url, sha256: pkg.sha256 ?? '', size: pkg.size, cached: false, path: null, consumed: r, sha256Verified: false, partial } };
   } catch (e) {
     signal?.throwIfAborted();
-    if (e instanceof IntegrityError) throw e;
+    if (e instanceof IntegrityError || e instanceof SignatureError) throw e; // the whole package would be refused too
     emit({ kind: 'warning', code: 'KDBG_E_NETWORK', message: `${pkg.fileName}: partial fetch failed (${(e as Error).message}); downloading the whole package` });
     await cache.removeTree(job.dir);
     return null;

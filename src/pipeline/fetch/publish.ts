@@ -7,6 +7,7 @@ import type { CacheEntry } from '../../core/types.js';
 import type { FetchedPackage, FetchResult } from '../../core/fetch-result.js';
 import type { FetchContext, JobResult } from './options.js';
 import type { ResolvedPlan } from './plan.js';
+import { headerSigner } from './rpm-signature.js';
 import type { VerifiedVmlinux } from './verify.js';
 
 /** The deepest directory containing every path. */
@@ -83,6 +84,8 @@ function provenance(plan: ResolvedPlan, results: JobResult[]): FetchedPackage[] 
     sha256Verified: r.sha256Verified,
     partial: r.partial,
     origin: job.pkg.origin ?? 'mirror',
+    ...(job.pkg.gpgcheck ? { gpgcheck: job.pkg.gpgcheck } : {}),
+    ...(headerSigner(job.pkg) ? { headerSignedBy: headerSigner(job.pkg)! } : {}),
     role: job.pkg.role,
     path: r.path,
   }));
@@ -108,7 +111,7 @@ export async function publish(ctx: FetchContext, plan: ResolvedPlan, results: Jo
     modules: layout.modules,
     buildId: vm.buildId,
     banner: dump?.banner ?? previous?.entry.banner ?? null,
-    packages: packages.map(({ name, fileName, url, sha256, size, sha256Verified, partial, origin }) => ({
+    packages: packages.map(({ name, fileName, url, sha256, size, sha256Verified, partial, origin, gpgcheck, headerSignedBy }) => ({
       name,
       fileName,
       url,
@@ -118,6 +121,8 @@ export async function publish(ctx: FetchContext, plan: ResolvedPlan, results: Jo
       sha256Verified: sha256Verified ?? true,
       partial: partial ?? null,
       origin: origin ?? 'mirror',
+      ...(gpgcheck ? { gpgcheck } : {}),
+      ...(headerSignedBy ? { headerSignedBy } : {}),
     })),
     createdAt: new Date().toISOString(),
     ...(layout.image ? { image: layout.image, imageSha256: vm.imageSha256 } : {}),
