@@ -8,6 +8,7 @@
 import { readMeta, writeMeta } from '../cache/meta.js';
 import { InputFormatError, NetworkError } from '../core/errors.js';
 import { parseRetryAfter } from '../core/retry.js';
+import { discardBody as drain } from '../core/http-body.js';
 import type { HttpFetcher, HttpResponse, ProgressListener } from '../core/types.js';
 
 /** Tries of one metadata request while the service answers 429/503. */
@@ -55,13 +56,6 @@ export interface ArchiveClientOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-async function drain(res: HttpResponse): Promise<void> {
-  try {
-    await res.body[Symbol.asyncIterator]().return?.();
-  } catch {
-    // thrown away
-  }
-}
 
 export class ArchiveClient {
   /** Requests sent to the service by this client (cache answers not counted). */

@@ -12,6 +12,7 @@
 
 import { readIndexBlob, writeIndexBlob } from '../cache/index-store.js';
 import { readMeta, writeMeta } from '../cache/meta.js';
+import { discardBody as discard } from '../core/http-body.js';
 import type { HttpFetcher, HttpResponse, ProgressListener } from '../core/types.js';
 import { readIndexWithRetry } from './index-read.js';
 import { forgetRows } from './deb-parsed.js';
@@ -73,13 +74,6 @@ export async function* oneChunk(buf: Uint8Array): AsyncGenerator<Uint8Array> {
   yield buf;
 }
 
-async function discard(res: HttpResponse): Promise<void> {
-  try {
-    await res.body[Symbol.asyncIterator]().return?.();
-  } catch {
-    // thrown away; its errors do not matter
-  }
-}
 
 async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];

@@ -6,6 +6,7 @@
 
 import { AccessError, InputFormatError, NetworkError, NotFoundError } from '../core/errors.js';
 import { archiveFor, resolveFromArchives } from './archives.js';
+import { discardBody as discard } from '../core/http-body.js';
 import type { HttpFetcher, HttpResponse, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
 import { compareEvr } from '../release/index.js';
 import type { MirrorConfig } from './sources.js';
@@ -77,13 +78,6 @@ export function resolveHref(base: string, href: string, xmlBase: string | null =
   return new URL(href, b).href;
 }
 
-async function discard(res: HttpResponse): Promise<void> {
-  try {
-    await res.body[Symbol.asyncIterator]().return?.();
-  } catch {
-    // the body is being thrown away; its errors do not matter
-  }
-}
 
 /** Attempt results that say nothing about whether the package exists. */
 const FAILURE = /^(HTTP 5|HTTP 429|timeout|network|bad index|connection lost)/;
