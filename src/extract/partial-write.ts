@@ -77,7 +77,7 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
     let next = 0;
     let failed = false;
     const lane = async (): Promise<void> => {
-      const decoder = new XzBlockDecoder(opts.label);
+      const decoder = new XzBlockDecoder(opts.label, { recycle: true });
       try {
         while (!failed && next < blocks.length) {
           const b = blocks[next++]!;

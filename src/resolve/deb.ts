@@ -261,7 +261,7 @@ async function scanIndexUrl(
   const checked = hashCheckedGet((u) => netIndexGet(u, opts), want);
   // Rows are kept only for the bytes the Release names (not a mirror caught mid-sync).
   let verified = false;
-  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http }, checked.get, () => (verified = true));
+  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http, memo: false }, checked.get, () => (verified = true));
   const found: Candidate[] = [];
   const add = (s: Record<string, string>): void => {
     const name = s['Package'];
