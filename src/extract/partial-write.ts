@@ -72,15 +72,20 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
   };
   try {
     const predecoded = reader.takeCached(blocks);
-    // Two lanes more than cores: a lane waits for its raw block, its writes and the main thread
-    // between decodes, and the spare lanes keep every core decoding meanwhile (Debian's vmlinux
-    // on 2 cores: 2 lanes 4.0–4.5 s, 4 lanes 3.5–4.0 s, 16 MiB more RSS). Bounded by the pool.
-    const concurrency = Math.max(1, opts.concurrency ?? Math.min(defaultDecodeConcurrency() + 2, threadPoolSize()));
-    const raw = new RawPrefetcher(reader, blocks.filter((b) => !predecoded.has(b.index)), opts.prefetch ?? 2);
+    // One lane more than cores: a lane waits for its raw block, its writes and the main thread
+    // between decodes, and the spare lane keeps the cores decoding meanwhile (Debian's vmlinux on
+    // 2 cores: 2 lanes 4.0–4.5 s, 4 lanes 3.5–4.0 s). Each lane holds a decoder (9 MiB for
+    // Debian's xz -6) and a raw block (1.8–7.4 MB in Debian's kernel debs), and each block fetched
+    // ahead one more raw block: with 4 lanes and 2 ahead the extraction alone peaked at 196–204 MB
+    // RSS, with 3 lanes and 1 ahead at 171–176 MB (session 6, scripts/bench/partial.mjs over HTTP
+    // on 127.0.0.1, two runs each at load 9–11; the wall times at that load said nothing), which
+    // keeps the whole fetch under the 200 MB of issue 19. Bounded by the pool.
+    const concurrency = Math.max(1, opts.concurrency ?? Math.min(defaultDecodeConcurrency() + 1, threadPoolSize()));
+    const raw = new RawPrefetcher(reader, blocks.filter((b) => !predecoded.has(b.index)), opts.prefetch ?? 1);
     let next = 0;
     let failed = false;
     const lane = async (): Promise<void> => {
-      const decoder = new XzBlockDecoder(opts.label);
+      const decoder = new XzBlockDecoder(opts.label, { recycle: true });
       try {
         while (!failed && next < blocks.length) {
           const b = blocks[next++]!;

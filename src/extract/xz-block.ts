@@ -71,6 +71,11 @@ export interface XzBlockDecoderOptions {
    * bounded bursts, paced by the sink. A caller that keeps every piece anyway may pass Infinity.
    */
   feed?: number;
+  /**
+   * The sink is done with each piece when its promise resolves (it writes it and keeps no view):
+   * the decoder's 1 MiB output buffers are then reused instead of left to the garbage collector.
+   */
+  recycle?: boolean;
 }
 
 /** Where a decoded piece goes: `at` is its offset in the block; the next piece waits for it. */
@@ -97,12 +102,45 @@ export class XzBlockDecoder {
   private carry: Uint8Array | null = null;
   private broken = false;
   private readonly feed: number;
+  /** Output buffers the sink is done with, for the decoder's next one (recycle; at most two). */
+  private readonly spare: Buffer[] = [];
+  /** The decoder's output buffers, oldest first, that pieces may still point into (recycle). */
+  private readonly live: Buffer[] | null = null;
 
   constructor(
     private readonly label: string,
     opts: XzBlockDecoderOptions = {},
   ) {
     this.feed = opts.feed ?? 64 * 1024;
+    // node-liblzma takes a fresh zero-filled 1 MiB Buffer each time its output buffer is full
+    // (XzStream._reallocateBuffer) and hands out views into it. 633 MB of output is 633 such
+    // buffers of garbage, and V8 collects ArrayBuffers only when tens of MB of them have piled
+    // up: 30-60 MB of dead output between collections on a Debian vmlinux, in the peak RSS. With
+    // `recycle` the buffers go back to the decoder. If the binding changes, it is left alone.
+    const u = this.u as unknown as { _reallocateBuffer?: () => void; _offset: number; _buffer: Buffer; _chunkSize: number };
+    if (opts.recycle && typeof u._reallocateBuffer === 'function' && typeof u._chunkSize === 'number' && Buffer.isBuffer(u._buffer)) {
+      const live: Buffer[] = [u._buffer];
+      const spare = this.spare;
+      this.live = live;
+      u._reallocateBuffer = function (this: typeof u): void {
+        this._offset = 0;
+        this._buffer = spare.pop() ?? Buffer.allocUnsafe(this._chunkSize);
+        live.push(this._buffer);
+      };
+    }
+  }
+
+  /**
+   * A piece was read. If it is a view into decoder buffer k (not a copy the stream made by joining
+   * queued pieces), every piece of the buffers before k was read before it and has been sunk
+   * (one piece at a time, in order): those buffers are free, as the decoder has moved past them.
+   */
+  private seen(piece: Uint8Array): void {
+    const live = this.live;
+    if (!live) return;
+    const k = live.findIndex((b) => b.buffer === piece.buffer);
+    if (k <= 0) return;
+    for (const b of live.splice(0, k)) if (this.spare.length < 2) this.spare.push(b);
   }
 
   /** Write `chunk`; resolves when the decoder has consumed it (its transform callback). */
@@ -133,6 +171,7 @@ export class XzBlockDecoder {
           const r = await this.out.next();
           if (r.done) throw new IntegrityError(`${label}: xz block ${block.index} decoded to ${at} bytes, the index says ${block.uncompressedSize}`, where);
           piece = r.value;
+          this.seen(piece);
         }
         if (piece.length > block.uncompressedSize - at) {
           this.carry = piece.subarray(block.uncompressedSize - at);

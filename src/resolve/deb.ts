@@ -23,7 +23,8 @@
 import { NetworkError, NotFoundError, UsageError } from '../core/errors.js';
 import type { HttpFetcher, HttpResponse, KernelRelease, ProgressListener, ResolvedPackage, WantedPackage } from '../core/types.js';
 import { archiveRoot, archivesFromSources, codenamesOf, readAptSources, suitesFor, type AptSource } from './apt-sources.js';
-import { debVersionCompare, parsePackagesStanzas } from './deb-index.js';
+import { debVersionCompare } from './deb-index.js';
+import { isDebugPackageName, scanPackagesStanzas } from './deb-scan.js';
 import { decompressIndex } from './decompress.js';
 import { readIndexWithRetry, TRANSIENT } from './index-read.js';
 import { cachedIndexGet } from './index-cache.js';
@@ -224,7 +225,10 @@ export async function debIndexLocationsFor(
 
 const FIELDS = new Set(['Package', 'Version', 'Architecture', 'Filename', 'Size', 'SHA256']);
 
-/** Read one index (first existing of .xz/.gz/plain) and collect stanzas of the wanted packages. */
+/**
+ * Read one index (first existing of .xz/.gz/plain) and collect stanzas of the wanted packages.
+ * Only debug packages (names ending in -dbg or -dbgsym, deb-scan.ts) are seen.
+ */
 export async function scanIndex(loc: IndexLocation, wantName: (name: string) => boolean, arch: string, opts: DebResolveOptions, attempts: Attempt[]): Promise<Candidate[]> {
   // The suite's verified Release names each index by its SHA256 (deb-suite.ts): a stored one is
   // read from the cache, names the suite does not list are not asked for, the rest are checked.
@@ -257,7 +261,7 @@ async function scanIndexUrl(
   const checked = hashCheckedGet((u) => netIndexGet(u, opts), want);
   // Rows are kept only for the bytes the Release names (not a mirror caught mid-sync).
   let verified = false;
-  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http }, checked.get, () => (verified = true));
+  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http, memo: false }, checked.get, () => (verified = true));
   const found: Candidate[] = [];
   const add = (s: Record<string, string>): void => {
     const name = s['Package'];
@@ -289,8 +293,9 @@ async function scanIndexUrl(
         opts.onProgress?.({ kind: 'info', message: `reading ${url}` });
         found.length = 0;
         keep = [];
-        for await (const s of parsePackagesStanzas(decompressIndex(res.body, url), { fields: FIELDS, label: url })) {
-          if (root && s['Package'] !== undefined) keep.push(rowOf(s).join('\t'));
+        // Only debug packages are looked at (deb-scan.ts): every name kdbg asks for is one.
+        for await (const s of scanPackagesStanzas(decompressIndex(res.body, url, { whole: true }), isDebugPackageName, { fields: FIELDS, label: url })) {
+          if (root) keep.push(rowOf(s).join('\t'));
           add(s);
         }
         return found;

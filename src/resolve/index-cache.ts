@@ -28,6 +28,12 @@ export interface IndexCacheOptions {
   rawGet?: ((url: string, headers: Record<string, string>) => Promise<HttpResponse>) | undefined;
   /** A thrown failure in words (default `network: <message>`). */
   why?: ((e: unknown) => string) | undefined;
+  /**
+   * Keep index bodies in memory for the rest of the process (default true). Debian keeps its
+   * parsed rows instead (deb-parsed.ts), so its 9 MB Packages.xz would only add to the peak RSS
+   * of the extraction that follows.
+   */
+  memo?: boolean | undefined;
 }
 
 /** How long one process trusts a Release/repomd.xml it has validated (a batch asks once). */
@@ -159,7 +165,7 @@ export function cachedIndexGet(
     if (sha256 && root) {
       const buf = blobsThisRun.get(sha256) ?? (await readIndexBlob(root, sha256).catch(() => null));
       if (buf) {
-        remember(sha256, buf);
+        if (o.memo !== false) remember(sha256, buf);
         onVerified?.();
         // Reported when the reader is done with it, as a network read is: both include the parse.
         const body = async function* (): AsyncGenerator<Uint8Array> {
@@ -181,7 +187,7 @@ export function cachedIndexGet(
     const done = async (buf: Buffer): Promise<void> => {
       o.onProgress?.({ kind: 'index', url, from: 'network', bytes: buf.length, ms: Date.now() - t0 });
       if (sha256 && root && (await writeIndexBlob(root, sha256, buf).catch(() => false))) {
-        remember(sha256, buf);
+        if (o.memo !== false) remember(sha256, buf);
         onVerified?.();
       }
     };

@@ -187,7 +187,7 @@ describe('Debian: what the distribution signed is the only thing trusted', () =>
     await refusal(resolve(m.url, trustKeys(key), { cacheRoot: cache }));
     const signed = /^ ([0-9a-f]{64}) +\d+ main\/binary-amd64\/Packages\.xz$/m.exec(readFileSync(join(m.root, 'dists/bookworm-security/InRelease'), 'utf8'))![1]!;
     expect(() => readFileSync(join(cache, 'meta', 'index', signed))).toThrow();
-    expect(() => readFileSync(join(cache, 'meta', 'index', `${signed}.rows`))).toThrow();
+    expect(() => readFileSync(join(cache, 'meta', 'index', `${signed}.dbg-rows`))).toThrow();
   });
 
   it('a cached InRelease (answered 304) is verified again: one altered in the cache is refused', async () => {

@@ -8,6 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'n
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { undiciFetcher } from '../../src/download/http.js';
 import { parseRelease, wantedPackages } from '../../src/release/index.js';
@@ -69,6 +70,17 @@ describe('Debian: Packages indexes by the Release SHA256', () => {
     const withRelease = firstReqs.filter((r) => r.path.endsWith('/InRelease') && r.status === 200).map((r) => r.path.replace(/InRelease$/, ''));
     expect(withRelease.length).toBeGreaterThanOrEqual(2);
     expect(firstReqs.filter((r) => isIndex(r.path) && r.status === 404 && withRelease.some((d) => r.path.startsWith(d)))).toEqual([]);
+    // Beside each stored index, the rows of its debug packages only (resolve/deb-scan.ts), as the index has them.
+    const stored = readdirSync(join(cache, 'meta', 'index')).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    expect(stored.length).toBe(firstIndexes.length);
+    for (const n of stored) {
+      const raw = readFileSync(join(cache, 'meta', 'index', n));
+      const text = (raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : execFileSync('xz', ['-dcf'], { input: raw })).toString('utf8');
+      const debug = text.split(/\n\n+/).map((st) => /^Package: (.*)$/m.exec(st)?.[1]).filter((p): p is string => p !== undefined && /-dbg(sym)?$/.test(p));
+      const rows = readFileSync(join(cache, 'meta', 'index', `${n}.dbg-rows`), 'utf8');
+      expect(rows === '' ? [] : rows.split('\n').map((l) => l.split('\t')[0])).toEqual(debug);
+    }
+    expect(readdirSync(join(cache, 'meta', 'index')).filter((n) => n.endsWith('.rows'))).toEqual([]);
 
     forgetIndexMemo(); // a new process, same cache
     const b1 = server.requests.length;
