@@ -218,6 +218,10 @@ describe('--no-partial / partialFetch: false: the signed sha256 reaches the vmli
     expect(item.error.exitCode).toBe(65);
     expect(item.error.message).toContain(FILE);
     nothingPublished(cache);
+    // --partial on the command line overrides the config: the gap again.
+    const p = await runKdbg(['fetch', REL, '--partial', '--mirror', bad.url, '--config', cfg, '--cache-dir', cache, '--json', '-q']);
+    expect(p.code, p.stderr).toBe(0);
+    expect((JSON.parse(p.stdout) as FetchJson).packages[0]).toMatchObject({ sha256Verified: false });
   });
 
   it('a good mirror with --no-partial: exit 0, sha256Verified: true, partial: null, the package not kept', async () => {

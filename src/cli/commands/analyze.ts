@@ -95,7 +95,7 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
           ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
           ...(argv.config !== undefined ? { configFile: argv.config } : {}),
           offline: argv.offline,
-          ...(argv.partial === false ? { partialFetch: false } : {}),
+          ...(argv.partial !== undefined ? { partialFetch: argv.partial } : {}),
         },
         modules: argv.modules,
         ...(argv.crash !== undefined ? { crash: argv.crash } : {}),

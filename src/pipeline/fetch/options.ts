@@ -56,7 +56,8 @@ export interface FetchOptions {
    * package is downloaded whole and its sha256 checked against the index (which the InRelease
    * signature covers, docs/signatures.md) before anything is published, so the signature chain
    * reaches the vmlinux; unless keepPackages is true the package is then dropped after
-   * extraction. Unset: the config's `partialFetch`, else partial when possible (see keepPackages).
+   * extraction. true (`--partial`): partial when possible whatever the config says. Unset: the
+   * config's `partialFetch`, else partial when possible (see keepPackages).
    */
   partialFetch?: boolean;
   /** Progress, stage and diagnostic events (src/pipeline/events.ts). */
