@@ -191,7 +191,7 @@ class RpmLookup {
       const gpgcheck = rpmGpgcheckFor(h.from, this.opts.config);
       out.push({ ...w, fileName: w.fileName ?? decodeURIComponent(h.url.split('/').pop() ?? w.name), urls, sha256: h.sha256, size: h.size, origin, ...(gpgcheck ? { gpgcheck } : {}) });
     });
-    return withRemoteKeys(out, { http: this.opts.http, cacheRoot: this.opts.cacheRoot, onProgress: this.opts.onProgress, signal: this.opts.signal, timeoutMs: this.timeoutMs }); // gpgkey=https://… (rpm-remote-keys.ts)
+    return withRemoteKeys(out, { http: this.opts.http, cacheRoot: this.opts.cacheRoot, onProgress: this.opts.onProgress, signal: this.opts.signal, timeoutMs: this.timeoutMs, vars: releaseVars(this.rel) }); // gpgkey=https://…, $releasever (rpm-remote-keys.ts)
   }
 
   private notFound(missing: WantedPackage[]): NotFoundError | NetworkError | AccessError {

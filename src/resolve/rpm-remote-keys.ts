@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../cache/fs-util.js';
 import { discardBody } from '../core/http-body.js';
 import { SignatureError } from '../core/errors.js';
 import type { HttpFetcher, ProgressListener, ResolvedPackage } from '../core/types.js';
+import { substituteVars } from './yum-repos.js';
 
 /** Public key files are a few KB; distribution bundles of every key stay far under this. */
 export const MAX_KEY_BYTES = 1 << 20;
@@ -28,6 +29,8 @@ export interface RemoteKeyOptions {
   onProgress?: ProgressListener | undefined;
   signal?: AbortSignal | undefined;
   timeoutMs: number;
+  /** The release's variables ($releasever, $basearch): gpgkey paths and URLs name them (`RPM-GPG-KEY-fedora-$releasever-$basearch`), as dnf fills them in. */
+  vars?: Record<string, string> | undefined;
 }
 
 const sha256 = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
@@ -130,18 +133,22 @@ async function fetchKey(url: string, repo: string, o: RemoteKeyOptions): Promise
   return file;
 }
 
-/** The packages with every remote gpgkey replaced by its local file (fetched or kept); unfetchable ones stay in `remote`, with the reason. */
+/**
+ * The packages with the release's variables filled into their gpgkeys, and every remote gpgkey
+ * replaced by its local file (fetched or kept); unfetchable ones stay in `remote`, with the reason.
+ */
 export async function withRemoteKeys(pkgs: ResolvedPackage[], o: RemoteKeyOptions): Promise<ResolvedPackage[]> {
   const out: ResolvedPackage[] = [];
+  const fill = (k: string): string => (o.vars ? substituteVars(k, o.vars) : k);
   for (const p of pkgs) {
     const g = p.gpgcheck;
-    if (!g || g.remote.length === 0) {
+    if (!g) {
       out.push(p);
       continue;
     }
-    const keys = [...g.keys];
+    const keys = g.keys.map(fill);
     const remote: string[] = [];
-    for (const url of g.remote) {
+    for (const url of g.remote.map(fill)) {
       if (!/^https?:\/\//.test(url)) {
         remote.push(url);
         continue;

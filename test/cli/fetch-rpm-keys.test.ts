@@ -33,8 +33,9 @@ const keyDir = tmpDir('kdbg-rpmkeys-keys-');
 beforeAll(async () => {
   server = await startMirrorServer(root);
   copyFileSync(join(root, manifest.key), join(keyDir, 'RPM-GPG-KEY.asc'));
-  // The binary form of the same key, as gpg writes it.
-  execFileSync('gpg', ['--batch', '--yes', '--dearmor', '--output', join(keyDir, 'RPM-GPG-KEY.gpg'), join(root, manifest.key)]);
+  // The binary form of the same key, as gpg writes it, under the arch (a gpgkey URL naming $basearch).
+  mkdirSync(join(keyDir, 'x86_64'));
+  execFileSync('gpg', ['--batch', '--yes', '--dearmor', '--output', join(keyDir, 'x86_64', 'RPM-GPG-KEY.gpg'), join(root, manifest.key)]);
   writeFileSync(join(keyDir, 'portal.html'), '<!DOCTYPE html>\n<html><head><title>Sign in to the network</title></head><body>Accept the terms</body></html>\n');
   writeFileSync(join(keyDir, 'huge.key'), randomBytes(10 << 20));
   keys = await startMirrorServer(keyDir);
@@ -62,6 +63,7 @@ function hostRoot(url: string, repoLines: string[], conf: { yum?: string; dnf?: 
   mkdirSync(join(r, 'etc/pki/rpm-gpg'), { recursive: true });
   mkdirSync(join(r, 'etc/dnf'), { recursive: true });
   copyFileSync(join(root, manifest.key), join(r, 'etc/pki/rpm-gpg/RPM-GPG-KEY-kdbg-fixture'));
+  copyFileSync(join(root, manifest.key), join(r, 'etc/pki/rpm-gpg/RPM-GPG-KEY-kdbg-x86_64'));
   if (conf.yum !== undefined) writeFileSync(join(r, 'etc/yum.conf'), conf.yum);
   if (conf.dnf !== undefined) writeFileSync(join(r, 'etc/dnf/dnf.conf'), conf.dnf);
   writeFileSync(join(r, 'etc/yum.repos.d/kdbg-debuginfo.repo'), ['[kdbg-debuginfo]', 'name=kdbg fixture debuginfo', `baseurl=${url}`, 'enabled=0', ...repoLines, ''].join('\n'));
@@ -101,8 +103,8 @@ const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('gpgcheck from [main] of yum.conf / dnf.conf', () => {
   const key = 'gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-kdbg-fixture';
-  it('yum.conf [main] gpgcheck=1, the repo says nothing: its packages are verified', async () => {
-    const r = await fetch(hostRoot(`${server.url}/good/`, [key], { yum: '[main]\ngpgcheck=1\ninstallonly_limit=3\n' }));
+  it('yum.conf [main] gpgcheck=1, the repo says nothing: its packages are verified (against a gpgkey path naming $basearch)', async () => {
+    const r = await fetch(hostRoot(`${server.url}/good/`, ['gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-kdbg-$basearch'], { yum: '[main]\ngpgcheck=1\ninstallonly_limit=3\n' }));
     expect(signedBy(r)).toEqual(SIGNED);
   });
   it('the same with unsigned packages: refused (no signature), naming the repo', async () => {
@@ -136,8 +138,8 @@ describe('a remote gpgkey (http on 127.0.0.1)', () => {
     expect(signedBy(again)).toEqual(SIGNED);
     expect(keyRequests('RPM-GPG-KEY.asc') - before).toBe(1);
   });
-  it('binary (gpg --dearmor): the same check passes', async () => {
-    const r = await fetch(hostRoot(`${server.url}/good/`, ['gpgcheck=1', `gpgkey=${keys.url}/RPM-GPG-KEY.gpg`]));
+  it('binary (gpg --dearmor), its URL naming $basearch (filled in for the release, as dnf does): the same check passes', async () => {
+    const r = await fetch(hostRoot(`${server.url}/good/`, ['gpgcheck=1', `gpgkey=${keys.url}/$basearch/RPM-GPG-KEY.gpg`]));
     expect(signedBy(r)).toEqual(SIGNED);
   });
   it('packages signed by another key than the remote one: refused (unknown key)', async () => {
@@ -175,7 +177,7 @@ describe('a config file repo entry with gpgkey', () => {
     expect(signedBy(r)).toEqual(SIGNED);
   });
   it('a key URL: verified', async () => {
-    const r = await fetch(emptyRoot(), { config: config(`${server.url}/good/`, [`${keys.url}/RPM-GPG-KEY.gpg`]) });
+    const r = await fetch(emptyRoot(), { config: config(`${server.url}/good/`, [`${keys.url}/x86_64/RPM-GPG-KEY.gpg`]) });
     expect(signedBy(r)).toEqual(SIGNED);
   });
   it('unsigned packages from an entry with a gpgkey: refused', async () => {
