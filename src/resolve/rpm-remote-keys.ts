@@ -39,8 +39,10 @@ const sha256 = (b: Uint8Array | string): string => createHash('sha256').update(b
 export function notAPublicKey(data: Buffer): string | null {
   if (data.length === 0) return 'empty';
   const head = data.subarray(0, 512).toString('latin1');
-  if (/^\s*-----BEGIN PGP PUBLIC KEY BLOCK-----/.test(head)) return null;
+  // An error or captive-portal page first, even one that quotes a key: it is not the key file.
   if (/^\s*(<!doctype html|<html|<\?xml|<head|<body)/i.test(head)) return 'an HTML page, not an OpenPGP public key';
+  // Armor may follow a few lines of text (a comment naming the key), as gpg and rpm accept it.
+  if (/^-----BEGIN PGP PUBLIC KEY BLOCK-----\r?$/m.test(data.toString('latin1'))) return null;
   if (/^\s*-----BEGIN PGP /.test(head)) return `ASCII armor of another kind (${/-----BEGIN (PGP [A-Z ]+)-----/.exec(head)?.[1] ?? '?'}), not a public key block`;
   // Binary: the first packet must be a public key (tag 6), in the old or the new packet format.
   const b = data[0]!;

@@ -97,6 +97,8 @@ describe('what a fetched gpgkey must be', () => {
     expect(notAPublicKey(armored)).toBeNull();
     const binary = execFileSync('gpg', ['--batch', '--dearmor'], { input: armored });
     expect(notAPublicKey(binary)).toBeNull();
+    expect(notAPublicKey(Buffer.concat([Buffer.from('The fixture signing key\n\n'), armored]))).toBeNull();
+    expect(notAPublicKey(Buffer.concat([Buffer.from('<html><body><pre>\n'), armored]))).toBe('an HTML page, not an OpenPGP public key');
     expect(notAPublicKey(Buffer.from('\n<!DOCTYPE html><html><body>404</body></html>'))).toBe('an HTML page, not an OpenPGP public key');
     expect(notAPublicKey(Buffer.from('-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nxx\n'))).toMatch(/^ASCII armor of another kind \(PGP PRIVATE KEY BLOCK\)/);
     expect(notAPublicKey(Buffer.from('just some text'))).toBe('neither an ASCII-armored nor a binary OpenPGP public key');
