@@ -36,7 +36,7 @@ export interface LoadConfigOptions {
 }
 
 const SELECTOR = /^(\*|rpm|rhel|oracle-uek|fedora|amazon|debian|ubuntu|suse|suse-leap|suse-tumbleweed|centos|rocky|alma|oracle|el\d+|fc\d+|amzn2|amzn2023)$/;
-const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList', 'archives', 'debianSnapshotUrl', 'launchpadUrl', 'insecureSkipSignatures', 'keyrings'] as const;
+const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList', 'archives', 'debianSnapshotUrl', 'launchpadUrl', 'insecureSkipSignatures', 'keyrings', 'partialFetch'] as const;
 const ENTRY_KEYS = ['url', 'type', 'distro', 'flat', 'signedBy', 'gpgkey'] as const;
 
 /** A URL kdbg can fetch: http or https, after placeholders are filled with sample values. */
@@ -60,7 +60,7 @@ function typeName(v: unknown): string {
 export function validateConfig(
   doc: unknown,
   file: string,
-): { sources: MirrorSource[]; presets?: boolean; hostRepos?: boolean; aptRoot?: string | null; timeoutMs?: number; mirrorsPerList?: number; archives?: boolean; debianSnapshotUrl?: string; launchpadUrl?: string; insecureSkipSignatures?: boolean; keyrings?: string[] } {
+): { sources: MirrorSource[]; presets?: boolean; hostRepos?: boolean; aptRoot?: string | null; timeoutMs?: number; mirrorsPerList?: number; archives?: boolean; debianSnapshotUrl?: string; launchpadUrl?: string; insecureSkipSignatures?: boolean; keyrings?: string[]; partialFetch?: boolean } {
   const fail = (key: string, msg: string): never => {
     throw new ConfigError(`${file}: ${key}: ${msg}`, { details: { file, key } });
   };
@@ -101,6 +101,10 @@ export function validateConfig(
   if (o['insecureSkipSignatures'] !== undefined) {
     if (typeof o['insecureSkipSignatures'] !== 'boolean') fail('insecureSkipSignatures', `expected true or false, found ${typeName(o['insecureSkipSignatures'])}`);
     out.insecureSkipSignatures = o['insecureSkipSignatures'] as boolean;
+  }
+  if (o['partialFetch'] !== undefined) {
+    if (typeof o['partialFetch'] !== 'boolean') fail('partialFetch', `expected true or false, found ${typeName(o['partialFetch'])}`);
+    out.partialFetch = o['partialFetch'] as boolean;
   }
   if (o['keyrings'] !== undefined) {
     const k = o['keyrings'];
@@ -237,6 +241,7 @@ export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<Mi
     if (v.debianSnapshotUrl !== undefined && first('debianSnapshotUrl')) archiveUrls.debianSnapshot = v.debianSnapshotUrl;
     if (v.launchpadUrl !== undefined && first('launchpadUrl')) archiveUrls.launchpad = v.launchpadUrl;
     if (v.insecureSkipSignatures !== undefined && first('insecureSkipSignatures') && !cfg.insecureSkipSignatures) cfg.insecureSkipSignatures = v.insecureSkipSignatures;
+    if (v.partialFetch !== undefined && first('partialFetch')) cfg.partialFetch = v.partialFetch;
     if (v.keyrings) cfg.keyrings = [...(cfg.keyrings ?? []), ...v.keyrings];
   }
   // Tests and air-gapped sites switch the public presets off without a config file.

@@ -56,6 +56,8 @@ export interface MirrorConfig {
   insecureSkipSignatures?: boolean;
   /** Config `keyrings`: trusted keyrings for Debian/Ubuntu archives that name no key (beside the host's trusted.gpg.d). */
   keyrings?: string[];
+  /** Config `partialFetch`: false downloads every package whole and checks its sha256 (FetchOptions.partialFetch). */
+  partialFetch?: boolean;
   /** Root the host's configuration is read under (KDBG_ROOT, else /): the paths apt sources name. */
   hostRoot?: string;
 }

@@ -42,7 +42,7 @@ describe('config validation points at the bad key', () => {
     expect(e.details['key']).toBe('mirrors.el7[2].url');
   });
   const cases: [unknown, RegExp][] = [
-    [{ mirorrs: {} }, /: mirorrs: unknown key \(known: mirrors, presets, hostRepos, aptRoot, timeoutSeconds, mirrorsPerList, archives, debianSnapshotUrl, launchpadUrl, insecureSkipSignatures, keyrings\)$/],
+    [{ mirorrs: {} }, /: mirorrs: unknown key \(known: mirrors, presets, hostRepos, aptRoot, timeoutSeconds, mirrorsPerList, archives, debianSnapshotUrl, launchpadUrl, insecureSkipSignatures, keyrings, partialFetch\)$/],
     [[1, 2], /: \(top level\): expected an object, found an array$/],
     [{ mirrors: [] }, /: mirrors: expected an object of selector → list, found an array$/],
     [{ mirrors: { el7: 'http://a/' } }, /: mirrors\.el7: expected a list of mirrors, found a string$/],
@@ -55,6 +55,7 @@ describe('config validation points at the bad key', () => {
     [{ mirrors: { rhel: [{ type: 'repo' }] } }, /: mirrors\.rhel\[0\]\.url: missing$/],
     [{ mirrors: { rhel: [{ url: 'http://a/', flat: ['../up'] }] } }, /: mirrors\.rhel\[0\]\.flat: expected a list of relative directories/],
     [{ presets: 'no' }, /: presets: expected true or false, found a string$/],
+    [{ partialFetch: 0 }, /: partialFetch: expected true or false, found a number$/],
     [{ aptRoot: 'etc/apt' }, /: aptRoot: expected an absolute path or null$/],
     [{ timeoutSeconds: 0 }, /: timeoutSeconds: expected a number of seconds/],
     [{ mirrorsPerList: 1.5 }, /: mirrorsPerList: expected an integer from 1 to 50$/],
@@ -89,11 +90,11 @@ describe('config discovery', () => {
     const home = tmp('home');
     const xdg = join(home, 'xdg');
     const etc = tmp('etc');
-    const user = writeJson(join(xdg, 'kdbg'), 'config.json', { presets: false, mirrors: { el7: ['http://user.example/'] } });
-    const system = writeJson(join(etc, 'kdbg'), 'config.json', { presets: true, timeoutSeconds: 5, aptRoot: null, mirrors: { '*': [{ url: 'http://system.example/', type: 'repo' }] } });
+    const user = writeJson(join(xdg, 'kdbg'), 'config.json', { presets: false, partialFetch: false, mirrors: { el7: ['http://user.example/'] } });
+    const system = writeJson(join(etc, 'kdbg'), 'config.json', { presets: true, partialFetch: true, timeoutSeconds: 5, aptRoot: null, mirrors: { '*': [{ url: 'http://system.example/', type: 'repo' }] } });
     const cfg = await loadMirrorConfig({ etcRoot: etc, env: { HOME: home, XDG_CONFIG_HOME: xdg } });
     expect(cfg.files).toEqual([user, system]);
-    expect(cfg).toMatchObject({ presets: false, timeoutMs: 5000, aptRoot: null });
+    expect(cfg).toMatchObject({ presets: false, partialFetch: false, timeoutMs: 5000, aptRoot: null });
     expect(cfg.sources.map((s) => [s.type, s.url, s.origin])).toEqual([
       ['mirror', 'http://user.example/', `${user} mirrors.el7[0]`],
       ['repo', 'http://system.example/', `${system} mirrors.*[0]`],

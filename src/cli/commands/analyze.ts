@@ -20,6 +20,8 @@ export interface AnalyzeArgs {
   cacheDir?: string;
   config?: string;
   offline: boolean;
+  /** false: --no-partial (as for kdbg fetch). */
+  partial?: boolean;
   fetch: boolean;
   quiet: boolean;
   timings: boolean;
@@ -47,6 +49,7 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
       .option('cache-dir', { type: 'string', describe: 'cache directory (as for kdbg fetch)' })
       .option('config', { type: 'string', describe: 'mirror configuration file (as for kdbg fetch)' })
       .option('offline', { type: 'boolean', default: false, describe: 'take the vmlinux from the cache only' })
+      .option('partial', { type: 'boolean', describe: "--no-partial: download the vmlinux's package whole and check its sha256 against the signed index (as for kdbg fetch; config key partialFetch)" })
       .option('fetch', { type: 'boolean', default: true, describe: '--no-fetch: stop after the first look and write its report from the dump alone (no vmlinux, no crash)' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' })
       .option('timings', { type: 'boolean', default: false, describe: "print the time of each phase on stderr, the fetch's phases included (docs/speed.md)" }) as unknown as Argv<AnalyzeArgs>,
@@ -92,6 +95,7 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
           ...(argv.cacheDir !== undefined ? { cacheDir: argv.cacheDir } : {}),
           ...(argv.config !== undefined ? { configFile: argv.config } : {}),
           offline: argv.offline,
+          ...(argv.partial !== undefined ? { partialFetch: argv.partial } : {}),
         },
         modules: argv.modules,
         ...(argv.crash !== undefined ? { crash: argv.crash } : {}),

@@ -24,6 +24,8 @@ export interface FetchArgs {
   module?: string[];
   /** undefined: the default (partial fetch when possible, else keep); see FetchOptions.keepPackages. */
   keepPackages?: boolean;
+  /** false: --no-partial (every package whole, sha256-checked); true: --partial (over a config partialFetch: false); undefined: the config, else the default. */
+  partial?: boolean;
   connections: number;
   json: boolean;
   quiet: boolean;
@@ -60,6 +62,11 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
         type: 'boolean',
         describe:
           'download the packages whole, sha256-checked, and keep them in the cache. Default: fetch only the xz blocks holding the vmlinux when the package allows it (else download whole and keep); --no-keep-packages: never keep',
+      })
+      .option('partial', {
+        type: 'boolean',
+        describe:
+          "--no-partial: never fetch only the vmlinux's xz blocks; download every package whole and check its sha256 against the signed index before publishing (dropped afterwards unless --keep-packages; config key partialFetch, which --partial overrides; docs/signatures.md)",
       })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (see docs/fetch.md)' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or warnings on stderr' })
@@ -151,6 +158,7 @@ async function fetchOptionsFrom(argv: ArgumentsCamelCase<FetchArgs>): Promise<Fe
     vmlinuxOnly: argv.vmlinuxOnly,
     modules: argv.modules,
     ...(argv.keepPackages !== undefined ? { keepPackages: argv.keepPackages } : {}),
+    ...(argv.partial !== undefined ? { partialFetch: argv.partial } : {}),
     // A whole download of 4 MiB or more goes over several connections when asked (download/segmented.ts).
     ...(connections(argv.connections) > 1 ? { segmented: { connections: connections(argv.connections), minSize: 4 << 20 } } : {}),
     env: process.env,

@@ -91,7 +91,8 @@ export async function downloadAndExtract(ctx: FetchContext, plan: ResolvedPlan, 
     if (!isVmlinux && (await vmlinuxWasPartial)) await vmlinuxRun.catch(() => undefined);
     let partial: JobResult | null = null;
     try {
-      partial = ctx.opts.keepPackages !== true ? await partialFetch(job, ctx.cache, ctx.emit, ctx.opts.signal, pace) : null;
+      // --no-partial / config partialFetch: false: whole, so the signed index's sha256 is checked.
+      partial = ctx.opts.keepPackages !== true && plan.partialFetch !== false ? await partialFetch(job, ctx.cache, ctx.emit, ctx.opts.signal, pace) : null;
     } finally {
       if (isVmlinux) partialDecided(partial !== null);
     }

@@ -51,6 +51,15 @@ export interface FetchOptions {
    * - `false`: partial when possible, else downloaded whole, checked, and dropped after extraction.
    */
   keepPackages?: boolean;
+  /**
+   * false (`--no-partial`, config `partialFetch: false`): never fetch a package partially. Every
+   * package is downloaded whole and its sha256 checked against the index (which the InRelease
+   * signature covers, docs/signatures.md) before anything is published, so the signature chain
+   * reaches the vmlinux; unless keepPackages is true the package is then dropped after
+   * extraction. true (`--partial`): partial when possible whatever the config says. Unset: the
+   * config's `partialFetch`, else partial when possible (see keepPackages).
+   */
+  partialFetch?: boolean;
   /** Progress, stage and diagnostic events (src/pipeline/events.ts). */
   onProgress?: PipelineListener;
   signal?: AbortSignal;

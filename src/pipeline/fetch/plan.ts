@@ -23,6 +23,8 @@ export interface ResolvedPlan extends FetchPlan {
   imgPkg?: ResolvedPackage | null;
   /** The config's timeoutSeconds, which bounds package transfers too (download/pace.ts). */
   idleTimeoutMs: number | undefined;
+  /** False: every package whole and sha256-checked (FetchOptions.partialFetch, else the config's `partialFetch`). */
+  partialFetch?: boolean;
 }
 
 export async function planFetch(ctx: FetchContext, previous: ResolvedEntry | null): Promise<FetchPlan> {
@@ -41,6 +43,7 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
   const { opts, rel, emit } = ctx;
   let resolved: ResolvedPackage[] = [];
   let idleTimeoutMs: number | undefined;
+  let partialFetch = opts.partialFetch;
   if (plan.wanted.length > 0) {
     const resolve = await import('../../resolve/index.js');
     const config = await resolve.loadMirrorConfig({
@@ -52,6 +55,7 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
       ...(opts.insecureSkipSignatures ? { insecureSkipSignatures: true } : {}),
     });
     idleTimeoutMs = config.timeoutMs;
+    partialFetch ??= config.partialFetch;
     if (config.insecureSkipSignatures && !opts.insecureSkipSignatures) emit({ kind: 'warning', code: 'KDBG_E_SIGNATURE', message: `signatures are not checked (insecureSkipSignatures in ${config.files.join(', ')}): an index or package changed on the way is accepted` });
     const { undiciFetcher, useRepoAccess } = await import('../../download/http.js');
     // Entitled and proxied repositories (client certificates, CA, credentials) get their own connections.
@@ -77,5 +81,5 @@ export async function resolvePlan(ctx: FetchContext, plan: FetchPlan): Promise<R
   if (ctx.want.source && !plan.reuseSource && !srcPkg && plan.wanted.some((w) => w.role === 'source')) {
     emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `${rel.uname}: no sources package found; continuing without sources` });
   }
-  return { ...plan, vmPkg, srcPkg, idleTimeoutMs, imgPkg: byRole.get('image') ?? null };
+  return { ...plan, vmPkg, srcPkg, idleTimeoutMs, imgPkg: byRole.get('image') ?? null, ...(partialFetch !== undefined ? { partialFetch } : {}) };
 }

@@ -131,6 +131,11 @@ export async function publish(ctx: FetchContext, plan: ResolvedPlan, results: Jo
   if (ctx.opts.keepPackages === false) {
     for (const p of packages) if (p.path) await cache.removePackage(p.sha256, p.fileName);
     for (const p of packages) p.path = null;
+  } else if (ctx.opts.keepPackages === undefined && plan.partialFetch === false) {
+    // Downloaded whole only so that the signed sha256 is checked (--no-partial): not kept unless
+    // --keep-packages; a package an earlier run kept in the store stays.
+    for (const p of packages) if (p.path && !p.cached) await cache.removePackage(p.sha256, p.fileName);
+    for (const p of packages) if (!p.cached) p.path = null;
   }
   return {
     release: rel,
