@@ -98,7 +98,7 @@ export interface RpmGpgcheck {
   repo: string;
   /** Local key files (the `file://` gpgkeys, under the host root). */
   keys: string[];
-  /** `gpgkey` URLs that are not local files: not fetched (named in the unknown-key message). */
+  /** `gpgkey` URLs that are not local files and could not be fetched (`<url> (HTTP 404)`; resolve/rpm-remote-keys.ts): named in the unknown-key message. Fetched ones are in `keys`. */
   remote: string[];
 }
 

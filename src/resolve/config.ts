@@ -37,7 +37,7 @@ export interface LoadConfigOptions {
 
 const SELECTOR = /^(\*|rpm|rhel|oracle-uek|fedora|amazon|debian|ubuntu|suse|suse-leap|suse-tumbleweed|centos|rocky|alma|oracle|el\d+|fc\d+|amzn2|amzn2023)$/;
 const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList', 'archives', 'debianSnapshotUrl', 'launchpadUrl', 'insecureSkipSignatures', 'keyrings', 'partialFetch'] as const;
-const ENTRY_KEYS = ['url', 'type', 'distro', 'flat', 'signedBy'] as const;
+const ENTRY_KEYS = ['url', 'type', 'distro', 'flat', 'signedBy', 'gpgkey'] as const;
 
 /** A URL kdbg can fetch: http or https, after placeholders are filled with sample values. */
 export function isFetchableUrl(u: string): boolean {
@@ -131,6 +131,7 @@ export function validateConfig(
       let distro: unknown;
       let flat: unknown;
       let signedBy: unknown;
+      let gpgkey: unknown;
       if (typeof entry === 'string') url = entry;
       else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) {
         const e = entry as Record<string, unknown>;
@@ -141,6 +142,7 @@ export function validateConfig(
         distro = e['distro'];
         flat = e['flat'];
         signedBy = e['signedBy'];
+        gpgkey = e['gpgkey'];
       } else fail(ek, `expected a URL string or an object with "url", found ${typeName(entry)}`);
       if (typeof url !== 'string') fail(`${ek}.url`, `expected a string, found ${typeName(url)}`);
       if (!isFetchableUrl(url as string)) fail(`${ek}.url`, `not a URL (${JSON.stringify(url)}; http:// or https:// expected)`);
@@ -151,12 +153,21 @@ export function validateConfig(
       const src: MirrorSource = { type: type as SourceType, url: url as string, match: [sel], origin: `${file} ${ek}` };
       if (signedBy !== undefined && (typeof signedBy !== 'string' || signedBy.trim() === '')) fail(`${ek}.signedBy`, 'expected a keyring file path or key fingerprints');
       if (typeof signedBy === 'string') src.signedBy = signedBy;
+      if (gpgkey !== undefined) Object.assign(src, entryGpgkey(gpgkey, `${ek}.gpgkey`, fail));
       if (typeof distro === 'string') src.distro = distro;
       if (Array.isArray(flat)) src.flat = (flat as string[]).map((f) => (f === '' || f.endsWith('/') ? f : `${f}/`));
       out.sources.push(src);
     });
   }
   return out;
+}
+
+/** An entry's `gpgkey` (a path or URL, or a list): every RPM from it needs a good header signature by one of them (gpgcheck=1, rpm-header-trust.ts); paths are this machine's, not under KDBG_ROOT. */
+function entryGpgkey(v: unknown, key: string, fail: (k: string, why: string) => never): Pick<MirrorSource, 'gpgcheck' | 'gpgkey' | 'gpgkeyRoot'> {
+  const list = typeof v === 'string' ? [v] : v;
+  const ok = (k: unknown): boolean => typeof k === 'string' && (k.startsWith('/') || k.startsWith('file:///') || isFetchableUrl(k));
+  if (!Array.isArray(list) || list.length === 0 || !list.every(ok)) fail(key, 'expected an absolute key file path, a file:/// or http(s):// URL, or a list of them');
+  return { gpgcheck: true, gpgkey: (list as string[]).map((k) => k.replace(/^file:\/\//, '')), gpgkeyRoot: '/' };
 }
 
 async function readConfigFile(file: string, mustExist: boolean, via: string): Promise<ReturnType<typeof validateConfig> | null> {

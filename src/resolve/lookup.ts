@@ -20,6 +20,7 @@ import { findInPrimary, type PrimaryPackage } from './repodata.js';
 import { cachedIndexGet, type IndexCacheOptions } from './index-cache.js';
 import { readRepomd } from './rpm-index.js';
 import { isSignatureError, repomdVerifier, rpmGpgcheckFor } from './rpm-trust.js';
+import { withRemoteKeys } from './rpm-remote-keys.js';
 import { PRESETS } from './presets.js';
 import { substituteVars } from './yum-repos.js';
 import { indexTrees, noPublicLocation } from './china-layout.js';
@@ -190,7 +191,7 @@ class RpmLookup {
       const gpgcheck = rpmGpgcheckFor(h.from, this.opts.config);
       out.push({ ...w, fileName: w.fileName ?? decodeURIComponent(h.url.split('/').pop() ?? w.name), urls, sha256: h.sha256, size: h.size, origin, ...(gpgcheck ? { gpgcheck } : {}) });
     });
-    return out;
+    return withRemoteKeys(out, { http: this.opts.http, cacheRoot: this.opts.cacheRoot, onProgress: this.opts.onProgress, signal: this.opts.signal, timeoutMs: this.timeoutMs, vars: releaseVars(this.rel) }); // gpgkey=https://…, $releasever (rpm-remote-keys.ts)
   }
 
   private notFound(missing: WantedPackage[]): NotFoundError | NetworkError | AccessError {

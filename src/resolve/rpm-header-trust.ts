@@ -6,8 +6,8 @@
 // working: the signed header lists every file's digest, and the extractors check each written
 // file against it (extract/rpm-anchor.ts). The verifier is the host's gpgv, as for Debian
 // (deb-trust.ts says why): the signature packet as a detached signature over rpm's header blob
-// (formats/rpm-sig.ts). A `gpgkey` that is not a local file is not fetched, as for repo_gpgcheck
-// (rpm-trust.ts): the key would come over the channel it is meant to check.
+// (formats/rpm-sig.ts). A `gpgkey` URL is fetched at resolve time, as dnf imports it
+// (rpm-remote-keys.ts), and arrives here as a local file in `keys`.
 
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -24,7 +24,7 @@ import type { MirrorConfig } from './sources.js';
 export function rpmGpgcheckFor(origin: string | undefined, config: MirrorConfig): RpmGpgcheck | undefined {
   const src = origin === undefined ? undefined : config.sources.find((s) => s.origin === origin);
   if (origin === undefined || !src?.gpgcheck || config.insecureSkipSignatures) return undefined;
-  const root = config.hostRoot ?? '/';
+  const root = src.gpgkeyRoot ?? config.hostRoot ?? '/';
   const all = src.gpgkey ?? [];
   return { repo: origin, keys: all.filter((k) => k.startsWith('/')).map((k) => join(root, k)), remote: all.filter((k) => !k.startsWith('/')) };
 }
@@ -89,7 +89,7 @@ export async function verifyRpmHeader(url: string, head: RpmPackageHead, check: 
     const files = await keyrings(check, work);
     if (files.length === 0) {
       const named = [...check.keys, ...check.remote];
-      throw refusal('unknown-key', url, `no key to verify its header signature with: gpgcheck=1 in ${check.repo} but ${named.length === 0 ? 'no gpgkey' : `no readable local gpgkey (${named.join(', ')}; remote keys are not fetched)`}`, check);
+      throw refusal('unknown-key', url, `no key to verify its header signature with: gpgcheck=1 in ${check.repo} but ${named.length === 0 ? 'no gpgkey' : `no readable gpgkey (${named.join(', ')})`}`, check);
     }
     const headerFile = join(work, 'header');
     await fsp.writeFile(headerFile, blob);

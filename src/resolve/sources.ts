@@ -30,6 +30,8 @@ export interface MirrorSource {
   gpgcheck?: boolean;
   /** RPM: the repo file's `gpgkey` paths (file:// URLs as local paths, read under hostRoot). */
   gpgkey?: string[];
+  /** The root the local `gpgkey` paths are read under: `/` for config-file entries; absent: hostRoot (host repo files). */
+  gpgkeyRoot?: string;
 }
 
 export interface MirrorConfig {

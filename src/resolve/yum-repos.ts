@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { kernelRepoRank, repoAccess } from './repo-access.js';
 import type { MirrorSource } from './sources.js';
+import { readYumMain } from './yum-main.js';
 
 export interface RepoSection {
   id: string;
@@ -89,6 +90,7 @@ export async function readHostRepos(etcRoot: string, root = '/'): Promise<Mirror
     return [];
   }
   const vars = await readVars(etcRoot);
+  const main = await readYumMain(etcRoot, parseRepoFile); // a repo without its own gpgcheck inherits [main]'s, as in dnf
   const out: MirrorSource[] = [];
   for (const n of names) {
     const file = join(dir, n);
@@ -109,8 +111,8 @@ export async function readHostRepos(etcRoot: string, root = '/'): Promise<Mirror
         const src: MirrorSource = { type, url: u, match: ['rpm'], origin };
         const access = repoAccess(sec.keys, u, origin, root);
         if (access) src.access = access;
-        if (/^(1|yes|true)$/i.test(sec.keys['repo_gpgcheck'] ?? '')) src.repoGpgcheck = true;
-        if (/^(1|yes|true)$/i.test(sec.keys['gpgcheck'] ?? '')) src.gpgcheck = true;
+        if (/^(1|yes|true)$/i.test(sec.keys['repo_gpgcheck'] ?? main.repo_gpgcheck ?? '')) src.repoGpgcheck = true;
+        if (/^(1|yes|true)$/i.test(sec.keys['gpgcheck'] ?? main.gpgcheck ?? '')) src.gpgcheck = true;
         const keys = (sec.keys['gpgkey'] ?? '').split(/[\s,]+/).filter((k) => k !== '').map((k) => substituteVars(k, vars));
         if (keys.length > 0) src.gpgkey = keys.map((k) => k.replace(/^file:\/\//, ''));
         out.push(src);

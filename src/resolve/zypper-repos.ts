@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { accessPrefix, repoAccess, repoBool } from './repo-access.js';
 import type { MirrorSource } from './sources.js';
 import { parseRepoFile, substituteVars } from './yum-repos.js';
+import { zypperGpgcheck } from './zypper-gpgcheck.js';
 
 const RELEASE_VARS = new Set(['releasever', 'releasever_major', 'releasever_minor', 'basearch', 'arch']);
 
@@ -112,6 +113,7 @@ export async function readZypperRepos(etcRoot: string, root = '/'): Promise<Mirr
         let access = repoAccess(keys, u, origin, root);
         if (query) access = { ...(access ?? { prefix: accessPrefix(u), origin, verify: true }), query };
         if (access) src.access = access;
+        Object.assign(src, zypperGpgcheck(sec.keys, (k) => substituteVars(k, vars))); // gpgcheck/pkg_gpgcheck/repo_gpgcheck, gpgkey
         (isDebug ? debug : main).push(src);
       }
     }

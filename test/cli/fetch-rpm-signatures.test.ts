@@ -171,7 +171,7 @@ describe('kdbg fetch from a gpgcheck=1 repository: the RPM header signature', ()
 
   it('gpgcheck=1 but the gpgkey file is not on the host → refused (unknown key)', async () => {
     const r = await fetch(`${server.url}/good/`, el9, ['-q'], { keyFile: false });
-    refused(r, /good\/kernel-debuginfo-.*\.rpm: no key to verify its header signature with: gpgcheck=1 in .* but no readable local gpgkey/);
+    refused(r, /good\/kernel-debuginfo-.*\.rpm: no key to verify its header signature with: gpgcheck=1 in .* but no readable gpgkey/);
   });
 
   it('a header byte changed after signing (repodata made to match) → refused (bad signature)', async () => {

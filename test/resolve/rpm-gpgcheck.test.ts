@@ -1,6 +1,6 @@
 // Which packages must carry a good header signature (issue 16): a host repo file's `gpgcheck=1`
 // (1/yes/true, as dnf reads it) makes rpmGpgcheckFor name the repo's local gpgkeys, read under the
-// host root (KDBG_ROOT); remote gpgkeys are listed, never fetched; gpgcheck=0, another repository,
+// host root (KDBG_ROOT); remote gpgkeys are listed apart (fetched later: rpm-remote-keys.ts); gpgcheck=0, another repository,
 // and insecureSkipSignatures ask for nothing.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
