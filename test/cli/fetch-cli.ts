@@ -1,9 +1,10 @@
 // Run the built CLI (`node bin/kdbg.js`, needs `npm run build`) as a child process, the way a
 // user or a script does. Asynchronous on purpose: tests serve HTTP from their own process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { fixturePath } from '../helpers/fixtures.js';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
@@ -57,4 +58,17 @@ export function startKdbg(args: string[], env: NodeJS.ProcessEnv = isolatedEnv()
 
 export function runKdbg(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> {
   return startKdbg(args, env).done;
+}
+
+/** Every file under `dir` (paths relative to it); [] when it does not exist. */
+export function cacheFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
+}
+
+/** Nothing a crash tool could read was published: no release entry, no build-id link, no vmlinux. */
+export function nothingPublished(cache: string): void {
+  expect(cacheFiles(cache).filter((f) => /^(releases|buildid)\//.test(f) || /vmlinux/.test(f))).toEqual([]);
 }

@@ -13,13 +13,13 @@
 // fetch did not request (taken from the server's own request log), keeping its size.
 import { execFileSync, execSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireFixture } from '../helpers/fixtures.js';
 import { signRelease } from '../helpers/deb-keys.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
-import { cleanupTmp, loopbackOnlyConfig, runKdbg, tmpDir } from './fetch-cli.js';
+import { cacheFiles, cleanupTmp, loopbackOnlyConfig, nothingPublished, runKdbg, tmpDir } from './fetch-cli.js';
 
 const deb = requireFixture('deb');
 const REL = '6.1.0-99-amd64';
@@ -47,18 +47,7 @@ let wantVmlinux: string;
 let debSize: number;
 let defaultRun: { j: FetchJson; ranges: [number, number][] };
 
-/** Every file under `dir` (relative paths). */
-function files(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
-}
-const kept = (cache: string): string[] => files(cache).filter((f) => f.startsWith('packages/'));
-function nothingPublished(cache: string): void {
-  expect(files(cache).filter((f) => /^(releases|buildid)\//.test(f) || /vmlinux/.test(f))).toEqual([]);
-}
-
+const kept = (cache: string): string[] => cacheFiles(cache).filter((f) => f.startsWith('packages/'));
 /** The fixture package, rebuilt ≥ 4 MiB with a 5 MB file after the vmlinux, in 256 KiB xz blocks. */
 function rebuildLarge(src: string, out: string): void {
   const w = tmpDir('kdbg-nopartial-build-');

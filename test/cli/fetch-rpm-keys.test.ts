@@ -9,12 +9,12 @@
 // keys its gpg keys, all served on 127.0.0.1. Each refusal: one line, exit 65, nothing published.
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
-import { cleanupTmp, isolatedEnv, runKdbg, tmpDir } from './fetch-cli.js';
+import { cacheFiles, cleanupTmp, isolatedEnv, runKdbg, tmpDir } from './fetch-cli.js';
 
 interface SignedPkg {
   set: string;
@@ -48,13 +48,6 @@ afterAll(async () => {
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 const sha256File = (f: string): string => sha256(readFileSync(f));
-
-function files(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
-}
 
 /** A host root: a debuginfo repo naming `url`, with the given extra lines, and optional yum.conf / dnf.conf. */
 function hostRoot(url: string, repoLines: string[], conf: { yum?: string; dnf?: string } = {}): string {
@@ -94,7 +87,7 @@ function refused(r: { code: number | null; stdout: string; stderr: string; cache
   const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('hint: '));
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(pattern);
-  expect(files(r.cache).filter((f) => /^(releases|buildid)\//.test(f) || /vmlinux/.test(f))).toEqual([]);
+  expect(cacheFiles(r.cache).filter((f) => /^(releases|buildid)\//.test(f) || /vmlinux/.test(f))).toEqual([]);
   return lines[0]!;
 }
 
@@ -150,13 +143,13 @@ describe('a remote gpgkey (http on 127.0.0.1)', () => {
     const url = `${keys.url}/portal.html`;
     const r = await fetch(hostRoot(`${server.url}/good/`, ['gpgcheck=1', `gpgkey=${url}`]), { quiet: true });
     refused(r, new RegExp(`^kdbg: ${esc(url)}: gpgkey of .*kdbg-debuginfo\\.repo \\[kdbg-debuginfo\\] is an HTML page, not an OpenPGP public key$`));
-    expect(files(join(r.cache, 'meta', 'gpgkeys'))).toEqual([]);
+    expect(cacheFiles(join(r.cache, 'meta', 'gpgkeys'))).toEqual([]);
   });
   it('a 10 MB body: refused after the first MiB, the URL named, nothing kept', async () => {
     const url = `${keys.url}/huge.key`;
     const r = await fetch(hostRoot(`${server.url}/good/`, ['gpgcheck=1', `gpgkey=${url}`]), { quiet: true });
     refused(r, new RegExp(`${esc(url)}: gpgkey of .* is more than 1048576 bytes: not a public key$`));
-    expect(files(join(r.cache, 'meta', 'gpgkeys'))).toEqual([]);
+    expect(cacheFiles(join(r.cache, 'meta', 'gpgkeys'))).toEqual([]);
   });
   it('a key URL that answers 404: refused (unknown key) naming the URL and the status', async () => {
     const url = `${keys.url}/RPM-GPG-KEY-missing`;

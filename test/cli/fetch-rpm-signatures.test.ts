@@ -7,14 +7,13 @@
 // matches them. Each refusal is one line, exit 65, and nothing published.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ByteSource } from '../../src/core/byte-source.js';
-import { readRpmHead } from '../../src/formats/rpm.js';
+import { rpmHeadOf } from '../helpers/rpm-head.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
-import { cleanupTmp, isolatedEnv, runKdbg, tmpDir } from './fetch-cli.js';
+import { cacheFiles, cleanupTmp, isolatedEnv, nothingPublished, runKdbg, tmpDir } from './fetch-cli.js';
 
 interface SignedPkg {
   set: string;
@@ -72,16 +71,6 @@ function hostRoot(url: string, o: { gpgcheck?: boolean; keyFile?: boolean; rsa?:
 }
 const hostEnv = (r: string): NodeJS.ProcessEnv => isolatedEnv({ KDBG_ROOT: r, KDBG_NO_PRESETS: '1', KDBG_NO_DEBUGINFOD: '1' });
 
-function files(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
-}
-/** Nothing a crash tool could read was published: no release entry, no build-id link, no vmlinux. */
-function nothingPublished(cache: string): void {
-  expect(files(cache).filter((f) => /^(releases|buildid)\//.test(f) || /vmlinux/.test(f))).toEqual([]);
-}
 const sha256File = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 
 async function fetch(url: string, pkg: SignedPkg, extra: string[] = [], o: { gpgcheck?: boolean; keyFile?: boolean; rsa?: boolean } = {}) {
@@ -104,15 +93,7 @@ function refused(r: { code: number | null; stdout: string; stderr: string; cache
 
 /** The package's head length (lead, signature header, padding, main header): where its payload starts. */
 async function payloadOffset(file: string): Promise<number> {
-  const bytes = readFileSync(file);
-  const src = new ByteSource(
-    (async function* () {
-      yield new Uint8Array(bytes);
-    })(),
-    file,
-    'rpm',
-  );
-  return (await readRpmHead(src)).payloadOffset;
+  return (await rpmHeadOf(file)).head.payloadOffset;
 }
 
 const gpgvMs = (stderr: string): number[] => [...stderr.matchAll(/good header signature \(\w+\) by [0-9A-F]+ \(gpgv ([\d.]+) ms\)/g)].map((m) => Number(m[1]));
@@ -218,7 +199,7 @@ describe('kdbg fetch from a gpgcheck=1 repository: the RPM header signature', ()
     const bad = await runKdbg(['fetch', el9.uname, '--cache-dir', cache, '--vmlinux-only', '--module', 'mod001', '-q'], hostEnv(r));
     expect(bad.code, bad.stderr).toBe(65);
     expect(bad.stderr).toMatch(/kernel-debuginfo-5\.14\.0-.*\.rpm: header signed by key [0-9A-F]+, which is not a gpgkey of /);
-    expect(files(join(cache, 'modules')).filter((f) => f.includes('mod001'))).toEqual([]);
+    expect(cacheFiles(join(cache, 'modules')).filter((f) => f.includes('mod001'))).toEqual([]);
   });
 
   it('--insecure-skip-signatures reads the unsigned package, with a warning', async () => {

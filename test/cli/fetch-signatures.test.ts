@@ -4,12 +4,12 @@
 // on 127.0.0.1, altered as a man in the middle would.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
-import { cleanupTmp, loopbackOnlyConfig, runKdbg, tmpDir } from './fetch-cli.js';
+import { cacheFiles, cleanupTmp, loopbackOnlyConfig, nothingPublished, runKdbg, tmpDir } from './fetch-cli.js';
 
 const deb = requireFixture('deb');
 const P = 'linux-image-6.1.0-99-amd64-dbg';
@@ -28,19 +28,6 @@ async function mirror(alter: (root: string) => void): Promise<string> {
   const s = await startMirrorServer(d);
   servers.push(s);
   return `${s.url}/debian/`;
-}
-
-/** Every file under `dir` (relative paths). */
-function files(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
-}
-
-/** Nothing a crash tool could read was published: no release entry, no build-id link, no vmlinux. */
-function nothingPublished(cache: string): void {
-  expect(files(cache).filter((f) => /^(releases|buildid)\//.test(f) || /vmlinux/.test(f))).toEqual([]);
 }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ByteSource } from '../../src/core/byte-source.js';
-import { fileDigestName, readRpmHead, rpmHeaderSignatures, signedHeaderBytes } from '../../src/formats/rpm.js';
+import { fileDigestName, rpmHeaderSignatures, signedHeaderBytes } from '../../src/formats/rpm.js';
+import { rpmHeadOf } from '../helpers/rpm-head.js';
 import { requireFixture } from '../helpers/fixtures.js';
 
 const root = requireFixture('signed-rpms');
@@ -14,17 +14,7 @@ const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) a
 const el9 = manifest.packages.find((p) => p.set === 'el9' && p.role === 'vmlinux')!;
 const el7 = manifest.packages.find((p) => p.set === 'el7' && p.role === 'vmlinux')!;
 
-async function head(file: string) {
-  const bytes = readFileSync(file);
-  const src = new ByteSource(
-    (async function* () {
-      yield new Uint8Array(bytes);
-    })(),
-    file,
-    'rpm',
-  );
-  return { bytes, head: await readRpmHead(src) };
-}
+const head = rpmHeadOf;
 
 describe('RPM header signatures', () => {
   it('an EdDSA signature is a DSAHEADER packet; the covered bytes are the main header as stored', async () => {

@@ -5,7 +5,7 @@
 // from the vmlinux's ELF notes by partial fetch. The ids come from the fixtures' manifests (the
 // vmlinux's by readelf -n in fixture 40) and from readelf -n on the module file; the client is
 // elfutils' debuginfod-find; what the mirror sent comes from its own request log.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchMetrics, metricValue } from '../helpers/debuginfod.js';
 import { fixturePath, requireFixture } from '../helpers/fixtures.js';
+import { isolatedServeEnv, startKdbgServe, type KdbgServe } from '../helpers/kdbg-serve.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 
 interface MirrorManifest {
@@ -40,15 +41,11 @@ const sha256File = (f: string): string => createHash('sha256').update(readFileSy
 const readelfBuildId = (f: string): string => /Build ID:\s*([0-9a-f]+)/.exec(execFileSync('readelf', ['-nW', f], { encoding: 'utf8' }))![1]!;
 
 let mirror: MirrorServer;
-let kdbg: ChildProcess;
+let serve: KdbgServe | undefined;
 let kdbgUrl = '';
-let kdbgLog = '';
+const kdbgLog = (): string => serve?.log() ?? '';
 
-function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(work, 'xdg') };
-  for (const k of Object.keys(e)) if (/^(https?|all|no)_proxy$/i.test(k) || k.startsWith('KDBG_') || k === 'DEBUGINFOD_URLS') delete e[k];
-  return e;
-}
+const env = (): NodeJS.ProcessEnv => isolatedServeEnv(join(work, 'xdg'));
 
 function run(cmd: string, args: string[], e: NodeJS.ProcessEnv, timeout = 600_000): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const t0 = performance.now();
@@ -69,31 +66,14 @@ const kernelRequests = (): MirrorServer['requests'] => mirror.requests.filter((r
 const sent = (rs: MirrorServer['requests']): number => rs.reduce((a, r) => a + r.bytesSent, 0);
 
 beforeAll(async () => {
-  if (!existsSync(join(repo, 'dist', 'cli', 'commands', 'serve.js'))) throw new Error('dist/ is not built (npm run build)');
   mirror = await startMirrorServer(join(requireFixture('modules-mirror', 'manifest.json'), '..'));
   writeFileSync(config, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, keyrings: [fixturePath('keys', 'archive.asc')] }));
-  kdbg = spawn(process.execPath, [join(repo, 'bin', 'kdbg.js'), 'serve', '--fetch', '--listen', '127.0.0.1:0', '--json', '-v', '--mirror', mirror.url, '--config', config, '--cache-dir', cache], {
-    env: env(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  kdbg.stderr!.on('data', (d: Buffer) => (kdbgLog += d.toString()));
-  kdbgUrl = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    kdbg.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve((JSON.parse(line) as { url: string }).url);
-    });
-    kdbg.once('exit', (code) => reject(new Error(`kdbg serve exited ${code}: ${kdbgLog}`)));
-  });
+  serve = await startKdbgServe(['--fetch', '--mirror', mirror.url, '--config', config, '--cache-dir', cache], env());
+  kdbgUrl = serve.url;
 }, 120_000);
 
 afterAll(async () => {
-  if (kdbg && kdbg.exitCode === null) {
-    const exited = new Promise<number | null>((r) => kdbg.once('exit', (c) => r(c)));
-    kdbg.kill('SIGTERM');
-    await exited;
-  }
+  await serve?.stop();
   await mirror?.close();
   rmSync(work, { recursive: true, force: true });
 });
@@ -108,7 +88,7 @@ describe('kdbg serve --fetch on a Debian archive, by build-id', () => {
       if (ids >= 2) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(ids, kdbgLog).toBe(2);
+    expect(ids, kdbgLog()).toBe(2);
     const k = kernelRequests();
     expect(k.length).toBeGreaterThan(0);
     expect(k.every((r) => r.range !== null)).toBe(true);
@@ -120,7 +100,7 @@ describe('kdbg serve --fetch on a Debian archive, by build-id', () => {
   it('debuginfod-find debuginfo <vmlinux build-id> gets the vmlinux, byte-identical to the package\'s', async () => {
     const before = kernelRequests().length;
     const r = await debuginfodFind('debuginfo', vm.buildId);
-    expect(r.code, `${r.stderr}\n${kdbgLog}`).toBe(0);
+    expect(r.code, `${r.stderr}\n${kdbgLog()}`).toBe(0);
     expect(sha256File(r.stdout)).toBe(vm.vmlinuxSha256);
     expect(readelfBuildId(r.stdout)).toBe(vm.buildId);
     const fetchReqs = kernelRequests().slice(before);
@@ -144,12 +124,12 @@ describe('kdbg serve --fetch on a Debian archive, by build-id', () => {
     const moduleReqs = (): number => mirror.requests.filter((q) => q.path === `/${mm.moduleDeb}` && q.status < 300).length;
     const before = moduleReqs();
     const r = await debuginfodFind('debuginfo', id);
-    expect(r.code, `${r.stderr}\n${kdbgLog}`).toBe(0);
+    expect(r.code, `${r.stderr}\n${kdbgLog()}`).toBe(0);
     expect(sha256File(r.stdout)).toBe(mm.moduleSha256);
     // Read once for the index, and again by the fetch that published it.
     expect(before).toBeGreaterThan(0);
     expect(moduleReqs()).toBeGreaterThan(before);
-    console.log(`module miss: ${r.ms.toFixed(0)} ms; kdbg serve: ${kdbgLog.split('\n').filter((l) => /fetch on miss/.test(l)).join(' | ')}`);
+    console.log(`module miss: ${r.ms.toFixed(0)} ms; kdbg serve: ${kdbgLog().split('\n').filter((l) => /fetch on miss/.test(l)).join(' | ')}`);
   }, 600_000);
 
   it('an id no package has is a 404', async () => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchMetrics, freePort, metricValue, startDebuginfod, type DebuginfodProcess } from '../helpers/debuginfod.js';
 import { requireFixture } from '../helpers/fixtures.js';
+import { isolatedServeEnv, startKdbgServe, type KdbgServe } from '../helpers/kdbg-serve.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 
 interface Manifest {
@@ -29,9 +30,9 @@ const work = mkdtempSync(join(tmpdir(), 'kdbg-fleet-'));
 const sha256File = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 
 let mirror: MirrorServer;
-let kdbg: ChildProcess;
+let serve: KdbgServe | undefined;
 let kdbgUrl = '';
-let kdbgLog = '';
+const kdbgLog = (): string => serve?.log() ?? '';
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const t0 = performance.now();
@@ -65,34 +66,15 @@ async function settled(read: () => Promise<number>, want: number): Promise<numbe
 const kdbgAnswered = (): Promise<number> => kdbgMetric('kdbg_serve_requests_total{type="debuginfo",status="200"}').then((v) => (Number.isNaN(v) ? 0 : v));
 
 beforeAll(async () => {
-  if (!existsSync(join(repo, 'dist', 'cli', 'commands', 'serve.js'))) throw new Error('dist/ is not built (npm run build)');
   mirror = await startMirrorServer(mirrorRoot);
   const config = join(work, 'config.json');
   writeFileSync(config, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null }));
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(work, 'xdg') };
-  for (const k of Object.keys(env)) if (/^(https?|all|no)_proxy$/i.test(k) || k.startsWith('KDBG_') || k === 'DEBUGINFOD_URLS') delete env[k];
-  kdbg = spawn(process.execPath, [join(repo, 'bin', 'kdbg.js'), 'serve', '--fetch', '--listen', '127.0.0.1:0', '--json', '-v', '--mirror', mirror.url, '--config', config, '--cache-dir', join(work, 'cache')], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  kdbg.stderr!.on('data', (d: Buffer) => (kdbgLog += d.toString()));
-  kdbgUrl = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    kdbg.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve((JSON.parse(line) as { url: string }).url);
-    });
-    kdbg.once('exit', (code) => reject(new Error(`kdbg serve exited ${code}: ${kdbgLog}`)));
-  });
+  serve = await startKdbgServe(['--fetch', '--mirror', mirror.url, '--config', config, '--cache-dir', join(work, 'cache')], isolatedServeEnv(join(work, 'xdg')));
+  kdbgUrl = serve.url;
 });
 
 afterAll(async () => {
-  if (kdbg && kdbg.exitCode === null) {
-    const exited = new Promise<number | null>((r) => kdbg.once('exit', (c) => r(c)));
-    kdbg.kill('SIGTERM');
-    expect(await exited).toBe(0);
-  }
+  if (serve) expect(await serve.stop()).toBe(0);
   await mirror?.close();
   rmSync(work, { recursive: true, force: true });
 });
@@ -109,7 +91,7 @@ describe('elfutils debuginfod → kdbg serve --fetch → mirror', () => {
   it('debuginfod-find against elfutils gets the vmlinux kdbg fetched on the miss from the mirror', async () => {
     expect(mirror.requests.filter((r) => r.path === `/${m.package}`)).toHaveLength(0);
     const r = await debuginfodFind(fed.url, 'debuginfo', m.vmlinux.buildId, 'a');
-    expect(r.code, r.stderr + kdbgLog).toBe(0);
+    expect(r.code, r.stderr + kdbgLog()).toBe(0);
     expect(sha256File(r.stdout)).toBe(m.vmlinux.sha256);
     expect(await kdbgMetric('kdbg_serve_fetches_total')).toBe(1);
     expect(mirror.requests.filter((x) => x.path === `/${m.package}`).length).toBeGreaterThan(0);
@@ -187,7 +169,7 @@ http {
     const before = await kdbgAnswered();
     const fetchesBefore = await kdbgMetric('kdbg_serve_fetches_total');
     const a = await debuginfodFind(nginxUrl, 'debuginfo', mod.buildId, 'nginx-a');
-    const why = (): string => `${a.stderr}\nkdbg:\n${kdbgLog}\nnginx:\n${readFileSync(join(prefix, 'logs', 'cache.log'), 'utf8')}${readFileSync(join(prefix, 'logs', 'error.log'), 'utf8')}`;
+    const why = (): string => `${a.stderr}\nkdbg:\n${kdbgLog()}\nnginx:\n${readFileSync(join(prefix, 'logs', 'cache.log'), 'utf8')}${readFileSync(join(prefix, 'logs', 'error.log'), 'utf8')}`;
     expect(a.code, why()).toBe(0);
     expect(sha256File(a.stdout)).toBe(mod.sha256);
     expect(await settled(kdbgAnswered, before + 1), why()).toBe(before + 1);
