@@ -72,3 +72,14 @@ export function cacheFiles(dir: string): string[] {
 export function nothingPublished(cache: string): void {
   expect(cacheFiles(cache).filter((f) => /^(releases|buildid)\//.test(f) || /vmlinux/.test(f))).toEqual([]);
 }
+
+/** Refused as kdbg refuses: exit 65, one line matching `pattern` (besides the hint every kdbg error may carry), nothing published. Returns the line. */
+export function refusedWith(r: { code: number | null; stdout: string; stderr: string; cache: string }, pattern: RegExp): string {
+  expect(r.code, r.stderr).toBe(65);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('hint: '));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  nothingPublished(r.cache);
+  return lines[0]!;
+}

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
-import { cacheFiles, cleanupTmp, isolatedEnv, runKdbg, tmpDir } from './fetch-cli.js';
+import { cacheFiles, cleanupTmp, isolatedEnv, refusedWith, runKdbg, tmpDir } from './fetch-cli.js';
 
 interface SignedPkg {
   set: string;
@@ -80,16 +80,7 @@ function signedBy(r: { code: number | null; stdout: string; stderr: string }): (
 }
 const SIGNED = [expect.stringMatching(/^[0-9A-F]{40}$/), expect.stringMatching(/^[0-9A-F]{40}$/)];
 
-/** exit 65, one line (besides the hint every kdbg error may carry), nothing a crash tool could read published. */
-function refused(r: { code: number | null; stdout: string; stderr: string; cache: string }, pattern: RegExp): string {
-  expect(r.code, r.stderr).toBe(65);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('hint: '));
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  expect(cacheFiles(r.cache).filter((f) => /^(releases|buildid)\//.test(f) || /vmlinux/.test(f))).toEqual([]);
-  return lines[0]!;
-}
+const refused = refusedWith;
 
 const keyRequests = (name: string): number => keys.requests.filter((q) => q.path === `/${name}`).length;
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

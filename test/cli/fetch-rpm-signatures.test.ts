@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rpmHeadOf } from '../helpers/rpm-head.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
-import { cacheFiles, cleanupTmp, isolatedEnv, nothingPublished, runKdbg, tmpDir } from './fetch-cli.js';
+import { cacheFiles, cleanupTmp, isolatedEnv, refusedWith, runKdbg, tmpDir } from './fetch-cli.js';
 
 interface SignedPkg {
   set: string;
@@ -80,16 +80,7 @@ async function fetch(url: string, pkg: SignedPkg, extra: string[] = [], o: { gpg
   return { ...r, cache };
 }
 
-/** exit 65, one line naming the package URL (and the hint line every kdbg error may carry), nothing published. */
-function refused(r: { code: number | null; stdout: string; stderr: string; cache: string }, pattern: RegExp): string {
-  expect(r.code, r.stderr).toBe(65);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('hint: '));
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  nothingPublished(r.cache);
-  return lines[0]!;
-}
+const refused = refusedWith;
 
 /** The package's head length (lead, signature header, padding, main header): where its payload starts. */
 async function payloadOffset(file: string): Promise<number> {
