@@ -218,6 +218,15 @@ export class Cache {
     return PartialFile.open(join(this.partialDir, `${checkName('package key', key)}.part`));
   }
 
+  /**
+   * Remove `partial/<key>.json` when no `partial/<key>.part` goes with it: the sidecar a run killed
+   * between storing the package and removing its validators left behind.
+   */
+  async dropOrphanSidecar(key: string): Promise<void> {
+    const base = join(this.partialDir, checkName('package key', key));
+    if (await fsp.stat(`${base}.part`).then(() => false, () => true)) await fsp.rm(`${base}.json`, { force: true }).catch(() => undefined);
+  }
+
   /** Bytes of an interrupted whole download of `key` waiting to be resumed (0: none). Creates nothing. */
   async partialBytes(key: string): Promise<number> {
     const st = await fsp.stat(join(this.partialDir, `${checkName('package key', key)}.part`)).catch(() => null);

@@ -347,8 +347,11 @@ async function download<T>(pkg: ResolvedPackage, partial: PartialFile, opts: Dow
     }
     emit({ kind: 'download-done', name, bytes: size });
     await partial.finish();
-    await partial.removeSidecar();
+    // Store first, then drop the validators: a kill between the two leaves the package stored and
+    // an orphan sidecar (removed by the next run that finds the package stored), never a complete
+    // .part without its sidecar, which the next run would have to truncate and fetch again.
     const stored = await opts.cache.storePackage(partial.path, digest, pkg.fileName);
+    await partial.removeSidecar();
     await consumer.finish();
     if (consumer.failed) throw consumer.error;
     return { name: pkg.name, fileName: pkg.fileName, path: stored, sha256: digest, size, url: lastUrl, cached: false, bytesFromNetwork, resumedFrom, consumed: consumer.value };

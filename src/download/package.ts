@@ -18,11 +18,14 @@ import { fromNetwork } from './network.js';
 export async function downloadPackage<T = undefined>(pkg: ResolvedPackage, opts: DownloadOptions<T>): Promise<DownloadResult<T>> {
   const { cache } = opts;
   const useStore = opts.useStore ?? true;
+  const key = cache.packageKey(pkg.sha256, pkg.fileName);
   if (useStore) {
     const hit = await fromStore(pkg, opts);
-    if (hit) return hit;
+    if (hit) {
+      await cache.dropOrphanSidecar(key);
+      return hit;
+    }
   }
-  const key = cache.packageKey(pkg.sha256, pkg.fileName);
   const lock = await cache.lockPackage(key, {
     ...(opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
