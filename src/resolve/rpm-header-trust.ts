@@ -18,12 +18,17 @@ import type { RpmGpgcheck } from '../core/types.js';
 import { rpmHeaderSignatures, signedHeaderBytes, type RpmPackageHead } from '../formats/rpm.js';
 import { runGpgv } from '../analyze/gpgv.js';
 import { dearmor, judgeStatus, type TrustFailure } from './deb-trust.js';
+import { presetGpgcheck, presetOf } from './preset-keys.js';
 import type { MirrorConfig } from './sources.js';
 
 /** What a repository found at `origin` asks of its packages: a header signature check, or nothing. */
 export function rpmGpgcheckFor(origin: string | undefined, config: MirrorConfig): RpmGpgcheck | undefined {
   const src = origin === undefined ? undefined : config.sources.find((s) => s.origin === origin);
-  if (origin === undefined || !src?.gpgcheck || config.insecureSkipSignatures) return undefined;
+  if (origin === undefined || config.insecureSkipSignatures) return undefined;
+  // A built-in preset, or a site's copy of one: the distribution's keys (preset-keys.ts).
+  const preset = presetOf(origin, src);
+  if (preset !== undefined) return presetGpgcheck(preset, origin, config, src);
+  if (!src?.gpgcheck) return undefined;
   const root = src.gpgkeyRoot ?? config.hostRoot ?? '/';
   const all = src.gpgkey ?? [];
   return { repo: origin, keys: all.filter((k) => k.startsWith('/')).map((k) => join(root, k)), remote: all.filter((k) => !k.startsWith('/')) };
