@@ -16,6 +16,7 @@ import { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } f
 import { readHostRepos } from './yum-repos.js';
 import { readZypperRepos } from './zypper-repos.js';
 import { ARCHIVE_PRESETS } from './archive-presets.js';
+import { BUILTIN_KEYS } from './keys/index.js';
 import { PRESET_KEYS } from './preset-keys.js';
 import { CHINA_SELECTOR } from './china-layout.js';
 
@@ -185,8 +186,9 @@ function validatePresetKeys(v: unknown, fail: (k: string, why: string) => never)
 /** An entry's `gpgkey` (a path or URL, or a list): every RPM from it needs a good header signature by one of them (gpgcheck=1, rpm-header-trust.ts); paths are this machine's, not under KDBG_ROOT. */
 function entryGpgkey(v: unknown, key: string, fail: (k: string, why: string) => never): Pick<MirrorSource, 'gpgcheck' | 'gpgkey' | 'gpgkeyRoot'> {
   const list = typeof v === 'string' ? [v] : v;
-  const ok = (k: unknown): boolean => typeof k === 'string' && (k.startsWith('/') || k.startsWith('file:///') || isFetchableUrl(k));
-  if (!Array.isArray(list) || list.length === 0 || !list.every(ok)) fail(key, 'expected an absolute key file path, a file:/// or http(s):// URL, or a list of them');
+  // `builtin:<name>`: a distribution key kdbg ships (preset-keys.ts), e.g. Red Hat's for a Satellite entry.
+  const ok = (k: unknown): boolean => typeof k === 'string' && (k.startsWith('/') || k.startsWith('file:///') || isFetchableUrl(k) || (k.startsWith('builtin:') && BUILTIN_KEYS.has(k.slice(8))));
+  if (!Array.isArray(list) || list.length === 0 || !list.every(ok)) fail(key, 'expected an absolute key file path, a file:/// or http(s):// URL, a builtin:<name> of a key kdbg ships (docs/signatures.md), or a list of them');
   return { gpgcheck: true, gpgkey: (list as string[]).map((k) => k.replace(/^file:\/\//, '')), gpgkeyRoot: '/' };
 }
 
