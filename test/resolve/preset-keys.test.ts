@@ -126,3 +126,14 @@ describe('a package found through a built-in preset', () => {
     expect(unsignedPresetNote('preset rocky-vault', config())).toBeNull();
   });
 });
+
+describe('a config entry', () => {
+  it('gpgkey builtin:<name>: the shipped key, as a file, no request', async () => {
+    const src = { type: 'repo' as const, url: 'http://127.0.0.1:9/', match: ['*'], origin: 'cfg mirrors.rhel[0]', gpgcheck: true, gpgkey: ['builtin:RPM-GPG-KEY-redhat9-release'], gpgkeyRoot: '/' };
+    const g = rpmGpgcheckFor('cfg mirrors.rhel[0]', config({ sources: [src] }))!;
+    expect(g.remote).toEqual(['builtin:RPM-GPG-KEY-redhat9-release']);
+    const [out] = await withRemoteKeys([{ name: 'kernel-debuginfo', gpgcheck: g } as unknown as ResolvedPackage], { http: noHttp, cacheRoot: null, timeoutMs: 1000 });
+    expect(out!.gpgcheck!.keys).toHaveLength(1);
+    expect(gpgFingerprints(readFileSync(out!.gpgcheck!.keys[0]!, 'utf8'))).toEqual(['567E347AD0044ADE55BA8A5F199E2F91FD431D51', '7E4624258C406535D56D6F135054E4A45A6340B3']);
+  });
+});
