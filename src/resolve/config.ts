@@ -16,6 +16,8 @@ import { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } f
 import { readHostRepos } from './yum-repos.js';
 import { readZypperRepos } from './zypper-repos.js';
 import { ARCHIVE_PRESETS } from './archive-presets.js';
+import { BUILTIN_KEYS } from './keys/index.js';
+import { PRESET_KEYS } from './preset-keys.js';
 import { CHINA_SELECTOR } from './china-layout.js';
 
 export { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } from './sources.js';
@@ -36,8 +38,8 @@ export interface LoadConfigOptions {
 }
 
 const SELECTOR = /^(\*|rpm|rhel|oracle-uek|fedora|amazon|debian|ubuntu|suse|suse-leap|suse-tumbleweed|centos|rocky|alma|oracle|el\d+|fc\d+|amzn2|amzn2023)$/;
-const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList', 'archives', 'debianSnapshotUrl', 'launchpadUrl', 'insecureSkipSignatures', 'keyrings', 'partialFetch'] as const;
-const ENTRY_KEYS = ['url', 'type', 'distro', 'flat', 'signedBy', 'gpgkey'] as const;
+const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList', 'archives', 'debianSnapshotUrl', 'launchpadUrl', 'insecureSkipSignatures', 'keyrings', 'partialFetch', 'presetKeys'] as const;
+const ENTRY_KEYS = ['url', 'type', 'distro', 'flat', 'signedBy', 'gpgkey', 'preset'] as const;
 
 /** A URL kdbg can fetch: http or https, after placeholders are filled with sample values. */
 export function isFetchableUrl(u: string): boolean {
@@ -60,7 +62,7 @@ function typeName(v: unknown): string {
 export function validateConfig(
   doc: unknown,
   file: string,
-): { sources: MirrorSource[]; presets?: boolean; hostRepos?: boolean; aptRoot?: string | null; timeoutMs?: number; mirrorsPerList?: number; archives?: boolean; debianSnapshotUrl?: string; launchpadUrl?: string; insecureSkipSignatures?: boolean; keyrings?: string[]; partialFetch?: boolean } {
+): { sources: MirrorSource[]; presets?: boolean; hostRepos?: boolean; aptRoot?: string | null; timeoutMs?: number; mirrorsPerList?: number; archives?: boolean; debianSnapshotUrl?: string; launchpadUrl?: string; insecureSkipSignatures?: boolean; keyrings?: string[]; partialFetch?: boolean; presetKeys?: Record<string, string[]> } {
   const fail = (key: string, msg: string): never => {
     throw new ConfigError(`${file}: ${key}: ${msg}`, { details: { file, key } });
   };
@@ -111,6 +113,7 @@ export function validateConfig(
     if (!Array.isArray(k) || k.some((p) => typeof p !== 'string' || !p.startsWith('/'))) fail('keyrings', 'expected a list of absolute keyring file paths');
     out.keyrings = k as string[];
   }
+  if (o['presetKeys'] !== undefined) out.presetKeys = validatePresetKeys(o['presetKeys'], fail);
   for (const k of ['debianSnapshotUrl', 'launchpadUrl'] as const) {
     const u = o[k];
     if (u === undefined) continue;
@@ -132,6 +135,7 @@ export function validateConfig(
       let flat: unknown;
       let signedBy: unknown;
       let gpgkey: unknown;
+      let preset: unknown;
       if (typeof entry === 'string') url = entry;
       else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) {
         const e = entry as Record<string, unknown>;
@@ -143,6 +147,7 @@ export function validateConfig(
         flat = e['flat'];
         signedBy = e['signedBy'];
         gpgkey = e['gpgkey'];
+        preset = e['preset'];
       } else fail(ek, `expected a URL string or an object with "url", found ${typeName(entry)}`);
       if (typeof url !== 'string') fail(`${ek}.url`, `expected a string, found ${typeName(url)}`);
       if (!isFetchableUrl(url as string)) fail(`${ek}.url`, `not a URL (${JSON.stringify(url)}; http:// or https:// expected)`);
@@ -154,6 +159,10 @@ export function validateConfig(
       if (signedBy !== undefined && (typeof signedBy !== 'string' || signedBy.trim() === '')) fail(`${ek}.signedBy`, 'expected a keyring file path or key fingerprints');
       if (typeof signedBy === 'string') src.signedBy = signedBy;
       if (gpgkey !== undefined) Object.assign(src, entryGpgkey(gpgkey, `${ek}.gpgkey`, fail));
+      if (preset !== undefined) {
+        if (typeof preset !== 'string' || !(preset in PRESET_KEYS)) fail(`${ek}.preset`, `expected the id of a built-in preset (${Object.keys(PRESET_KEYS).join(', ')})`);
+        src.preset = preset as string;
+      }
       if (typeof distro === 'string') src.distro = distro;
       if (Array.isArray(flat)) src.flat = (flat as string[]).map((f) => (f === '' || f.endsWith('/') ? f : `${f}/`));
       out.sources.push(src);
@@ -162,11 +171,24 @@ export function validateConfig(
   return out;
 }
 
+/** `presetKeys`: preset id → absolute key file paths a site adds to that preset's signing keys (preset-keys.ts). */
+function validatePresetKeys(v: unknown, fail: (k: string, why: string) => never): Record<string, string[]> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('presetKeys', `expected an object of preset id → key files, found ${typeName(v)}`);
+  const out: Record<string, string[]> = {};
+  for (const [id, list] of Object.entries(v as Record<string, unknown>)) {
+    if (!(id in PRESET_KEYS)) fail(`presetKeys.${id}`, `not a built-in preset (${Object.keys(PRESET_KEYS).join(', ')})`);
+    if (!Array.isArray(list) || list.some((p) => typeof p !== 'string' || !p.startsWith('/'))) fail(`presetKeys.${id}`, 'expected a list of absolute key file paths');
+    out[id] = list as string[];
+  }
+  return out;
+}
+
 /** An entry's `gpgkey` (a path or URL, or a list): every RPM from it needs a good header signature by one of them (gpgcheck=1, rpm-header-trust.ts); paths are this machine's, not under KDBG_ROOT. */
 function entryGpgkey(v: unknown, key: string, fail: (k: string, why: string) => never): Pick<MirrorSource, 'gpgcheck' | 'gpgkey' | 'gpgkeyRoot'> {
   const list = typeof v === 'string' ? [v] : v;
-  const ok = (k: unknown): boolean => typeof k === 'string' && (k.startsWith('/') || k.startsWith('file:///') || isFetchableUrl(k));
-  if (!Array.isArray(list) || list.length === 0 || !list.every(ok)) fail(key, 'expected an absolute key file path, a file:/// or http(s):// URL, or a list of them');
+  // `builtin:<name>`: a distribution key kdbg ships (preset-keys.ts), e.g. Red Hat's for a Satellite entry.
+  const ok = (k: unknown): boolean => typeof k === 'string' && (k.startsWith('/') || k.startsWith('file:///') || isFetchableUrl(k) || (k.startsWith('builtin:') && BUILTIN_KEYS.has(k.slice(8))));
+  if (!Array.isArray(list) || list.length === 0 || !list.every(ok)) fail(key, 'expected an absolute key file path, a file:/// or http(s):// URL, a builtin:<name> of a key kdbg ships (docs/signatures.md), or a list of them');
   return { gpgcheck: true, gpgkey: (list as string[]).map((k) => k.replace(/^file:\/\//, '')), gpgkeyRoot: '/' };
 }
 
@@ -243,6 +265,7 @@ export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<Mi
     if (v.insecureSkipSignatures !== undefined && first('insecureSkipSignatures') && !cfg.insecureSkipSignatures) cfg.insecureSkipSignatures = v.insecureSkipSignatures;
     if (v.partialFetch !== undefined && first('partialFetch')) cfg.partialFetch = v.partialFetch;
     if (v.keyrings) cfg.keyrings = [...(cfg.keyrings ?? []), ...v.keyrings];
+    for (const [id, keys] of Object.entries(v.presetKeys ?? {})) (cfg.presetKeys ??= {})[id] = [...(cfg.presetKeys[id] ?? []), ...keys];
   }
   // Tests and air-gapped sites switch the public presets off without a config file.
   if (env['KDBG_NO_PRESETS'] === '1') cfg.presets = false;

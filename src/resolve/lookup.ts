@@ -22,6 +22,7 @@ import { readRepomd } from './rpm-index.js';
 import { isSignatureError, repomdVerifier, rpmGpgcheckFor } from './rpm-trust.js';
 import { withRemoteKeys } from './rpm-remote-keys.js';
 import { PRESETS } from './presets.js';
+import { unsignedPresetNote } from './preset-keys.js';
 import { substituteVars } from './yum-repos.js';
 import { indexTrees, noPublicLocation } from './china-layout.js';
 import { parseDirListing, readListing } from './dir-listing.js';
@@ -189,6 +190,8 @@ class RpmLookup {
       // A vault or Koji preset says so in --json; everything else is a live mirror.
       const origin = PRESETS.find((p) => h.group === `preset:${p.id}`)?.origin ?? 'mirror';
       const gpgcheck = rpmGpgcheckFor(h.from, this.opts.config);
+      const unsigned = unsignedPresetNote(h.from, this.opts.config);
+      if (unsigned) this.progress({ kind: 'warning', code: 'KDBG_W_UNSIGNED_PRESET', message: `${h.url}: ${unsigned}` });
       out.push({ ...w, fileName: w.fileName ?? decodeURIComponent(h.url.split('/').pop() ?? w.name), urls, sha256: h.sha256, size: h.size, origin, ...(gpgcheck ? { gpgcheck } : {}) });
     });
     return withRemoteKeys(out, { http: this.opts.http, cacheRoot: this.opts.cacheRoot, onProgress: this.opts.onProgress, signal: this.opts.signal, timeoutMs: this.timeoutMs, vars: releaseVars(this.rel) }); // gpgkey=https://…, $releasever (rpm-remote-keys.ts)

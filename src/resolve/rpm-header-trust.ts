@@ -15,15 +15,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignatureError } from '../core/errors.js';
 import type { RpmGpgcheck } from '../core/types.js';
+import { hasKeyRevocation } from '../formats/openpgp-revocation.js';
 import { rpmHeaderSignatures, signedHeaderBytes, type RpmPackageHead } from '../formats/rpm.js';
 import { runGpgv } from '../analyze/gpgv.js';
 import { dearmor, judgeStatus, type TrustFailure } from './deb-trust.js';
+import { presetGpgcheck, presetOf } from './preset-keys.js';
 import type { MirrorConfig } from './sources.js';
 
 /** What a repository found at `origin` asks of its packages: a header signature check, or nothing. */
 export function rpmGpgcheckFor(origin: string | undefined, config: MirrorConfig): RpmGpgcheck | undefined {
   const src = origin === undefined ? undefined : config.sources.find((s) => s.origin === origin);
-  if (origin === undefined || !src?.gpgcheck || config.insecureSkipSignatures) return undefined;
+  if (origin === undefined || config.insecureSkipSignatures) return undefined;
+  // A built-in preset, or a site's copy of one: the distribution's keys (preset-keys.ts).
+  const preset = presetOf(origin, src);
+  if (preset !== undefined) return presetGpgcheck(preset, origin, config, src);
+  if (!src?.gpgcheck) return undefined;
   const root = src.gpgkeyRoot ?? config.hostRoot ?? '/';
   const all = src.gpgkey ?? [];
   return { repo: origin, keys: all.filter((k) => k.startsWith('/')).map((k) => join(root, k)), remote: all.filter((k) => !k.startsWith('/')) };
@@ -70,6 +76,29 @@ async function keyrings(check: RpmGpgcheck, work: string): Promise<string[]> {
 }
 
 /**
+ * rpm's rule for packages, not apt's for indexes: a header signed while its key was valid stays
+ * good after the key expires (rpm's own parser never looked at key expiry); the distributions'
+ * old keys (CentOS 5/6, AlmaLinux 8's first one) have expired since, their packages have not
+ * changed. gpgv says EXPKEYSIG with KEYEXPIRED <when> and VALIDSIG <fpr> <date> <made>; the
+ * signature counts when it was made before every expiry gpgv named. A revoked key is not forgiven:
+ * gpgv reports an expired and revoked key as EXPKEYSIG alone, so the key files are read for a
+ * revocation (formats/openpgp-revocation.ts).
+ */
+async function anyRevoked(files: string[]): Promise<boolean> {
+  for (const f of files) if (hasKeyRevocation((await fsp.readFile(f).catch(() => null)) ?? new Uint8Array())) return true;
+  return false;
+}
+
+function signedBeforeExpiry(status: string[], code: number): string | null {
+  if (code !== 0 || !status.some((s) => s.startsWith('EXPKEYSIG ')) || status.some((s) => /^(REVKEYSIG|BADSIG|ERRSIG) /.test(s))) return null;
+  const valid = status.find((s) => s.startsWith('VALIDSIG '))?.split(' ');
+  const expiries = status.filter((s) => s.startsWith('KEYEXPIRED ')).map((s) => Number(s.split(' ')[1]));
+  const made = Number(valid?.[3]);
+  if (!valid || expiries.length === 0 || !Number.isFinite(made) || expiries.some((e) => !Number.isFinite(e) || made >= e)) return null;
+  return valid[valid.length - 1]!;
+}
+
+/**
  * Verify the header signature of the package at `url` (its head already read). Resolves with the
  * signer, or throws SignatureError (exit 65): no-signature, bad-signature, unknown-key,
  * expired-key. One good signature by a gpgkey is enough (a package may carry several, by old and
@@ -102,7 +131,9 @@ export async function verifyRpmHeader(url: string, head: RpmPackageHead, check: 
       const r = await runGpgv(['--homedir', work, '--status-fd', '2', ...files.flatMap((f) => ['--keyring', f]), sigFile, headerFile]);
       const ms = performance.now() - t0;
       timings.push(ms);
-      const j = judgeStatus(r.status, r.code);
+      const judged = judgeStatus(r.status, r.code);
+      const before = 'reason' in judged && judged.reason === 'expired-key' && !(await anyRevoked(files)) ? signedBeforeExpiry(r.status, r.code) : null;
+      const j = before === null ? judged : { fingerprint: before, primary: before };
       if (!('reason' in j)) {
         const v: HeaderVerified = { fingerprint: j.primary, tag: s.tag, ms };
         memo.set(memoKey, v);

@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../cache/fs-util.js';
 import { discardBody } from '../core/http-body.js';
 import { SignatureError } from '../core/errors.js';
 import type { HttpFetcher, ProgressListener, ResolvedPackage } from '../core/types.js';
+import { builtinKeyArmor } from './preset-keys.js';
 import { substituteVars } from './yum-repos.js';
 
 /** Public key files are a few KB; distribution bundles of every key stay far under this. */
@@ -135,6 +136,20 @@ async function fetchKey(url: string, repo: string, o: RemoteKeyOptions): Promise
   return file;
 }
 
+/** A key kdbg ships (`builtin:<name>`, preset-keys.ts) as a local file: <cache>/meta/gpgkeys/builtin/<name>.asc (else a scratch directory); null: none of that name. */
+async function builtinKeyFile(name: string, cacheRoot: string | null | undefined): Promise<string | null> {
+  const armor = builtinKeyArmor(name);
+  if (armor === null) return null;
+  const dir = cacheRoot ? join(cacheRoot, 'meta', 'gpgkeys', 'builtin') : join((scratch ??= await fsp.mkdtemp(join(tmpdir(), 'kdbg-gpgkeys-'))), 'builtin');
+  const file = join(dir, `${name}.asc`);
+  // Rewritten when it differs: the shipped text is the truth, not a file someone edited.
+  if ((await fsp.readFile(file, 'latin1').catch(() => null)) !== armor) {
+    await fsp.mkdir(dir, { recursive: true });
+    await writeFileAtomic(file, Buffer.from(armor, 'latin1'));
+  }
+  return file;
+}
+
 /**
  * The packages with the release's variables filled into their gpgkeys, and every remote gpgkey
  * replaced by its local file (fetched or kept); unfetchable ones stay in `remote`, with the reason.
@@ -151,6 +166,12 @@ export async function withRemoteKeys(pkgs: ResolvedPackage[], o: RemoteKeyOption
     const keys = g.keys.map(fill);
     const remote: string[] = [];
     for (const url of g.remote.map(fill)) {
+      if (url.startsWith('builtin:')) {
+        const f = await builtinKeyFile(url.slice('builtin:'.length), o.cacheRoot);
+        if (f) keys.push(f);
+        else remote.push(`${url} (not shipped with kdbg)`);
+        continue;
+      }
       if (!/^https?:\/\//.test(url)) {
         remote.push(url);
         continue;

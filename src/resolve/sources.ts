@@ -32,6 +32,8 @@ export interface MirrorSource {
   gpgkey?: string[];
   /** The root the local `gpgkey` paths are read under: `/` for config-file entries; absent: hostRoot (host repo files). */
   gpgkeyRoot?: string;
+  /** A site's copy of a built-in preset (config entry `preset`): its packages are checked with that preset's keys (preset-keys.ts). */
+  preset?: string;
 }
 
 export interface MirrorConfig {
@@ -60,6 +62,8 @@ export interface MirrorConfig {
   partialFetch?: boolean;
   /** Root the host's configuration is read under (KDBG_ROOT, else /): the paths apt sources name. */
   hostRoot?: string;
+  /** Config `presetKeys`: key files a site adds to a built-in preset's signing keys (preset-keys.ts), by preset id. */
+  presetKeys?: Record<string, string[]>;
 }
 
 export interface ArchiveConfig {

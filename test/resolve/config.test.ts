@@ -42,15 +42,19 @@ describe('config validation points at the bad key', () => {
     expect(e.details['key']).toBe('mirrors.el7[2].url');
   });
   const cases: [unknown, RegExp][] = [
-    [{ mirorrs: {} }, /: mirorrs: unknown key \(known: mirrors, presets, hostRepos, aptRoot, timeoutSeconds, mirrorsPerList, archives, debianSnapshotUrl, launchpadUrl, insecureSkipSignatures, keyrings, partialFetch\)$/],
+    [{ mirorrs: {} }, /: mirorrs: unknown key \(known: mirrors, presets, hostRepos, aptRoot, timeoutSeconds, mirrorsPerList, archives, debianSnapshotUrl, launchpadUrl, insecureSkipSignatures, keyrings, partialFetch, presetKeys\)$/],
     [[1, 2], /: \(top level\): expected an object, found an array$/],
     [{ mirrors: [] }, /: mirrors: expected an object of selector → list, found an array$/],
     [{ mirrors: { el7: 'http://a/' } }, /: mirrors\.el7: expected a list of mirrors, found a string$/],
     [{ mirrors: { banana: [] } }, /: mirrors\.banana: unknown release selector/],
     [{ mirrors: { fc39: [42] } }, /: mirrors\.fc39\[0\]: expected a URL string or an object with "url", found a number$/],
     [{ mirrors: { '*': [{ url: 'http://a/', type: 'ftp' }] } }, /: mirrors\.\*\[0\]\.type: expected one of mirror, repo, mirrorlist, metalink, template$/],
-    [{ mirrors: { '*': [{ url: 'http://a/', color: 'red' }] } }, /: mirrors\.\*\[0\]\.color: unknown key \(known: url, type, distro, flat, signedBy, gpgkey\)$/],
-    [{ mirrors: { rhel: [{ url: 'http://a/', type: 'repo', gpgkey: 'keys/RPM-GPG-KEY' }] } }, /: mirrors\.rhel\[0\]\.gpgkey: expected an absolute key file path, a file:\/\/\/ or http\(s\):\/\/ URL, or a list of them$/],
+    [{ mirrors: { '*': [{ url: 'http://a/', color: 'red' }] } }, /: mirrors\.\*\[0\]\.color: unknown key \(known: url, type, distro, flat, signedBy, gpgkey, preset\)$/],
+    [{ mirrors: { rhel: [{ url: 'http://a/', type: 'repo', gpgkey: 'keys/RPM-GPG-KEY' }] } }, /: mirrors\.rhel\[0\]\.gpgkey: expected an absolute key file path, a file:\/\/\/ or http\(s\):\/\/ URL, a builtin:<name> of a key kdbg ships \(docs\/signatures\.md\), or a list of them$/],
+    [{ mirrors: { rhel: [{ url: 'http://a/', type: 'repo', gpgkey: 'builtin:RPM-GPG-KEY-not-shipped' }] } }, /: mirrors\.rhel\[0\]\.gpgkey: expected an absolute key file path/],
+    [{ mirrors: { '*': [{ url: 'http://a/', type: 'repo', preset: 'no-such' }] } }, /: mirrors\.\*\[0\]\.preset: expected the id of a built-in preset \(centos-debuginfo, /],
+    [{ presetKeys: ['/k'] }, /: presetKeys: expected an object of preset id → key files, found /],
+    [{ presetKeys: { 'rocky-vault': ['k.asc'] } }, /: presetKeys\.rocky-vault: expected a list of absolute key file paths$/],
     [{ mirrors: { rhel: [{ url: 'http://a/', type: 'repo', gpgkey: [] }] } }, /: mirrors\.rhel\[0\]\.gpgkey: expected an absolute key file path/],
     [{ mirrors: { rhel: [{ type: 'repo' }] } }, /: mirrors\.rhel\[0\]\.url: missing$/],
     [{ mirrors: { rhel: [{ url: 'http://a/', flat: ['../up'] }] } }, /: mirrors\.rhel\[0\]\.flat: expected a list of relative directories/],
