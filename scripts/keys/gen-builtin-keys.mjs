@@ -18,40 +18,40 @@ const commit = commitArg ?? git('rev-parse', 'HEAD').trim();
 
 // [name in kdbg, path in distribution-gpg-keys, where the distribution publishes it]
 const KEYS = [
-  ['RPM-GPG-KEY-CentOS-5', 'keys/centos/RPM-GPG-KEY-CentOS-5', 'https://www.centos.org/keys/'],
-  ['RPM-GPG-KEY-CentOS-6', 'keys/centos/RPM-GPG-KEY-CentOS-6', 'https://www.centos.org/keys/'],
-  ['RPM-GPG-KEY-CentOS-Debug-6', 'keys/centos/RPM-GPG-KEY-CentOS-Debug-6', 'https://www.centos.org/keys/'],
-  ['RPM-GPG-KEY-CentOS-7', 'keys/centos/RPM-GPG-KEY-CentOS-7', 'https://www.centos.org/keys/'],
-  ['RPM-GPG-KEY-CentOS-7-aarch64', 'keys/centos/RPM-GPG-KEY-CentOS-7-aarch64', 'https://www.centos.org/keys/'],
-  ['RPM-GPG-KEY-CentOS-Debug-7', 'keys/centos/RPM-GPG-KEY-CentOS-Debug-7', 'https://www.centos.org/keys/'],
-  ['RPM-GPG-KEY-centosofficial', 'keys/centos/RPM-GPG-KEY-CentOS-Official', 'https://www.centos.org/keys/'],
-  ['RPM-GPG-KEY-centosofficial-SHA256', 'keys/centos/RPM-GPG-KEY-CentOS-Official-SHA256', 'https://www.centos.org/keys/'],
-  ['RPM-GPG-KEY-redhat7-release', 'keys/redhat/RPM-GPG-KEY-redhat6-release', 'https://access.redhat.com/security/team/key'],
-  ['RPM-GPG-KEY-redhat8-release', 'keys/redhat/RPM-GPG-KEY-redhat8-release', 'https://access.redhat.com/security/team/key'],
-  ['RPM-GPG-KEY-redhat9-release', 'keys/redhat/RPM-GPG-KEY-redhat9-release', 'https://access.redhat.com/security/team/key'],
-  ['RPM-GPG-KEY-redhat10-release', 'keys/redhat/RPM-GPG-KEY-redhat10-release-without-PQC', 'https://access.redhat.com/security/team/key'],
-  ['RPM-GPG-KEY-Rocky-8', 'keys/rocky/RPM-GPG-KEY-rockyofficial', 'https://dl.rockylinux.org/pub/rocky/RPM-GPG-KEY-Rocky-8'],
-  ['RPM-GPG-KEY-Rocky-9', 'keys/rocky/RPM-GPG-KEY-Rocky-9', 'https://dl.rockylinux.org/pub/rocky/RPM-GPG-KEY-Rocky-9'],
-  ['RPM-GPG-KEY-Rocky-10', 'keys/rocky/RPM-GPG-KEY-Rocky-10', 'https://dl.rockylinux.org/pub/rocky/RPM-GPG-KEY-Rocky-10'],
-  ['RPM-GPG-KEY-AlmaLinux-8', 'keys/alma/RPM-GPG-KEY-AlmaLinux-8', 'https://repo.almalinux.org/almalinux/'],
-  ['RPM-GPG-KEY-AlmaLinux-9', 'keys/alma/RPM-GPG-KEY-AlmaLinux-9', 'https://repo.almalinux.org/almalinux/'],
-  ['RPM-GPG-KEY-AlmaLinux-10', 'keys/alma/RPM-GPG-KEY-AlmaLinux-10', 'https://repo.almalinux.org/almalinux/'],
-  ['RPM-GPG-KEY-oracle-el5', 'keys/oraclelinux/RPM-GPG-KEY-oracle-el5', 'https://yum.oracle.com/faq.html'],
-  ['RPM-GPG-KEY-oracle-ol6', 'keys/oraclelinux/RPM-GPG-KEY-oracle-ol6', 'https://yum.oracle.com/RPM-GPG-KEY-oracle-ol6'],
-  ['RPM-GPG-KEY-oracle-ol7', 'keys/oraclelinux/RPM-GPG-KEY-oracle-ol7', 'https://yum.oracle.com/RPM-GPG-KEY-oracle-ol7'],
-  ['RPM-GPG-KEY-oracle-ol8', 'keys/oraclelinux/RPM-GPG-KEY-oracle-ol8', 'https://yum.oracle.com/RPM-GPG-KEY-oracle-ol8'],
-  ['RPM-GPG-KEY-oracle-ol9', 'keys/oraclelinux/RPM-GPG-KEY-oracle-ol9', 'https://yum.oracle.com/RPM-GPG-KEY-oracle-ol9'],
-  ['RPM-GPG-KEY-oracle-ol10', 'keys/oraclelinux/RPM-GPG-KEY-oracle-ol10', 'https://yum.oracle.com/RPM-GPG-KEY-oracle-ol10'],
-  ...Array.from({ length: 47 - 19 }, (_, i) => i + 20).map((n) => [`RPM-GPG-KEY-fedora-${n}-primary`, `keys/fedora/RPM-GPG-KEY-fedora-${n}-primary`, 'https://src.fedoraproject.org/rpms/fedora-repos/tree/rawhide']),
-  ['RPM-GPG-KEY-amazon-linux-2', 'keys/amazon-linux/RPM-GPG-KEY-amazon-linux-2', 'https://cdn.amazonlinux.com/_assets/11CF1F95C87F5B1A.asc'],
-  ['RPM-GPG-KEY-amazon-linux-2023', 'keys/amazon-linux/RPM-GPG-KEY-amazon-linux-2023', 'https://cdn.amazonlinux.com/_assets/E951904AD832C631.asc'],
-  ['RPM-GPG-KEY-openEuler', 'keys/openeuler/RPM-GPG-KEY-openEuler', 'http://repo.openeuler.org/openEuler-22.03-LTS/OS/x86_64/RPM-GPG-KEY-openEuler'],
-  ['RPM-GPG-KEY-openEuler-EulerMaker', 'keys/openeuler/RPM-GPG-KEY-openEuler-EulerMaker', 'https://repo.openeuler.org/openEuler-22.03-LTS-SP1/OS/aarch64/RPM-GPG-KEY-openEuler'],
-  ['RPM-GPG-KEY-ANOLIS', 'keys/anolis/RPM-GPG-KEY-ANOLIS', 'https://mirrors.openanolis.cn/anolis/RPM-GPG-KEY-ANOLIS'],
-  ['RPM-GPG-KEY-openSUSE', 'keys/opensuse/RPM-GPG-KEY-openSUSE', 'https://build.opensuse.org/projects/openSUSE:Factory/signing_keys'],
-  ['RPM-GPG-KEY-openSUSE-2022', 'keys/opensuse/RPM-GPG-KEY-openSUSE-2022', 'https://build.opensuse.org/projects/openSUSE:Factory/signing_keys'],
-  ['RPM-GPG-KEY-SuSE-SLE-15', 'keys/suse/RPM-GPG-KEY-SuSE-SLE-15', 'https://www.suse.com/support/security/keys/'],
-  ['RPM-GPG-KEY-SuSE-SLE-Main-2023', 'keys/suse/RPM-GPG-KEY-SuSE-SLE-Main-2023', 'https://www.suse.com/support/security/keys/'],
+  ['RPM-GPG-KEY-CentOS-5', 'keys/centos/RPM-GPG-KEY-CentOS-5'],
+  ['RPM-GPG-KEY-CentOS-6', 'keys/centos/RPM-GPG-KEY-CentOS-6'],
+  ['RPM-GPG-KEY-CentOS-Debug-6', 'keys/centos/RPM-GPG-KEY-CentOS-Debug-6'],
+  ['RPM-GPG-KEY-CentOS-7', 'keys/centos/RPM-GPG-KEY-CentOS-7'],
+  ['RPM-GPG-KEY-CentOS-7-aarch64', 'keys/centos/RPM-GPG-KEY-CentOS-7-aarch64'],
+  ['RPM-GPG-KEY-CentOS-Debug-7', 'keys/centos/RPM-GPG-KEY-CentOS-Debug-7'],
+  ['RPM-GPG-KEY-centosofficial', 'keys/centos/RPM-GPG-KEY-CentOS-Official'],
+  ['RPM-GPG-KEY-centosofficial-SHA256', 'keys/centos/RPM-GPG-KEY-CentOS-Official-SHA256'],
+  ['RPM-GPG-KEY-redhat7-release', 'keys/redhat/RPM-GPG-KEY-redhat6-release'],
+  ['RPM-GPG-KEY-redhat8-release', 'keys/redhat/RPM-GPG-KEY-redhat8-release'],
+  ['RPM-GPG-KEY-redhat9-release', 'keys/redhat/RPM-GPG-KEY-redhat9-release'],
+  ['RPM-GPG-KEY-redhat10-release', 'keys/redhat/RPM-GPG-KEY-redhat10-release-without-PQC'],
+  ['RPM-GPG-KEY-Rocky-8', 'keys/rocky/RPM-GPG-KEY-rockyofficial'],
+  ['RPM-GPG-KEY-Rocky-9', 'keys/rocky/RPM-GPG-KEY-Rocky-9'],
+  ['RPM-GPG-KEY-Rocky-10', 'keys/rocky/RPM-GPG-KEY-Rocky-10'],
+  ['RPM-GPG-KEY-AlmaLinux-8', 'keys/alma/RPM-GPG-KEY-AlmaLinux-8'],
+  ['RPM-GPG-KEY-AlmaLinux-9', 'keys/alma/RPM-GPG-KEY-AlmaLinux-9'],
+  ['RPM-GPG-KEY-AlmaLinux-10', 'keys/alma/RPM-GPG-KEY-AlmaLinux-10'],
+  ['RPM-GPG-KEY-oracle-el5', 'keys/oraclelinux/RPM-GPG-KEY-oracle-el5'],
+  ['RPM-GPG-KEY-oracle-ol6', 'keys/oraclelinux/RPM-GPG-KEY-oracle-ol6'],
+  ['RPM-GPG-KEY-oracle-ol7', 'keys/oraclelinux/RPM-GPG-KEY-oracle-ol7'],
+  ['RPM-GPG-KEY-oracle-ol8', 'keys/oraclelinux/RPM-GPG-KEY-oracle-ol8'],
+  ['RPM-GPG-KEY-oracle-ol9', 'keys/oraclelinux/RPM-GPG-KEY-oracle-ol9'],
+  ['RPM-GPG-KEY-oracle-ol10', 'keys/oraclelinux/RPM-GPG-KEY-oracle-ol10'],
+  ...Array.from({ length: 47 - 19 }, (_, i) => i + 20).map((n) => [`RPM-GPG-KEY-fedora-${n}-primary`, `keys/fedora/RPM-GPG-KEY-fedora-${n}-primary`]),
+  ['RPM-GPG-KEY-amazon-linux-2', 'keys/amazon-linux/RPM-GPG-KEY-amazon-linux-2'],
+  ['RPM-GPG-KEY-amazon-linux-2023', 'keys/amazon-linux/RPM-GPG-KEY-amazon-linux-2023'],
+  ['RPM-GPG-KEY-openEuler', 'keys/openeuler/RPM-GPG-KEY-openEuler'],
+  ['RPM-GPG-KEY-openEuler-EulerMaker', 'keys/openeuler/RPM-GPG-KEY-openEuler-EulerMaker'],
+  ['RPM-GPG-KEY-ANOLIS', 'keys/anolis/RPM-GPG-KEY-ANOLIS'],
+  ['RPM-GPG-KEY-openSUSE', 'keys/opensuse/RPM-GPG-KEY-openSUSE'],
+  ['RPM-GPG-KEY-openSUSE-2022', 'keys/opensuse/RPM-GPG-KEY-openSUSE-2022'],
+  ['RPM-GPG-KEY-SuSE-SLE-15', 'keys/suse/RPM-GPG-KEY-SuSE-SLE-15'],
+  ['RPM-GPG-KEY-SuSE-SLE-Main-2023', 'keys/suse/RPM-GPG-KEY-SuSE-SLE-Main-2023'],
 ];
 
 /** The target of a symlink in git (mode 120000) followed, within the same directory. */
@@ -84,7 +84,7 @@ for (const f of readdirSync(dir, { withFileTypes: true })) if (f.name.endsWith('
 const ident = (name) => name.replace(/^RPM-GPG-KEY-/, '').replace(/[^A-Za-z0-9]+/g, '_').replace(/^(\d)/, 'k$1');
 const rows = [];
 const mod = (name) => name.replace(/^RPM-GPG-KEY-/, '').toLowerCase();
-for (const [name, path, published] of KEYS) {
+for (const [name, path] of KEYS) {
   const armor = blob(path).replace(/\r\n/g, '\n');
   if (!armor.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) throw new Error(`${path}: not an armored public key`);
   const fprs = fingerprints(armor);
@@ -93,9 +93,9 @@ for (const [name, path, published] of KEYS) {
   const src = `https://github.com/rpm-software-management/distribution-gpg-keys/blob/${commit}/${path}`;
   writeFileSync(
     join(dir, `${mod(name)}.ts`),
-    `// ${name}: from rpm-software-management/distribution-gpg-keys, ${path} at ${commit}\n// (${src}); the distribution publishes it at ${published}.\n// Generated by scripts/keys/gen-builtin-keys.mjs; do not edit.\nimport type { BuiltinKey } from './builtin-key.js';\n\nexport const key: BuiltinKey = {\n  name: '${name}',\n  source: '${src}',\n  published: '${published}',\n  fingerprints: ${JSON.stringify(fprs)},\n  armor: \`${armor.trimEnd()}\n\`,\n};\n`,
+    `// ${name}: from rpm-software-management/distribution-gpg-keys, ${path} at ${commit}\n// (${src}).\n// Generated by scripts/keys/gen-builtin-keys.mjs; do not edit.\nimport type { BuiltinKey } from './builtin-key.js';\n\nexport const key: BuiltinKey = {\n  name: '${name}',\n  source: '${src}',\n  fingerprints: ${JSON.stringify(fprs)},\n  armor: \`${armor.trimEnd()}\n\`,\n};\n`,
   );
-  rows.push({ name, ident: ident(name), mod: mod(name), fprs, path, published });
+  rows.push({ name, ident: ident(name), mod: mod(name), fprs, path });
 }
 writeFileSync(
   join(dir, 'index.ts'),
@@ -105,4 +105,4 @@ rmSync(home, { recursive: true, force: true });
 // The table for docs/signatures.md.
 console.log(`| Key | Fingerprint(s) | Taken from (distribution-gpg-keys ${commit.slice(0, 12)}) | Published by the distribution at |`);
 console.log('|---|---|---|---|');
-for (const r of rows) console.log(`| \`${r.name}\` | ${r.fprs.map((f) => `\`${f}\``).join('<br>')} | \`${r.path}\` | ${r.published} |`);
+for (const r of rows) console.log(`| \`${r.name}\` | ${r.fprs.map((f) => `\`${f}\``).join('<br>')} | \`${r.path}\` |`);

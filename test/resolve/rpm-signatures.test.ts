@@ -13,7 +13,7 @@ import { undiciFetcher } from '../../src/download/http.js';
 import { parseRelease, wantedPackages } from '../../src/release/index.js';
 import { forgetIndexMemo } from '../../src/resolve/index-cache.js';
 import { loadMirrorConfig, resolvePackages } from '../../src/resolve/index.js';
-import { keyHome } from '../helpers/deb-keys.js';
+import { withKeyHome } from '../helpers/deb-keys.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { readRpmManifest, rpmFixtureRoot } from '../helpers/rpm-manifest.js';
@@ -34,11 +34,7 @@ const tmp = (p: string): string => {
 };
 
 function sign(file: string, key: 'archive' | 'other'): void {
-  try {
-    execFileSync('gpg', ['--homedir', keyHome(key), '--batch', '--quiet', '--yes', '--detach-sign', '--armor', '-o', `${file}.asc`, file]);
-  } finally {
-    execFileSync('gpgconf', ['--homedir', keyHome(key), '--kill', 'gpg-agent']);
-  }
+  withKeyHome(key, (home) => execFileSync('gpg', ['--homedir', home, '--batch', '--quiet', '--yes', '--detach-sign', '--armor', '-o', `${file}.asc`, file]));
 }
 
 /** A createrepo_c repository holding the fixture's el8 vmlinux RPM; `alter` gets its repodata dir. */

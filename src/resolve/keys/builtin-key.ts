@@ -4,8 +4,6 @@ export interface BuiltinKey {
   name: string;
   /** Where the text was taken from: a repository, commit and path. */
   source: string;
-  /** Where the distribution itself publishes the key. */
-  published: string;
   /** The primary keys' fingerprints, as `gpg --show-keys` printed them when the module was generated. */
   fingerprints: string[];
   /** The ASCII-armored public key block(s). */
