@@ -155,6 +155,7 @@ function printRow(r) {
   console.log(`\n(${r.id}) ${r.scenario}   goal: ${r.goal}`);
   for (const [name, b] of r.baselines) console.log(fmtFig(`baseline: ${name}`, b));
   console.log(fmtFig('kdbg', r.kd));
+  if (r.kd.phases) console.log(`  kdbg phases: ${r.kd.phases}`);
   for (const [name, b] of r.baselines) console.log(`  ratio kdbg/${name}: ${ratioText(r.kd, b)}`);
 }
 const want = (id) => !only || only.has(id);
@@ -428,6 +429,9 @@ if ((only && only.has('R')) || (!only && process.env.BENCH_REAL_ARCHIVE === '1')
       k.bytes = (item.packages ?? []).reduce((a, x) => a + (x.partial?.bytesFetched ?? x.size ?? 0), 0);
       if (want) k.ok = existsSync(item.vmlinux) ? (await sha256File(item.vmlinux)) === want : false;
       if (k.ok === false) k.note = 'WRONG OUTPUT';
+      // Issue 16's goal (≤ 50 ms of verification per fetch) in the phase timings of this very run.
+      const t = item.timings;
+      if (t) k.phases = `index read ${t.indexReadMs} ms, resolve ${t.resolveMs} ms (of which signatures, gpgv: ${t.signatureMs} ms), download ${t.downloadMs} ms, verify ${t.verifyMs} ms, publish ${t.publishMs} ms`;
     } catch {
       // the figure stays as measured; a failed fetch already carries its note
     }

@@ -40,7 +40,7 @@ export async function partialFetch(job: ExtractJob, cache: Cache, emit: Progress
     const partial: PartialFetchProvenance = { bytesFetched: ra.bytesReceived, blocksDecoded: r.partial.blocksDecoded, blocksTotal: r.partial.blocksTotal };
     emit({
       kind: 'info',
-      message: `${pkg.fileName}: fetched ${partial.bytesFetched} of ${pkg.size} bytes (${partial.blocksDecoded} of ${partial.blocksTotal} xz blocks), each block checked by its xz check; the package sha256 covers the whole file and was not checked (--keep-packages downloads and checks it whole)`,
+      message: `${pkg.fileName}: fetched ${partial.bytesFetched} of ${pkg.size} bytes (${partial.blocksDecoded} of ${partial.blocksTotal} xz blocks), each block checked by its xz check; the package sha256 covers the whole file and was not checked (--no-partial downloads and checks it whole)`,
     });
     return { job, r: { url, sha256: pkg.sha256 ?? '', size: pkg.size, cached: false, path: null, consumed: r, sha256Verified: false, partial } };
   } catch (e) {
