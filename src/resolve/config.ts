@@ -16,7 +16,7 @@ import { SOURCE_TYPES, type MirrorConfig, type MirrorSource, type SourceType } f
 import { readHostRepos } from './yum-repos.js';
 import { readZypperRepos } from './zypper-repos.js';
 import { ARCHIVE_PRESETS } from './archive-presets.js';
-import { BUILTIN_KEYS } from './keys/index.js';
+import { BUILTIN_KEY_NAMES } from './keys/names.js';
 import { PRESET_KEYS } from './preset-keys.js';
 import { CHINA_SELECTOR } from './china-layout.js';
 
@@ -187,7 +187,7 @@ function validatePresetKeys(v: unknown, fail: (k: string, why: string) => never)
 function entryGpgkey(v: unknown, key: string, fail: (k: string, why: string) => never): Pick<MirrorSource, 'gpgcheck' | 'gpgkey' | 'gpgkeyRoot'> {
   const list = typeof v === 'string' ? [v] : v;
   // `builtin:<name>`: a distribution key kdbg ships (preset-keys.ts), e.g. Red Hat's for a Satellite entry.
-  const ok = (k: unknown): boolean => typeof k === 'string' && (k.startsWith('/') || k.startsWith('file:///') || isFetchableUrl(k) || (k.startsWith('builtin:') && BUILTIN_KEYS.has(k.slice(8))));
+  const ok = (k: unknown): boolean => typeof k === 'string' && (k.startsWith('/') || k.startsWith('file:///') || isFetchableUrl(k) || (k.startsWith('builtin:') && BUILTIN_KEY_NAMES.has(k.slice(8))));
   if (!Array.isArray(list) || list.length === 0 || !list.every(ok)) fail(key, 'expected an absolute key file path, a file:/// or http(s):// URL, a builtin:<name> of a key kdbg ships (docs/signatures.md), or a list of them');
   return { gpgcheck: true, gpgkey: (list as string[]).map((k) => k.replace(/^file:\/\//, '')), gpgkeyRoot: '/' };
 }

@@ -15,7 +15,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RpmGpgcheck } from '../core/types.js';
-import { BUILTIN_KEYS } from './keys/index.js';
 import type { MirrorConfig, MirrorSource } from './sources.js';
 
 /** The host directory dnf and rpm keep distribution keys in. */
@@ -114,8 +113,9 @@ export function presetGpgcheck(id: string, origin: string, config: MirrorConfig,
   return { repo: `${origin} (keys of preset ${id})`, keys, remote };
 }
 
-/** The armored text of a shipped key, or null when kdbg ships none of that name. */
-export function builtinKeyArmor(name: string): string | null {
+/** The armored text of a shipped key, or null when kdbg ships none of that name (the texts load on first use). */
+export async function builtinKeyArmor(name: string): Promise<string | null> {
+  const { BUILTIN_KEYS } = await import('./keys/index.js');
   return BUILTIN_KEYS.get(name)?.armor ?? null;
 }
 

@@ -138,7 +138,7 @@ async function fetchKey(url: string, repo: string, o: RemoteKeyOptions): Promise
 
 /** A key kdbg ships (`builtin:<name>`, preset-keys.ts) as a local file: <cache>/meta/gpgkeys/builtin/<name>.asc (else a scratch directory); null: none of that name. */
 async function builtinKeyFile(name: string, cacheRoot: string | null | undefined): Promise<string | null> {
-  const armor = builtinKeyArmor(name);
+  const armor = await builtinKeyArmor(name);
   if (armor === null) return null;
   const dir = cacheRoot ? join(cacheRoot, 'meta', 'gpgkeys', 'builtin') : join((scratch ??= await fsp.mkdtemp(join(tmpdir(), 'kdbg-gpgkeys-'))), 'builtin');
   const file = join(dir, `${name}.asc`);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUILTIN_KEYS } from '../../src/resolve/keys/index.js';
+import { BUILTIN_KEY_NAMES } from '../../src/resolve/keys/names.js';
 import { PRESET_KEYS, presetGpgcheck, unsignedPresetNote } from '../../src/resolve/preset-keys.js';
 import { PRESETS } from '../../src/resolve/presets.js';
 import { CHINA_PRESETS } from '../../src/resolve/presets-china.js';
@@ -48,6 +49,8 @@ describe('the shipped distribution keys', () => {
   it('every key parses with the real gpg, and its fingerprints are the module’s and the docs table’s', () => {
     const table = docsTable();
     expect(BUILTIN_KEYS.size).toBeGreaterThan(0);
+    // The name list config validation reads without loading the texts is the same list.
+    expect([...BUILTIN_KEY_NAMES]).toEqual([...BUILTIN_KEYS.keys()]);
     for (const [name, k] of BUILTIN_KEYS) {
       const fprs = gpgFingerprints(k.armor);
       expect(fprs.length, name).toBeGreaterThan(0);

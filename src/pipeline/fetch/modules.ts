@@ -216,6 +216,9 @@ async function fromSmallPackage(
   packages.push({ fileName: pkg.fileName, url, bytesRead: bytes.length, blocksDecoded: null, blocksTotal: null });
 }
 
+/** The kernel-debuginfo package the vmlinux came from, as its entry records it. */
+type RpmPackageRef = { fileName: string; url: string; sha256: string; size: number; gpgcheck?: RpmGpgcheck };
+
 /**
  * An RPM kernel-debuginfo: a multi-block xz payload (RHEL 8+, Fedora) is read by its header's file
  * list and only the blocks of the named `*.ko.debug` files (extract/partial-rpm.ts). Returns ''
@@ -223,7 +226,7 @@ async function fromSmallPackage(
  */
 async function fromRpm(
   cache: Cache,
-  vm: { fileName: string; url: string; sha256: string; size: number; gpgcheck?: RpmGpgcheck },
+  vm: RpmPackageRef,
   todo: Set<string>,
   dest: string,
   adopt: (w: { path: string; member: { path: string } }[], fileName: string) => Promise<void>,
@@ -246,7 +249,7 @@ async function fromRpm(
     });
     // Null: none of them in the header's file list, or one xz block (el7's w2.xzdio), where every
     // module is behind the whole payload: decoded again from the kept package, if it was kept.
-    if (!r) return (await wholeAgain(cache, vm, todo, dest, adopt, packages, opts)) ? '' : `not found by a partial read of ${vm.fileName}, and the package is not in the store (not in it, or its payload is one xz block that must be read whole: kdbg fetch --modules, then --modules-dir)`;
+    if (!r) return (await wholeAgain(cache, vm, check, todo, dest, adopt, packages, opts)) ? '' : `not found by a partial read of ${vm.fileName}, and the package is not in the store (not in it, or its payload is one xz block that must be read whole: kdbg fetch --modules, then --modules-dir)`;
     await adopt(r.written, vm.fileName);
     packages.push({ fileName: vm.fileName, url: vm.url, bytesRead: r.partial.compressedBytesRead, blocksDecoded: r.partial.blocksDecoded, blocksTotal: r.partial.blocksTotal });
     return '';
@@ -263,14 +266,14 @@ async function fromRpm(
  */
 async function wholeAgain(
   cache: Cache,
-  vm: { fileName: string; url: string; sha256: string; size: number; gpgcheck?: RpmGpgcheck },
+  vm: RpmPackageRef,
+  check: ReturnType<typeof headCheckFor> | undefined,
   todo: Set<string>,
   dest: string,
   adopt: (w: { path: string; member: { path: string } }[], fileName: string) => Promise<void>,
   packages: ModuleDebugResult['packages'],
   opts: FetchOptions,
 ): Promise<boolean> {
-  const check = opts.insecureSkipSignatures ? undefined : headCheckFor(vm, vm.url, opts.onProgress ?? ignoreEvents);
   const local = await cache.findPackage(vm.sha256 || null, vm.fileName);
   if (!local) return false;
   const t0 = Date.now();
