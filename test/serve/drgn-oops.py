@@ -74,9 +74,17 @@ if len(found) == 1:
     rip = int(regs.ip)
     out["rip"] = hex(rip)
     try:
-        out["symbol"] = prog.symbol(rip).name
+        sym = prog.symbol(rip)
     except LookupError:
-        out["symbol"] = None
+        sym = None
+    out["symbol"] = sym.name if sym else None
+    if sym:
+        out["symbolAddress"] = hex(sym.address)
+        # The same function by its DWARF (the symbol above is the ELF symbol table's).
+        try:
+            out["functionAddress"] = hex(prog.function(sym.name).address_)
+        except LookupError:
+            out["functionAddress"] = None
     frames = []
     for f in prog.stack_trace(regs):
         try:
