@@ -6,10 +6,12 @@
 // module file given without DWARF; the last test shows what that path gives with 0.0.22 (types,
 // not addresses).
 // Real parts only: the QEMU oops dump of fixture 30 (makedumpfile's kdump-compressed, which this
-// drgn reads through libkdumpfile), the real Debian vmlinux of fixture 40, fixture 76's signed
-// Debian archive on a 127.0.0.1 mirror (it carries the oops module's -dbg package), `kdbg serve
-// --fetch` over an empty cache. The module's build-id is read from the dump's memory by drgn; the
-// script drgn runs is drgn-oops.py beside this file.
+// drgn reads through libkdumpfile), fixture 76's signed Debian archive on a 127.0.0.1 mirror (the
+// real 858 MB linux-image-<release>-dbg and the oops module's -dbg package), `kdbg serve --fetch`
+// over an empty cache. The module's build-id is read from the dump's memory by drgn, the vmlinux's
+// by `kdbg identify`; both files drgn is finally given came through kdbg serve. The first drgn run
+// (before any fetch) is given the real Debian vmlinux of fixture 40, the same bytes. The script
+// drgn runs is drgn-oops.py beside this file.
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,7 +54,8 @@ const mm = JSON.parse(readFileSync(requireFixture('modules-mirror', 'manifest.js
 const vmcore = requireFixture('vmcores', 'oops', 'vmcore.kdump-zlib');
 const ko = requireFixture('vmcores', 'oops', 'kdbg_oops.ko');
 const source = requireFixture('vmcores', 'oops', 'kdbg_oops.c');
-const vmlinux = debianVmlinux().path;
+const vm = debianVmlinux();
+const repo = join(import.meta.dirname, '..', '..');
 const script = join(import.meta.dirname, 'drgn-oops.py');
 const work = mkdtempSync(join(tmpdir(), 'kdbg-drgn-'));
 const clientCache = join(work, 'client');
@@ -80,7 +83,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout = 300_
  * `drgn -q -c VMCORE -s VMLINUX [-s MODULE_FILE] drgn-oops.py kdbg_oops 'struct kdbg_oops_item'`,
  * with DEBUGINFOD_URLS only when `debuginfod` is given.
  */
-async function drgn(moduleFile: string | null, debuginfod?: { urls: string; cache: string }): Promise<DrgnOops> {
+async function drgn(vmlinux: string, moduleFile: string | null, debuginfod?: { urls: string; cache: string }): Promise<DrgnOops> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['DEBUGINFOD_URLS'];
   delete env['DEBUGINFOD_PROGRESS'];
@@ -110,9 +113,10 @@ describe("drgn 0.0.22 loads an oops module's debuginfo through kdbg serve", () =
   let bare: DrgnOops;
   let moduleId = '';
   let fetched = '';
+  let fetchedVmlinux = '';
 
   it('without it, drgn reads the module and its build-id from the dump but cannot name the oops function', async () => {
-    bare = await drgn(null);
+    bare = await drgn(vm.path, null);
     expect(bare.release).toBe(vmcoreKernel().release);
     const mod = bare.modules.find((m) => m.name === 'kdbg_oops');
     expect(mod, JSON.stringify(bare.modules)).toBeDefined();
@@ -130,7 +134,7 @@ describe("drgn 0.0.22 loads an oops module's debuginfo through kdbg serve", () =
     expect(bare.type).toBeNull();
   }, 300_000);
 
-  it("debuginfod-find fetches the module's debug file by that id from kdbg serve --fetch into the client cache", async () => {
+  it("debuginfod-find fetches the module's debug file by that id from kdbg serve --fetch into the client cache, then the vmlinux by the dump's id", async () => {
     // kdbg serve indexes the archive at start, in the background: wait until it knows the ids.
     const t0 = Date.now();
     let ids = 0;
@@ -158,11 +162,26 @@ describe("drgn 0.0.22 loads an oops module's debuginfo through kdbg serve", () =
     const miss = mirror.requests.slice(sentBefore);
     const bytes = (path: string): string => `${miss.filter((q) => q.path === `/${path}`).length} requests, ${miss.filter((q) => q.path === `/${path}`).reduce((a, q) => a + q.bytesSent, 0)} bytes`;
     console.log(`index ready after ${indexMs} ms of waiting; module miss through debuginfod-find → kdbg serve --fetch → mirror: ${r.ms.toFixed(0)} ms; kernel package ${bytes(mm.kernelDeb)}, module package ${bytes(mm.moduleDeb)}; kdbg: ${kdbgLog().split('\n').filter((l) => l.startsWith('fetch on miss')).join(' | ')}`);
+
+    // The vmlinux by the id the dump carries (VMCOREINFO BUILD-ID, as kdbg identify reads it): the
+    // module's miss fetched its release, so kdbg answers from its cache without a second fetch.
+    const id = await run(process.execPath, [join(repo, 'bin', 'kdbg.js'), 'identify', '--json', vmcore], isolatedServeEnv(join(work, 'xdg')));
+    expect(id.code, id.stderr).toBe(0);
+    const buildId = (JSON.parse(id.stdout) as { buildId: string }).buildId;
+    expect(buildId).toBe(vm.buildId);
+    const v = await run('debuginfod-find', ['debuginfo', buildId], env);
+    expect(v.code, `${v.stderr}\n${kdbgLog()}`).toBe(0);
+    fetchedVmlinux = v.stdout;
+    expect(fetchedVmlinux).toBe(join(clientCache, buildId, 'debuginfo'));
+    expect(sha256File(fetchedVmlinux)).toBe(vm.vmlinuxSha256);
+    expect(metricValue((await fetchMetrics(kdbgUrl)) ?? '', 'kdbg_serve_fetches_total')).toBe(1);
+    console.log(`vmlinux by the dump's id from kdbg serve (cached by the module's miss): ${v.ms.toFixed(0)} ms`);
   }, 600_000);
 
   it('drgn -s <that file> names the function at the oops RIP, unwinds through the module and knows its type', async () => {
     expect(fetched).not.toBe('');
-    const full = await drgn(fetched);
+    expect(fetchedVmlinux).not.toBe('');
+    const full = await drgn(fetchedVmlinux, fetched);
     expect(full.rip).toBe(bare.rip);
     expect(full.symbol).toBe('kdbg_oops_read_value');
     expect(full.functionAddress).toBe(full.symbolAddress);
@@ -186,7 +205,7 @@ describe("drgn 0.0.22 loads an oops module's debuginfo through kdbg serve", () =
     expect(readelfBuildId(stripped)).toBe(moduleId);
     expect(execFileSync('readelf', ['-SW', stripped], { encoding: 'utf8' })).not.toContain('.debug_info');
     // Without debuginfod drgn drops the file ("libdwfl error: No DWARF information found").
-    const alone = await drgn(stripped);
+    const alone = await drgn(fetchedVmlinux, stripped);
     expect(alone.symbol).toBeNull();
     expect(alone.type).toBeNull();
 
@@ -196,7 +215,7 @@ describe("drgn 0.0.22 loads an oops module's debuginfo through kdbg serve", () =
     };
     const before = await answered();
     const cache = join(work, 'client-drgn');
-    const via = await drgn(stripped, { urls: kdbgUrl, cache });
+    const via = await drgn(fetchedVmlinux, stripped, { urls: kdbgUrl, cache });
     expect(via.type).toEqual({ name: 'struct kdbg_oops_item', members: { id: 0, value: 8 } });
     expect(via.symbol).toBe('kdbg_oops_read_value');
     expect(sha256File(join(cache, moduleId, 'debuginfo'))).toBe(mm.moduleSha256);
