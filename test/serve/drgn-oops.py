@@ -1,9 +1,9 @@
 # What a fleet host asks drgn about a kernel module's oops, as a drgn script (drgn 0.0.22, Debian
-# 12's python3-drgn; `drgn -c VMCORE -s VMLINUX [-s MODULE_DEBUG] drgn-oops.py MODULE TYPE`), printed as
-# one JSON object for test/serve/drgn.test.ts:
+# 12's python3-drgn; `drgn -c VMCORE -s VMLINUX [-s MODULE_FILE] drgn-oops.py MODULE TYPE`),
+# printed as one JSON object for test/serve/drgn.test.ts:
 # - the module as the dump holds it: its load address and the build-id of its
 #   .note.gnu.build-id, read from the module's sysfs note attributes in the dump's memory (vmlinux
-#   types only; drgn 0.0.22 has no helper for this and does not ask debuginfod);
+#   types only; drgn 0.0.22 has no helper for a module's build-id);
 # - the oops: the `struct pt_regs` the page-fault entry pushed on the crashed task's stack, found by
 #   its shape (ip in the module's text, kernel CS and SS, sp inside the stack). The dump's own
 #   registers are those of the CPU paused by pvpanic in the pvpanic module, whose debuginfo is not
