@@ -142,12 +142,15 @@ export class MissFetcher {
     const base = this.opts.fetch;
     // The repository whose index named the id first: rebuilds share NVRs, not build-ids. A
     // Debian/Ubuntu hit: the archives fetch reads anyway, pinned to the package version indexed
-    // (a suite and its -security pocket may carry two builds of one release).
+    // (a suite and its -security pocket may carry two builds of one release). An out-of-tree
+    // module package's version is its own, not the kernel's: no pin then (the release's newest).
+    const { isModuleDebugPackage } = await import('../resolve/deb-modules.js');
+    const pin = hit.kind === 'deb' && !isModuleDebugPackage(hit.package.name, hit.uname);
     const o: FetchOptions =
       hit.kind === 'deb'
         ? {
             ...base,
-            packageVersion: `${hit.package.epoch === '0' ? '' : `${hit.package.epoch}:`}${hit.package.ver}${hit.package.rel === '' ? '' : `-${hit.package.rel}`}`,
+            ...(pin ? { packageVersion: `${hit.package.epoch === '0' ? '' : `${hit.package.epoch}:`}${hit.package.ver}${hit.package.rel === '' ? '' : `-${hit.package.rel}`}` } : {}),
             ...(hit.suite !== null ? { debSuites: [hit.suite] } : {}),
             vmlinuxOnly: true,
           }
