@@ -5,6 +5,7 @@
 // whose byte counter is the bench server's.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 
 /** A figure for run.mjs's table from a script's own numbers (printed as `text`). */
@@ -86,6 +87,7 @@ export async function fleetRows(b) {
   // (f4) kdbg sync of the 20 kernels of a multi-block repository, against the same 20 vmlinuxes
   // by hand (curl + rpm2cpio | cpio, package after package) and by kdbg fetch of each release.
   if (want('f4') && fleet) {
+    const load0 = loadavg().map((x) => x.toFixed(1)).join(' ');
     const ks = fleet.kernels;
     const total = ks.reduce((n, k) => n + k.size, 0);
     const ss = spawn(process.execPath, [join(repo, 'scripts', 'bench', 'serve.mjs'), join(fixtures, 'bench-fleet'), '--rate', String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -127,7 +129,7 @@ export async function fleetRows(b) {
       clean('f4-sync');
       const share = (x) => `${((x.bytes / total) * 100).toFixed(1)} %`;
       const vm = ks.reduce((n, x) => n + x.vmlinux.size, 0);
-      row('f4', `kdbg sync of ${ks.length} kernels (bench-fleet, ${fleet.payload}, ${fmtBytes(total)} of packages) via ${rate / 1e6} MB/s/conn mirror`, 'bytes <= 20 % of the packages\' total', k, [['curl+rpm2cpio|cpio, each package', hand], ['kdbg fetch --vmlinux-only, each release', each]]);
+      row('f4', `kdbg sync of ${ks.length} kernels (bench-fleet, ${fleet.payload}, ${fmtBytes(total)} of packages) via ${rate / 1e6} MB/s/conn mirror, load ${load0} at the row's start`, 'bytes <= 20 % of the packages\' total', k, [['curl+rpm2cpio|cpio, each package', hand], ['kdbg fetch --vmlinux-only, each release', each]]);
       console.log(`  bytes down / packages' total: kdbg sync ${share(k)}, kdbg fetch each release ${share(each)}, by hand ${share(hand)} (goal: sync <= 20 %)`);
       console.log(`  sync summary: ${sum ? `${sum.kernels} kernels, ${sum.fetched} fetched, ${sum.failed} failed, ${fmtBytes(sum.bytes)} counted by kdbg` : 'none'}; the ${ks.length} vmlinuxes are ${fmtBytes(vm)} uncompressed`);
     } finally {
