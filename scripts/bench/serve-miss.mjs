@@ -111,6 +111,8 @@ try {
     Object.assign(res.fetch, { bytes: (await mirrorStats()).bytes, requests: (await mirrorStats()).requests });
 
     const scache = join(work, `serve-${i}`);
+    // --miss-rate 0: every bench client comes from 127.0.0.1, where a fleet's come from as many
+    // addresses; the per-address limit is not what is measured here.
     const srv = await startLine(process.execPath, [join(repo, 'bin', 'kdbg.js'), 'serve', '--fetch', '--listen', '127.0.0.1:0', '--json', '--miss-rate', '0', ...pkg.where(mirrorUrl), '--config', config, '--cache-dir', scache], { env });
     const url = JSON.parse(srv.line).url;
     for (let t = 0; t < 600; t++) {
