@@ -8,8 +8,12 @@
 // the server-side body byte counter of scripts/bench/serve.mjs (40 MB/s per connection).
 //
 // Env: KDBG_FIXTURES (fixture root), BENCH_RATE (bytes/s per connection, default 40e6),
-//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,i,m,m7,r,s,R; R, the real archive, runs only when named or with BENCH_REAL_ARCHIVE=1), BENCH_NO_RECORD=1 (don't write results.md),
+//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,i,m,m7,r,s,R,f1,f2,f3,f4; R, the real archive, runs only when named or with BENCH_REAL_ARCHIVE=1), BENCH_NO_RECORD=1 (don't write results.md),
 //      BENCH_SLOW_RATE (per-connection limit of scenario b4, default 10e6).
+// Rows f1-f4 are issue 20's four goals (kdbg serve as the fleet's debuginfod, kdbg sync): f1 a
+// cold miss through debuginfod-find and f2 50 concurrent clients (scripts/bench/serve-miss.mjs),
+// f3 the build-id index (scripts/bench/buildid-index.mjs), f4 kdbg sync of 20 kernels from a
+// multi-block repository (scripts/bench/fleet-fixtures.sh, built when f2 or f4 is asked for).
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
@@ -144,10 +148,13 @@ function row(id, scenario, goal, kd, baselines) {
 }
 const fmtBytes = (b) => (b === 0 ? '0' : `${(b / 1e6).toFixed(1)} MB`);
 function fmtFig(name, f) {
+  // Rows whose figures come from a script that prints its own (f1-f3): its text as given.
+  if (f.text) return `  ${name.padEnd(34)} ${f.text}`;
   if (f.note.startsWith('skipped') || f.note.startsWith('FAILED')) return `  ${name.padEnd(34)} ${f.note}`;
   return `  ${name.padEnd(34)} ${f.wall.toFixed(2).padStart(7)} s  down ${fmtBytes(f.bytes).padStart(9)}  rss ${f.rssMb.toFixed(0).padStart(5)} MB  cpu ${(f.cpu * 100).toFixed(0).padStart(4)} %${f.ok === null ? '' : f.ok ? '  sha256 ok' : '  ' + f.note}`;
 }
 function ratioText(kd, b) {
+  if (b.ratio !== undefined) return b.ratio;
   if (kd.note.startsWith('skipped') || kd.note.startsWith('FAILED') || b.note) return 'n/a';
   return (kd.wall / b.wall).toFixed(2);
 }
@@ -203,7 +210,7 @@ const fresh = (name) => {
 const clean = (...names) => names.forEach((n) => rmSync(join(work, n), { recursive: true, force: true }));
 
 // Warm the page cache for the local scenarios, so neither side pays the first disk read.
-if (!only || [...only].some((id) => id !== 'i')) sh(`cat ${rpmFile} ${commonFile} ${localDeb} > /dev/null`);
+if (!only || [...only].some((id) => id !== 'i' && !/^f\d$/.test(id))) sh(`cat ${rpmFile} ${commonFile} ${localDeb} > /dev/null`);
 
 // (a) local RPM
 if (want('a')) {
@@ -549,6 +556,8 @@ function sizeOf(p) {
   return Number(sh(`stat -c %s ${p}`).stdout.trim());
 }
 
+await import('./fleet.mjs').then((m) => m.fleetRows({ want, only, repo, fixtures, rate, work, kdbg, measure, row, fresh, clean, sh, sha256File, fmtBytes, setStatsBase: (b) => (statsBase = b ?? base) }));
+
 server.kill('SIGTERM');
 rmSync(work, { recursive: true, force: true });
 console.log(`\nbench: load average at start ${startLoad}, at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
@@ -561,7 +570,7 @@ const liblzma = (await import('node-liblzma')).versionString();
 const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${sh('uname -r').stdout.trim()}, node ${process.version}, kdbg's liblzma ${liblzma}, baselines' ${sh('xz --version').stdout.split('\n')[0]}; load average at start ${startLoad}, at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`;
 const commit = sh('git rev-parse --short HEAD', { cwd: repo }).stdout.trim();
 const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-const cell = (f) => (f.note.startsWith('skipped') || f.note.startsWith('FAILED') ? f.note : `${f.wall.toFixed(2)} s, ${fmtBytes(f.bytes)}, ${f.rssMb.toFixed(0)} MB, ${(f.cpu * 100).toFixed(0)} %${f.ok === false ? ', WRONG OUTPUT' : ''}`);
+const cell = (f) => (f.text ? f.text : f.note.startsWith('skipped') || f.note.startsWith('FAILED') ? f.note : `${f.wall.toFixed(2)} s, ${fmtBytes(f.bytes)}, ${f.rssMb.toFixed(0)} MB, ${(f.cpu * 100).toFixed(0)} %${f.ok === false ? ', WRONG OUTPUT' : ''}`);
 let md = `\n## ${date} — commit ${commit}\n\nMachine: ${machine}. Mirror rate limit: ${rate / 1e6} MB/s per connection.\n\n`;
 md += '| id | scenario | goal | kdbg (wall, bytes down, peak RSS, CPU) | baseline (same figures) | ratio |\n|---|---|---|---|---|---|\n';
 const esc = (t) => String(t).replace(/\|/g, '\\|');
