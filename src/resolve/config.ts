@@ -38,7 +38,7 @@ export interface LoadConfigOptions {
 }
 
 const SELECTOR = /^(\*|rpm|rhel|oracle-uek|fedora|amazon|debian|ubuntu|suse|suse-leap|suse-tumbleweed|centos|rocky|alma|oracle|el\d+|fc\d+|amzn2|amzn2023)$/;
-const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList', 'archives', 'debianSnapshotUrl', 'launchpadUrl', 'insecureSkipSignatures', 'keyrings', 'partialFetch', 'presetKeys'] as const;
+const TOP_KEYS = ['mirrors', 'presets', 'hostRepos', 'aptRoot', 'timeoutSeconds', 'mirrorsPerList', 'archives', 'debianSnapshotUrl', 'launchpadUrl', 'insecureSkipSignatures', 'keyrings', 'partialFetch', 'presetKeys', 'gpgkey', 'repoGpgcheck'] as const;
 const ENTRY_KEYS = ['url', 'type', 'distro', 'flat', 'signedBy', 'gpgkey', 'preset'] as const;
 
 /** A URL kdbg can fetch: http or https, after placeholders are filled with sample values. */
@@ -62,7 +62,7 @@ function typeName(v: unknown): string {
 export function validateConfig(
   doc: unknown,
   file: string,
-): { sources: MirrorSource[]; presets?: boolean; hostRepos?: boolean; aptRoot?: string | null; timeoutMs?: number; mirrorsPerList?: number; archives?: boolean; debianSnapshotUrl?: string; launchpadUrl?: string; insecureSkipSignatures?: boolean; keyrings?: string[]; partialFetch?: boolean; presetKeys?: Record<string, string[]> } {
+): { sources: MirrorSource[]; presets?: boolean; hostRepos?: boolean; aptRoot?: string | null; timeoutMs?: number; mirrorsPerList?: number; archives?: boolean; debianSnapshotUrl?: string; launchpadUrl?: string; insecureSkipSignatures?: boolean; keyrings?: string[]; partialFetch?: boolean; presetKeys?: Record<string, string[]>; gpgkey?: string[]; repoGpgcheck?: boolean } {
   const fail = (key: string, msg: string): never => {
     throw new ConfigError(`${file}: ${key}: ${msg}`, { details: { file, key } });
   };
@@ -114,6 +114,12 @@ export function validateConfig(
     out.keyrings = k as string[];
   }
   if (o['presetKeys'] !== undefined) out.presetKeys = validatePresetKeys(o['presetKeys'], fail);
+  // RPM keys for the flags' and the entries' repositories that name none (rpmSourceDefaults).
+  if (o['gpgkey'] !== undefined) out.gpgkey = entryGpgkey(o['gpgkey'], 'gpgkey', fail).gpgkey!;
+  if (o['repoGpgcheck'] !== undefined) {
+    if (typeof o['repoGpgcheck'] !== 'boolean') fail('repoGpgcheck', `expected true or false, found ${typeName(o['repoGpgcheck'])}`);
+    out.repoGpgcheck = o['repoGpgcheck'] as boolean;
+  }
   for (const k of ['debianSnapshotUrl', 'launchpadUrl'] as const) {
     const u = o[k];
     if (u === undefined) continue;
@@ -169,6 +175,18 @@ export function validateConfig(
     });
   }
   return out;
+}
+
+/**
+ * The top-level `gpgkey` and `repoGpgcheck` (dnf's `[main]` for kdbg's own sources): a `--mirror`,
+ * `--repo` or config entry that names no `gpgkey` of its own takes these keys (gpgcheck=1 with
+ * them), and `repoGpgcheck: true` asks each of them for repomd.xml.asc too. A preset or a site's
+ * copy of one (`preset`) keeps the distribution's keys.
+ */
+function rpmSourceDefaults(s: MirrorSource, d: { gpgkey?: string[]; repoGpgcheck?: boolean }): void {
+  if (s.preset !== undefined) return;
+  if (d.gpgkey && !s.gpgkey) Object.assign(s, { gpgcheck: true, gpgkey: d.gpgkey, gpgkeyRoot: '/' });
+  if (d.repoGpgcheck) s.repoGpgcheck = true;
 }
 
 /** `presetKeys`: preset id → absolute key file paths a site adds to that preset's signing keys (preset-keys.ts). */
@@ -248,6 +266,7 @@ export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<Mi
   const archiveUrls: { debianSnapshot?: string; launchpad?: string } = {};
   // Scalars come from the first file that sets them (user before system); sources concatenate.
   const seen = new Set<string>();
+  const rpm: { gpgkey?: string[]; repoGpgcheck?: boolean } = {};
   for (const c of candidates) {
     const v = await readConfigFile(c.file, c.mustExist, c.via);
     if (!v) continue;
@@ -266,7 +285,10 @@ export async function loadMirrorConfig(opts: LoadConfigOptions = {}): Promise<Mi
     if (v.partialFetch !== undefined && first('partialFetch')) cfg.partialFetch = v.partialFetch;
     if (v.keyrings) cfg.keyrings = [...(cfg.keyrings ?? []), ...v.keyrings];
     for (const [id, keys] of Object.entries(v.presetKeys ?? {})) (cfg.presetKeys ??= {})[id] = [...(cfg.presetKeys[id] ?? []), ...keys];
+    if (v.gpgkey !== undefined && first('gpgkey')) rpm.gpgkey = v.gpgkey;
+    if (v.repoGpgcheck !== undefined && first('repoGpgcheck')) rpm.repoGpgcheck = v.repoGpgcheck;
   }
+  for (const s of cfg.sources) rpmSourceDefaults(s, rpm); // flags and entries only: host repo files say their own
   // Tests and air-gapped sites switch the public presets off without a config file.
   if (env['KDBG_NO_PRESETS'] === '1') cfg.presets = false;
   cfg.archives = archiveConfig(archives && opts.archives !== false, { ...archiveUrls, ...archiveUrlsFromEnv(env) }, cfg.presets);

@@ -18,7 +18,7 @@ export function repomdVerifier(origin: string, config: MirrorConfig, io: IndexCa
   const src = config.sources.find((s) => s.origin === origin);
   if (!src?.repoGpgcheck || config.insecureSkipSignatures) return undefined;
   const keys = (src.gpgkey ?? []).filter((k) => k.startsWith('/'));
-  const hostRoot = config.hostRoot ?? '/';
+  const hostRoot = src.gpgkeyRoot ?? config.hostRoot ?? '/'; // config keys (gpgkeyRoot '/') are this machine's, not under KDBG_ROOT
   return async (url, body) => {
     const sig = await readValidated(`${url}.asc`, io);
     if (typeof sig === 'string') {

@@ -31,15 +31,21 @@ interface Pkg {
 }
 const manifestPath = requireFixture('china', 'manifest.json');
 const root = join(manifestPath, '..');
-const packages = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { packages: Pkg[] }).packages;
+const { packages, fingerprint } = JSON.parse(readFileSync(manifestPath, 'utf8')) as { packages: Pkg[]; fingerprint: string };
 const find = (layout: string, uname: string, arch: string): Pkg => {
   const p = packages.find((x) => x.layout === layout && x.uname === uname && x.arch === arch && x.role === 'vmlinux');
   if (!p) throw new Error(`manifest has no ${layout} ${uname} ${arch}`);
   return p;
 };
 const sha256File = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
-/** Requests other than downloading a package. */
-const metadata = (reqs: RequestRecord[]): RequestRecord[] => reqs.filter((r) => r.method === 'HEAD' || !r.path.endsWith('.rpm'));
+// Requests other than downloading a package. The signatures (repomd.xml.asc: the fixture mirrors are signed and the config verifies them) are
+// issue 16's cost, one per repomd.xml read, counted apart from issue 23's index budget.
+const metadata = (reqs: RequestRecord[]): RequestRecord[] => reqs.filter((r) => r.method === 'HEAD' || !(r.path.endsWith('.rpm') || r.path.endsWith('/repomd.xml.asc')));
+/** Every repomd.xml read came with its signature. */
+const repomdSigned = (reqs: RequestRecord[]): void => {
+  const asc = new Set(reqs.filter((r) => r.path.endsWith('/repomd.xml.asc') && r.status === 200).map((r) => r.path));
+  for (const r of reqs.filter((q) => q.path.endsWith('/repodata/repomd.xml') && q.status === 200)) expect(asc, r.path).toContain(`${r.path}.asc`);
+};
 
 let server: MirrorServer;
 let config: string;
@@ -102,8 +108,9 @@ describe('kdbg fetch: CentOS successors from their mirrors\' layouts', () => {
     const r = await runKdbg(['fetch', c.release, ...(c.args ?? []), '--mirror', `${server.url}/${c.layout}/`, '--cache-dir', cache, '--config', config, '--json'], isolatedEnv());
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { release: string; family: string; distro: string; reason: string; vmlinux: string; source: string | null; packages: { name: string; url: string }[] };
+    const j = JSON.parse(r.stdout) as { release: string; family: string; distro: string; reason: string; vmlinux: string; source: string | null; packages: { name: string; url: string; headerSignedBy: string | null }[] };
     expect(j).toMatchObject({ release: c.uname, family: c.family, distro: c.family });
+    expect(j.packages.map((p) => p.headerSignedBy)).toEqual(j.packages.map(() => fingerprint)); // the fixture key verified every header
     expect(j.reason.length).toBeGreaterThan(10);
     expect(j.packages[0]!.url).toBe(`${server.url}/${want.file}`);
     expect(sha256File(j.vmlinux)).toBe(want.vmlinuxSha256);
@@ -115,6 +122,7 @@ describe('kdbg fetch: CentOS successors from their mirrors\' layouts', () => {
     const meta = metadata(server.requests);
     measured.push(`  ${c.release}${c.args ? ` ${c.args.join(' ')}` : ''} (${c.layout}): ${meta.length} (budget ${c.budget})`);
     expect(meta.length, meta.map((m) => `${m.method} ${m.path} ${m.status}`).join('\n')).toBeLessThanOrEqual(c.budget);
+    repomdSigned(server.requests);
   });
 
   it('oe1 with --vmlinux-only: at most 2 requests per service-pack tree searched', async () => {

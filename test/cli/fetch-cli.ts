@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { fixturePath } from '../helpers/fixtures.js';
+import { fixturePath, rpmVerification } from '../helpers/fixtures.js';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 
@@ -38,13 +38,18 @@ export function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessE
  * A config file that turns off the built-in public presets, the host's yum repos and its apt
  * sources: tests see only 127.0.0.1. (Without aptRoot: null, a Debian release that no local
  * mirror had went on to the host's own archive, found by the fault matrix.) The fixture archives'
- * key (scripts/fixtures/sign.sh) is the one trusted keyring: Debian suites are verified.
+ * key (scripts/fixtures/sign.sh) is the one trusted keyring: Debian suites are verified. The RPM
+ * fixture mirrors are signed too (rpm-sign.sh): every `--mirror`/`--repo` and entry takes their
+ * keys as `gpgkey` with `repoGpgcheck` (docs/signatures.md), so each RPM's header signature and
+ * each repomd.xml.asc are verified. `{ rpmSignatures: false }`: for a test of unsigned RPMs it
+ * builds itself (the test says why).
  */
-export function loopbackOnlyConfig(): string {
+export function loopbackOnlyConfig(o: { rpmSignatures?: boolean } = {}): string {
   const f = join(tmpDir('kdbg-cfg-'), 'config.json');
-  writeFileSync(f, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, keyrings: [fixturePath('keys', 'archive.asc')] }));
+  writeFileSync(f, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, keyrings: [fixturePath('keys', 'archive.asc')], ...(o.rpmSignatures === false ? {} : rpmVerification()) }));
   return f;
 }
+
 
 export function startKdbg(args: string[], env: NodeJS.ProcessEnv = isolatedEnv()): { child: ChildProcess; done: Promise<CliResult> } {
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'kdbg.js'), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });

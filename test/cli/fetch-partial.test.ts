@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { signRelease } from '../helpers/deb-keys.js';
 import { cleanupTmp, loopbackOnlyConfig, runKdbg, tmpDir } from './fetch-cli.js';
+import { signRepomd, signRpms } from '../helpers/rpm-sign.js';
 
 const REL = '6.1.0-97-amd64';
 const multiDeb = `/linux-image-${REL}-dbg_6.1.997-2_amd64.deb`;
@@ -155,7 +156,10 @@ beforeAll(async () => {
   writeFileSync(join(src, 'fork.c'), '/* kdbg fixture */\nint copy_process(void) { return 0; }\n');
   writeFileSync(join(src, '..', 'Makefile'), 'VERSION = 5\n');
   rpmbuild(dir, 'kernel-debuginfo-common-x86_64', 'w2.xzdio', '/usr');
+  // Signed as the fixture mirrors are (rpm-sign.ts): the config verifies headers and repomd.xml.asc.
+  signRpms(...readdirSync(rpmWww).filter((f) => f.endsWith('.rpm')).map((f) => join(rpmWww, f)));
   execSync(`createrepo_c --quiet ${rpmWww}`);
+  signRepomd(rpmWww);
   want['rpm'] = sha256(execSync(`rpm2cpio ${join(rpmWww, rpmFile)} | cpio -i --quiet --to-stdout ./${rpmVmlinux}`, { maxBuffer: 64 << 20 }));
   rpmServer = await startMirrorServer(rpmWww);
 }, 300_000);

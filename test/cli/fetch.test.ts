@@ -1,7 +1,8 @@
 // `kdbg fetch` end to end: the built CLI against the rpmbuild-made CentOS 7 fixture mirror
 // (scripts/fixtures/10-rpm-mirror.sh) served by a real HTTP server on 127.0.0.1. Expected
 // digests and build-ids come from the fixture manifest, which the fixture script records from
-// the real tools (sha256sum, readelf -n), not from kdbg.
+// the real tools (sha256sum, readelf -n), not from kdbg. The mirror is signed (rpmsign,
+// repomd.xml.asc) and the config asks for both checks (loopbackOnlyConfig): headerSignedBy is set.
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,8 +62,8 @@ describe('kdbg fetch (RPM fixture mirror)', () => {
     expect(j).toMatchObject({ release: vmPkg.uname, family: 'rhel', vmlinux: join(entryDir, 'vmlinux'), source: join(entryDir, 'source'), cached: true });
     expect(j['packages']).toEqual([
       // el7's payload is one xz block: downloaded whole, its sha256 checked (no partial fetch).
-      { name: vmPkg.name, url: `${server.url}${vmPath}`, sha256: vmPkg.sha256, size: vmPkg.size, cached: true, sha256Verified: true, partial: null, origin: 'mirror', headerSignedBy: null },
-      { name: srcPkg.name, url: `${server.url}/7/x86_64/${srcPkg.file.split('/').pop()}`, sha256: srcPkg.sha256, size: srcPkg.size, cached: true, sha256Verified: true, partial: null, origin: 'mirror', headerSignedBy: null },
+      { name: vmPkg.name, url: `${server.url}${vmPath}`, sha256: vmPkg.sha256, size: vmPkg.size, cached: true, sha256Verified: true, partial: null, origin: 'mirror', headerSignedBy: manifest.fingerprint },
+      { name: srcPkg.name, url: `${server.url}/7/x86_64/${srcPkg.file.split('/').pop()}`, sha256: srcPkg.sha256, size: srcPkg.size, cached: true, sha256Verified: true, partial: null, origin: 'mirror', headerSignedBy: manifest.fingerprint },
     ]);
 
     const ls = await runKdbg(['cache', 'ls', '--json', '--cache-dir', cache]);

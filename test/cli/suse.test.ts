@@ -32,6 +32,9 @@ interface Manifest {
   packages: Pkg[];
   repos: Record<'leapMain' | 'leapDebug' | 'twMain' | 'twDebug', string>;
   pair: { debug: string; image: string; buildId: string; rodataInDebug: string };
+  /** The public key the packages and repomd.xml are signed with, and its fingerprint. */
+  gpgkey: string;
+  fingerprint: string;
 }
 const root = join(requireFixture('suse', 'manifest.json'), '..');
 const m = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as Manifest;
@@ -53,12 +56,18 @@ afterAll(async () => {
   cleanupTmp();
 });
 
-/** A host root with /etc/zypp/repos.d/<name> files and optional credentials.d entries. */
+/**
+ * A host root with /etc/zypp/repos.d/<name> files and optional credentials.d entries. The fixture
+ * repositories are signed as SUSE signs them (packages, repomd.xml.asc; 75-suse-mirror.sh), so each
+ * repo file asks for both checks, with the fixture's key where SUSE keeps its keys.
+ */
 function zyppRoot(repos: Record<string, string>, credentials: Record<string, string> = {}): string {
   const r = tmpDir('kdbg-suse-root-');
   mkdirSync(join(r, 'etc', 'zypp', 'repos.d'), { recursive: true });
   mkdirSync(join(r, 'etc', 'zypp', 'credentials.d'), { recursive: true });
-  for (const [n, t] of Object.entries(repos)) writeFileSync(join(r, 'etc', 'zypp', 'repos.d', n), t);
+  mkdirSync(join(r, 'usr', 'lib', 'rpm', 'gnupg', 'keys'), { recursive: true });
+  cpSync(join(root, m.gpgkey), join(r, SUSE_KEY));
+  for (const [n, t] of Object.entries(repos)) writeFileSync(join(r, 'etc', 'zypp', 'repos.d', n), `${t}gpgcheck=1\nrepo_gpgcheck=1\npkg_gpgcheck=1\ngpgkey=file://${SUSE_KEY}\n`);
   for (const [n, t] of Object.entries(credentials)) writeFileSync(join(r, 'etc', 'zypp', 'credentials.d', n), t, { mode: 0o600 });
   return r;
 }
@@ -72,13 +81,14 @@ function leapRepos(base: string, query = ''): Record<string, string> {
   };
 }
 
+const SUSE_KEY = '/usr/lib/rpm/gnupg/keys/gpg-pubkey-kdbg-fixture.asc';
 const hostEnv = (r: string): NodeJS.ProcessEnv => isolatedEnv({ KDBG_ROOT: r, KDBG_NO_PRESETS: '1', KDBG_NO_DEBUGINFOD: '1' });
 
 interface FetchJson {
   vmlinux: string;
   image?: string;
   source: string | null;
-  packages: { name: string; url: string; sha256: string }[];
+  packages: { name: string; url: string; sha256: string; headerSignedBy: string | null }[];
 }
 
 describe('SUSE through zypper repositories (KDBG_ROOT, 127.0.0.1)', () => {
@@ -97,6 +107,9 @@ describe('SUSE through zypper repositories (KDBG_ROOT, 127.0.0.1)', () => {
       [img.name, `${server.url}/${img.file}`, img.sha256],
       [src.name, `${server.url}/${src.file}`, src.sha256],
     ]);
+    // Verified as zypper verifies: each header signature, and repomd.xml.asc of both repositories.
+    expect(j.packages.map((p) => p.headerSignedBy)).toEqual([m.fingerprint, m.fingerprint, m.fingerprint]);
+    expect(server.requests.filter((q) => q.path.endsWith('/repodata/repomd.xml.asc') && q.status === 200).length).toBeGreaterThanOrEqual(2);
     expect(sha256File(j.vmlinux)).toBe(vm.debugSha256);
     expect(j.image).toBe(join(cache, 'releases', vm.uname, 'vmlinux.image'));
     expect(sha256File(j.image!)).toBe(img.imageSha256);

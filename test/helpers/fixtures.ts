@@ -64,3 +64,32 @@ export function guestCpu(kind: string): number {
   const text = readFileSync(requireFixture('vmcores', kind, 'vmcore-dmesg.txt'), 'latin1');
   return Number(/CPU: (\d+) PID: \d+ Comm: /.exec(text)![1]);
 }
+
+/** The fixture directories whose RPMs and repomd.xml are signed (rpmsign, repomd.xml.asc; scripts/fixtures/rpm-sign.sh). */
+export const SIGNED_RPM_FIXTURES = ['rpm', 'big-rpm', 'china', 'suse', 'buildid-mirror', 'el7-modules-rpm', 'entitled', 'signed-rpms'] as const;
+
+/**
+ * The public keys the RPM fixture mirrors were signed with, as each fixture's manifest names it
+ * (`gpgkey`, the copy beside its packages, so a key made again never mismatches a fixture signed
+ * before): what the tests' configs give as `gpgkey`, so RPM fetches run with verification on.
+ */
+export function rpmFixtureKeys(): string[] {
+  const keys = new Set<string>();
+  for (const d of SIGNED_RPM_FIXTURES) {
+    const m = fixturePath(d, 'manifest.json');
+    if (!existsSync(m)) continue;
+    const { gpgkey, key } = JSON.parse(readFileSync(m, 'utf8')) as { gpgkey?: string; key?: string };
+    const f = gpgkey ?? key;
+    if (f !== undefined && existsSync(fixturePath(d, f))) keys.add(fixturePath(d, f));
+  }
+  return [...keys];
+}
+
+/**
+ * The config keys (docs/signatures.md) that make every `--mirror`, `--repo` and config entry of a
+ * test verify the fixture RPMs: each header signature (gpgcheck) and each repomd.xml.asc.
+ */
+export function rpmVerification(): { gpgkey: string[]; repoGpgcheck: true } {
+  const keys = rpmFixtureKeys();
+  return { gpgkey: keys.length > 0 ? keys : [fixturePath('keys', 'archive.asc')], repoGpgcheck: true };
+}

@@ -30,6 +30,9 @@ export interface RpmManifest {
   version: number;
   /** The mirror tree, relative to the fixture root. */
   mirrorBase: string;
+  /** The public key every package and repomd.xml is signed with (rpmsign, repomd.xml.asc), relative to the fixture root, and its fingerprint. */
+  gpgkey: string;
+  fingerprint: string;
   packages: RpmManifestPackage[];
   hostile: { name: string; cpio: string; rpm: string }[];
   largefile: { file: string; compressor: string; bigMember: string; bigSize: number };

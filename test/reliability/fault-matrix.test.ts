@@ -18,7 +18,7 @@ import type { DumpIdentity } from '../../src/core/types.js';
 import { fetchViaDebuginfod } from '../../src/pipeline/fetch/debuginfod-first.js';
 import { parseRelease } from '../../src/release/index.js';
 import { cleanupTmp, runKdbg, tmpDir } from '../cli/fetch-cli.js';
-import { fixturePath, requireFixture } from '../helpers/fixtures.js';
+import { fixturePath, requireFixture, rpmVerification } from '../helpers/fixtures.js';
 import { signRelease } from '../helpers/deb-keys.js';
 import { startMirrorServer, type Fault, type MirrorServer } from '../helpers/http-server.js';
 import { readRpmManifest, rpmManifestPath } from '../helpers/rpm-manifest.js';
@@ -71,7 +71,7 @@ const DBG_RELEASE = '5.14.0-362.8.1.el9_3.x86_64';
 
 // Stalls and drips end by kdbg's own idle and low-speed bounds, set short here.
 const config = join(tmpDir('kdbg-matrix-cfg-'), 'config.json');
-writeFileSync(config, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, timeoutSeconds: 2, keyrings: [fixturePath('keys', 'archive.asc')] }));
+writeFileSync(config, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, timeoutSeconds: 2, keyrings: [fixturePath('keys', 'archive.asc')], ...rpmVerification() }));
 
 let rpmServer: MirrorServer;
 let debServer: MirrorServer;

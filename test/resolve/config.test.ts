@@ -42,7 +42,7 @@ describe('config validation points at the bad key', () => {
     expect(e.details['key']).toBe('mirrors.el7[2].url');
   });
   const cases: [unknown, RegExp][] = [
-    [{ mirorrs: {} }, /: mirorrs: unknown key \(known: mirrors, presets, hostRepos, aptRoot, timeoutSeconds, mirrorsPerList, archives, debianSnapshotUrl, launchpadUrl, insecureSkipSignatures, keyrings, partialFetch, presetKeys\)$/],
+    [{ mirorrs: {} }, /: mirorrs: unknown key \(known: mirrors, presets, hostRepos, aptRoot, timeoutSeconds, mirrorsPerList, archives, debianSnapshotUrl, launchpadUrl, insecureSkipSignatures, keyrings, partialFetch, presetKeys, gpgkey, repoGpgcheck\)$/],
     [[1, 2], /: \(top level\): expected an object, found an array$/],
     [{ mirrors: [] }, /: mirrors: expected an object of selector → list, found an array$/],
     [{ mirrors: { el7: 'http://a/' } }, /: mirrors\.el7: expected a list of mirrors, found a string$/],
@@ -60,6 +60,8 @@ describe('config validation points at the bad key', () => {
     [{ mirrors: { rhel: [{ url: 'http://a/', flat: ['../up'] }] } }, /: mirrors\.rhel\[0\]\.flat: expected a list of relative directories/],
     [{ presets: 'no' }, /: presets: expected true or false, found a string$/],
     [{ partialFetch: 0 }, /: partialFetch: expected true or false, found a number$/],
+    [{ gpgkey: 'RPM-GPG-KEY' }, /: gpgkey: expected an absolute key file path, a file:\/\/\/ or http\(s\):\/\/ URL/],
+    [{ repoGpgcheck: 'yes' }, /: repoGpgcheck: expected true or false, found a string$/],
     [{ aptRoot: 'etc/apt' }, /: aptRoot: expected an absolute path or null$/],
     [{ timeoutSeconds: 0 }, /: timeoutSeconds: expected a number of seconds/],
     [{ mirrorsPerList: 1.5 }, /: mirrorsPerList: expected an integer from 1 to 50$/],
@@ -123,6 +125,33 @@ describe('config discovery', () => {
     expect((await loadMirrorConfig({ etcRoot: etc, env: { HOME: home, KDBG_NO_PRESETS: '1' } })).presets).toBe(false);
     const noHost = writeJson(home, 'nohost.json', { hostRepos: false });
     expect((await loadMirrorConfig({ configFile: noHost, etcRoot: etc, env: { HOME: home } })).sources).toEqual([]);
+  });
+
+  it('top-level gpgkey/repoGpgcheck: the keys of --mirror, --repo and entries without their own; not of presets or host repos', async () => {
+    const home = tmp('home');
+    const etc = tmp('etc');
+    mkdirSync(join(etc, 'yum.repos.d'));
+    writeFileSync(join(etc, 'yum.repos.d', 'h.repo'), '[host-debuginfo]\nbaseurl=http://host.example/\n');
+    const f = writeJson(home, 'c.json', {
+      gpgkey: ['/k/site.asc', 'file:///k/other.asc'],
+      repoGpgcheck: true,
+      mirrors: { rpm: ['http://cfg.example/', { url: 'http://own.example/', gpgkey: '/k/own.asc' }, { url: 'http://copy.example/', type: 'repo', preset: 'rocky-vault' }] },
+    });
+    const cfg = await loadMirrorConfig({ configFile: f, mirrors: ['http://m.example/'], repos: ['http://r.example/'], etcRoot: etc, env: { HOME: home } });
+    const by = (u: string) => cfg.sources.find((s) => s.url === u)!;
+    const site = { gpgcheck: true, gpgkey: ['/k/site.asc', '/k/other.asc'], gpgkeyRoot: '/', repoGpgcheck: true };
+    expect(by('http://m.example/')).toMatchObject(site);
+    expect(by('http://r.example/')).toMatchObject(site);
+    expect(by('http://cfg.example/')).toMatchObject(site);
+    expect(by('http://own.example/')).toMatchObject({ gpgcheck: true, gpgkey: ['/k/own.asc'], repoGpgcheck: true });
+    expect(by('http://copy.example/').gpgkey).toBeUndefined();
+    expect(by('http://copy.example/').repoGpgcheck).toBeUndefined();
+    expect(by('http://host.example/').gpgcheck).toBeUndefined();
+    expect(by('http://host.example/').repoGpgcheck).toBeUndefined();
+    // Without the keys: no check is asked for (as before).
+    const plain = await loadMirrorConfig({ mirrors: ['http://m.example/'], etcRoot: tmp('etc'), env: { HOME: tmp('h') } });
+    expect(plain.sources[0]!.gpgcheck).toBeUndefined();
+    expect(plain.sources[0]!.repoGpgcheck).toBeUndefined();
   });
 
   it('--mirror/--repo must be http(s) URLs', async () => {

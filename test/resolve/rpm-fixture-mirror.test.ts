@@ -2,15 +2,16 @@
 // scripts/fixtures/10-rpm-mirror.sh): every package of its mirror/ tree must be found through
 // `--mirror <server>/` (fedora: `<server>/fedora/`) with the sha256 and size its manifest
 // records, and the plain/ copies through `--repo` with a HEAD probe. This is what `kdbg fetch`
-// relies on in the end-to-end tests.
-import { mkdtempSync, readFileSync } from 'node:fs';
+// relies on in the end-to-end tests. The mirror is signed (rpmsign, repomd.xml.asc): the config
+// asks for both checks (rpmVerification), so each repomd.xml is read only after its signature.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { undiciFetcher } from '../../src/download/http.js';
 import { parseRelease, wantedPackages } from '../../src/release/index.js';
 import { loadMirrorConfig, resolvePackages } from '../../src/resolve/index.js';
-import { requireFixture } from '../helpers/fixtures.js';
+import { requireFixture, rpmVerification } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { type RpmManifestPackage as ManifestPackage } from '../helpers/rpm-manifest.js';
 
@@ -28,7 +29,9 @@ afterAll(async () => {
 });
 
 async function cfg(o: { mirrors?: string[]; repos?: string[] }) {
-  return loadMirrorConfig({ ...o, etcRoot: mkdtempSync(join(tmpdir(), 'kdbg-etc-')), env: { HOME: tmpdir(), KDBG_NO_PRESETS: '1' } });
+  const configFile = join(mkdtempSync(join(tmpdir(), 'kdbg-cfg-')), 'config.json');
+  writeFileSync(configFile, JSON.stringify({ hostRepos: false, ...rpmVerification() }));
+  return loadMirrorConfig({ ...o, configFile, etcRoot: mkdtempSync(join(tmpdir(), 'kdbg-etc-')), env: { HOME: tmpdir(), KDBG_NO_PRESETS: '1' } });
 }
 
 describe('shared RPM fixture mirror', () => {
@@ -42,7 +45,11 @@ describe('shared RPM fixture mirror', () => {
       expect(wanted.map((w) => w.name), p.file).toEqual([p.name]);
       const [got] = await resolvePackages(rel, wanted, { config: await cfg({ mirrors: [base] }), http: undiciFetcher });
       expect(got, p.file).toMatchObject({ urls: [`${server.url}/${p.file}`], sha256: p.sha256, size: p.size });
+      expect(got!.gpgcheck?.keys.length, p.file).toBeGreaterThan(0);
     }
+    // Every repository's repomd.xml was read with its signature.
+    const asc = new Set(server.requests.filter((q) => q.path.endsWith('/repodata/repomd.xml.asc') && q.status === 200).map((q) => q.path));
+    expect(asc.size).toBeGreaterThanOrEqual(5);
   });
 
   it('the plain/ copies (no repodata) are found via --repo with a HEAD probe', async () => {

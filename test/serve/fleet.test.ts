@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchMetrics, freePort, metricValue, startDebuginfod, type DebuginfodProcess } from '../helpers/debuginfod.js';
-import { requireFixture } from '../helpers/fixtures.js';
+import { requireFixture, rpmVerification } from '../helpers/fixtures.js';
 import { isolatedServeEnv, startKdbgServe, type KdbgServe } from '../helpers/kdbg-serve.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 
@@ -68,7 +68,7 @@ const kdbgAnswered = (): Promise<number> => kdbgMetric('kdbg_serve_requests_tota
 beforeAll(async () => {
   mirror = await startMirrorServer(mirrorRoot);
   const config = join(work, 'config.json');
-  writeFileSync(config, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null }));
+  writeFileSync(config, JSON.stringify({ presets: false, hostRepos: false, aptRoot: null, ...rpmVerification() }));
   serve = await startKdbgServe(['--fetch', '--mirror', mirror.url, '--config', config, '--cache-dir', join(work, 'cache')], isolatedServeEnv(join(work, 'xdg')));
   kdbgUrl = serve.url;
 });
