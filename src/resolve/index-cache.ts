@@ -94,6 +94,22 @@ async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
  */
 export async function readValidated(url: string, o: IndexCacheOptions): Promise<Buffer | string> {
   const key = `${o.cacheRoot ?? ''}\0${url}`;
+  // Suites read at the same time (deb-locations.ts) may share a Release (two components of one
+  // suite): the second waits for the first read, then answers as it would have after it.
+  for (let busy = readingNow.get(key); busy; busy = readingNow.get(key)) await busy;
+  const read = readValidatedOnce(url, key, o);
+  const settled = read.then(() => undefined, () => undefined);
+  readingNow.set(key, settled);
+  try {
+    return await read;
+  } finally {
+    if (readingNow.get(key) === settled) readingNow.delete(key);
+  }
+}
+
+const readingNow = new Map<string, Promise<void>>();
+
+async function readValidatedOnce(url: string, key: string, o: IndexCacheOptions): Promise<Buffer | string> {
   const t0 = Date.now();
   const memo = validatedThisRun.get(key);
   if (memo && t0 - memo.at <= FRESH_MS) {
