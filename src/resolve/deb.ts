@@ -262,7 +262,7 @@ async function scanIndexUrl(
   const checked = hashCheckedGet((u) => netIndexGet(u, opts), want);
   // Rows are kept only for the bytes the Release names (not a mirror caught mid-sync).
   let verified = false;
-  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http, memo: false }, checked.get, () => (verified = true));
+  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http, memo: false, writeBehind: true }, checked.get, () => (verified = true));
   const found: Candidate[] = [];
   const add = (s: Record<string, string>): void => {
     const name = s['Package'];
@@ -313,6 +313,7 @@ async function scanIndexUrl(
     return { attempt: { url, result: `bad index: ${(e as Error).message}` }, found, next: false };
   }
   if (typeof r !== 'string') checked.check();
+  await get.settled();
   if (typeof r !== 'string' && root && verified) await writeRows(root, sha256!, keep);
   if (typeof r !== 'string') return { attempt: { url, result: r.length > 0 ? 'found' : 'not in index' }, found: r, next: false };
   if (r === 'HTTP 404' || r === 'HTTP 403' || r === 'HTTP 410') return { attempt: { url, result: r }, found: [], next: true };
