@@ -6,7 +6,9 @@
 //   with `otherMs` (the release lock, the second cache look, the staging directory) they add up
 //   to `totalMs`;
 // - inside resolve, `indexReadMs`: the index reads (Release, repomd.xml, Packages, primary), each
-//   from the request to its last byte or its cache read (resolve/index-cache.ts);
+//   from the request to its last byte or its cache read (resolve/index-cache.ts), and
+//   `signatureMs`, the gpgv checks; both as wall-clock time: reads and checks of several suites
+//   run at the same time (resolve/deb-locations.ts), and time two of them share counts once;
 // - inside download, `firstByteMs`: from the start of the stage to the first package response
 //   (its headers; whole downloads only — a partial fetch's Range reader emits no such event), and
 //   `transferMs`: from that response to the last package's last byte;
@@ -29,8 +31,10 @@ export class TimingCollector {
   private readonly t0 = Date.now();
   private readonly stageMs = new Map<string, number>();
   private readonly stageStart = new Map<string, number>();
-  private indexMs = 0;
-  private signatureMs = 0;
+  // Index reads and signature checks may run at the same time (resolve/deb-locations.ts): each is
+  // kept as the span [event - ms, event], and the figure is the wall-clock time the spans cover.
+  private readonly indexSpans: [number, number][] = [];
+  private readonly signatureSpans: [number, number][] = [];
   private headerSignatureMs = 0;
   private readonly indexes = { network: 0, notModified: 0, cache: 0, bytesFromNetwork: 0 };
   private firstResponse: number | null = null;
@@ -49,7 +53,7 @@ export class TimingCollector {
       if (e.ms === undefined) this.stageStart.set(e.stage, now);
       else this.stageMs.set(e.stage, (this.stageMs.get(e.stage) ?? 0) + e.ms);
     } else if (e.kind === 'index') {
-      this.indexMs += e.ms;
+      this.indexSpans.push([now - e.ms, now]);
       if (e.from === 'network') {
         this.indexes.network++;
         this.indexes.bytesFromNetwork += e.bytes;
@@ -57,7 +61,7 @@ export class TimingCollector {
       else this.indexes.cache++;
     } else if (e.kind === 'signature') {
       if (e.packageHeader) this.headerSignatureMs += e.ms;
-      else this.signatureMs += e.ms;
+      else this.signatureSpans.push([now - e.ms, now]);
     } else if (e.kind === 'download-start') {
       this.firstResponse ??= now;
     } else if (e.kind === 'download-done') {
@@ -82,8 +86,8 @@ export class TimingCollector {
       publishMs: ms('publish'),
       debuginfodMs: ms('debuginfod'),
       otherMs: Math.max(0, totalMs - staged),
-      indexReadMs: this.indexMs,
-      signatureMs: Math.round(this.signatureMs),
+      indexReadMs: Math.round(covered(this.indexSpans)),
+      signatureMs: Math.round(covered(this.signatureSpans)),
       headerSignatureMs: Math.round(this.headerSignatureMs),
       indexes: { ...this.indexes },
       firstByteMs,
@@ -94,6 +98,18 @@ export class TimingCollector {
       writeMs: null,
     };
   }
+}
+
+/** The time the spans cover together (overlaps counted once): their sum when none overlap. */
+export function covered(spans: readonly (readonly [number, number])[]): number {
+  let total = 0;
+  let end = -Infinity;
+  for (const [a, b] of [...spans].sort((x, y) => x[0] - y[0])) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total;
 }
 
 const fmt = (v: number | null): string => (v === null ? 'not measured' : `${(v / 1000).toFixed(3)} s`);

@@ -31,6 +31,7 @@ import { cachedIndexGet } from './index-cache.js';
 import { configKeys, defaultTrust, hashCheckedGet, hostKeys, listedIndexes, netIndexGet, type ListedIndex } from './deb-suite.js';
 import type { DebTrust, SourceKeys } from './deb-trust.js';
 import { readRows, rowOf, stanzaOf, writeRows } from './deb-parsed.js';
+import { readLocations } from './deb-locations.js';
 
 export interface DebResolveOptions {
   /** Archive roots from --mirror (each holds dists/ and pool/), tried first. */
@@ -261,7 +262,7 @@ async function scanIndexUrl(
   const checked = hashCheckedGet((u) => netIndexGet(u, opts), want);
   // Rows are kept only for the bytes the Release names (not a mirror caught mid-sync).
   let verified = false;
-  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http, memo: false }, checked.get, () => (verified = true));
+  const get = cachedIndexGet(sha256, { cacheRoot: opts.cacheRoot, onProgress: opts.onProgress, http: opts.http, memo: false, writeBehind: true }, checked.get, () => (verified = true));
   const found: Candidate[] = [];
   const add = (s: Record<string, string>): void => {
     const name = s['Package'];
@@ -312,6 +313,7 @@ async function scanIndexUrl(
     return { attempt: { url, result: `bad index: ${(e as Error).message}` }, found, next: false };
   }
   if (typeof r !== 'string') checked.check();
+  await get.settled();
   if (typeof r !== 'string' && root && verified) await writeRows(root, sha256!, keep);
   if (typeof r !== 'string') return { attempt: { url, result: r.length > 0 ? 'found' : 'not in index' }, found: r, next: false };
   if (r === 'HTTP 404' || r === 'HTTP 403' || r === 'HTTP 410') return { attempt: { url, result: r }, found: [], next: true };
@@ -334,18 +336,11 @@ export async function resolveDebPackages(rel: KernelRelease, wanted: WantedPacka
   const pin = rel.packageVersion ?? vm.find((w) => w.evr !== null)?.evr ?? null;
   const names = new Set(vm.map((w) => w.name));
   const { locations } = await debIndexLocations(rel, arch, opts);
-  const attempts: Attempt[] = [];
-  const all: Candidate[] = [];
-  let explicitHits: number | null = null;
-  for (const loc of locations) {
-    // What the user configured wins: the host's archives are read only when it had nothing.
-    if (loc.fromHost && explicitHits === null) explicitHits = all.length;
-    if (loc.fromHost && explicitHits !== null && explicitHits > 0) break;
-    if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted');
-    all.push(...(await scanIndex(loc, (n) => names.has(n), arch, opts, attempts)));
-    // With a pinned version the first archive that has it is enough (mirrors come first).
-    if (pin !== null && all.some((c) => c.name === vm[0]!.name && debVersionCompare(c.version, pin) === 0)) break;
-  }
+  // The locations are read concurrently, with the outcome of a loop over them (deb-locations.ts).
+  const { all, attempts } = await readLocations(locations, (loc, mine: Attempt[], signal) => scanIndex(loc, (n) => names.has(n), arch, signal ? { ...opts, signal } : opts, mine), {
+    pinHit: pin === null ? null : (found: readonly Candidate[]) => found.some((c) => c.name === vm[0]!.name && debVersionCompare(c.version, pin) === 0),
+    signal: opts.signal,
+  });
   const skipped: string[] = [];
   for (const w of vm) {
     let cands = all.filter((c) => c.name === w.name);
