@@ -8,7 +8,7 @@
 // the server-side body byte counter of scripts/bench/serve.mjs (40 MB/s per connection).
 //
 // Env: KDBG_FIXTURES (fixture root), BENCH_RATE (bytes/s per connection, default 40e6),
-//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,i,m,m7,r,s,R; R, the real archive, runs only when named or with BENCH_REAL_ARCHIVE=1), BENCH_NO_RECORD=1 (don't write results.md),
+//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,i,l,f,m,m7,r,s,R; R, the real archive, runs only when named or with BENCH_REAL_ARCHIVE=1), BENCH_NO_RECORD=1 (don't write results.md),
 //      BENCH_SLOW_RATE (per-connection limit of scenario b4, default 10e6).
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
@@ -203,7 +203,7 @@ const fresh = (name) => {
 const clean = (...names) => names.forEach((n) => rmSync(join(work, n), { recursive: true, force: true }));
 
 // Warm the page cache for the local scenarios, so neither side pays the first disk read.
-if (!only || [...only].some((id) => id !== 'i')) sh(`cat ${rpmFile} ${commonFile} ${localDeb} > /dev/null`);
+if (!only || [...only].some((id) => !['i', 'l', 'f'].includes(id))) sh(`cat ${rpmFile} ${commonFile} ${localDeb} > /dev/null`);
 
 // (a) local RPM
 if (want('a')) {
@@ -467,6 +467,52 @@ if (want('i') && existsSync(join(vmcores, 'manifest.json'))) {
     if (d.format !== 'dmesg' && d.crashOsrelease !== 'unknown') baselines.push(['crash --osrelease', await median(`crash --osrelease ${path} > /dev/null`)]);
     baselines.push(['floor: node -e 0', floor]);
     row('i', `kdbg identify ${file} (${d.format}, ${d.producer}, ${fmtBytes(d.size)}), median of ${runs}`, '<= 0.3 s per process', k, baselines);
+  }
+}
+
+// (l) kdbg log, one whole process per dump format (scripts/bench/log-lib.mjs, shared with
+// scripts/bench/log.mjs), against makedumpfile --dump-dmesg on the same file where it reads it, and
+// `node -e 0`: issue 24's goal is on kdbg's time minus node's own start. Median of
+// BENCH_LOG_RUNS runs (default 5). (f) the first look: kdbg analyze --no-fetch on an empty cache,
+// the whole process (first look, then the report from the dump alone). BENCH_ONLY=l,f runs these.
+if ((want('l') || want('f')) && existsSync(join(vmcores, 'manifest.json'))) {
+  const { LOG_GOAL, logTargets, logVerdict, timeMakedumpfile, timeRuns } = await import('./log-lib.mjs');
+  const runs = Number(process.env.BENCH_LOG_RUNS ?? 5);
+  const fig = (m) => ({ cmd: '', wall: m.wall, cpu: m.wall > 0 ? m.cpu / m.wall : 0, rssMb: m.rss, bytes: 0, requests: 0, status: m.status, ok: null, note: m.status === 0 ? '' : `FAILED (exit ${m.status})` });
+  const floor = timeRuns(['node', '-e', '0'], runs);
+  const kdbgJs = join(repo, 'bin', 'kdbg.js');
+  if (want('l')) {
+    for (const d of logTargets(fixtures)) {
+      sh(`cat ${d.path} > /dev/null`);
+      // The first run after a build writes the code cache (bin/kdbg.js): not one of the timed runs.
+      spawnSync('node', [kdbgJs, 'log', d.path], { stdio: 'ignore' });
+      const k = timeRuns(['node', kdbgJs, 'log', d.path], runs);
+      const md = d.makedumpfile ? timeMakedumpfile(d.path, runs) : null;
+      const baselines = md ? [['makedumpfile --dump-dmesg', fig(md)]] : [];
+      baselines.push(['floor: node -e 0', fig(floor)]);
+      row('l', `kdbg log ${d.file} (${d.format}, ${d.producer}, ${fmtBytes(d.size)}), median of ${runs}${md ? '' : '; makedumpfile cannot read it'}`, LOG_GOAL, fig(k), baselines);
+      console.log(`  ${logVerdict(k, floor, md)}`);
+    }
+  }
+  if (want('f')) {
+    const d = logTargets(fixtures).find((x) => x.file === 'oops/vmcore.kdump-zlib');
+    if (d) {
+      const figs = [];
+      let timings = null;
+      for (let i = 0; i < runs; i++) {
+        const out = fresh('f-out');
+        figs.push(await measure(`${kdbg} analyze ${d.path} --no-fetch --cache-dir ${fresh('f-cache')} -o ${out} -q`));
+        try {
+          timings = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).timings;
+        } catch {
+          timings = null;
+        }
+      }
+      clean('f-out', 'f-cache');
+      const k = figs.find((f) => f.note) ?? figs.sort((a, b) => a.wall - b.wall)[Math.floor(runs / 2)];
+      if (timings) k.phases = `identify ${timings.identifyMs} ms, log and oops ${timings.logMs} ms (report.json timings of the last run)`;
+      row('f', `kdbg analyze ${d.file} --no-fetch -o DIR, empty cache: first look and its report from the dump alone, whole process, median of ${runs}`, 'first look within 1 s of start (cold cache)', k, [['floor: node -e 0', fig(floor)]]);
+    }
   }
 }
 

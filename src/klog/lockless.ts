@@ -291,10 +291,13 @@ function devString(infos: Uint8Array, inf: number, L: LocklessLayout, which: 'su
   const len = L[which === 'subsystem' ? 'LENGTH(printk_info_subsystem)' : 'LENGTH(printk_info_device)'];
   if (di === null || off === null || len === null) return null;
   const b = infos.subarray(inf + di + off, inf + di + off + len);
+  // Most records have no device: no decoder call for them.
+  if (b.length === 0 || b[0] === 0) return null;
   const nul = b.indexOf(0);
-  const s = new TextDecoder('latin1').decode(nul === -1 ? b : b.subarray(0, nul));
-  return s === '' ? null : s;
+  return LATIN1.decode(nul === -1 ? b : b.subarray(0, nul));
 }
+
+const LATIN1 = new TextDecoder('latin1');
 
 /** Fetch the ring's bytes (header, descriptor and info arrays, data ring) through kernel memory. */
 export async function readLocklessBytes(vi: Vmcoreinfo, mem: KernelMemory): Promise<{ layout: LocklessLayout; bytes: LocklessBytes } | LogProblem> {
