@@ -36,34 +36,53 @@ export function logTargets(fixtures, { all = false } = {}) {
 }
 
 /**
- * Run argv `runs` times (stdout discarded): the median wall seconds, the median user+sys seconds,
- * the peak RSS in MB of all runs, and the exit status of the first failing run (else 0).
- * `after` runs after each run (makedumpfile will not overwrite its output file).
+ * Run each command `runs` times, the commands taking turns (a change of the machine's load then
+ * falls on all of them alike), stdout discarded. Per command: the median wall seconds, the median
+ * user+sys seconds, the peak RSS in MB of all runs, and the exit status of the first failing run
+ * (else 0). A command is { argv, after } (`after` runs after each run).
  */
-export function timeRuns(argv, runs, after = () => {}) {
-  const walls = [];
-  const cpus = [];
-  let rss = 0;
-  let status = 0;
+export function timeAlternating(cmds, runs) {
+  const acc = cmds.map(() => ({ walls: [], cpus: [], rss: 0, status: 0 }));
   for (let i = 0; i < runs; i++) {
-    const t = process.hrtime.bigint();
-    const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', ...argv], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-    walls.push(Number(process.hrtime.bigint() - t) / 1e9);
-    after();
-    const [user, sys, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
-    cpus.push(user + sys);
-    rss = Math.max(rss, kb / 1024);
-    if (status === 0) status = r.status ?? 1;
+    cmds.forEach((c, j) => {
+      const a = acc[j];
+      const t = process.hrtime.bigint();
+      const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', ...c.argv], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+      a.walls.push(Number(process.hrtime.bigint() - t) / 1e9);
+      c.after?.();
+      const [user, sys, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+      a.cpus.push(user + sys);
+      a.rss = Math.max(a.rss, kb / 1024);
+      if (a.status === 0) a.status = r.status ?? 1;
+    });
   }
-  const mid = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
-  return { wall: mid(walls), cpu: mid(cpus), rss, status };
+  const mid = (x) => x.sort((p, q) => p - q)[Math.floor(x.length / 2)];
+  return acc.map((a) => ({ wall: mid(a.walls), cpu: mid(a.cpus), rss: a.rss, status: a.status }));
 }
 
-/** makedumpfile --dump-dmesg on `path`, timed like timeRuns (a fresh output file each run). */
-export function timeMakedumpfile(path, runs) {
+/** One command, timed as timeAlternating times it. */
+export function timeRuns(argv, runs) {
+  return timeAlternating([{ argv }], runs)[0];
+}
+
+/** makedumpfile --dump-dmesg on `path` as a timeAlternating command (a fresh output file each run: it refuses an existing one). */
+export function makedumpfileCmd(path) {
   const out = join(tmpdir(), `kdbg-bench-dmesg-${process.pid}.txt`);
   rmSync(out, { force: true });
-  return timeRuns(['makedumpfile', '--dump-dmesg', path, out], runs, () => rmSync(out, { force: true }));
+  return { argv: ['makedumpfile', '--dump-dmesg', path, out], after: () => rmSync(out, { force: true }) };
+}
+
+/**
+ * kdbg log, node -e 0 and (where it reads the file) makedumpfile on one dump, taking turns; the
+ * first kdbg run after a build writes the code cache (bin/kdbg.js) and is not one of them.
+ */
+export function timeLog(repo, d, runs) {
+  const kdbg = ['node', join(repo, 'bin', 'kdbg.js'), 'log', d.path];
+  spawnSync(kdbg[0], kdbg.slice(1), { stdio: 'ignore' });
+  const cmds = [{ argv: kdbg }, { argv: ['node', '-e', '0'] }];
+  if (d.makedumpfile) cmds.push(makedumpfileCmd(d.path));
+  const [kd, floor, md = null] = timeAlternating(cmds, runs);
+  return { kd, floor, md };
 }
 
 /** "kdbg − node = 0.031 s = 2.4x makedumpfile: met" (or the reason there is no ratio). */

@@ -10,21 +10,19 @@
 import { homedir, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOG_GOAL, logTargets, timeMakedumpfile, timeRuns } from './log-lib.mjs';
+import { LOG_GOAL, logTargets, timeLog } from './log-lib.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = process.env.KDBG_FIXTURES ?? join(homedir(), '.cache', 'kdbg-fixtures');
 const runs = Number(process.env.BENCH_LOG_RUNS ?? 5);
 
 const fmt = (m) => (m.status === 0 ? `${m.wall.toFixed(3)} s ${m.rss.toFixed(0)} MB` : `fails (exit ${m.status})`);
-const floor = timeRuns(['node', '-e', '0'], runs);
-console.log(`kdbg log vs makedumpfile --dump-dmesg, median of ${runs}; load average ${loadavg()[0].toFixed(2)}; node -e 0: ${fmt(floor)}, cpu ${floor.cpu.toFixed(3)} s; goal ${LOG_GOAL}`);
-console.log('| dump | size MB | kdbg log | kdbg − node | cpu − node | makedumpfile | (kdbg − node) / makedumpfile |');
-console.log('|---|---|---|---|---|---|---|');
+console.log(`kdbg log vs makedumpfile --dump-dmesg, median of ${runs} (the three commands taking turns); load average ${loadavg()[0].toFixed(2)}; goal ${LOG_GOAL}`);
+console.log('| dump | size MB | kdbg log | node -e 0 | kdbg − node | cpu: kdbg − node | makedumpfile | (kdbg − node) / makedumpfile |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const d of logTargets(fixtures, { all: true })) {
-  const k = timeRuns(['node', join(repo, 'bin', 'kdbg.js'), 'log', d.path], runs);
-  const m = d.makedumpfile ? timeMakedumpfile(d.path, runs) : null;
-  const md = m ? fmt(m) : 'refuses it';
-  const ratio = m && m.status === 0 && k.status === 0 ? `${((k.wall - floor.wall) / m.wall).toFixed(1)}×` : '—';
-  console.log(`| ${d.file} | ${(d.size / 1e6).toFixed(1)} | ${fmt(k)} | ${(k.wall - floor.wall).toFixed(3)} s | ${(k.cpu - floor.cpu).toFixed(3)} s | ${md} | ${ratio} |`);
+  const { kd, floor, md } = timeLog(repo, d, runs);
+  const ratio = md && md.status === 0 && kd.status === 0 ? `${((kd.wall - floor.wall) / md.wall).toFixed(1)}×` : '—';
+  console.log(`| ${d.file} | ${(d.size / 1e6).toFixed(1)} | ${fmt(kd)} | ${floor.wall.toFixed(3)} s | ${(kd.wall - floor.wall).toFixed(3)} s | ${(kd.cpu - floor.cpu).toFixed(3)} s | ${md ? fmt(md) : 'refuses it'} | ${ratio} |`);
 }
+console.log(`load average at the end ${loadavg()[0].toFixed(2)}`);

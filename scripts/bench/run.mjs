@@ -476,30 +476,41 @@ if (want('i') && existsSync(join(vmcores, 'manifest.json'))) {
 // BENCH_LOG_RUNS runs (default 5). (f) the first look: kdbg analyze --no-fetch on an empty cache,
 // the whole process (first look, then the report from the dump alone). BENCH_ONLY=l,f runs these.
 if ((want('l') || want('f')) && existsSync(join(vmcores, 'manifest.json'))) {
-  const { LOG_GOAL, logTargets, logVerdict, timeMakedumpfile, timeRuns } = await import('./log-lib.mjs');
+  const { LOG_GOAL, logTargets, logVerdict, timeLog, timeRuns } = await import('./log-lib.mjs');
   const runs = Number(process.env.BENCH_LOG_RUNS ?? 5);
   const fig = (m) => ({ cmd: '', wall: m.wall, cpu: m.wall > 0 ? m.cpu / m.wall : 0, rssMb: m.rss, bytes: 0, requests: 0, status: m.status, ok: null, note: m.status === 0 ? '' : `FAILED (exit ${m.status})` });
-  const floor = timeRuns(['node', '-e', '0'], runs);
-  const kdbgJs = join(repo, 'bin', 'kdbg.js');
   if (want('l')) {
     for (const d of logTargets(fixtures)) {
       sh(`cat ${d.path} > /dev/null`);
-      // The first run after a build writes the code cache (bin/kdbg.js): not one of the timed runs.
-      spawnSync('node', [kdbgJs, 'log', d.path], { stdio: 'ignore' });
-      const k = timeRuns(['node', kdbgJs, 'log', d.path], runs);
-      const md = d.makedumpfile ? timeMakedumpfile(d.path, runs) : null;
+      const { kd, floor, md } = timeLog(repo, d, runs);
       const baselines = md ? [['makedumpfile --dump-dmesg', fig(md)]] : [];
       baselines.push(['floor: node -e 0', fig(floor)]);
-      row('l', `kdbg log ${d.file} (${d.format}, ${d.producer}, ${fmtBytes(d.size)}), median of ${runs}${md ? '' : '; makedumpfile cannot read it'}`, LOG_GOAL, fig(k), baselines);
-      console.log(`  ${logVerdict(k, floor, md)}`);
+      row('l', `kdbg log ${d.file} (${d.format}, ${d.producer}, ${fmtBytes(d.size)}), median of ${runs}, taking turns${md ? '' : '; makedumpfile cannot read it'}`, LOG_GOAL, fig(kd), baselines);
+      console.log(`  ${logVerdict(kd, floor, md)}`);
     }
   }
   if (want('f')) {
     const d = logTargets(fixtures).find((x) => x.file === 'oops/vmcore.kdump-zlib');
     if (d) {
+      // When the first look's headline reaches stderr, from the spawn: the goal's "within 1 s of
+      // start". The whole process (the report from the dump alone written too) is the row's figure.
+      const firstLookAt = (cache, out) =>
+        new Promise((resolve) => {
+          const t0 = performance.now();
+          let at = null;
+          let err = '';
+          const c = spawn('node', [join(repo, 'bin', 'kdbg.js'), 'analyze', d.path, '--no-fetch', '--cache-dir', cache, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+          c.stderr.on('data', (b) => {
+            err += String(b);
+            if (at === null && err.includes('kdbg: first look: ')) at = (performance.now() - t0) / 1000;
+          });
+          c.on('close', (code) => resolve({ at, code, wall: (performance.now() - t0) / 1000 }));
+        });
+      const looks = [];
       const figs = [];
       let timings = null;
       for (let i = 0; i < runs; i++) {
+        looks.push(await firstLookAt(fresh('f-cache'), fresh('f-out')));
         const out = fresh('f-out');
         figs.push(await measure(`${kdbg} analyze ${d.path} --no-fetch --cache-dir ${fresh('f-cache')} -o ${out} -q`));
         try {
@@ -509,9 +520,12 @@ if ((want('l') || want('f')) && existsSync(join(vmcores, 'manifest.json'))) {
         }
       }
       clean('f-out', 'f-cache');
+      const floor = timeRuns(['node', '-e', '0'], runs);
       const k = figs.find((f) => f.note) ?? figs.sort((a, b) => a.wall - b.wall)[Math.floor(runs / 2)];
-      if (timings) k.phases = `identify ${timings.identifyMs} ms, log and oops ${timings.logMs} ms (report.json timings of the last run)`;
-      row('f', `kdbg analyze ${d.file} --no-fetch -o DIR, empty cache: first look and its report from the dump alone, whole process, median of ${runs}`, 'first look within 1 s of start (cold cache)', k, [['floor: node -e 0', fig(floor)]]);
+      const ats = looks.map((l) => l.at).filter((x) => x !== null).sort((a, b) => a - b);
+      const at = ats.length === runs ? ats[Math.floor(runs / 2)] : null;
+      k.phases = `first look on stderr ${at === null ? 'MISSING' : `${at.toFixed(3)} s`} after start (median; goal <= 1 s: ${at !== null && at <= 1 ? 'met' : 'NOT met'})${timings ? `; report.json timings: identify ${timings.identifyMs} ms, log and oops ${timings.logMs} ms` : ''}`;
+      row('f', `kdbg analyze ${d.file} --no-fetch -o DIR, empty cache: first look, then its report from the dump alone, whole process, median of ${runs}`, 'first look within 1 s of start (cold cache)', k, [['floor: node -e 0', fig(floor)]]);
     }
   }
 }
