@@ -8,7 +8,7 @@
 // the server-side body byte counter of scripts/bench/serve.mjs (40 MB/s per connection).
 //
 // Env: KDBG_FIXTURES (fixture root), BENCH_RATE (bytes/s per connection, default 40e6),
-//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,i,m,m7,r,s,R,f1,f2,f3,f4; R, the real archive, runs only when named or with BENCH_REAL_ARCHIVE=1), BENCH_NO_RECORD=1 (don't write results.md),
+//      BENCH_ONLY (comma list of scenario ids: a,b,b2,b4,c,d,e,i,l,fl,m,m7,r,s,R,f1,f2,f3,f4; R, the real archive, runs only when named or with BENCH_REAL_ARCHIVE=1), BENCH_NO_RECORD=1 (don't write results.md),
 //      BENCH_SLOW_RATE (per-connection limit of scenario b4, default 10e6).
 // Rows f1-f4 are issue 20's four goals (kdbg serve as the fleet's debuginfod, kdbg sync): f1 a
 // cold miss through debuginfod-find and f2 50 concurrent clients (scripts/bench/serve-miss.mjs),
@@ -210,7 +210,7 @@ const fresh = (name) => {
 const clean = (...names) => names.forEach((n) => rmSync(join(work, n), { recursive: true, force: true }));
 
 // Warm the page cache for the local scenarios, so neither side pays the first disk read.
-if (!only || [...only].some((id) => id !== 'i' && !/^f\d$/.test(id))) sh(`cat ${rpmFile} ${commonFile} ${localDeb} > /dev/null`);
+if (!only || [...only].some((id) => !['i', 'l', 'fl'].includes(id) && !/^f\d$/.test(id))) sh(`cat ${rpmFile} ${commonFile} ${localDeb} > /dev/null`);
 
 // (a) local RPM
 if (want('a')) {
@@ -512,6 +512,66 @@ if (want('i') && existsSync(join(vmcores, 'manifest.json'))) {
     if (d.format !== 'dmesg' && d.crashOsrelease !== 'unknown') baselines.push(['crash --osrelease', await median(`crash --osrelease ${path} > /dev/null`)]);
     baselines.push(['floor: node -e 0', floor]);
     row('i', `kdbg identify ${file} (${d.format}, ${d.producer}, ${fmtBytes(d.size)}), median of ${runs}`, '<= 0.3 s per process', k, baselines);
+  }
+}
+
+// (l) kdbg log, one whole process per dump format (scripts/bench/log-lib.mjs, shared with
+// scripts/bench/log.mjs), against makedumpfile --dump-dmesg on the same file where it reads it, and
+// `node -e 0`: issue 24's goal is on kdbg's time minus node's own start. Median of
+// BENCH_LOG_RUNS runs (default 5). (f) the first look: kdbg analyze --no-fetch on an empty cache,
+// the whole process (first look, then the report from the dump alone). BENCH_ONLY=l,f runs these.
+if ((want('l') || want('fl')) && existsSync(join(vmcores, 'manifest.json'))) {
+  const { LOG_GOAL, logTargets, logVerdict, timeLog, timeRuns } = await import('./log-lib.mjs');
+  const runs = Number(process.env.BENCH_LOG_RUNS ?? 5);
+  const fig = (m) => ({ cmd: '', wall: m.wall, cpu: m.wall > 0 ? m.cpu / m.wall : 0, rssMb: m.rss, bytes: 0, requests: 0, status: m.status, ok: null, note: m.status === 0 ? '' : `FAILED (exit ${m.status})` });
+  if (want('l')) {
+    for (const d of logTargets(fixtures)) {
+      sh(`cat ${d.path} > /dev/null`);
+      const { kd, floor, md } = timeLog(repo, d, runs);
+      const baselines = md ? [['makedumpfile --dump-dmesg', fig(md)]] : [];
+      baselines.push(['floor: node -e 0', fig(floor)]);
+      row('l', `kdbg log ${d.file} (${d.format}, ${d.producer}, ${fmtBytes(d.size)}), median of ${runs}, taking turns${md ? '' : '; makedumpfile cannot read it'}`, LOG_GOAL, fig(kd), baselines);
+      console.log(`  ${logVerdict(kd, floor, md)}`);
+    }
+  }
+  if (want('fl')) {
+    const d = logTargets(fixtures).find((x) => x.file === 'oops/vmcore.kdump-zlib');
+    if (d) {
+      // When the first look's headline reaches stderr, from the spawn: the goal's "within 1 s of
+      // start". The whole process (the report from the dump alone written too) is the row's figure.
+      const firstLookAt = (cache, out) =>
+        new Promise((resolve) => {
+          const t0 = performance.now();
+          let at = null;
+          let err = '';
+          const c = spawn('node', [join(repo, 'bin', 'kdbg.js'), 'analyze', d.path, '--no-fetch', '--cache-dir', cache, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+          c.stderr.on('data', (b) => {
+            err += String(b);
+            if (at === null && err.includes('kdbg: first look: ')) at = (performance.now() - t0) / 1000;
+          });
+          c.on('close', (code) => resolve({ at, code, wall: (performance.now() - t0) / 1000 }));
+        });
+      const looks = [];
+      const figs = [];
+      let timings = null;
+      for (let i = 0; i < runs; i++) {
+        looks.push(await firstLookAt(fresh('f-cache'), fresh('f-out')));
+        const out = fresh('f-out');
+        figs.push(await measure(`${kdbg} analyze ${d.path} --no-fetch --cache-dir ${fresh('f-cache')} -o ${out} -q`));
+        try {
+          timings = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).timings;
+        } catch {
+          timings = null;
+        }
+      }
+      clean('f-out', 'f-cache');
+      const floor = timeRuns(['node', '-e', '0'], runs);
+      const k = figs.find((f) => f.note) ?? figs.sort((a, b) => a.wall - b.wall)[Math.floor(runs / 2)];
+      const ats = looks.map((l) => l.at).filter((x) => x !== null).sort((a, b) => a - b);
+      const at = ats.length === runs ? ats[Math.floor(runs / 2)] : null;
+      k.phases = `first look on stderr ${at === null ? 'MISSING' : `${at.toFixed(3)} s`} after start (median; goal <= 1 s: ${at !== null && at <= 1 ? 'met' : 'NOT met'})${timings ? `; report.json timings: identify ${timings.identifyMs} ms, log and oops ${timings.logMs} ms` : ''}`;
+      row('fl', `kdbg analyze ${d.file} --no-fetch -o DIR, empty cache: first look, then its report from the dump alone, whole process, median of ${runs}`, 'first look within 1 s of start (cold cache)', k, [['floor: node -e 0', fig(floor)]]);
+    }
   }
 }
 

@@ -25,7 +25,7 @@ export class FileRandomAccess implements RandomAccess {
   async readAt(offset: number, length: number): Promise<Uint8Array> {
     const end = Math.min(offset + length, this.size);
     if (end <= offset) return new Uint8Array(0);
-    const buf = new Uint8Array(end - offset);
+    const buf = newReadBuffer(end - offset);
     let got = 0;
     while (got < buf.length) {
       const { bytesRead } = await this.fh.read(buf, got, buf.length - got, offset + got);
@@ -38,6 +38,16 @@ export class FileRandomAccess implements RandomAccess {
   close(): Promise<void> {
     return this.fh.close();
   }
+}
+
+/**
+ * A buffer the read fills: large ones are not zeroed first. glibc's calloc clears every reused
+ * chunk, and the 1 MiB blocks of core/read-cache.ts come from reused chunks: a walk over a 27 MB
+ * flattened dump cleared 95 MB (callgrind). Only the bytes read are ever returned. Small reads keep
+ * a plain Uint8Array (allocUnsafe would hand out slices of one shared pool).
+ */
+function newReadBuffer(n: number): Uint8Array {
+  return n >= 64 << 10 ? new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n) : new Uint8Array(n);
 }
 
 /** Run `fn` with positioned reads over `path`, closing the file afterwards. */

@@ -78,7 +78,7 @@ const MAX_BITMAP_READ = 256 << 20;
  * Physical reads through one kdump-compressed file (or one part of a --split set, which stores
  * the pages of [startPfn, endPfn) but carries the whole bitmap). A page's descriptor index is
  * the number of dumped pages (2nd bitmap) from startPfn up to it; running counts are kept per
- * 4 KiB of bitmap so each page costs one bitmap block and one descriptor read.
+ * 64 bytes of bitmap so each page costs one bitmap block and one descriptor read.
  */
 export function kdumpPhysReader(raw: RandomAccess, h: KdumpHeader, startPfn = 0n, endPfn: bigint | null = null): PhysReader {
   // Descriptors (24 bytes) and page data lie close together in file order, and makedumpfile stores
@@ -89,26 +89,38 @@ export function kdumpPhysReader(raw: RandomAccess, h: KdumpHeader, startPfn = 0n
   const bs = h.block_size;
   const bitmapLen = (h.bitmap_blocks * bs) / 2;
   const bitmap2 = (1 + h.sub_hdr_size) * bs + bitmapLen;
-  const CH = 4096;
+  // Dumped-page counts are kept per CH bytes of bitmap (CH*8 pfns), built only as far as a page
+  // asks: counting a whole 4 KiB chunk for each page read was 1.2 M table lookups in the
+  // interpreter, a tenth of a `kdbg log` (callgrind, docs/analyze.md "Measured").
+  const CH = 64;
   let bitmap: Uint8Array | null = null;
   let prefix: Int32Array | null = null;
+  let built = 0;
+  let loading: Promise<void> | null = null;
   const pages = new Map<bigint, Uint8Array | null>();
   const load = async (): Promise<void> => {
     // The bitmap is max_mapnr/8 bytes: 32 KiB per GiB of RAM with 4 KiB pages. A header claiming
     // more than MAX_BITMAP_READ (8 TiB of RAM) is not believed: no page is found through it.
     bitmap = bitmapLen > MAX_BITMAP_READ ? new Uint8Array(0) : await ra.readAt(bitmap2, bitmapLen);
     prefix = new Int32Array(Math.ceil(bitmap.length / CH) + 1);
-    for (let c = 0; c * CH < bitmap.length; c++) {
-      let n = 0;
-      for (let i = c * CH; i < Math.min(bitmap.length, (c + 1) * CH); i++) n += POPCOUNT[bitmap[i]!]!;
-      prefix[c + 1] = prefix[c]! + n;
+  };
+  /** Dumped pages in the first c*CH bytes of the bitmap. */
+  const prefixAt = (c: number): number => {
+    const b = bitmap!;
+    const p = prefix!;
+    for (; built < c; built++) {
+      let n = p[built]!;
+      const end = Math.min(b.length, (built + 1) * CH);
+      for (let i = built * CH; i < end; i++) n += POPCOUNT[b[i]!]!;
+      p[built + 1] = n;
     }
+    return p[c]!;
   };
   const dumpedBefore = (pfn: number): number => {
     const b = bitmap!;
     const byte = pfn >> 3;
     const c = Math.floor(byte / CH);
-    let n = prefix![c]!;
+    let n = prefixAt(c);
     for (let i = c * CH; i < byte; i++) n += POPCOUNT[b[i]!]!;
     const bit = pfn & 7;
     for (let i = 0; i < bit; i++) if ((b[byte]! >> i) & 1) n++;
@@ -116,7 +128,7 @@ export function kdumpPhysReader(raw: RandomAccess, h: KdumpHeader, startPfn = 0n
   };
   const readPage = async (pfn: bigint): Promise<Uint8Array | null> => {
     if (pages.has(pfn)) return pages.get(pfn)!;
-    if (bitmap === null) await load();
+    if (bitmap === null) await (loading ??= load());
     const b = bitmap!;
     if (pfn < startPfn || (endPfn !== null && pfn >= endPfn) || pfn >> 3n >= BigInt(b.length)) return null;
     const p = Number(pfn);

@@ -15,6 +15,13 @@ export interface FormatOptions {
 /** The "[    1.234567] " prefix: seconds, then microseconds (ts_nsec / 1000, truncated). */
 export function timePrefix(tsNsec: bigint | null): string {
   if (tsNsec === null) return '';
+  // In plain numbers while exact (below 2^53 ns, 104 days of uptime): BigInt division costs more
+  // than the rest of a record's formatting in a short-lived process.
+  if (tsNsec < 9_007_199_254_740_992n) {
+    const n = Number(tsNsec);
+    const r = n % 1e9;
+    return `[${String((n - r) / 1e9).padStart(5)}.${String((r - (r % 1000)) / 1000).padStart(6, '0')}] `;
+  }
   const s = tsNsec / 1_000_000_000n;
   const us = (tsNsec % 1_000_000_000n) / 1000n;
   return `[${s.toString().padStart(5)}.${us.toString().padStart(6, '0')}] `;
@@ -22,11 +29,19 @@ export function timePrefix(tsNsec: bigint | null): string {
 
 const latin1 = new TextDecoder('latin1');
 const isPrintOrSpace = (b: number): boolean => (b >= 0x20 && b <= 0x7e) || (b >= 0x09 && b <= 0x0d);
+/** A byte formatRecord writes as \xNN (the newline, 0x0a, is handled apart). */
+const NEEDS_ESCAPE = /[^\t\x0b-\r -~\n]/;
 
 /** One record as makedumpfile prints it, ending with '\n'. */
 export function formatRecord(r: LogRecord, opts: FormatOptions = {}): string {
   let prefix = timePrefix(r.tsNsec);
   if (opts.caller && r.caller !== null) prefix += `[${r.caller.padStart(8)}] `;
+  // Nearly every record is printable ASCII: decoded in one call and checked by one regular
+  // expression instead of a loop over its bytes (a third of a `kdbg log` process before).
+  const whole = latin1.decode(r.text);
+  if (!NEEDS_ESCAPE.test(whole)) {
+    return `${prefix}${whole.includes('\n') ? whole.replaceAll('\n', `\n${' '.repeat(prefix.length)}`) : whole}\n`;
+  }
   const indent = ' '.repeat(prefix.length);
   let out = prefix;
   let run = 0;

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import type { RandomAccess } from '../core/byte-source.js';
 import { InputFormatError } from '../core/errors.js';
 import { FileRandomAccess } from '../core/file-access.js';
+import { CachedRandomAccess } from '../core/read-cache.js';
 import { isElf, readElfTables } from '../formats/elf.js';
 import { FlatIndexAccess } from '../formats/flat-index.js';
 import { isFlattened } from '../formats/flattened.js';
@@ -67,9 +68,11 @@ export async function openDumpForLog(path: string): Promise<OpenedDump> {
     if (isElf(head)) {
       const t = await readElfTables(ra, { sections: false });
       littleEndian = t.header.endianness === 'le';
-      phys = elfPhysReader(ra, t.programHeaders);
+      // Page-sized reads through 1 MiB blocks: the ring's pages lie together (core/read-cache.ts).
+      const cached = new CachedRandomAccess(ra);
+      phys = elfPhysReader(cached, t.programHeaders);
       // QEMU's paging:false ELF leaves p_vaddr 0: those segments never match a kernel address.
-      virt = elfVirtReader(ra, t.programHeaders);
+      virt = elfVirtReader(cached, t.programHeaders);
     } else if (kdumpSignature(head)) {
       const { header, subHeader } = await readKdumpHeaders(ra);
       littleEndian = header.endianness === 'le';

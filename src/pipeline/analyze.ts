@@ -13,7 +13,6 @@ import type { DumpIdentity, ProgressListener } from '../core/types.js';
 import type { FirstLookReport } from '../klog/report.js';
 import type { FirstLook } from '../klog/index.js';
 import { ignoreEvents } from './events.js';
-import { fetchRelease } from './fetch/index.js';
 import type { FetchOptions } from './fetch/options.js';
 import type { FetchResult, FetchTimings } from '../core/fetch-result.js';
 
@@ -337,6 +336,9 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
 async function fetchInUse(dump: string, opts: FetchOptions): Promise<FetchResult & { hold: { release(): Promise<void> } }> {
   const { holdEntryInUse } = await import('../cache/in-use.js');
   const { existsSync } = await import('node:fs');
+  // Loaded here, not with this module: the first look (and all of --no-fetch) comes before any
+  // fetch and need not wait for the fetch stage's ~30 modules (docs/analyze.md, "Measured").
+  const { fetchRelease } = await import('./fetch/index.js');
   for (let attempt = 0; ; attempt++) {
     const r = await fetchRelease(dump, opts);
     const hold = await holdEntryInUse({ locksDir: join(r.cacheDir, 'locks') }, basename(r.entryDir), `crash session on ${dump}`);

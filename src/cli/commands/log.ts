@@ -84,6 +84,14 @@ export async function runLog(argv: LogArgs): Promise<void> {
  * or malformed flag) returns false so the caller falls back to yargs and its messages.
  */
 export async function tryFastLog(args: readonly string[]): Promise<boolean> {
+  const a = parseFastLogArgs(args);
+  if (!a) return false;
+  await runLog(a);
+  return true;
+}
+
+/** The flag sets tryFastLog answers without yargs, parsed; null for anything else. */
+export function parseFastLogArgs(args: readonly string[]): LogArgs | null {
   const a: LogArgs = { dump: '', json: false, caller: false, oops: false };
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -95,16 +103,15 @@ export async function tryFastLog(args: readonly string[]): Promise<boolean> {
       continue;
     }
     if (name === 'json' || name === 'caller' || name === 'oops') {
-      if (eq !== -1) return false;
+      if (eq !== -1) return null;
       a[name] = true;
     } else if (name === 'tail' || name === 'level') {
       const v = eq === -1 ? args[++i] : arg.slice(eq + 1);
-      if (v === undefined || !/^\d+$/.test(v)) return false;
+      if (v === undefined || !/^\d+$/.test(v)) return null;
       a[name] = Number(v);
-    } else return false;
+    } else return null;
   }
-  if (positional.length !== 1) return false;
+  if (positional.length !== 1) return null;
   a.dump = positional[0]!;
-  await runLog(a);
-  return true;
+  return a;
 }

@@ -1,0 +1,117 @@
+// The bundled fast path of `kdbg log` (bin/kdbg.js + dist/fast/kdbg-fast.cjs, built by
+// scripts/build-fast.mjs): on real dumps it prints what the ES-module path prints
+// (KDBG_NO_FAST_PATH=1), with the same exit code and stderr, for every flag form and for bad
+// input; it loads none of dist/'s ES modules; it writes its code cache once and survives a cache
+// V8 rejects; and without the bundle the command still runs, from dist/.
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFastLogArgs } from '../../src/cli/commands/log.js';
+import { fixturePath } from '../helpers/fixtures.js';
+import { cleanupTmp, isolatedEnv, repoRoot, runKdbg, tmpDir } from './fetch-cli.js';
+
+const fastDir = join(repoRoot, 'dist', 'fast');
+
+describe('kdbg log through the bundled fast path (built CLI, real dumps)', () => {
+  let hooks: string;
+
+  beforeAll(() => {
+    // An ESM resolve hook (node:module register) that logs every module URL the child resolves.
+    const dir = tmpDir('kdbg-modlog-');
+    writeFileSync(
+      join(dir, 'hooks.mjs'),
+      "import { appendFileSync } from 'node:fs';\nlet out;\nexport function initialize(d) { out = d.out; }\n" +
+        'export async function resolve(spec, ctx, next) { const r = await next(spec, ctx); appendFileSync(out, r.url + "\\n"); return r; }\n',
+    );
+    hooks = join(dir, 'register.mjs');
+    writeFileSync(hooks, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, { data: { out: process.env.KDBG_TEST_MODULE_LOG } });\n`);
+  });
+  afterAll(() => cleanupTmp());
+
+  async function run(args: string[], extra: Record<string, string> = {}, bin?: string): Promise<{ code: number | null; stdout: string; stderr: string; modules: string[] }> {
+    const log = join(tmpDir('kdbg-modlog-out-'), 'modules.txt');
+    writeFileSync(log, '');
+    const env = isolatedEnv({ NODE_OPTIONS: `--import=${hooks}`, KDBG_TEST_MODULE_LOG: log, ...extra });
+    const r = bin ? await runWith(bin, args, env) : await runKdbg(args, env);
+    const modules = [...new Set(readFileSync(log, 'utf8').split('\n').filter((u) => u.startsWith('file:')).map((u) => relative(repoRoot, new URL(u).pathname)))];
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr, modules };
+  }
+
+  it('the bundle was built, and answers every flag form the fast parser reads as the ES-module path does', async () => {
+    expect(existsSync(join(fastDir, 'kdbg-fast.cjs'))).toBe(true);
+    const dumps = ['oops/vmcore.kdump-zlib', 'sysrq/vmcore.elf', 'sysrq/vmcore.qemu-kdump-zlib.flat', 'sysrq/vmcore.split-2'];
+    const forms = [[], ['--json'], ['--tail', '3'], ['--tail=0'], ['--level', '0', '--json'], ['--caller'], ['--oops'], ['--oops', '--json']];
+    for (const file of dumps) {
+      for (const form of file === dumps[0] ? forms : [[]]) {
+        const args = ['log', ...form, fixturePath('vmcores', ...file.split('/'))];
+        expect(parseFastLogArgs(args.slice(1)), args.join(' ')).not.toBeNull();
+        const fast = await run(args);
+        const slow = await run(args, { KDBG_NO_FAST_PATH: '1' });
+        expect(fast.code, `${file} ${form.join(' ')}`).toBe(0);
+        expect({ ...fast, modules: [] }, `${file} ${form.join(' ')}`).toEqual({ ...slow, modules: [] });
+        // The ES-module path loads dist/'s modules; the bundle loads none of them.
+        expect(slow.modules.some((m) => m.startsWith('dist/klog/'))).toBe(true);
+        expect(fast.modules.filter((m) => m.startsWith('dist/'))).toEqual([]);
+      }
+    }
+  }, 300_000);
+
+  it('keeps the exit codes and one-line messages for bad input', async () => {
+    const dir = tmpDir('kdbg-log-fast-');
+    const junk = join(dir, 'junk');
+    writeFileSync(junk, 'not a dump at all\n'.repeat(10));
+    const cases = [[join(dir, 'missing')], [junk], [fixturePath('vmcores', 'sysrq', 'vmcore-dmesg.txt')], [fixturePath('vmcores', 'sysrq-novmcoreinfo', 'vmcore.qemu.elf')], ['--tail', 'x', junk], ['--bogus', junk], ['--level', '9', junk]];
+    for (const c of cases) {
+      const fast = await run(['log', ...c]);
+      const slow = await run(['log', ...c], { KDBG_NO_FAST_PATH: '1' });
+      expect(fast.code, c.join(' ')).not.toBe(0);
+      expect({ ...fast, modules: [] }, c.join(' ')).toEqual({ ...slow, modules: [] });
+    }
+  }, 300_000);
+
+  it('writes its code cache once, and a cache V8 rejects only costs a recompile', async () => {
+    const file = fixturePath('vmcores', 'oops', 'vmcore.kdump-zlib');
+    const want = await runKdbg(['log', file], isolatedEnv());
+    const caches = (): string[] => readdirSync(fastDir).filter((n) => n.startsWith('kdbg-fast-') && n.includes('-log-') && n.endsWith('.v8cache'));
+    expect(caches()).toHaveLength(1);
+    const cache = join(fastDir, caches()[0]!);
+    const good = readFileSync(cache);
+    writeFileSync(cache, Buffer.alloc(good.length, 0x5a));
+    const r = await runKdbg(['log', file], isolatedEnv());
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: want.code, stdout: want.stdout, stderr: want.stderr });
+    // Rejected, so written again: V8 accepts it on the next run (it is not the garbage any more).
+    expect(readFileSync(cache).equals(Buffer.alloc(good.length, 0x5a))).toBe(false);
+    expect(caches()).toHaveLength(1);
+  }, 120_000);
+
+  it('without the bundle (built by tsc alone) the command runs from dist/, the same bytes', async () => {
+    // A copy of the launcher beside a dist/ that has every entry but fast/.
+    const root = tmpDir('kdbg-nobundle-');
+    cpSync(join(repoRoot, 'bin'), join(root, 'bin'), { recursive: true });
+    cpSync(join(repoRoot, 'package.json'), join(root, 'package.json'));
+    symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
+    mkdirSync(join(root, 'dist'));
+    for (const n of readdirSync(join(repoRoot, 'dist'))) if (n !== 'fast') symlinkSync(join(repoRoot, 'dist', n), join(root, 'dist', n));
+    const file = fixturePath('vmcores', 'sysrq', 'vmcore.kdump-zlib');
+    const without = await run(['log', file], {}, join(root, 'bin', 'kdbg.js'));
+    const withBundle = await run(['log', file]);
+    expect(without.code).toBe(0);
+    expect(without.stdout).toBe(withBundle.stdout);
+    expect(without.modules.some((m) => m.startsWith('dist/klog/'))).toBe(true);
+  }, 120_000);
+});
+
+/** `node BIN args…` with `env`, as runKdbg runs the repository's bin/kdbg.js. */
+async function runWith(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    c.on('error', reject);
+    c.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
