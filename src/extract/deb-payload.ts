@@ -17,6 +17,8 @@ export type DebCompressor = 'xz' | 'zstd' | 'gzip' | 'bzip2' | 'lzma' | 'none';
 /** Decode one data.tar member. `kind` comes from the member name; the decoder checks the magic. */
 export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<Uint8Array>, label: string, decodeAhead?: number): AsyncIterable<Uint8Array> {
   if (kind === 'none') return chunks;
+  // decodeAhead 0: no decoded block held at all; one decoder streams on its own thread (types.ts).
+  if (kind === 'xz' && decodeAhead === 0) return decompressStream('xz', chunks, `${label} data.tar.xz`, { offThread: true });
   if (kind === 'xz') return xzBlocksParallel(chunks, `${label} data.tar.xz`, defaultDecodeConcurrency(), decodeAhead);
   return decompressStream(kind, chunks, `${label} data.tar`);
 }

@@ -26,8 +26,9 @@ export function moduleLoader(r: FetchResult, fetchOpts: FetchOptions, emit: Prog
     const names = rows.map((x) => x.name);
     emit({ kind: 'info', message: `the dump had ${names.length} module${names.length === 1 ? '' : 's'} loaded${names.length ? `: ${names.join(' ')}` : ''}; fetching their debug files` });
     let m: ModuleDebugResult;
+    let first: ModuleDebugResult | null = null;
     try {
-      const first = ahead ? await ahead : null;
+      first = ahead ? await ahead : null;
       const { moduleKey } = await import('./fetch/modules.js');
       const done = new Set([...(first?.found ?? []), ...(first?.missing ?? [])].map((x) => x.name));
       const rest = names.filter((n) => !done.has(moduleKey(n)));
@@ -35,14 +36,15 @@ export function moduleLoader(r: FetchResult, fetchOpts: FetchOptions, emit: Prog
       const want = new Set(names.map(moduleKey));
       const found = [...(first?.found ?? []), ...(more?.found ?? [])].filter((x) => want.has(x.name));
       const missing = [...(first?.missing ?? []), ...(more?.missing ?? [])].filter((x) => want.has(x.name));
-      m = { dir: found.length > 0 ? (more?.dir ?? first?.dir ?? null) : null, found, missing, packages: [...(first?.packages ?? []), ...(more?.packages ?? [])], ms: Date.now() - t0 };
+      m = { dir: found.length > 0 ? (more?.dir ?? first?.dir ?? null) : null, found, missing, packages: [...(first?.packages ?? []), ...(more?.packages ?? [])], ms: (first?.ms ?? 0) + (more?.ms ?? 0) };
     } catch (e) {
       // Without the modules' files the analysis still stands: their frames lack lines.
       emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `module debug files not fetched: ${(e as Error).message}` });
       return { dir: null, missing: names.map((n) => ({ name: n, reason: `fetching failed: ${(e as Error).message}` })), fetchMs: null };
     }
     for (const x of m.missing) emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `module ${x.name}: no debug file (${x.reason})` });
-    emit({ kind: 'info', message: `module debug files: ${m.found.length} of ${names.length} (${m.ms} ms)` });
+    // The fetch's own time (the ahead part included); crash's wait for it is timings.crashIdleMs.
+    emit({ kind: 'info', message: `module debug files: ${m.found.length} of ${names.length} (${m.ms} ms${first ? `, ${Date.now() - t0} ms waited` : ''})` });
     return { dir: m.dir, missing: m.missing, fetchMs: m.ms };
   };
 }
