@@ -83,6 +83,8 @@ describe('xzBlocksParallel', () => {
 describe('decompressDebPayload with decodeAhead 0', () => {
   it('equals xz -dc on the multi-block payload, under small chunks', async () => {
     expect(await digest(decompressDebPayload('xz', chunked(multi, [1, 7, 4096, 65536]), 'm.deb', 0))).toEqual(want(multi));
+    // A small payload (its compressed size given) is decoded on the main thread: the same bytes.
+    expect(await digest(decompressDebPayload('xz', chunked(multi, [4096]), 'm.deb', 0, multi.length))).toEqual(want(multi));
   });
   it('a corrupt block is refused with exit 65, a tampered index too', async () => {
     const t = Buffer.from(multi);
