@@ -44,7 +44,7 @@ export interface AnalyzeFetchedOptions {
   /** Fetch the debug files of the modules crash's `mod` lists, inside the session (see analyze()). */
   loadModules?: ((rows: ModRow[]) => Promise<ModuleStepOutcome>) | null;
   /** The crash binary, or where to look for it (after the match is verified: a mismatch is reported first). */
-  crash: LocatedCrash | { flag?: string | undefined; env: Env };
+  crash: LocatedCrash | Promise<LocatedCrash> | { flag?: string | undefined; env: Env };
   timeoutMs: number;
   extraCommands?: string[];
   /** Run even when the vmlinux does not match the dump. */
@@ -85,7 +85,7 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
   let t = Date.now();
   // crash starts loading the vmlinux and the dump (seconds) while the match is checked; a
   // mismatch kills it and is reported first, before a missing crash.
-  const located = 'path' in o.crash ? Promise.resolve(o.crash) : findCrash(o.crash.flag, o.crash.env);
+  const located = o.crash instanceof Promise ? o.crash : 'path' in o.crash ? Promise.resolve(o.crash) : findCrash(o.crash.flag, o.crash.env);
   const crashOf = (crash: LocatedCrash): AnalyzeInput => ({ dump: o.dump, vmlinux: o.vmlinux, image: o.image ?? null, crash, timeoutMs: o.timeoutMs, extraCommands: o.extraCommands ?? [], modulesDir: o.modulesDir });
   const started = located.then((crash) => spawnCrash(crashOf(crash), o.header(crash)));
   started.catch(() => undefined); // taken after the check
@@ -290,6 +290,10 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   const emit = o.onEvent ?? ignoreEvents;
   const env = o.env ?? processEnv();
   const timings: Record<string, number> = {};
+  // `crash --version` runs while the dump is read and the vmlinux fetched (its error, if any, is
+  // taken after the vmlinux check, as before).
+  const crashLocated = findCrash(o.crash, env);
+  crashLocated.catch(() => undefined);
   const { identifyDump } = await import('../identify/index.js');
   let t = Date.now();
   const identity = await identifyDump(o.dump);
@@ -323,7 +327,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
     }
   }
   try {
-    return await analyzeWith(o, identity, vmlinux, sourceDir, modulesDir, timings, emit, env, image, loadModules, logTrace);
+    return await analyzeWith(o, identity, vmlinux, sourceDir, modulesDir, timings, emit, env, image, loadModules, logTrace, crashLocated);
   } finally {
     await inUse?.release();
   }
@@ -356,6 +360,7 @@ async function analyzeWith(
   image: string | null,
   loadModules: AnalyzeFetchedOptions['loadModules'] = null,
   logTrace: LogTrace | null = null,
+  crashLocated: Promise<LocatedCrash> | null = null,
 ): Promise<AnalyzeResult & { identity: DumpIdentity; vmlinux: string }> {
   const fetched = vmlinux;
   const r = await analyzeFetched({
@@ -367,7 +372,7 @@ async function analyzeWith(
     modulesDir,
     loadModules,
     logTrace,
-    crash: { flag: o.crash, env },
+    crash: crashLocated ?? { flag: o.crash, env },
     timeoutMs: o.timeoutMs,
     extraCommands: o.extraCommands ?? [],
     force: o.force ?? false,
