@@ -14,14 +14,22 @@ import type { FetchOptions } from './fetch/options.js';
  * files for the release `r` was fetched for (pipeline/fetch/modules.ts). A failure is a warning:
  * the analysis goes on without them.
  */
-export function moduleLoader(r: FetchResult, fetchOpts: FetchOptions, emit: ProgressListener, early: readonly string[] = []): (rows: ModRow[]) => Promise<ModuleStepOutcome> {
+export function moduleLoader(
+  r: FetchResult,
+  fetchOpts: FetchOptions,
+  emit: ProgressListener,
+  early: readonly string[] = [],
+): ((rows: ModRow[]) => Promise<ModuleStepOutcome>) & { cancel(): void } {
   // The modules the log names ("Modules linked in:") are fetched at once, while crash loads the
   // vmlinux (seconds): crash's `mod` then finds them done instead of waiting for the step
-  // (a module missing from the packages costs a look at the indexes on every run).
-  const fetchNames = async (names: readonly string[]): Promise<ModuleDebugResult> => (await import('./fetch/modules.js')).fetchModuleDebug(r, names, fetchOpts);
-  const ahead = early.length > 0 ? fetchNames(early) : null;
+  // (a module missing from the packages costs a look at the indexes on every run). An analysis
+  // that ends before `mod` (a mismatch, crash failing) cancels it: nothing keeps the process.
+  const stop = new AbortController();
+  const signal = fetchOpts.signal ? AbortSignal.any([stop.signal, fetchOpts.signal]) : stop.signal;
+  const fetchNames = async (names: readonly string[], opts: FetchOptions): Promise<ModuleDebugResult> => (await import('./fetch/modules.js')).fetchModuleDebug(r, names, opts);
+  const ahead = early.length > 0 ? fetchNames(early, { ...fetchOpts, signal }) : null;
   ahead?.catch(() => undefined); // its error is taken below, when `mod` has named the modules
-  return async (rows) => {
+  const load = async (rows: ModRow[]): Promise<ModuleStepOutcome> => {
     const t0 = Date.now();
     const names = rows.map((x) => x.name);
     emit({ kind: 'info', message: `the dump had ${names.length} module${names.length === 1 ? '' : 's'} loaded${names.length ? `: ${names.join(' ')}` : ''}; fetching their debug files` });
@@ -32,7 +40,7 @@ export function moduleLoader(r: FetchResult, fetchOpts: FetchOptions, emit: Prog
       const { moduleKey } = await import('./fetch/modules.js');
       const done = new Set([...(first?.found ?? []), ...(first?.missing ?? [])].map((x) => x.name));
       const rest = names.filter((n) => !done.has(moduleKey(n)));
-      const more = rest.length > 0 || !first ? await fetchNames(rest) : null;
+      const more = rest.length > 0 || !first ? await fetchNames(rest, fetchOpts) : null;
       const want = new Set(names.map(moduleKey));
       const found = [...(first?.found ?? []), ...(more?.found ?? [])].filter((x) => want.has(x.name));
       const missing = [...(first?.missing ?? []), ...(more?.missing ?? [])].filter((x) => want.has(x.name));
@@ -47,4 +55,5 @@ export function moduleLoader(r: FetchResult, fetchOpts: FetchOptions, emit: Prog
     emit({ kind: 'info', message: `module debug files: ${m.found.length} of ${names.length} (${m.ms} ms${first ? `, ${Date.now() - t0} ms waited` : ''})` });
     return { dir: m.dir, missing: m.missing, fetchMs: m.ms };
   };
+  return Object.assign(load, { cancel: () => stop.abort() });
 }

@@ -304,7 +304,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   let vmlinux = o.vmlinux;
   let sourceDir = o.sourceDir ?? null;
   let modulesDir = o.modulesDir ?? null;
-  let loadModules: AnalyzeFetchedOptions['loadModules'] = null;
+  let loadModules: ReturnType<typeof moduleLoader> | null = null;
   let image: string | null = o.image ?? null;
   let inUse: { release(): Promise<void> } | null = null;
   if (vmlinux === undefined) {
@@ -329,6 +329,8 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   try {
     return await analyzeWith(o, identity, vmlinux, sourceDir, modulesDir, timings, emit, env, image, loadModules, logTrace, crashLocated);
   } finally {
+    // A module fetch started ahead and never asked for (the analysis stopped before `mod`).
+    loadModules?.cancel();
     await inUse?.release();
   }
 }
