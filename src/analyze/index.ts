@@ -60,6 +60,8 @@ export interface AnalyzeInput {
   /** Upstream kernel version ("6.1.192") for the crash-too-old rule. */
   kernelVersion?: string | null;
   env?: Record<string, string | undefined>;
+  /** crash already started by spawnCrash (its loading overlapped the caller's checks); else spawned here. */
+  session?: CrashSession | null;
 }
 
 export interface SourceQuote {
@@ -89,6 +91,10 @@ export interface SessionOutcome {
   startup: string;
   transcript: string;
   durationMs: number;
+  /** crash's lifetime, spawn to exit. */
+  processMs?: number;
+  /** Of processMs, the time crash waited for kdbg with nothing to do (session.ts idleMs). */
+  idleMs?: number;
   exitCode: number | null;
 }
 
@@ -117,12 +123,17 @@ function lastOutput(sections: readonly TranscriptSection[], command: string): st
   return s ? s.output + s.stderr : null;
 }
 
+/** Start crash on the input's vmlinux and dump (it loads them while the caller goes on). */
+export function spawnCrash(input: AnalyzeInput, header: string[]): CrashSession {
+  return CrashSession.spawn({ crash: input.crash.path, vmlinux: input.vmlinux, ...(input.image ? { image: input.image } : {}), dump: input.dump, timeoutMs: input.timeoutMs, header, ...(input.env ? { env: input.env } : {}) });
+}
+
 /** Run the command plan in one crash session. Throws AnalysisError with details.transcript on failure. */
 export async function runCrashPlan(input: AnalyzeInput, header: string[]): Promise<SessionOutcome> {
-  const t0 = Date.now();
+  const t0 = input.session?.startedAt ?? Date.now();
   let session: CrashSession | null = null;
   try {
-    session = CrashSession.spawn({ crash: input.crash.path, vmlinux: input.vmlinux, ...(input.image ? { image: input.image } : {}), dump: input.dump, timeoutMs: input.timeoutMs, header, ...(input.env ? { env: input.env } : {}) });
+    session = input.session ?? spawnCrash(input, header);
     await session.ready();
     const first: string[] = [];
     let modulesDir = input.modulesDir ?? null;
@@ -150,7 +161,8 @@ export async function runCrashPlan(input: AnalyzeInput, header: string[]): Promi
     await session.runAll(rest);
     const exit = await session.close();
     const startup = session.startup ? session.startup.output + session.startup.stderr : '';
-    return { sections: session.sections, startup, transcript: session.transcript(), durationMs: Date.now() - t0, exitCode: exit.code };
+    const processMs = (session.exitedAt ?? Date.now()) - session.startedAt;
+    return { sections: session.sections, startup, transcript: session.transcript(), durationMs: Date.now() - t0, processMs, idleMs: session.idleMs, exitCode: exit.code };
   } catch (e) {
     if (session) {
       session.kill();

@@ -52,6 +52,15 @@ export class CrashSession {
   startup: TranscriptSection | null = null;
   readonly startedAt = Date.now();
   readonly argv: string[];
+  /** When crash exited (null: still running): its lifetime is exitedAt - startedAt. */
+  exitedAt: number | null = null;
+  /**
+   * Time crash sat with no command queued after loading: waiting for kdbg (the module step, the
+   * plan's next round). kdbg's own share of an analysis is what is left of its wall time once
+   * crash's lifetime minus this is taken off (docs/analyze.md, timings).
+   */
+  idleMs = 0;
+  private idleSince: number | null = null;
 
   private constructor(private readonly opts: CrashSessionOptions) {
     this.argv = [...(opts.args ?? []), '-s', '--no_crashrc', ...(opts.image ? [opts.image] : []), opts.vmlinux, opts.dump];
@@ -67,6 +76,7 @@ export class CrashSession {
       });
       this.child.on('close', (code, signal) => {
         this.exitInfo = { code, signal };
+        this.exitedAt = Date.now();
         if (this.queue.length > 0) {
           const p = this.queue[0]!;
           const said = lastLines(this.stdoutBuf + p.section.output + p.section.stderr, 6);
@@ -136,6 +146,7 @@ export class CrashSession {
       this.stdoutBuf = this.stdoutBuf.slice(skip);
       p.section.output = out;
       this.queue.shift();
+      if (this.queue.length === 0) this.idleSince = Date.now();
       this.current = p.section;
       p.resolve(out);
     }
@@ -162,6 +173,7 @@ export class CrashSession {
     const section: TranscriptSection = { command: opts.hidden ? '' : command, output: '', stderr: '' };
     if (!opts.hidden) this.sections.push(section);
     else this.startup = section;
+    this.endIdle();
     const promise = new Promise<string>((resolve, reject) => this.queue.push({ token, section, resolve, reject }));
     this.child.stdin.write(`${command === '' ? '' : `${command}\n`}echo ${token}\n`);
     return promise;
@@ -172,8 +184,14 @@ export class CrashSession {
     return Promise.all(commands.map((c) => this.run(c)));
   }
 
+  private endIdle(): void {
+    if (this.idleSince !== null) this.idleMs += Date.now() - this.idleSince;
+    this.idleSince = null;
+  }
+
   /** Send quit and wait for crash to exit (bounded by the session deadline). */
   async close(): Promise<{ code: number | null; signal: string | null }> {
+    this.endIdle();
     if (!this.failure && this.exitInfo === null) {
       this.child.stdin.write('quit\n');
       this.child.stdin.end();

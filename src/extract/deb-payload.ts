@@ -14,9 +14,14 @@ export type DebCompressor = 'xz' | 'zstd' | 'gzip' | 'bzip2' | 'lzma' | 'none';
 // An uncompressed data.tar is passed through as is (decompress.ts's 'none' check expects a cpio
 // magic, a tar has none).
 
+/** A compressed data.tar this big gets a decoder thread of its own with decodeAhead 0 (~12 MB, ~30 ms to start). */
+const OFF_THREAD_BYTES = 32 << 20;
+
 /** Decode one data.tar member. `kind` comes from the member name; the decoder checks the magic. */
-export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<Uint8Array>, label: string, decodeAhead?: number): AsyncIterable<Uint8Array> {
+export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<Uint8Array>, label: string, decodeAhead?: number, compressedSize?: number): AsyncIterable<Uint8Array> {
   if (kind === 'none') return chunks;
+  // decodeAhead 0: no decoded block held at all; one decoder streams it (types.ts).
+  if (kind === 'xz' && decodeAhead === 0) return decompressStream('xz', chunks, `${label} data.tar.xz`, { offThread: (compressedSize ?? Infinity) >= OFF_THREAD_BYTES });
   if (kind === 'xz') return xzBlocksParallel(chunks, `${label} data.tar.xz`, defaultDecodeConcurrency(), decodeAhead);
   return decompressStream(kind, chunks, `${label} data.tar`);
 }

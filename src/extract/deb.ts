@@ -87,7 +87,7 @@ async function openDebData(src: ByteSource, signal?: AbortSignal, decodeAhead?: 
       throw debFormatError(label, `unexpected ar member ${JSON.stringify(name)} before data.tar`, header.headerOffset, 'control.tar*, _* or data.tar*', name);
     }
     const compressor = DATA_SUFFIX[m[1] ?? ''] ?? 'none';
-    return { compressor, entries: walkTar(label, compressor, header.dataOffset, body, ar, signal, decodeAhead) };
+    return { compressor, entries: walkTar(label, compressor, header.dataOffset, body, ar, signal, decodeAhead, header.ar_size) };
   }
 }
 
@@ -99,12 +99,13 @@ async function* walkTar(
   ar: AsyncGenerator<unknown>,
   signal?: AbortSignal,
   decodeAhead?: number,
+  compressedSize?: number,
 ): AsyncGenerator<TarEntry> {
   const ex = tarExtract();
   let fed = 0;
   let feedError: unknown = null;
   let stopped = false;
-  const decoded = decompressDebPayload(compressor, body, label, decodeAhead);
+  const decoded = decompressDebPayload(compressor, body, label, decodeAhead, compressedSize);
   const feeder = (async () => {
     const it = decoded[Symbol.asyncIterator]();
     try {

@@ -48,7 +48,10 @@ export interface ExtractOptions {
   /**
    * Streaming multi-block xz (deb data.tar.xz): decoded blocks held ahead of the consumer, each
    * up to a block's size (~24 MiB in Debian's -dbg package). Default: one per core, what a
-   * CPU-bound local walk needs; a download that sets the pace anyway is better served by 1.
+   * CPU-bound local walk needs. 0: none held at all: one decoder streams the payload on its own
+   * thread (xz-thread.ts), what a download that sets the pace needs (the fetch pipeline's whole
+   * downloads: a --keep-packages fetch of Debian's -dbg package peaked at 179 MiB instead of
+   * 209-214 MiB with 1, in the same 25.4-25.6 s; docs/speed.md).
    */
   decodeAhead?: number;
   /**

@@ -4,7 +4,7 @@
 // `analyzeFetched` for each dump it has already identified and fetched.
 
 import { basename, join } from 'node:path';
-import type { AnalysisReport, ModuleStepOutcome } from '../analyze/index.js';
+import type { AnalysisReport, AnalyzeInput, ModuleStepOutcome } from '../analyze/index.js';
 import type { ModRow } from '../analyze/parsers/mod.js';
 import type { CrashBinary } from '../analyze/crash-binary.js';
 import type { LogTrace } from '../analyze/log-vs-bt.js';
@@ -16,7 +16,10 @@ import { ignoreEvents } from './events.js';
 import type { FetchOptions } from './fetch/options.js';
 import type { FetchResult, FetchTimings } from '../core/fetch-result.js';
 
+import { moduleLoader } from './analyze-modules.js';
+
 export type { AnalysisReport } from '../analyze/index.js';
+export { moduleLoader } from './analyze-modules.js';
 
 export interface LocatedCrash extends Pick<CrashBinary, 'path' | 'from'> {
   version: string | null;
@@ -40,7 +43,7 @@ export interface AnalyzeFetchedOptions {
   /** Fetch the debug files of the modules crash's `mod` lists, inside the session (see analyze()). */
   loadModules?: ((rows: ModRow[]) => Promise<ModuleStepOutcome>) | null;
   /** The crash binary, or where to look for it (after the match is verified: a mismatch is reported first). */
-  crash: LocatedCrash | { flag?: string | undefined; env: Env };
+  crash: LocatedCrash | Promise<LocatedCrash> | { flag?: string | undefined; env: Env };
   timeoutMs: number;
   extraCommands?: string[];
   /** Run even when the vmlinux does not match the dump. */
@@ -76,21 +79,38 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
   const { writeFileAtomic } = await import('../cache/fs-util.js');
   const { AnalysisError } = await import('../core/errors.js');
   const { verifyVmlinux, upstreamVersion } = await import('../verify/index.js');
-  const { runCrashPlan, buildReport } = await import('../analyze/index.js');
+  const { runCrashPlan, buildReport, spawnCrash } = await import('../analyze/index.js');
   const timings: Record<string, number> = { ...o.timings };
   let t = Date.now();
-  const { result: verification, vmlinux: vmId } = await verifyVmlinux({ ...o.identity, path: o.dump }, o.vmlinux, { force: o.force ?? false, image: o.image ?? null });
+  // crash starts loading the vmlinux and the dump (seconds) while the match is checked; a
+  // mismatch kills it and is reported first, before a missing crash.
+  const located = o.crash instanceof Promise ? o.crash : 'path' in o.crash ? Promise.resolve(o.crash) : findCrash(o.crash.flag, o.crash.env);
+  const crashOf = (crash: LocatedCrash): AnalyzeInput => ({ dump: o.dump, vmlinux: o.vmlinux, image: o.image ?? null, crash, timeoutMs: o.timeoutMs, extraCommands: o.extraCommands ?? [], modulesDir: o.modulesDir });
+  const started = located.then((crash) => spawnCrash(crashOf(crash), o.header(crash)));
+  started.catch(() => undefined); // taken after the check
+  let checked;
+  try {
+    checked = await verifyVmlinux({ ...o.identity, path: o.dump }, o.vmlinux, { force: o.force ?? false, image: o.image ?? null });
+  } catch (e) {
+    (await started.catch(() => null))?.kill();
+    throw e;
+  }
+  const { result: verification, vmlinux: vmId } = checked;
   timings['verifyMs'] = Date.now() - t;
   for (const w of verification.warnings) emit({ kind: 'warning', code: 'KDBG_E_MISMATCH', message: w });
   emit({ kind: 'info', message: `vmlinux ${o.vmlinux} matches (${verification.checks.filter((c) => c.status === 'match').map((c) => c.kind).join(', ') || 'unverified'}) (${timings['verifyMs']} ms)` });
   const kernelVersion = upstreamVersion(o.identity.release ?? vmId.release ?? '', vmId.banner ?? o.identity.banner, o.identity.packageVersion ?? null);
-  const crash = 'path' in o.crash ? o.crash : await findCrash(o.crash.flag, o.crash.env);
+  const crash = await located;
+  const early = await started;
   emit({ kind: 'info', message: `running crash ${crash.version ?? '(unknown version)'} (${crash.path}) …` });
   if (o.outDir) {
     const { mkdir } = await import('node:fs/promises');
-    await mkdir(o.outDir, { recursive: true });
+    await mkdir(o.outDir, { recursive: true }).catch((e: unknown) => {
+      early.kill();
+      throw e;
+    });
   }
-  t = Date.now();
+  t = early.startedAt;
   let session;
   let moduleStep: ModuleStepOutcome | null = o.modulesDir ? { dir: o.modulesDir, missing: [], fetchMs: null } : null;
   const load = o.loadModules;
@@ -103,7 +123,7 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
     : null;
   try {
     session = await runCrashPlan(
-      { dump: o.dump, vmlinux: o.vmlinux, image: o.image ?? null, crash, timeoutMs: o.timeoutMs, extraCommands: o.extraCommands ?? [], modulesDir: o.modulesDir, loadModules, sourceDir: o.sourceDir, kernelVersion },
+      { ...crashOf(crash), loadModules, sourceDir: o.sourceDir, kernelVersion, session: early },
       o.header(crash),
     );
   } catch (e) {
@@ -118,6 +138,9 @@ export async function analyzeFetched(o: AnalyzeFetchedOptions): Promise<AnalyzeR
     throw e;
   }
   timings['crashMs'] = Date.now() - t;
+  // crash's own time, apart from kdbg's: its lifetime, and the part of it spent waiting for kdbg.
+  if (session.processMs !== undefined) timings['crashProcessMs'] = session.processMs;
+  if (session.idleMs !== undefined) timings['crashIdleMs'] = session.idleMs;
   emit({ kind: 'info', message: `crash session ${(session.durationMs / 1000).toFixed(1)} s` });
   const t5 = Date.now();
   const report = await buildReport({
@@ -252,30 +275,6 @@ export async function analyzeDumpOnly(o: { dump: string; outDir?: string | null;
   return out;
 }
 
-/**
- * The module step as analyzeFetched takes it: given crash's `mod`, fetch those modules' debug
- * files for the release `r` was fetched for (pipeline/fetch/modules.ts). A failure is a warning:
- * the analysis goes on without them.
- */
-export function moduleLoader(r: FetchResult, fetchOpts: FetchOptions, emit: ProgressListener): (rows: ModRow[]) => Promise<ModuleStepOutcome> {
-  return async (rows) => {
-    const { fetchModuleDebug } = await import('./fetch/modules.js');
-    const names = rows.map((x) => x.name);
-    emit({ kind: 'info', message: `the dump had ${names.length} module${names.length === 1 ? '' : 's'} loaded${names.length ? `: ${names.join(' ')}` : ''}; fetching their debug files` });
-    let m;
-    try {
-      m = await fetchModuleDebug(r, names, fetchOpts);
-    } catch (e) {
-      // Without the modules' files the analysis still stands: their frames lack lines.
-      emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `module debug files not fetched: ${(e as Error).message}` });
-      return { dir: null, missing: names.map((n) => ({ name: n, reason: `fetching failed: ${(e as Error).message}` })), fetchMs: null };
-    }
-    for (const x of m.missing) emit({ kind: 'warning', code: 'KDBG_E_NOT_FOUND', message: `module ${x.name}: no debug file (${x.reason})` });
-    emit({ kind: 'info', message: `module debug files: ${m.found.length} of ${names.length} (${m.ms} ms)` });
-    return { dir: m.dir, missing: m.missing, fetchMs: m.ms };
-  };
-}
-
 /** A fetch's measured phases as `fetch<Phase>Ms` numbers (unmeasured ones, null, are left out). */
 export function flatFetchTimings(t: FetchTimings): Record<string, number> {
   const out: Record<string, number> = {};
@@ -290,6 +289,10 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   const emit = o.onEvent ?? ignoreEvents;
   const env = o.env ?? processEnv();
   const timings: Record<string, number> = {};
+  // `crash --version` runs while the dump is read and the vmlinux fetched (its error, if any, is
+  // taken after the vmlinux check, as before).
+  const crashLocated = findCrash(o.crash, env);
+  crashLocated.catch(() => undefined);
   const { identifyDump } = await import('../identify/index.js');
   let t = Date.now();
   const identity = await identifyDump(o.dump);
@@ -300,7 +303,7 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
   let vmlinux = o.vmlinux;
   let sourceDir = o.sourceDir ?? null;
   let modulesDir = o.modulesDir ?? null;
-  let loadModules: AnalyzeFetchedOptions['loadModules'] = null;
+  let loadModules: ReturnType<typeof moduleLoader> | null = null;
   let image: string | null = o.image ?? null;
   let inUse: { release(): Promise<void> } | null = null;
   if (vmlinux === undefined) {
@@ -317,14 +320,16 @@ export async function analyze(o: AnalyzeOptions): Promise<AnalyzeResult & { iden
       image = r.image ?? null;
       sourceDir ??= r.source;
       modulesDir ??= r.modules;
-      if (!modulesDir && o.modules !== false) loadModules = moduleLoader(r, { env, onProgress: emit, ...o.fetch }, emit);
+      if (!modulesDir && o.modules !== false) loadModules = moduleLoader(r, { env, onProgress: emit, ...o.fetch }, emit, logModules);
     } finally {
       timings['fetchMs'] = Date.now() - t;
     }
   }
   try {
-    return await analyzeWith(o, identity, vmlinux, sourceDir, modulesDir, timings, emit, env, image, loadModules, logTrace);
+    return await analyzeWith(o, identity, vmlinux, sourceDir, modulesDir, timings, emit, env, image, loadModules, logTrace, crashLocated);
   } finally {
+    // A module fetch started ahead and never asked for (the analysis stopped before `mod`).
+    loadModules?.cancel();
     await inUse?.release();
   }
 }
@@ -359,6 +364,7 @@ async function analyzeWith(
   image: string | null,
   loadModules: AnalyzeFetchedOptions['loadModules'] = null,
   logTrace: LogTrace | null = null,
+  crashLocated: Promise<LocatedCrash> | null = null,
 ): Promise<AnalyzeResult & { identity: DumpIdentity; vmlinux: string }> {
   const fetched = vmlinux;
   const r = await analyzeFetched({
@@ -370,7 +376,7 @@ async function analyzeWith(
     modulesDir,
     loadModules,
     logTrace,
-    crash: { flag: o.crash, env },
+    crash: crashLocated ?? { flag: o.crash, env },
     timeoutMs: o.timeoutMs,
     extraCommands: o.extraCommands ?? [],
     force: o.force ?? false,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KdbgError } from '../../src/core/errors.js';
-import { xzBlocksParallel } from '../../src/extract/deb.js';
+import { decompressDebPayload, xzBlocksParallel } from '../../src/extract/deb.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { chunked } from '../helpers/chunks.js';
 
@@ -75,5 +75,34 @@ describe('xzBlocksParallel', () => {
     const e = await digest(xzBlocksParallel(chunked(multi.subarray(0, multi.length - 100), [65536]), 'cut.xz', 2)).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(KdbgError);
     expect((e as Error).message).toMatch(/cut\.xz: truncated/);
+  });
+});
+
+// decodeAhead 0 (the fetch pipeline's whole downloads): no decoded block held, one decoder
+// streaming on its own thread; liblzma checks every block and the index itself.
+describe('decompressDebPayload with decodeAhead 0', () => {
+  it('equals xz -dc on the multi-block payload, under small chunks', async () => {
+    expect(await digest(decompressDebPayload('xz', chunked(multi, [1, 7, 4096, 65536]), 'm.deb', 0))).toEqual(want(multi));
+    // A small payload (its compressed size given) is decoded on the main thread: the same bytes.
+    expect(await digest(decompressDebPayload('xz', chunked(multi, [4096]), 'm.deb', 0, multi.length))).toEqual(want(multi));
+  });
+  it('a corrupt block is refused with exit 65, a tampered index too', async () => {
+    const t = Buffer.from(multi);
+    t[Math.floor(t.length / 2)] = t[Math.floor(t.length / 2)]! ^ 0xff;
+    const e = await digest(decompressDebPayload('xz', chunked(t, [65536]), 'bad-block.deb', 0)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(KdbgError);
+    expect((e as KdbgError).exitCode).toBe(65);
+    const u = Buffer.from(multi);
+    const footer = u.length - 12;
+    const indexSize = (u.readUInt32LE(footer + 4) + 1) * 4;
+    u[footer - indexSize + 3] = u[footer - indexSize + 3]! ^ 0x01;
+    const f = await digest(decompressDebPayload('xz', chunked(u, [65536]), 'bad-index.deb', 0)).catch((x: unknown) => x);
+    expect(f).toBeInstanceOf(KdbgError);
+    expect((f as KdbgError).exitCode).toBe(65);
+  });
+  it('a truncated stream is refused, not silent success', async () => {
+    const e = await digest(decompressDebPayload('xz', chunked(multi.subarray(0, multi.length - 100), [65536]), 'cut.deb', 0)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(KdbgError);
+    expect((e as Error).message).toMatch(/cut\.deb data\.tar\.xz: .*truncated/);
   });
 });

@@ -45,8 +45,9 @@ async function wholeDownload(ctx: FetchContext, job: ExtractJob, pace: PaceLimit
     cache,
     consume: async (chunks, attempt) => {
       if (attempt > 0) await cache.removeTree(job.dir); // the bytes it saw were void
-      // The download sets the pace here: one decoded block ahead is enough (types.ts).
-      const xo: ExtractOptions = { destDir: job.dir, select: job.selector, label: job.pkg.fileName, onProgress: emit, decodeAhead: 1 };
+      // The download sets the pace here: no decoded block held ahead, one decoder streaming on its
+      // own thread (types.ts).
+      const xo: ExtractOptions = { destDir: job.dir, select: job.selector, label: job.pkg.fileName, onProgress: emit, decodeAhead: 0 };
       if (job.stopAfter !== undefined) xo.stopAfter = job.stopAfter;
       if (job.stopAtListed) xo.stopAtListed = true;
       if (opts.signal) xo.signal = opts.signal;
