@@ -239,7 +239,16 @@ describe.skipIf(!canSwitchUsers)('a cache shared by a group', () => {
     chmodSync(shared, 0o2775);
     chmodSync(join(shared, '..'), 0o755);
     const cfg = join(mkdtempSync(join(tmpdir(), 'kdbg-shared-cfg-')), 'config.json');
-    writeFileSync(cfg, readFileSync(config));
+    // The other users cannot read the fixture tree (root's home, or a mktemp -d): the config's
+    // key files go beside it, readable, so these fetches still verify the signed mirror.
+    const cfgJson = JSON.parse(readFileSync(config, 'utf8')) as { gpgkey?: string[]; keyrings?: string[] };
+    const readable = (files: string[] | undefined, tag: string): string[] | undefined =>
+      files?.map((f, i) => {
+        const copy = join(cfg, '..', `${tag}-${i}.asc`);
+        writeFileSync(copy, readFileSync(f));
+        return copy;
+      });
+    writeFileSync(cfg, JSON.stringify({ ...cfgJson, gpgkey: readable(cfgJson.gpgkey, 'gpgkey'), keyrings: readable(cfgJson.keyrings, 'keyring') }));
     chmodSync(join(cfg, '..'), 0o755);
     const as = (uid: number, args: string[]): ReturnType<typeof spawnSync> =>
       spawnSync('setpriv', ['--reuid', String(uid), '--regid', String(GID), '--clear-groups', process.execPath, join(repoRoot, 'bin', 'kdbg.js'), ...args], {
