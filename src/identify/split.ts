@@ -24,33 +24,62 @@ export async function splitPosition(path: string, h: KdumpHeader, s: KdumpSubHea
   } catch {
     return { part: me === 0n ? 1 : null };
   }
-  for (const n of names) {
+  // The siblings are read 32 at a time, not one after another: in a crash directory with a dozen
+  // files the sequential stat/open/read/close round trips were most of a split part's identify.
+  const one = async (n: string): Promise<{ start: bigint; end: bigint; name: string } | null> => {
+    if (n.startsWith('.')) return null;
     const p = join(dir, n);
     let fh;
     try {
-      if (n.startsWith('.')) continue;
       const st = await stat(p);
-      if (!st.isFile() || st.size < 8192) continue;
+      if (!st.isFile() || st.size < 8192) return null;
       fh = await open(p, 'r');
       const ra = new FileRandomAccess(fh, p, st.size);
       const hb = await ra.readAt(0, KDUMP_HEADER_READ);
-      if (!kdumpSignature(hb)) continue;
+      if (!kdumpSignature(hb)) return null;
       const oh = parseKdumpHeader(hb, p);
-      if (oh.signature === DISKDUMP_SIGNATURE) continue;
+      if (oh.signature === DISKDUMP_SIGNATURE) return null;
       const os = parseKdumpSubHeader(await ra.readAt(oh.block_size, SUB_HEADER_READ), oh, p);
-      if (!os.split || key(oh, os) !== mine) continue;
-      ranges.push({ start: os.start_pfn_64 ?? os.start_pfn ?? 0n, end: os.end_pfn_64 ?? os.end_pfn ?? 0n, name: n });
+      if (!os.split || key(oh, os) !== mine) return null;
+      return { start: os.start_pfn_64 ?? os.start_pfn ?? 0n, end: os.end_pfn_64 ?? os.end_pfn ?? 0n, name: n };
     } catch {
-      continue;
+      return null;
     } finally {
       await fh?.close();
     }
+  };
+  for (let i = 0; i < names.length; i += 32) {
+    for (const r of await Promise.all(names.slice(i, i + 32).map(one))) if (r) ranges.push(r);
   }
   // Parts with equal (possibly empty) ranges keep the order of their names (dump.1, dump.2, …).
-  ranges.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end < b.end ? -1 : a.end > b.end ? 1 : a.name.localeCompare(b.name, 'en', { numeric: true })));
+  ranges.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end < b.end ? -1 : a.end > b.end ? 1 : compareNamesNumeric(a.name, b.name)));
   const idx = ranges.findIndex((r) => r.name === basename(path));
   const max = s.max_mapnr_64 ?? BigInt(h.max_mapnr);
   // A complete set chains from pfn 0 to max_mapnr without gaps.
   const complete = ranges.length > 0 && ranges[0]!.start === 0n && ranges[ranges.length - 1]!.end === max && ranges.every((r, i) => i === 0 || r.start === ranges[i - 1]!.end);
   return { part: complete && idx !== -1 ? idx + 1 : me === 0n ? 1 : null, parts: complete ? ranges.length : null };
+}
+
+/**
+ * dump.2 before dump.10: names compared by their runs of digits as numbers, the rest by code unit.
+ * Not localeCompare(…, { numeric: true }): its first call loads ICU's collation data, 8 ms of a
+ * 25 ms `kdbg log` on a split part (cpu profile, session 7).
+ */
+export function compareNamesNumeric(a: string, b: string): number {
+  const runs = (s: string): string[] => s.match(/\d+|\D+/g) ?? [];
+  const x = runs(a);
+  const y = runs(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const p = x[i]!;
+    const q = y[i]!;
+    if (p === q) continue;
+    const digits = /^\d/.test(p) && /^\d/.test(q);
+    if (digits) {
+      const d = BigInt(p) - BigInt(q);
+      if (d !== 0n) return d < 0n ? -1 : 1;
+      return p.length - q.length; // 01 after 1
+    }
+    return p < q ? -1 : 1;
+  }
+  return x.length - y.length;
 }
