@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
 import { fixturePath, rpmVerification } from '../helpers/fixtures.js';
 
@@ -16,6 +17,23 @@ export function tmpDir(prefix: string): string {
   made.push(d);
   return d;
 }
+/**
+ * An ESM resolve hook (node:module register) that appends every module URL a child resolves to the
+ * file named by its KDBG_TEST_MODULE_LOG: the path of a script for the child's
+ * `NODE_OPTIONS=--import=<it>`, so a test can say which modules a command loaded.
+ */
+export function moduleLogHooks(): string {
+  const dir = tmpDir('kdbg-modlog-');
+  writeFileSync(
+    join(dir, 'hooks.mjs'),
+    "import { appendFileSync } from 'node:fs';\nlet out;\nexport function initialize(d) { out = d.out; }\n" +
+      'export async function resolve(spec, ctx, next) { const r = await next(spec, ctx); appendFileSync(out, r.url + "\\n"); return r; }\n',
+  );
+  const hooks = join(dir, 'register.mjs');
+  writeFileSync(hooks, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, { data: { out: process.env.KDBG_TEST_MODULE_LOG } });\n`);
+  return hooks;
+}
+
 export function cleanupTmp(): void {
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }

@@ -5,12 +5,11 @@
 // without a release, on a missing file and on a file that is not a dump — loading no yargs.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identifyCommand, parseFastIdentifyArgs } from '../../src/cli/commands/identify.js';
 import { fixturePath, requireFixture } from '../helpers/fixtures.js';
-import { cleanupTmp, isolatedEnv, repoRoot, runKdbg, tmpDir } from './fetch-cli.js';
+import { cleanupTmp, isolatedEnv, moduleLogHooks, repoRoot, runKdbg, tmpDir } from './fetch-cli.js';
 
 /** What yargs makes of `kdbg identify …args` with the real command's builder (handler not run). */
 async function yargsIdentifyArgs(args: string[]): Promise<{ dump: string; json: boolean } | Error> {
@@ -56,15 +55,7 @@ describe('kdbg identify fast path (built CLI, real dumps)', () => {
   let hooks: string;
 
   beforeAll(() => {
-    // An ESM resolve hook (node:module register) that logs every module URL the child loads.
-    const dir = tmpDir('kdbg-modlog-');
-    writeFileSync(
-      join(dir, 'hooks.mjs'),
-      "import { appendFileSync } from 'node:fs';\nlet out;\nexport function initialize(d) { out = d.out; }\n" +
-        'export async function resolve(spec, ctx, next) { const r = await next(spec, ctx); appendFileSync(out, r.url + "\\n"); return r; }\n',
-    );
-    hooks = join(dir, 'register.mjs');
-    writeFileSync(hooks, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, { data: { out: process.env.KDBG_TEST_MODULE_LOG } });\n`);
+    hooks = moduleLogHooks(); // every module URL the child resolves goes to KDBG_TEST_MODULE_LOG
   });
   afterAll(() => cleanupTmp());
 

@@ -5,11 +5,10 @@
 // V8 rejects; and without the bundle the command still runs, from dist/.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFastLogArgs } from '../../src/cli/commands/log.js';
 import { fixturePath } from '../helpers/fixtures.js';
-import { cleanupTmp, isolatedEnv, repoRoot, runKdbg, tmpDir } from './fetch-cli.js';
+import { cleanupTmp, isolatedEnv, moduleLogHooks, repoRoot, runKdbg, tmpDir } from './fetch-cli.js';
 
 const fastDir = join(repoRoot, 'dist', 'fast');
 
@@ -17,15 +16,7 @@ describe('kdbg log through the bundled fast path (built CLI, real dumps)', () =>
   let hooks: string;
 
   beforeAll(() => {
-    // An ESM resolve hook (node:module register) that logs every module URL the child resolves.
-    const dir = tmpDir('kdbg-modlog-');
-    writeFileSync(
-      join(dir, 'hooks.mjs'),
-      "import { appendFileSync } from 'node:fs';\nlet out;\nexport function initialize(d) { out = d.out; }\n" +
-        'export async function resolve(spec, ctx, next) { const r = await next(spec, ctx); appendFileSync(out, r.url + "\\n"); return r; }\n',
-    );
-    hooks = join(dir, 'register.mjs');
-    writeFileSync(hooks, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, { data: { out: process.env.KDBG_TEST_MODULE_LOG } });\n`);
+    hooks = moduleLogHooks(); // every module URL the child resolves goes to KDBG_TEST_MODULE_LOG
   });
   afterAll(() => cleanupTmp());
 

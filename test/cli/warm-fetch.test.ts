@@ -5,14 +5,13 @@
 // mirror (scripts/fixtures/10-rpm-mirror.sh) over a real HTTP server on 127.0.0.1.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchCommand, type FetchArgs } from '../../src/cli/commands/fetch.js';
 import { parseWarmFetchArgs } from '../../src/cli/fast-fetch.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { readRpmManifest, rpmManifestPath } from '../helpers/rpm-manifest.js';
-import { cleanupTmp, isolatedEnv, loopbackOnlyConfig, repoRoot, runKdbg, tmpDir } from './fetch-cli.js';
+import { cleanupTmp, isolatedEnv, loopbackOnlyConfig, moduleLogHooks, repoRoot, runKdbg, tmpDir } from './fetch-cli.js';
 
 /** What yargs makes of `kdbg fetch …args` with the real fetch command's builder (handler not run). */
 async function yargsFetchArgs(args: string[]): Promise<FetchArgs | Error> {
@@ -108,18 +107,7 @@ describe('warm kdbg fetch (built CLI, RPM fixture mirror)', () => {
 
   beforeAll(async () => {
     server = await startMirrorServer(mirrorRoot);
-    // An ESM resolve hook (node:module register) that logs every module URL the child loads.
-    const dir = tmpDir('kdbg-modlog-');
-    writeFileSync(
-      join(dir, 'hooks.mjs'),
-      "import { appendFileSync } from 'node:fs';\nlet out;\nexport function initialize(d) { out = d.out; }\n" +
-        'export async function resolve(spec, ctx, next) { const r = await next(spec, ctx); appendFileSync(out, r.url + "\\n"); return r; }\n',
-    );
-    hooks = join(dir, 'register.mjs');
-    writeFileSync(
-      hooks,
-      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, { data: { out: process.env.KDBG_TEST_MODULE_LOG } });\n`,
-    );
+    hooks = moduleLogHooks(); // every module URL the child resolves goes to KDBG_TEST_MODULE_LOG
   });
   afterAll(async () => {
     await server.close();
