@@ -19,6 +19,7 @@ import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignatureError } from '../core/errors.js';
+import { serialByKey } from '../core/serial-by-key.js';
 import { runGpgv } from '../analyze/gpgv.js';
 
 /** The failure modes of issue 16, as `details.reason` of SignatureError. */
@@ -153,20 +154,14 @@ const memo = new Map<string, Verified>();
 export async function verifySigned(url: string, data: Buffer, sig: Buffer | null, keys: SourceKeys, trust: DebTrust, aptRoot: string | null): Promise<Verified> {
   const memoKey = createHash('sha256').update(data).update(sig ?? '').update(`\0${keys.signedBy ?? ''}\0${trust.keyrings.join('\0')}\0${aptRoot ?? ''}`).digest('hex');
   // The same text checked by two suites read at the same time: one gpgv call, as one after another.
-  for (let busy = checkingNow.get(memoKey); busy; busy = checkingNow.get(memoKey)) await busy;
-  const hit = memo.get(memoKey);
-  if (hit) return { ...hit, ms: 0 };
-  const check = verifyUncached(url, data, sig, keys, trust, aptRoot, memoKey);
-  const settled = check.then(() => undefined, () => undefined);
-  checkingNow.set(memoKey, settled);
-  try {
-    return await check;
-  } finally {
-    if (checkingNow.get(memoKey) === settled) checkingNow.delete(memoKey);
-  }
+  return checkOneAtATime(memoKey, async () => {
+    const hit = memo.get(memoKey);
+    if (hit) return { ...hit, ms: 0 };
+    return verifyUncached(url, data, sig, keys, trust, aptRoot, memoKey);
+  });
 }
 
-const checkingNow = new Map<string, Promise<void>>();
+const checkOneAtATime = serialByKey();
 
 async function verifyUncached(url: string, data: Buffer, sig: Buffer | null, keys: SourceKeys, trust: DebTrust, aptRoot: string | null, memoKey: string): Promise<Verified> {
   const work = await fsp.mkdtemp(join(tmpdir(), 'kdbg-gpgv-'));

@@ -13,6 +13,7 @@
 import { readIndexBlob, writeIndexBlob } from '../cache/index-store.js';
 import { readMeta, writeMeta } from '../cache/meta.js';
 import { discardBody as discard } from '../core/http-body.js';
+import { serialByKey } from '../core/serial-by-key.js';
 import type { HttpFetcher, HttpResponse, ProgressListener } from '../core/types.js';
 import { readIndexWithRetry } from './index-read.js';
 import { forgetRows } from './deb-parsed.js';
@@ -103,18 +104,10 @@ export async function readValidated(url: string, o: IndexCacheOptions): Promise<
   const key = `${o.cacheRoot ?? ''}\0${url}`;
   // Suites read at the same time (deb-locations.ts) may share a Release (two components of one
   // suite): the second waits for the first read, then answers as it would have after it.
-  for (let busy = readingNow.get(key); busy; busy = readingNow.get(key)) await busy;
-  const read = readValidatedOnce(url, key, o);
-  const settled = read.then(() => undefined, () => undefined);
-  readingNow.set(key, settled);
-  try {
-    return await read;
-  } finally {
-    if (readingNow.get(key) === settled) readingNow.delete(key);
-  }
+  return readOneAtATime(key, () => readValidatedOnce(url, key, o));
 }
 
-const readingNow = new Map<string, Promise<void>>();
+const readOneAtATime = serialByKey();
 
 async function readValidatedOnce(url: string, key: string, o: IndexCacheOptions): Promise<Buffer | string> {
   const t0 = Date.now();
