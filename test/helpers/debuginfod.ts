@@ -88,3 +88,18 @@ export async function startDebuginfod(
   }
   throw new Error(`debuginfod did not come up with ${flags.join(' ')} (for -U, bsdtar from libarchive-tools is needed)`);
 }
+
+/**
+ * Wait until kdbg serve's build-id index (built at start, in the background) holds at least `n`
+ * ids, or `timeoutMs` passed; returns the last count read (NaN when /metrics never answered).
+ */
+export async function waitForIndexIds(url: string, n: number, timeoutMs = 300_000): Promise<number> {
+  const t0 = Date.now();
+  let ids = NaN;
+  while (Date.now() - t0 < timeoutMs) {
+    ids = metricValue((await fetchMetrics(url)) ?? '', 'kdbg_serve_index_ids');
+    if (ids >= n) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return ids;
+}

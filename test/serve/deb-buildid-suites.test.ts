@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchMetrics, metricValue } from '../helpers/debuginfod.js';
+import { fetchMetrics, metricValue, waitForIndexIds } from '../helpers/debuginfod.js';
 import { fixturePath, requireFixture } from '../helpers/fixtures.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { isolatedServeEnv, startKdbgServe, type KdbgServe } from '../helpers/kdbg-serve.js';
@@ -70,13 +70,7 @@ describe('build-id index of Debian and Ubuntu suites', () => {
   const kernels = (): Entry[] => manifest.filter((e) => e.archive !== undefined && e.kind !== 'dbgsym-signed-tiny');
 
   it('indexes every kernel build of every pocket, and never the signed stub', async () => {
-    const t0 = Date.now();
-    let ids = 0;
-    while (Date.now() - t0 < 120_000) {
-      ids = metricValue((await fetchMetrics(serve.url)) ?? '', 'kdbg_serve_index_ids');
-      if (ids >= kernels().length) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const ids = await waitForIndexIds(serve.url, kernels().length, 120_000);
     expect(ids, serve.log()).toBe(kernels().length);
     const stubs = manifest.filter((e) => e.kind === 'dbgsym-signed-tiny').map((e) => `/${e.file.replace(/^ubuntu-ddebs\//, '')}`);
     expect(ubuntu.requests.filter((r) => stubs.includes(r.path))).toEqual([]);

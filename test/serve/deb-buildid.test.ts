@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchMetrics, metricValue } from '../helpers/debuginfod.js';
+import { waitForIndexIds } from '../helpers/debuginfod.js';
 import { fixturePath, requireFixture } from '../helpers/fixtures.js';
 import { isolatedServeEnv, startKdbgServe, type KdbgServe } from '../helpers/kdbg-serve.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
@@ -82,12 +82,7 @@ describe('kdbg serve --fetch on a Debian archive, by build-id', () => {
   it('indexes the vmlinux by reading its ELF notes: a few percent of the 858 MB package, by Range', async () => {
     // The index is built at start, in the background: wait for both ids (vmlinux, module).
     const t0 = Date.now();
-    let ids = 0;
-    while (Date.now() - t0 < 300_000) {
-      ids = metricValue((await fetchMetrics(kdbgUrl)) ?? '', 'kdbg_serve_index_ids');
-      if (ids >= 2) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const ids = await waitForIndexIds(kdbgUrl, 2);
     expect(ids, kdbgLog()).toBe(2);
     const k = kernelRequests();
     expect(k.length).toBeGreaterThan(0);

@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchMetrics, metricValue } from '../helpers/debuginfod.js';
+import { fetchMetrics, metricValue, waitForIndexIds } from '../helpers/debuginfod.js';
 import { debianVmlinux, fixturePath, requireFixture, vmcoreKernel } from '../helpers/fixtures.js';
 import { isolatedServeEnv, startKdbgServe, type KdbgServe } from '../helpers/kdbg-serve.js';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
@@ -137,12 +137,7 @@ describe("drgn 0.0.22 loads an oops module's debuginfo through kdbg serve", () =
   it("debuginfod-find fetches the module's debug file by that id from kdbg serve --fetch into the client cache, then the vmlinux by the dump's id", async () => {
     // kdbg serve indexes the archive at start, in the background: wait until it knows the ids.
     const t0 = Date.now();
-    let ids = 0;
-    while (Date.now() - t0 < 300_000) {
-      ids = metricValue((await fetchMetrics(kdbgUrl)) ?? '', 'kdbg_serve_index_ids');
-      if (ids >= 2) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const ids = await waitForIndexIds(kdbgUrl, 2);
     expect(ids, kdbgLog()).toBeGreaterThanOrEqual(2);
     const indexMs = Date.now() - t0;
     const moduleReqs = (): number => mirror.requests.filter((q) => q.path === `/${mm.moduleDeb}` && q.status < 300).length;
