@@ -7,26 +7,32 @@ import { DISKDUMP_SIGNATURE, KDUMP_HEADER_READ, kdumpSignature, parseKdumpHeader
 import type { KdumpHeader, KdumpSubHeader } from '../formats/kdump.js';
 import type { SplitInfo } from './identity.js';
 
+/** A split part of the same dump found beside a file (the file itself included). */
+export interface SplitSibling {
+  path: string;
+  start: bigint;
+  end: bigint;
+}
+
 /**
- * Which part of a split set this file is: look for sibling files in the same directory that are
- * split parts of the same dump (same utsname, timestamp and max_mapnr), order them by start pfn.
+ * The split parts of the dump `path` belongs to, in its directory: files of the same utsname,
+ * timestamp, max_mapnr and block size, ordered by start pfn (ties by name: dump.1, dump.2, …).
+ * Null when the directory cannot be read. identify uses it to number the part, klog to read the set.
  */
-export async function splitPosition(path: string, h: KdumpHeader, s: KdumpSubHeader): Promise<Partial<SplitInfo>> {
+export async function splitSiblings(path: string, h: KdumpHeader, s: KdumpSubHeader): Promise<SplitSibling[] | null> {
   const dir = dirname(path);
-  const me = s.start_pfn_64 ?? s.start_pfn ?? 0n;
   const key = (x: KdumpHeader, y: KdumpSubHeader): string =>
     JSON.stringify([x.utsname, x.timestamp, (y.max_mapnr_64 ?? BigInt(x.max_mapnr)).toString(), x.block_size]);
   const mine = key(h, s);
-  const ranges: { start: bigint; end: bigint; name: string }[] = [];
-  let names: string[] = [];
+  let names: string[];
   try {
     names = (await readdir(dir)).slice(0, 512);
   } catch {
-    return { part: me === 0n ? 1 : null };
+    return null;
   }
   // The siblings are read 32 at a time, not one after another: in a crash directory with a dozen
   // files the sequential stat/open/read/close round trips were most of a split part's identify.
-  const one = async (n: string): Promise<{ start: bigint; end: bigint; name: string } | null> => {
+  const one = async (n: string): Promise<(SplitSibling & { name: string }) | null> => {
     if (n.startsWith('.')) return null;
     const p = join(dir, n);
     let fh;
@@ -41,19 +47,27 @@ export async function splitPosition(path: string, h: KdumpHeader, s: KdumpSubHea
       if (oh.signature === DISKDUMP_SIGNATURE) return null;
       const os = parseKdumpSubHeader(await ra.readAt(oh.block_size, SUB_HEADER_READ), oh, p);
       if (!os.split || key(oh, os) !== mine) return null;
-      return { start: os.start_pfn_64 ?? os.start_pfn ?? 0n, end: os.end_pfn_64 ?? os.end_pfn ?? 0n, name: n };
+      return { path: p, name: n, start: os.start_pfn_64 ?? os.start_pfn ?? 0n, end: os.end_pfn_64 ?? os.end_pfn ?? 0n };
     } catch {
       return null;
     } finally {
       await fh?.close();
     }
   };
+  const parts: (SplitSibling & { name: string })[] = [];
   for (let i = 0; i < names.length; i += 32) {
-    for (const r of await Promise.all(names.slice(i, i + 32).map(one))) if (r) ranges.push(r);
+    for (const r of await Promise.all(names.slice(i, i + 32).map(one))) if (r) parts.push(r);
   }
-  // Parts with equal (possibly empty) ranges keep the order of their names (dump.1, dump.2, …).
-  ranges.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end < b.end ? -1 : a.end > b.end ? 1 : compareNamesNumeric(a.name, b.name)));
-  const idx = ranges.findIndex((r) => r.name === basename(path));
+  parts.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end < b.end ? -1 : a.end > b.end ? 1 : compareNamesNumeric(a.name, b.name)));
+  return parts.map(({ path: p, start, end }) => ({ path: p, start, end }));
+}
+
+/** Which part of a split set this file is, told from its siblings (splitSiblings). */
+export async function splitPosition(path: string, h: KdumpHeader, s: KdumpSubHeader): Promise<Partial<SplitInfo>> {
+  const me = s.start_pfn_64 ?? s.start_pfn ?? 0n;
+  const ranges = await splitSiblings(path, h, s);
+  if (!ranges) return { part: me === 0n ? 1 : null };
+  const idx = ranges.findIndex((r) => basename(r.path) === basename(path));
   const max = s.max_mapnr_64 ?? BigInt(h.max_mapnr);
   // A complete set chains from pfn 0 to max_mapnr without gaps.
   const complete = ranges.length > 0 && ranges[0]!.start === 0n && ranges[ranges.length - 1]!.end === max && ranges.every((r, i) => i === 0 || r.start === ranges[i - 1]!.end);

@@ -3,8 +3,7 @@
 // zstd, uncompressed), makedumpfile-flattened (ELF or kdump inside), and --split sets (the sibling
 // parts are found in the same directory, as identify finds them).
 
-import { open, readdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { open, stat } from 'node:fs/promises';
 
 import type { RandomAccess } from '../core/byte-source.js';
 import { InputFormatError } from '../core/errors.js';
@@ -13,9 +12,10 @@ import { CachedRandomAccess } from '../core/read-cache.js';
 import { isElf, readElfTables } from '../formats/elf.js';
 import { FlatIndexAccess } from '../formats/flat-index.js';
 import { isFlattened } from '../formats/flattened.js';
-import { DISKDUMP_SIGNATURE, kdumpSignature, readKdumpHeaders } from '../formats/kdump.js';
+import { kdumpSignature, readKdumpHeaders } from '../formats/kdump.js';
 import type { KdumpHeader, KdumpSubHeader } from '../formats/kdump.js';
 import { identifyDump } from '../identify/index.js';
+import { splitSiblings } from '../identify/split.js';
 import type { DumpIdentification } from '../identify/index.js';
 import { elfPhysReader, elfVirtReader } from '../identify/memory.js';
 import type { PhysReader } from '../identify/memory.js';
@@ -78,7 +78,7 @@ export async function openDumpForLog(path: string): Promise<OpenedDump> {
       littleEndian = header.endianness === 'le';
       const range = pfnRange(header, subHeader);
       if (range.split) {
-        const parts = await splitSiblings(path, ra, header, subHeader!, openRa);
+        const parts = await splitParts(path, ra, header, subHeader!, openRa);
         files.splice(0, files.length, ...parts.map((p) => p.path));
         phys = splitReader(
           parts.map((p) => ({ startPfn: p.start, endPfn: p.end, reader: kdumpPhysReader(p.ra, p.header, p.start, p.end) })),
@@ -110,45 +110,19 @@ interface SplitPart {
   end: bigint;
 }
 
-/** The parts of the split set `path` belongs to: same utsname, timestamp, page size and max_mapnr. */
-async function splitSiblings(path: string, self: RandomAccess, h: KdumpHeader, s: KdumpSubHeader, openRa: (p: string) => Promise<RandomAccess>): Promise<SplitPart[]> {
-  const key = (x: KdumpHeader, y: KdumpSubHeader): string => JSON.stringify([x.utsname, x.timestamp, (y.max_mapnr_64 ?? BigInt(x.max_mapnr)).toString(), x.block_size]);
-  const mine = key(h, s);
-  const dir = dirname(path);
-  const parts: SplitPart[] = [];
-  const names = (await readdir(dir).catch(() => [] as string[])).slice(0, 512).sort();
-  // Read 32 siblings at a time (one after another, a dozen files cost more than the log itself);
-  // the parts keep the names' order before the pfn sort, as the sequential loop kept it.
-  const one = async (n: string): Promise<SplitPart | null> => {
-    const p = join(dir, n);
-    try {
-      if (n.startsWith('.')) return null;
-      const ra = p === path ? self : (await stat(p)).isFile() ? await peekKdump(p, openRa) : null;
-      if (!ra) return null;
+/**
+ * The parts of the split set `path` belongs to (identify's splitSiblings), opened, with the pfn
+ * range each one's own header gives; `path` alone when its directory cannot be read.
+ */
+async function splitParts(path: string, self: RandomAccess, h: KdumpHeader, s: KdumpSubHeader, openRa: (p: string) => Promise<RandomAccess>): Promise<SplitPart[]> {
+  const siblings = (await splitSiblings(path, h, s)) ?? [{ path }];
+  const parts = await Promise.all(
+    siblings.map(async (x): Promise<SplitPart> => {
+      const ra = x.path === path ? self : await openRa(x.path);
       const { header, subHeader } = await readKdumpHeaders(ra);
-      if (header.signature === DISKDUMP_SIGNATURE || !subHeader?.split || key(header, subHeader) !== mine) return null;
       const r = pfnRange(header, subHeader);
-      return { path: p, ra, header, start: r.start, end: r.end };
-    } catch {
-      return null;
-    }
-  };
-  for (let i = 0; i < names.length; i += 32) {
-    for (const part of await Promise.all(names.slice(i, i + 32).map(one))) if (part) parts.push(part);
-  }
-  parts.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  return parts;
-}
-
-async function peekKdump(p: string, openRa: (p: string) => Promise<RandomAccess>): Promise<RandomAccess | null> {
-  const fh = await open(p, 'r');
-  let sig: ReturnType<typeof kdumpSignature>;
-  try {
-    const b = new Uint8Array(8);
-    await fh.read(b, 0, 8, 0);
-    sig = kdumpSignature(b);
-  } finally {
-    await fh.close();
-  }
-  return sig ? openRa(p) : null;
+      return { path: x.path, ra, header, start: r.start, end: r.end };
+    }),
+  );
+  return parts.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
 }
