@@ -1,8 +1,10 @@
 // The analyze stage: one crash session with a fixed command plan, parsers over each command's
 // output, triage rules, and the report model the renderers (Markdown, JSON, HTML) share.
 //
-// Plan: [mod -S DIR] sys bt -l | then, knowing bt and the log: sym/dis -l at the fault, bt -a, log,
-// kmem -i, ps, foreach UN bt, mod, --cmd… — all in the same running crash (see session.ts).
+// Plan: [mod -S DIR] sys bt -l log | then, knowing bt and the log: sym/dis -l at the fault, bt -a,
+// kmem -i, ps, foreach UN bt, mod, --cmd… — all in the same running crash (see session.ts). When
+// the module files are fetched during the analysis: mod, then sys log bt -a kmem -i ps
+// foreach UN bt while they download, then mod -S DIR, bt -l, sym/dis -l, mod, --cmd….
 
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -128,6 +130,9 @@ export function spawnCrash(input: AnalyzeInput, header: string[]): CrashSession 
   return CrashSession.spawn({ crash: input.crash.path, vmlinux: input.vmlinux, ...(input.image ? { image: input.image } : {}), dump: input.dump, timeoutMs: input.timeoutMs, header, ...(input.env ? { env: input.env } : {}) });
 }
 
+/** The plan's commands that read nothing from module debug files, in the order they run. */
+const MODULE_FREE = ['sys', 'log', 'bt -a', 'kmem -i', 'ps', 'foreach UN bt'] as const;
+
 /** Run the command plan in one crash session. Throws AnalysisError with details.transcript on failure. */
 export async function runCrashPlan(input: AnalyzeInput, header: string[]): Promise<SessionOutcome> {
   const t0 = input.session?.startedAt ?? Date.now();
@@ -135,18 +140,26 @@ export async function runCrashPlan(input: AnalyzeInput, header: string[]): Promi
   try {
     session = input.session ?? spawnCrash(input, header);
     await session.ready();
-    const first: string[] = [];
     let modulesDir = input.modulesDir ?? null;
+    // Outputs of commands already run, by command.
+    const ran = new Map<string, string>();
     if (!modulesDir && input.loadModules) {
       // Which modules the dump had, from the same session, before anything that needs them.
       const [modText] = await session.runAll(['mod']);
-      modulesDir = (await input.loadModules(parseMod(modText ?? ''))).dir;
+      // While their files download, crash runs what needs no module debuginfo (bt without -l
+      // names module frames from the symbol tables the dump holds), so crash does not sit idle
+      // waiting for the module step.
+      const loading = input.loadModules(parseMod(modText ?? ''));
+      const [outs, step] = await Promise.all([session.runAll(MODULE_FREE), loading]);
+      MODULE_FREE.forEach((c, i) => ran.set(c, outs[i] ?? ''));
+      modulesDir = step.dir;
     }
+    const first: string[] = [];
     if (modulesDir) first.push(`mod -S ${modulesDir}`);
-    first.push('sys', 'bt -l', 'log');
+    first.push(...['sys', 'bt -l', 'log'].filter((c) => !ran.has(c)));
     const outs = await session.runAll(first);
     const btText = outs[first.indexOf('bt -l')] ?? '';
-    const logText = outs[first.indexOf('log')] ?? '';
+    const logText = ran.get('log') ?? outs[first.indexOf('log')] ?? '';
     const target = pickTarget(parseBt(btText), parseLog(logText));
     const rest: string[] = [];
     if (target) {
@@ -157,7 +170,7 @@ export async function runCrashPlan(input: AnalyzeInput, header: string[]): Promi
       rest.push(`dis -rl ${where}`);
       rest.push(`dis -l ${where} 8`);
     }
-    rest.push('bt -a', 'kmem -i', 'ps', 'foreach UN bt', 'mod', ...(input.extraCommands ?? []));
+    rest.push(...MODULE_FREE.filter((c) => c !== 'sys' && c !== 'log' && !ran.has(c)), 'mod', ...(input.extraCommands ?? []));
     await session.runAll(rest);
     const exit = await session.close();
     const startup = session.startup ? session.startup.output + session.startup.stderr : '';
