@@ -67,7 +67,7 @@ async function* hashing(body: AsyncIterable<Uint8Array>, h: ReturnType<typeof cr
   }
 }
 
-async function readText(body: AsyncIterable<Uint8Array>, max: number): Promise<string> {
+async function readBytes(body: AsyncIterable<Uint8Array>, max: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   let n = 0;
   for await (const c of body) {
@@ -75,7 +75,7 @@ async function readText(body: AsyncIterable<Uint8Array>, max: number): Promise<s
     if (n > max) throw new Error(`larger than ${max} bytes`);
     parts.push(Buffer.from(c));
   }
-  return Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(parts);
 }
 
 function rank(order: string[], base: string): number {
@@ -86,6 +86,8 @@ function rank(order: string[], base: string): number {
 export class RepoIndexes {
   private readonly loaded = new Map<string, BuildIdIndex>();
   private readonly status = new Map<string, RepoIndexStatus>();
+  /** Per repository base: the check of repomd.xml's signature its repo file asks for (repo_gpgcheck). */
+  private readonly repomdChecks = new Map<string, (url: string, body: Buffer) => Promise<void>>();
   private refreshing: Promise<void> | null = null;
   private lastRefresh = 0;
 
@@ -102,9 +104,19 @@ export class RepoIndexes {
       repos: this.opts.repos ?? [],
       env: this.opts.env ?? processEnv(),
     });
+    const { repomdVerifier } = await import('../resolve/rpm-trust.js');
+    const http = await this.http();
     const out: string[] = [];
     for (const s of this.opts.sampleReleases ?? SAMPLES) {
-      for (const c of candidatesFor(parseRelease(s), config)) if (c.kind === 'repo' && !out.includes(c.base)) out.push(c.base);
+      for (const c of candidatesFor(parseRelease(s), config)) {
+        if (c.kind !== 'repo' || out.includes(c.base)) continue;
+        out.push(c.base);
+        // The same check fetch makes (lookup.ts): an index built from an unsigned repomd.xml
+        // would send misses to whatever package a forged filelists names.
+        const check = repomdVerifier(c.origin, config, { http, cacheRoot: null });
+        if (check) this.repomdChecks.set(c.base, check);
+        else this.repomdChecks.delete(c.base);
+      }
     }
     return out;
   }
@@ -222,7 +234,9 @@ export class RepoIndexes {
       this.status.set(base, { repo: base, ids: 0, revision: null, problem: `${repomdUrl}: HTTP ${r.status}` });
       return;
     }
-    const fl = parseRepomdFilelists(await readText(r.body, 4 << 20), repomdUrl);
+    const repomd = await readBytes(r.body, 4 << 20);
+    await this.repomdChecks.get(base)?.(repomdUrl, repomd);
+    const fl = parseRepomdFilelists(repomd.toString('utf8'), repomdUrl);
     const revision = `${fl.revision}:${fl.sha256 ?? fl.href}`;
     const file = join(this.opts.cacheDir, 'buildid-index', `${createHash('sha256').update(base).digest('hex').slice(0, 24)}.kbi`);
     const have = this.loaded.get(base) ?? (await readIndexFile(file));

@@ -104,6 +104,34 @@ describe('build-id index from filelists.xml', () => {
     await again.refresh();
     expect(again.lookup(m.vmlinux.buildId)?.uname).toBe(m.uname);
     expect(mirror.requests.filter((r) => r.path.includes('filelists')).length).toBe(before);
+    // repo_gpgcheck (rpmVerification): repomd.xml was believed on its detached signature.
+    expect(mirror.requests.some((r) => r.path === `/${m.repo}repodata/repomd.xml.asc`)).toBe(true);
+  });
+
+  it('a repomd.xml whose signature does not match builds no index: the repository names the problem', async () => {
+    // A copy of the repository's metadata with one byte of repomd.xml changed and the
+    // publisher's repomd.xml.asc kept, as a tampering mirror would serve it.
+    const root = join(work, 'tampered');
+    execFileSync('mkdir', ['-p', join(root, m.repo)]);
+    execFileSync('cp', ['-r', join(mirrorRoot, m.repo, 'repodata'), join(root, m.repo)]);
+    const repomd = join(root, m.repo, 'repodata', 'repomd.xml');
+    writeFileSync(repomd, readFileSync(repomd, 'utf8').replace(/<revision>(\d)/, (_, d: string) => `<revision>${(Number(d) + 1) % 10}`));
+    const bad = await startMirrorServer(root);
+    try {
+      const cacheDir = join(work, 'index-tampered');
+      const idx = new RepoIndexes({ cacheDir, mirrors: [bad.url], configFile, env });
+      await idx.refresh();
+      expect(idx.idCount).toBe(0);
+      expect(idx.lookup(m.vmlinux.buildId)).toBeNull();
+      const st = idx.repoStatus().find((x) => x.repo === `${bad.url}/${m.repo}`);
+      expect(st?.ids).toBe(0);
+      expect(st?.problem).toMatch(/repomd\.xml/);
+      expect(st?.problem).toMatch(/signature|BAD|verif/i);
+      expect(bad.requests.some((r) => r.path.includes('filelists'))).toBe(false);
+      expect(existsSync(join(cacheDir, 'buildid-index')) ? readdirSync(join(cacheDir, 'buildid-index')).filter((f) => f.endsWith('.kbi')) : []).toHaveLength(0);
+    } finally {
+      await bad.close();
+    }
   });
 });
 
