@@ -10,8 +10,9 @@
 
 import { NotFoundError } from '../core/errors.js';
 import { parseRelease } from '../release/index.js';
-import { debIndexLocationsFor, scanIndex, UBUNTU_SIGNED_DBGSYM_MIN_SIZE, type Attempt, type Candidate, type DebResolveOptions } from './deb.js';
+import { debIndexLocationsFor, scanIndex, UBUNTU_SIGNED_DBGSYM_MIN_SIZE, type Attempt, type DebResolveOptions } from './deb.js';
 import { debVersionCompare } from './deb-index.js';
+import { readLocations } from './deb-locations.js';
 
 export interface DebKernelRelease {
   /** `uname -r` of the kernel, e.g. `6.1.0-57-amd64`. */
@@ -57,15 +58,12 @@ export function flavourOf(release: string): string | null {
 export async function listDebKernelReleases(opts: ListReleasesOptions): Promise<{ releases: DebKernelRelease[]; attempts: Attempt[] }> {
   const pattern = opts.family === 'ubuntu' ? UBUNTU_DBGSYM : DEBIAN_DBG;
   const { locations } = await debIndexLocationsFor(opts.family, [], opts.arch, opts);
-  const attempts: Attempt[] = [];
-  const found: Candidate[] = [];
-  let explicitHits: number | null = null;
-  for (const loc of locations) {
-    // As when resolving: what the user configured wins, the host is read only when it had nothing.
-    if (loc.fromHost && explicitHits === null) explicitHits = found.length;
-    if (loc.fromHost && explicitHits !== null && explicitHits > 0) break;
-    found.push(...(await scanIndex(loc, (n) => pattern.test(n), opts.arch, opts, attempts)));
-  }
+  // The suites are read at the same time, with the outcome of a loop over them (deb-locations.ts):
+  // configured archives first, the host's only when those had nothing.
+  const { all: found, attempts } = await readLocations(locations, (loc, mine: Attempt[], signal) => scanIndex(loc, (n) => pattern.test(n), opts.arch, signal ? { ...opts, signal } : opts, mine), {
+    pinHit: null,
+    signal: opts.signal,
+  });
   const byKey = new Map<string, DebKernelRelease>();
   for (const c of found) {
     const release = pattern.exec(c.name)![1]!;
