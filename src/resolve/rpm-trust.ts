@@ -26,7 +26,16 @@ export function repomdVerifier(origin: string, config: MirrorConfig, io: IndexCa
       throw signatureError('no-signature', url, `no signature: ${url}.asc could not be read (${sig})`);
     }
     if (keys.length === 0) throw signatureError('unknown-key', url, `repo_gpgcheck=1 (${origin}) but no local gpgkey file to verify it with`);
-    const v = await verifySigned(url, body, sig, { signedBy: keys.join(' '), trusted: false, fromHost: true }, { skip: false, keyrings: [], signedBy: new Map(), hostRoot }, null);
+    const v = await verifySigned(url, body, sig, { signedBy: keys.join(' '), trusted: false, fromHost: true }, { skip: false, keyrings: [], signedBy: new Map(), hostRoot }, null).catch((e: unknown) => {
+      // gpgv's words are apt's ("the trusted keyrings"); an RPM repository trusts its gpgkey files.
+      if (!(e instanceof SignatureError) || e.details['reason'] !== 'unknown-key') throw e;
+      const key = /signed by key (\S+),/.exec(e.message)?.[1];
+      if (key === undefined) throw e;
+      throw new SignatureError(`${url}: signed by key ${key}, which is not a gpgkey of ${origin} (${keys.join(', ')})`, {
+        details: { url, reason: 'unknown-key' },
+        hint: "check the repository's gpgkey (repo file gpgkey=, config \"gpgkey\"); --insecure-skip-signatures reads it unverified",
+      });
+    });
     io.onProgress?.({ kind: 'signature', url: `${url}.asc`, fingerprint: v.fingerprint, ms: v.ms });
   };
 }

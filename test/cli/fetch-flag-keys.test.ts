@@ -73,7 +73,7 @@ describe('top-level gpgkey / repoGpgcheck on --mirror and --repo', () => {
 
   it('repomd.xml.asc by another key → refused (unknown key), nothing published', async () => {
     const r = await fetch(el7.uname, ['--mirror', otherAsc.url, '-q']);
-    refusedWith(r, /^kdbg: http:\/\/127\.0\.0\.1:\d+\/7\/x86_64\/repodata\/repomd\.xml: signed by key [0-9A-F]{16}, which is not in the trusted keyrings$/);
+    refusedWith(r, /^kdbg: http:\/\/127\.0\.0\.1:\d+\/7\/x86_64\/repodata\/repomd\.xml: signed by key [0-9A-F]{16}, which is not a gpgkey of --mirror http:\/\/127\.0\.0\.1:\d+ \(\/.+\)$/);
   });
 
   it('--repo with an unsigned package → refused (no signature); signed by another key → refused (unknown key)', async () => {

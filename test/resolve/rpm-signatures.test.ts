@@ -101,6 +101,8 @@ describe('RPM: repo_gpgcheck=1 verifies repomd.xml.asc', () => {
     const url = await repo((rd) => sign(join(rd, 'repomd.xml'), 'other'));
     const e = await refusal(resolveVia(url, true));
     expect(e.details['reason']).toBe('unknown-key');
+    // In the repository's words: its gpgkey files, not apt's trusted keyrings.
+    expect(e.message).toMatch(/repomd\.xml: signed by key [0-9A-F]{16}, which is not a gpgkey of .+ \(\/.+\)$/);
   });
 
   it('without repo_gpgcheck the unsigned repository is read as before', async () => {
