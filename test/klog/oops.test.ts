@@ -50,6 +50,7 @@ function base(over: Partial<Oops>): Oops {
     release: null,
     build: null,
     workqueue: null,
+    lastSysfsFile: null,
     source: null,
     panic: null,
     ...over,
