@@ -932,6 +932,59 @@ describe('the oops corpus: RHEL 6, 8 and 9, aarch64 without kallsyms, powerpc (p
     expect(formatOops(r.first!)).toContain('  -- exception at 300:futex_cleanup+0x3c0/0x740 --\n  futex_exec_release+0x28/0x50\n');
   });
 
+  it('ppc64 6.7: NULL dereference on read, a module frame marked (unreliable), no NIP line in the excerpt', () => {
+    const r = parseOops(corpus('ppc64-6.7-bnx2x-module-frame.txt'));
+    expect(r.others).toEqual([]);
+    const { trace, line, ...o } = r.first!;
+    expect(line).toBe(6);
+    expect(o).toEqual(
+      fields({
+        kind: 'null-pointer-dereference',
+        headline: 'BUG: Kernel NULL pointer dereference on read at 0x00000000',
+        faultAddress: '00000000',
+        oops: { trap: 'Kernel access of bad area', errorCode: '11', count: 1, flags: [] },
+      }),
+    );
+    expect(traceLines(trace)).toEqual([
+      '? bnx2x_io_slot_reset+0x204/0x610 [bnx2x] <c00800000250658c>',
+      'eeh_report_reset+0xb8/0xf0 <c0000000000518a8>',
+      'eeh_pe_report+0x180/0x550 <c000000000052130>',
+      'eeh_handle_normal_event+0x84c/0xa60 <c00000000005318c>',
+      'eeh_event_handler+0xf4/0x170 <c000000000053a84>',
+      'kthread+0x1c8/0x1d0 <c000000000194c58>',
+      'ret_from_kernel_thread+0x5c/0x64 <c00000000000cf64>',
+    ]);
+    // No NIP: the headline names the first frame the unwinder vouched for.
+    expect(oopsHeadline(r.first!)).toBe('NULL pointer dereference at 00000000 in eeh_report_reset+0xb8');
+  });
+
+  it('ppc64 5.19: kernel data access at an address, NIP and LR with symbols, the trace ends at Instruction dump', () => {
+    const r = parseOops(corpus('ppc64-5.19-ima-data-access.txt'));
+    expect(r.others).toEqual([]);
+    const { trace, line, ...o } = r.first!;
+    expect(line).toBe(1);
+    expect(o).toEqual(
+      fields({
+        kind: 'paging-request',
+        headline: 'BUG: Unable to handle kernel data access on read at 0xc000c01fff7f0000',
+        faultAddress: 'c000c01fff7f0000',
+        oops: { trap: 'Kernel access of bad area', errorCode: '11', count: 1, flags: [] },
+        pc: { ...loc('ima_restore_measurement_list', 0x94, 0x6c0, null, 'c000000000837974'), segment: null },
+        lr: loc('ima_load_kexec_buffer', 0xac, 0x160, null, 'c00000000083b55c'),
+      }),
+    );
+    expect(traceLines(trace)).toEqual([
+      'ima_load_kexec_buffer+0xac/0x160 <c00000000083b55c>',
+      'ima_init+0x80/0x108 <c0000000020512c4>',
+      'init_ima+0x4c/0x120 <c0000000020514dc>',
+      'do_one_initcall+0x60/0x2c0 <c000000000012240>',
+      'kernel_init_freeable+0x344/0x3ec <c000000002004ad0>',
+      'kernel_init+0x34/0x1b0 <c0000000000128a4>',
+      'ret_from_kernel_thread+0x5c/0x64 <c00000000000ce64>',
+    ]);
+    expect(oopsHeadline(r.first!)).toBe('bad paging request at c000c01fff7f0000 in ima_restore_measurement_list+0x94');
+  });
+
   it('RHEL taint strings: the dash field is passed over, set RHEL 6 bits keep their column', () => {
     expect(decodeTaint('P           --L')).toEqual([
       { bit: 0, letter: 'P', meaning: 'proprietary module loaded' },
