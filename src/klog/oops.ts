@@ -39,6 +39,8 @@ const STARTS: Start[] = [
   { kind: 'oom-kill', re: /^(\S.*) invoked oom-killer: / },
   { kind: 'oom-kill', re: /^Out of memory: Kill(?:ed)? process / },
   { kind: 'machine-check', re: /^(?:mce: )?\[Hardware Error\]: |^Machine Check Exception: / },
+  // SLUB's consistency report (mm/slub.c slab_bug): "BUG <cache> (<taint>): <what>".
+  { kind: 'bug', re: /^BUG [\w.-]+ \((?:Not tainted|Tainted: [^)]*)\): / },
   ...POWERPC_STARTS,
   { kind: 'bug', re: /^BUG: (?!unable to handle|kernel NULL|soft lockup)/ },
 ];

@@ -696,6 +696,63 @@ describe('the oops corpus: RHEL 6, 8 and 9, aarch64 without kallsyms, powerpc (p
     '? system_call_fastpath+0x2f/0x34 <ffffffff8155e351>',
   ];
 
+  it('RHEL 9.2 (5.14.0-284.11.1.el9_2): a SLUB "BUG <cache> (Tainted: …)" report, then a WARNING listed after it', () => {
+    const text = corpus('el9.2-5.14-slab-bug-warning.txt');
+    const r = parseOops(text);
+    const machine = {
+      cpu: 53,
+      pid: 455206,
+      comm: 'rmmod',
+      hardware: 'HPE ProLiant DL385 Gen10 Plus v2/ProLiant DL385 Gen10 Plus v2, BIOS A42 08/17/2023',
+      release: '5.14.0-284.11.1.el9_2.x86_64',
+      build: '#1',
+    };
+    const { trace, line, ...o } = r.first!;
+    expect(line).toBe(2);
+    expect(o).toEqual(
+      fields({
+        kind: 'bug',
+        headline: 'BUG qla2xxx_srbs (Tainted: G           OE    --------  --- ): Objects remaining in qla2xxx_srbs on __kmem_cache_shutdown()',
+        tainted: taint('G           OE', ...OE),
+        ...machine,
+      }),
+    );
+    expect(traceLines(trace)).toEqual([
+      '<TASK>',
+      'dump_stack_lvl+0x34/0x48 @TASK',
+      'slab_err.cold+0x53/0x67 @TASK',
+      '__kmem_cache_shutdown+0x16e/0x320 @TASK',
+      'kmem_cache_destroy+0x51/0x160 @TASK',
+      'qla2x00_module_exit+0x93/0x99 [qla2xxx] @TASK',
+      '? __do_sys_delete_module.constprop.0+0x178/0x280 @TASK',
+      '? syscall_trace_enter.constprop.0+0x145/0x1d0 @TASK',
+      '? do_syscall_64+0x5c/0x90 @TASK',
+      '? exc_page_fault+0x62/0x150 @TASK',
+      '? entry_SYSCALL_64_after_hwframe+0x63/0xcd @TASK',
+      '</TASK>',
+    ]);
+    expect(oopsHeadline(r.first!)).toBe('kernel BUG in slab_err.cold+0x53 (rmmod, pid 455206, CPU 53), tainted: OE');
+    expect(r.others).toHaveLength(1);
+    const { trace: t2, line: l2, registers, ...w } = r.others[0]!;
+    expect(l2).toBe(25);
+    expect(w).toEqual(
+      noRegs(
+        fields({
+          kind: 'warning',
+          headline: 'WARNING: CPU: 53 PID: 455206 at mm/slab_common.c:520 kmem_cache_destroy+0x14d/0x160',
+          source: 'mm/slab_common.c:520',
+          pc: { ...loc('kmem_cache_destroy', 0x14d, 0x160), segment: '0010' },
+          // The slab report set B (bad page) between the two: "G    B      OE    --------  ---".
+          tainted: taint('G    B      OE', [5, 'B', 'bad page'], ...OE),
+          ...machine,
+        }),
+      ),
+    );
+    expect(Object.keys(registers)).toEqual([...X86_REGS, 'CR4']);
+    expectRegistersIn(text, registers);
+    expect(traceLines(t2)).toEqual(['<TASK>', 'qla2x00_module_exit+0x93/0x99 [qla2xxx] @TASK', '? __do_sys_delete_module.constprop.0+0x178/0x280 @TASK']);
+  });
+
   it('RHEL 6 (2.6.32-696.23.1.el6) soft lockup: Pid: with the DMI board, Process, CPU n, <d> stack rows, (P)(U) modules', () => {
     const text = corpus('el6-2.6.32-softlockup.txt');
     const r = parseOops(text);
