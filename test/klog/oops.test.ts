@@ -1,14 +1,18 @@
 // The oops parser on the logs of the real QEMU dumps (read by kdbg log) and on a corpus of oops
 // texts quoted in public bug reports (test/fixtures/klog/oops-corpus/SOURCES.md says where each
 // came from). Every field the parser fills is asserted.
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 import { recordsText } from '../../src/klog/format.js';
 import { readDumpLog } from '../../src/klog/index.js';
 import { decodeTaint, formatOops, oopsHeadline, parseOops, parseTrace } from '../../src/klog/oops.js';
 import type { CodeLocation, Oops, TraceEntry } from '../../src/klog/oops.js';
+import { legacyDump } from '../builders/printk.js';
 import { fixturePath } from '../helpers/fixtures.js';
 
 const corpus = (f: string): string => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'klog', 'oops-corpus', f), 'utf8');
@@ -782,6 +786,31 @@ describe('the oops corpus: RHEL 6, 8 and 9, aarch64 without kallsyms, powerpc (p
       .join('\n');
     expect(leveled.split('\n').find((l) => l.startsWith('<4><d> '))).toBe('<4><d> ffffffff812a4641 0000000000000fff 000000000000000e 0000000000000024');
     expect(parseOops(leveled)).toEqual(parseOops(text));
+  });
+
+  it('RHEL 6 from a dump: the text in a pre-3.5 plain ring, read by kdbg (= makedumpfile --dump-dmesg), parses field for field', async () => {
+    const text = corpus('el6-2.6.32-softlockup.txt');
+    // As 2.6.32 vprintk stores it: "<level>[seconds.micros] " before every line (printk_time on).
+    const ring = text
+      .split('\n')
+      .map((l, i) => `<4>[${String(5000 + i).padStart(5)}.${String(i * 1013).padStart(6, '0')}] ${l}\n`)
+      .join('');
+    const dir = mkdtempSync(join(tmpdir(), 'kdbg-oops-el6-'));
+    try {
+      const file = join(dir, 'el6.vmcore');
+      writeFileSync(file, legacyDump(ring, 16384, '2.6.32-696.23.1.el6.x86_64').bytes);
+      await promisify(execFile)('makedumpfile', ['--dump-dmesg', file, `${file}.txt`]);
+      const log = await readDumpLog(file);
+      expect(log.layout).toBe('legacy');
+      expect(log.problems).toEqual([]);
+      const read = recordsText(log.records);
+      expect(read).toBe(readFileSync(`${file}.txt`, 'latin1'));
+      // The plain ring is printed as it is stored, level and all: the parser strips "<4>[ts] ".
+      expect(read.split('\n').find((l) => l.includes('<d>'))).toMatch(/^<4>\[ *\d+\.\d{6}\] <d> ffffffff812a4641 /);
+      expect(parseOops(read)).toEqual(parseOops(text));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('2.6.32 through syslog: last sysfs file, CPU n, IP with no symbol, "RIP  [<…>]" tail, a second Oops [#2]', () => {
