@@ -1071,6 +1071,34 @@ describe('the oops corpus: RHEL 6, 8 and 9, aarch64 without kallsyms, powerpc (p
     expect(oopsHeadline(r.first!)).toBe('bad paging request at c000c01fff7f0000 in ima_restore_measurement_list+0x94');
   });
 
+  it('ppc64 (older wording): "Unable to handle kernel paging request for data at address 0x…"', () => {
+    const r = parseOops(corpus('ppc64-4.x-drmem-paging-request.txt'));
+    expect(r.others).toEqual([]);
+    const { trace, line, ...o } = r.first!;
+    expect(line).toBe(1);
+    expect(o).toEqual(
+      fields({
+        kind: 'paging-request',
+        headline: 'Unable to handle kernel paging request for data at address 0x00000010',
+        faultAddress: '00000010',
+        oops: { trap: 'Kernel access of bad area', errorCode: '11', count: 1, flags: [] },
+        pc: { ...loc('dlpar_memory', 0x510, 0xb50, null, 'c0000000000f0a30'), segment: null },
+        lr: loc('dlpar_memory', 0x4c8, 0xb50, null, 'c0000000000f09e8'),
+      }),
+    );
+    expect(traceLines(trace)).toEqual([
+      '? dlpar_memory+0x4c8/0xb50 <c0000000000f09e8>',
+      'handle_dlpar_errorlog+0x60/0x140 <c0000000000e8390>',
+      'dlpar_store+0x170/0x490 <c0000000000e85e0>',
+      'kobj_attr_store+0x30/0x50 <c000000000cb0c90>',
+      'sysfs_kf_write+0x68/0xa0 <c000000000591598>',
+      'kernfs_fop_write+0x104/0x270 <c00000000058fec4>',
+      'sys_write+0x128/0x380 <c0000000004a1078>',
+      'system_call+0x5c/0x70 <c00000000000b388>',
+    ]);
+    expect(oopsHeadline(r.first!)).toBe('bad paging request at 00000010 in dlpar_memory+0x510');
+  });
+
   it('RHEL taint strings: the dash field is passed over, set RHEL 6 bits keep their column', () => {
     expect(decodeTaint('P           --L')).toEqual([
       { bit: 0, letter: 'P', meaning: 'proprietary module loaded' },
