@@ -1,7 +1,7 @@
 // Pieces of one oops line: the Tainted: flags, the prefixes a log line may carry (syslog,
 // "<N>", timestamp, caller column), and a code location "f+0xo/0xl [mod]".
 
-import type { CodeLocation, TaintFlag } from './oops-types.js';
+import type { CodeLocation, Oops, TaintFlag } from './oops-types.js';
 
 // taint_flags[] in kernel/panic.c; Documentation/admin-guide/tainted-kernels.rst.
 const TAINTS: [string, string][] = [
@@ -30,7 +30,8 @@ const TAINTS: [string, string][] = [
 /** Decode the flags of "Tainted: G           OE     " by position (bit i at column i), else by letter. */
 export function decodeTaint(raw: string): TaintFlag[] {
   const s = raw.replace(/-+\s*$/, '').replace(/\s+$/, '');
-  const byPosition = [...s].every((c, i) => c === ' ' || (i === 0 && c === 'G') || TAINTS[i]?.[0] === c);
+  // RHEL 6/7 print the bits from 12 on as '-' when unset ("P           --L---"): a blank too.
+  const byPosition = [...s].every((c, i) => c === ' ' || c === '-' || (i === 0 && c === 'G') || TAINTS[i]?.[0] === c);
   const out: TaintFlag[] = [];
   [...s].forEach((c, i) => {
     if (c === ' ' || c === 'G' || c === '-') return;
@@ -61,4 +62,20 @@ export function parseLocation(s: string): CodeLocation | null {
   if (bare) return { function: null, offset: null, length: null, module: bare[2] ?? null, address: bare[1]! };
   if (addr) return { function: null, offset: null, length: null, module: null, address: addr[1]! };
   return null;
+}
+
+/**
+ * "Not tainted 6.1.0-22-amd64 #1 …" / "Tainted: G        W        --------- -  - 4.18.0-160.el8.x86_64 #1"
+ * / "Tainted: P           --L------------    2.6.32-696.23.1.el6.x86_64 #1 VMware, Inc. …": the
+ * taint string runs to the first blank before a release ("digit.digit"); RHEL 6/7/8 append a field
+ * of dashes (RHEL-only taint bits, a letter where set), so the string may hold '-' between letters.
+ * raw drops the trailing blanks and dashes; the letters are decoded by decodeTaint.
+ */
+const TAINT_RELEASE = /^(Not tainted|Tainted: ([A-Z][A-Z -]*?))\s+(\d+\.\d+\S*)\s*(.*)$/;
+
+export function parseTaintRelease(s: string): { tainted: NonNullable<Oops['tainted']>; release: string; rest: string } | null {
+  const m = TAINT_RELEASE.exec(s);
+  if (!m) return null;
+  const raw = m[2] === undefined ? '' : m[2].replace(/[\s-]+$/, '');
+  return { tainted: { raw, flags: decodeTaint(raw) }, release: m[3]!, rest: m[4]!.trim() };
 }

@@ -28,7 +28,7 @@ export type TraceEntry =
   | ({ type: 'frame'; reliable: boolean; context: string | null } & CodeLocation)
   /** <IRQ>, </IRQ>, <NMI>, </NMI>, <EOI>, <<EOE>>, <TASK>, </TASK>, <SOFTIRQ>, </SOFTIRQ>. */
   | { type: 'marker'; marker: string }
-  /** A register dump inside the trace (exception frame): its "RIP: cs:location". */
+  /** A register dump inside the trace (exception frame): its "RIP: cs:location"; powerpc "--- interrupt: 300 at location" (segment: the trap vector). */
   | { type: 'exception'; segment: string | null; location: CodeLocation };
 
 export interface TaintFlag {
@@ -65,6 +65,8 @@ export interface Oops {
   /** What follows the release on the CPU:/Pid: line ("#1  Debian 6.1.192-3", "#1 PREEMPT(full)"). */
   build: string | null;
   workqueue: string | null;
+  /** 2.6.x "last sysfs file: <path>" (the sysfs file read last before the oops); null on 3.x+. */
+  lastSysfsFile: string | null;
   /** "kernel BUG at <file>:<line>!" / "WARNING: … at <file>:<line>". */
   source: string | null;
   /** The "Kernel panic - not syncing: …" message that followed, if any. */

@@ -5,7 +5,9 @@
 // the same facts differently: 3.x "IP: [<addr>] f+o/l", 4.x+ "RIP: 0010:f+o/l [mod]", arm64
 // "pc : f+o/l"; "Call Trace:" frames as "[<addr>] ? f+o/l" (3.x) or " ? f+o/l [mod]" (4.x+).
 
-import { decodeTaint, LOC_RE, parseLocation, stripPrefix } from './oops-lines.js';
+import { parseLegacyLine } from './oops-legacy.js';
+import { parsePowerpcLine, parsePowerpcTraceLine, POWERPC_STARTS } from './oops-powerpc.js';
+import { LOC_RE, parseLocation, parseTaintRelease, stripPrefix } from './oops-lines.js';
 import type { CodeLocation, Oops, OopsKind, OopsReport, TraceEntry } from './oops-types.js';
 
 export type { CodeLocation, Oops, OopsKind, OopsReport, TaintFlag, TraceEntry } from './oops-types.js';
@@ -37,6 +39,9 @@ const STARTS: Start[] = [
   { kind: 'oom-kill', re: /^(\S.*) invoked oom-killer: / },
   { kind: 'oom-kill', re: /^Out of memory: Kill(?:ed)? process / },
   { kind: 'machine-check', re: /^(?:mce: )?\[Hardware Error\]: |^Machine Check Exception: / },
+  // SLUB's consistency report (mm/slub.c slab_bug): "BUG <cache> (<taint>): <what>".
+  { kind: 'bug', re: /^BUG [\w.-]+ \((?:Not tainted|Tainted: [^)]*)\): / },
+  ...POWERPC_STARTS,
   { kind: 'bug', re: /^BUG: (?!unable to handle|kernel NULL|soft lockup)/ },
 ];
 const WEAK_STARTS: Start[] = [
@@ -78,6 +83,7 @@ function emptyOops(kind: OopsKind, headline: string, line: number): Oops {
     release: null,
     build: null,
     workqueue: null,
+    lastSysfsFile: null,
     source: null,
     panic: null,
   };
@@ -219,24 +225,17 @@ function parseBody(o: Oops, lines: string[], from: number, limit: number): void 
     }
     let m: RegExpExecArray | null;
     if (parseOopsLine(o, l)) continue;
-    if ((m = /^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?)(?: Kdump: loaded)? (Not tainted|Tainted: ([A-Z ]*?)(?:-+)?)\s+(\d+\.\d+\S*)\s*(.*)$/.exec(l))) {
+    let tr: ReturnType<typeof parseTaintRelease>;
+    if ((m = /^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?)(?: Kdump: loaded)? ((?:Not tainted|Tainted: ).*)$/.exec(l)) && (tr = parseTaintRelease(m[4]!))) {
       if (o.cpu === null || st.kind !== 'soft-lockup') o.cpu = Number(m[1]);
       o.pid = Number(m[2]);
       o.comm = m[3]!;
-      o.tainted = { raw: m[5] === undefined ? '' : m[5].replace(/\s+$/, ''), flags: m[5] === undefined ? [] : decodeTaint(m[5]) };
-      o.release = m[6]!;
-      o.build = m[7]!.trim() || null;
+      o.tainted = tr.tainted;
+      o.release = tr.release;
+      o.build = tr.rest || null;
       continue;
     }
-    // 2.6.32: "Pid: 0, comm: swapper Not tainted 2.6.32-… #1 <DMI>"; "CPU 6".
-    if ((m = /^Pid: (\d+), comm: (\S+) (Not tainted|Tainted: ([A-Z ]*?)(?:-+)?)\s+(\d+\.\d+\S*)\s*(.*)$/.exec(l))) {
-      o.pid = Number(m[1]);
-      o.comm = m[2]!;
-      o.tainted = { raw: m[4] === undefined ? '' : m[4].replace(/\s+$/, ''), flags: m[4] === undefined ? [] : decodeTaint(m[4]) };
-      o.release = m[5]!;
-      o.build = m[6]!.trim() || null;
-      continue;
-    }
+    if (parseLegacyLine(o, l)) continue;
     if ((m = /^CPU (\d+)\s*$/.exec(l))) {
       o.cpu ??= Number(m[1]);
       continue;
@@ -257,6 +256,7 @@ function parseBody(o: Oops, lines: string[], from: number, limit: number): void 
       }
       continue;
     }
+    if (!inTrace && parsePowerpcLine(o, l)) continue;
     // The faulting location.
     if ((m = /^R?IP: (?:([0-9a-f]{4}):)?(.*)$/.exec(l))) {
       const seg = m[1] ?? null;
@@ -298,6 +298,16 @@ function parseBody(o: Oops, lines: string[], from: number, limit: number): void 
         if (mk[2]) pushFrame(o, mk[2], context);
         continue;
       }
+      const ppc = parsePowerpcTraceLine(t);
+      if (ppc === 'skip') continue;
+      if (ppc && 'frame' in ppc) {
+        o.trace.push({ type: 'frame', context, ...ppc.frame });
+        continue;
+      }
+      if (ppc) {
+        o.trace.push({ type: 'exception', segment: ppc.interrupt, location: ppc.location });
+        continue;
+      }
       if (pushFrame(o, t, context)) continue;
       // Register and code lines of a nested exception frame stay inside the trace.
       if (/^(?:Code: |[A-Z0-9]{2,5}: ?[0-9a-f]|RSP: |---)/.test(t) || t === '') {
@@ -319,10 +329,10 @@ function parseBody(o: Oops, lines: string[], from: number, limit: number): void 
     }
     if ((m = /^CR2: ([0-9a-f]+)\s*$/.exec(l)) && o.faultAddress === null && (o.kind === 'paging-request' || o.kind === 'null-pointer-dereference')) o.faultAddress = m[1]!;
     // Hung task: "      Tainted: G        W   E     4.19.0-6-amd64 #1 Debian …" on its own line.
-    if (o.tainted === null && (m = /^\s+(Not tainted|Tainted: ([A-Z ]*?)(?:-+)?)\s+(\d+\.\d+\S*)\s*(.*)$/.exec(l))) {
-      o.tainted = { raw: m[2] === undefined ? '' : m[2].replace(/\s+$/, ''), flags: m[2] === undefined ? [] : decodeTaint(m[2]) };
-      o.release ??= m[3]!;
-      o.build ??= m[4]!.trim() || null;
+    if (o.tainted === null && /^\s+(?:Not tainted|Tainted: )/.test(l) && (tr = parseTaintRelease(l.trim()))) {
+      o.tainted = tr.tainted;
+      o.release ??= tr.release;
+      o.build ??= tr.rest || null;
       continue;
     }
     // OOM: the victim ("Killed process 15784 (python3)" 5.x, "Kill process N (x) score" 4.x).
@@ -349,7 +359,8 @@ function addModules(o: Oops, s: string): void {
     t = t.replace(lu[0], '');
   }
   for (const w of t.trim().split(/\s+/).filter(Boolean)) {
-    const m = /^([A-Za-z0-9_\-]+)(?:\(([A-Z+\-]+)\))?$/.exec(w);
-    if (m) o.modules!.push({ name: m[1]!, taint: m[2] ?? null });
+    // "zfs(POE)"; RHEL 6 marks each flag apart: "symap(P)(U)" → "PU".
+    const m = /^([A-Za-z0-9_\-]+)((?:\([A-Z+\-]+\))*)$/.exec(w);
+    if (m) o.modules!.push({ name: m[1]!, taint: m[2] ? m[2].replace(/[()]/g, '') : null });
   }
 }
