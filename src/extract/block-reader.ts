@@ -6,9 +6,21 @@ import { readExactAt, type RandomAccess } from '../core/byte-source.js';
 import { blockAt, type XzBlock, type XzFileIndex } from '../formats/xz.js';
 import { decodeXzBlock } from './xz-block.js';
 
-/** Uncompressed bytes on demand from an xz file index, decoding (and caching) whole blocks. */
+/**
+ * Uncompressed bytes on demand from an xz file index, decoding (and caching) whole blocks.
+ *
+ * At most two decoded blocks are held, and the buffer of the one evicted is decoded into next:
+ * Debian's blocks are 24 MiB, and the module step's bisection decodes ~26 of them. A fresh buffer
+ * per block kept three alive at once (two cached, one decoding) and left the evicted ones to the
+ * garbage collector, which V8 runs only after tens of MB of them; glibc serves 24 MiB from the
+ * heap once its mmap threshold has risen, so they also fragmented it (the bench's m row: 236 MB
+ * peak RSS, 78–113 MB of ArrayBuffers). A block returned by block() is therefore valid only until
+ * the next block() or read() call; read() copies out.
+ */
 export class BlockReader {
   private cache = new Map<number, Uint8Array>();
+  /** The buffer of the last evicted block, for the next decode. */
+  private spare: Uint8Array | null = null;
   decoded = new Set<number>();
   compressedBytesRead = 0;
   constructor(
@@ -28,15 +40,27 @@ export class BlockReader {
     const hit = this.cache.get(i);
     if (hit) return hit;
     const b = this.index.blocks[i]!;
-    const data = await decodeXzBlock(b, await this.rawBlock(b), this.label);
+    const raw = await this.rawBlock(b);
+    // Keep only the last two blocks (a header may straddle a block boundary), evicting before the
+    // decode so that two, not three, are alive.
+    if (this.cache.size >= 2) {
+      const k = this.cache.keys().next().value!;
+      this.spare = this.cache.get(k)!;
+      this.cache.delete(k);
+    }
+    const spare = this.spare;
+    this.spare = null;
+    const into = spare && spare.buffer.byteLength >= b.uncompressedSize ? new Uint8Array(spare.buffer, 0, b.uncompressedSize) : decodeBuffer(b.uncompressedSize);
+    const data = await decodeXzBlock(b, raw, this.label, into);
     this.decoded.add(i);
-    // Keep only the last two blocks: a header may straddle a block boundary.
-    if (this.cache.size >= 2) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(i, data);
     return data;
   }
 
-  /** Hand over the cached decoded blocks among `wanted` and forget the rest (bounded memory). */
+  /**
+   * Hand over the cached decoded blocks among `wanted` and forget the rest (bounded memory). The
+   * blocks handed over are the caller's: never decoded into again.
+   */
   takeCached(wanted: readonly XzBlock[]): Map<number, Uint8Array> {
     const out = new Map<number, Uint8Array>();
     for (const b of wanted) {
@@ -44,6 +68,7 @@ export class BlockReader {
       if (d) out.set(b.index, d);
     }
     this.cache.clear();
+    this.spare = null;
     return out;
   }
 
@@ -63,6 +88,11 @@ export class BlockReader {
     }
     return got === length ? out : out.subarray(0, got);
   }
+}
+
+/** A buffer the decode fills completely: not zeroed first (glibc's calloc clears 24 MiB for nothing). */
+function decodeBuffer(n: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
 }
 
 /**

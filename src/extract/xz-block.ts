@@ -279,8 +279,11 @@ function giveBack(d: XzBlockDecoder): void {
  * concatenating them held each 24 MiB block twice and left the pieces to the garbage collector
  * (the module step on the Debian row: 153 MB of ArrayBuffers at its peak, 82 MB after).
  */
-export async function decodeXzBlock(block: XzBlock, raw: Uint8Array, label: string): Promise<Uint8Array> {
-  const out = new Uint8Array(block.uncompressedSize);
+export async function decodeXzBlock(block: XzBlock, raw: Uint8Array, label: string, into?: Uint8Array): Promise<Uint8Array> {
+  // `into` (exactly the block's size): a buffer the caller reuses, so a 24 MiB block is not a
+  // fresh 24 MiB allocation each time (BlockReader).
+  if (into && into.length !== block.uncompressedSize) throw new RangeError(`decodeXzBlock: buffer of ${into.length} bytes for a block of ${block.uncompressedSize}`);
+  const out = into ?? new Uint8Array(block.uncompressedSize);
   const decoder = takeDecoder(label);
   try {
     // decode() stops at the index's size and fails on any other: `at` stays inside `out`.
