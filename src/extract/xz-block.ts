@@ -95,8 +95,11 @@ export type XzPieceSink = (piece: Uint8Array, at: number) => Promise<void> | voi
  */
 export class XzBlockDecoder {
   // One piece of readable buffer lets the decoder go on while the sink writes the last piece
-  // (with the default 16 KiB the lane alternates between decoding and writing).
-  private readonly u = createUnxz({ chunkSize: 1 << 20 }, { readableHighWaterMark: 1 << 20 });
+  // (with the default 16 KiB the lane alternates between decoding and writing). The readable side
+  // is in object mode so that each read returns one piece as pushed, a view into the decoder's
+  // output buffer: in byte mode a read of several queued pieces returns them joined into a fresh
+  // copy (the module step: 50 such copies, 32 MB of garbage), which `recycle` cannot reuse.
+  private readonly u = createUnxz({ chunkSize: 1 << 20 }, { readableObjectMode: true, readableHighWaterMark: 2 });
   private readonly out = this.u[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
   /** Output already read that belongs to the next block (a piece can straddle two streams). */
   private carry: Uint8Array | null = null;
