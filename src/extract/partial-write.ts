@@ -10,7 +10,7 @@ import { RawPrefetcher, type BlockReader } from './block-reader.js';
 import { defaultDecodeConcurrency, threadPoolSize } from './parallel-xz.js';
 import type { PartialExtractOptions, TarMember } from './partial-types.js';
 import type { WrittenMember } from './types.js';
-import { XzBlockDecoder } from './xz-block.js';
+import { borrowXzBlockDecoder, returnXzBlockDecoder } from './xz-block.js';
 
 function safeJoin(destDir: string, path: string, label: string): string {
   const n = normalize(path);
@@ -117,7 +117,7 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
     let next = 0;
     let failed = false;
     const lane = async (): Promise<void> => {
-      const decoder = new XzBlockDecoder(opts.label, { recycle: true });
+      const decoder = borrowXzBlockDecoder(opts.label);
       try {
         while (!failed && next < blocks.length) {
           const b = blocks[next++]!;
@@ -134,7 +134,7 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
           finished(b);
         }
       } finally {
-        await decoder.close();
+        returnXzBlockDecoder(decoder);
       }
     };
     const lanes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, blocks.length) }, lane));

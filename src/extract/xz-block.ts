@@ -254,6 +254,21 @@ const idleDecoders: XzBlockDecoder[] = [];
 const IDLE_MS = 2000;
 let idleTimer: ReturnType<typeof setTimeout> | null = null;
 
+/**
+ * A decoder from the pool (or a new one), for block after block; give it back with
+ * returnXzBlockDecoder. The partial path's lanes take them: the decoder that decoded the blocks
+ * read to locate a member then decodes the member's blocks instead of waiting idle beside three
+ * new ones, each with its own 8 MiB dictionary on a pool thread's malloc arena.
+ */
+export function borrowXzBlockDecoder(label: string): XzBlockDecoder {
+  return takeDecoder(label);
+}
+
+/** Back to the pool (closed if a block failed in it; at most two wait, closed after 2 s idle). */
+export function returnXzBlockDecoder(d: XzBlockDecoder): void {
+  giveBack(d);
+}
+
 function takeDecoder(label: string): XzBlockDecoder {
   const d = idleDecoders.pop();
   if (!d) return new XzBlockDecoder(label, { recycle: true });
