@@ -179,6 +179,12 @@ export interface RandomAccess {
   readonly size: number | null;
   /** Read up to `length` bytes at `offset`; fewer only at end of input. */
   readAt(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: read up to `dest.length` bytes at `offset` into `dest` (fewer only at end of input),
+   * returning how many. Lets a caller reuse one buffer for many large reads (extract/block-reader.ts:
+   * the compressed xz blocks) instead of a fresh allocation each.
+   */
+  readInto?(offset: number, dest: Uint8Array): Promise<number>;
 }
 
 export class BytesRandomAccess implements RandomAccess {

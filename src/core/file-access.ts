@@ -26,13 +26,19 @@ export class FileRandomAccess implements RandomAccess {
     const end = Math.min(offset + length, this.size);
     if (end <= offset) return new Uint8Array(0);
     const buf = newReadBuffer(end - offset);
+    const got = await this.readInto(offset, buf);
+    return got === buf.length ? buf : buf.subarray(0, got);
+  }
+
+  async readInto(offset: number, dest: Uint8Array): Promise<number> {
+    const n = Math.max(0, Math.min(dest.length, this.size - offset));
     let got = 0;
-    while (got < buf.length) {
-      const { bytesRead } = await this.fh.read(buf, got, buf.length - got, offset + got);
+    while (got < n) {
+      const { bytesRead } = await this.fh.read(dest, got, n - got, offset + got);
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    return got === buf.length ? buf : buf.subarray(0, got);
+    return got;
   }
 
   close(): Promise<void> {

@@ -103,12 +103,31 @@ export class HttpRangeReader implements RandomAccess {
     return bytes.subarray(offset - start, Math.min(end, start + bytes.length) - start);
   }
 
-  /** One ranged GET of [start, end), retried on transport errors and 5xx. */
-  async fetchRange(start: number, end: number): Promise<Uint8Array> {
+  /**
+   * Large reads straight into the caller's buffer (the compressed xz blocks of a partial fetch,
+   * one buffer reused for many); small ones through readAt's window.
+   */
+  async readInto(offset: number, dest: Uint8Array): Promise<number> {
+    const size = this.knownSize;
+    const end = size === null ? offset + dest.length : Math.min(offset + dest.length, size);
+    if (offset >= end) return 0;
+    if (end - offset < this.smallRead) {
+      const b = await this.readAt(offset, end - offset);
+      dest.set(b);
+      return b.length;
+    }
+    const got = await this.fetchRange(offset, end, dest);
+    const n = Math.min(got.length, end - offset);
+    if (got.buffer !== dest.buffer || got.byteOffset !== dest.byteOffset) dest.set(got.subarray(0, n));
+    return n;
+  }
+
+  /** One ranged GET of [start, end), retried on transport errors and 5xx; into `dest` if given. */
+  async fetchRange(start: number, end: number, dest?: Uint8Array): Promise<Uint8Array> {
     let failures = 0;
     for (;;) {
       try {
-        return await this.fetchOnce(start, end);
+        return await this.fetchOnce(start, end, dest);
       } catch (e) {
         if (e instanceof RangeUnsupportedError || this.opts.signal?.aborted) throw e;
         failures++;
@@ -121,7 +140,7 @@ export class HttpRangeReader implements RandomAccess {
     }
   }
 
-  private async fetchOnce(start: number, end: number): Promise<Uint8Array> {
+  private async fetchOnce(start: number, end: number, dest?: Uint8Array): Promise<Uint8Array> {
     this.requests++;
     const res = await request(this.url, {
       method: 'GET',
@@ -158,7 +177,7 @@ export class HttpRangeReader implements RandomAccess {
       }
     }
     const want = Number(cr[2]) - start + 1;
-    const out = new Uint8Array(want);
+    const out = dest && dest.length >= want ? dest.subarray(0, want) : new Uint8Array(want);
     let got = 0;
     const guard = new SpeedGuard(this.opts.pace, this.url);
     try {

@@ -172,15 +172,20 @@ export async function findSortedMembers(ra: RandomAccess, paths: readonly string
     if (keys.has(k)) return keys.get(k)!;
     probes++;
     const b = index.blocks[k]!;
-    const bytes = await reader.block(k);
     let found: Entry | null = null;
-    for (let p = Math.ceil(b.uncompressedOffset / TB) * TB; p + TB <= b.uncompressedOffset + bytes.length; p += TB) {
+    let bytes = await reader.block(k);
+    for (let p = Math.ceil(b.uncompressedOffset / TB) * TB; p + TB <= b.uncompressedOffset + b.uncompressedSize; p += TB) {
       const rel = p - b.uncompressedOffset;
       if (!isHeader(bytes.subarray(rel, rel + TB))) continue;
       // The first header may be the real header after a long-name entry of the previous block
       // (its name truncated): the entry after it is complete.
       const first = await entryAt(read, p);
-      if (!first) continue;
+      // entryAt may have decoded other blocks into this one's buffer (BlockReader reuses them):
+      // ask for it again (normally still cached) before looking further.
+      if (!first) {
+        bytes = await reader.block(k);
+        continue;
+      }
       found = await entryAt(read, first.next);
       break;
     }

@@ -10,7 +10,7 @@ import { RawPrefetcher, type BlockReader } from './block-reader.js';
 import { defaultDecodeConcurrency, threadPoolSize } from './parallel-xz.js';
 import type { PartialExtractOptions, TarMember } from './partial-types.js';
 import type { WrittenMember } from './types.js';
-import { XzBlockDecoder } from './xz-block.js';
+import { borrowXzBlockDecoder, returnXzBlockDecoder } from './xz-block.js';
 
 function safeJoin(destDir: string, path: string, label: string): string {
   const n = normalize(path);
@@ -95,29 +95,46 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
     // keeps the whole fetch under the 200 MB of issue 19. Bounded by the pool.
     const concurrency = Math.max(1, opts.concurrency ?? Math.min(defaultDecodeConcurrency() + 1, threadPoolSize()));
     const raw = new RawPrefetcher(reader, blocks.filter((b) => !predecoded.has(b.index)), opts.prefetch ?? 1);
+    const finished = (b: XzBlock): void => {
+      reader.decoded.add(b.index);
+      complete.add(b.index);
+      hashCompleted();
+      opts.onProgress?.({ kind: 'extract', name: opts.label, member: m.path, bytes: written });
+    };
+    // The blocks decoded while the member was located (a 24 MiB block 0 for Debian's vmlinux) are
+    // written before the lanes start, and their buffers then hold the compressed blocks the lanes
+    // read: written while the lanes ran, such a block was garbage for the rest of the extraction
+    // (V8 collects ArrayBuffers only after tens of MB more) beside the lanes' own raw buffers.
+    for (const b of blocks) {
+      const ready = predecoded.get(b.index);
+      if (!ready) continue;
+      await put(b, ready, 0);
+      finished(b);
+      raw.donate(ready);
+    }
+    for (const buf of reader.releaseBuffers()) raw.donate(buf);
+    predecoded.clear();
     let next = 0;
     let failed = false;
     const lane = async (): Promise<void> => {
-      const decoder = new XzBlockDecoder(opts.label, { recycle: true });
+      const decoder = borrowXzBlockDecoder(opts.label);
       try {
         while (!failed && next < blocks.length) {
           const b = blocks[next++]!;
+          if (complete.has(b.index)) continue;
           try {
-            const ready = predecoded.get(b.index);
-            predecoded.delete(b.index);
-            if (ready) await put(b, ready, 0);
-            else await decoder.decode(b, await raw.take(b), (piece, at) => put(b, piece, at), opts.signal);
+            const bytes = await raw.take(b);
+            await decoder.decode(b, bytes, (piece, at) => put(b, piece, at), opts.signal);
+            // decode() resolved: liblzma has consumed every input chunk and no view is kept.
+            raw.release(bytes);
           } catch (e) {
             failed = true;
             throw e;
           }
-          reader.decoded.add(b.index);
-          complete.add(b.index);
-          hashCompleted();
-          opts.onProgress?.({ kind: 'extract', name: opts.label, member: m.path, bytes: written });
+          finished(b);
         }
       } finally {
-        await decoder.close();
+        returnXzBlockDecoder(decoder);
       }
     };
     const lanes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, blocks.length) }, lane));

@@ -95,8 +95,11 @@ export type XzPieceSink = (piece: Uint8Array, at: number) => Promise<void> | voi
  */
 export class XzBlockDecoder {
   // One piece of readable buffer lets the decoder go on while the sink writes the last piece
-  // (with the default 16 KiB the lane alternates between decoding and writing).
-  private readonly u = createUnxz({ chunkSize: 1 << 20 }, { readableHighWaterMark: 1 << 20 });
+  // (with the default 16 KiB the lane alternates between decoding and writing). The readable side
+  // is in object mode so that each read returns one piece as pushed, a view into the decoder's
+  // output buffer: in byte mode a read of several queued pieces returns them joined into a fresh
+  // copy (the module step: 50 such copies, 32 MB of garbage), which `recycle` cannot reuse.
+  private readonly u = createUnxz({ chunkSize: 1 << 20 }, { readableObjectMode: true, readableHighWaterMark: 2 });
   private readonly out = this.u[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
   /** Output already read that belongs to the next block (a piece can straddle two streams). */
   private carry: Uint8Array | null = null;
@@ -251,6 +254,21 @@ const idleDecoders: XzBlockDecoder[] = [];
 const IDLE_MS = 2000;
 let idleTimer: ReturnType<typeof setTimeout> | null = null;
 
+/**
+ * A decoder from the pool (or a new one), for block after block; give it back with
+ * returnXzBlockDecoder. The partial path's lanes take them: the decoder that decoded the blocks
+ * read to locate a member then decodes the member's blocks instead of waiting idle beside three
+ * new ones, each with its own 8 MiB dictionary on a pool thread's malloc arena.
+ */
+export function borrowXzBlockDecoder(label: string): XzBlockDecoder {
+  return takeDecoder(label);
+}
+
+/** Back to the pool (closed if a block failed in it; at most two wait, closed after 2 s idle). */
+export function returnXzBlockDecoder(d: XzBlockDecoder): void {
+  giveBack(d);
+}
+
 function takeDecoder(label: string): XzBlockDecoder {
   const d = idleDecoders.pop();
   if (!d) return new XzBlockDecoder(label, { recycle: true });
@@ -279,8 +297,11 @@ function giveBack(d: XzBlockDecoder): void {
  * concatenating them held each 24 MiB block twice and left the pieces to the garbage collector
  * (the module step on the Debian row: 153 MB of ArrayBuffers at its peak, 82 MB after).
  */
-export async function decodeXzBlock(block: XzBlock, raw: Uint8Array, label: string): Promise<Uint8Array> {
-  const out = new Uint8Array(block.uncompressedSize);
+export async function decodeXzBlock(block: XzBlock, raw: Uint8Array, label: string, into?: Uint8Array): Promise<Uint8Array> {
+  // `into` (exactly the block's size): a buffer the caller reuses, so a 24 MiB block is not a
+  // fresh 24 MiB allocation each time (BlockReader).
+  if (into && into.length !== block.uncompressedSize) throw new RangeError(`decodeXzBlock: buffer of ${into.length} bytes for a block of ${block.uncompressedSize}`);
+  const out = into ?? new Uint8Array(block.uncompressedSize);
   const decoder = takeDecoder(label);
   try {
     // decode() stops at the index's size and fails on any other: `at` stays inside `out`.

@@ -34,6 +34,8 @@ export interface Fault {
   contentRange?: string;
   /** Flip the byte at this offset of the response body (wrong bytes). */
   corruptAt?: number;
+  /** Write the body in pieces of this many bytes (odd sizes reach the client as odd chunks). */
+  chunkBytes?: number;
 }
 
 export interface RequestRecord {
@@ -223,7 +225,7 @@ export async function startMirrorServer(root: string, opts: MirrorServerOptions 
       return;
     }
     const limit = fault.bytesPerSecond ?? rateLimit;
-    const stream = createReadStream(file, { start, end, highWaterMark: 64 * 1024 });
+    const stream = createReadStream(file, { start, end, highWaterMark: fault.chunkBytes ?? 64 * 1024 });
     const began = Date.now();
     let at = 0;
     for await (const chunk of stream as AsyncIterable<Buffer>) {
