@@ -15,7 +15,8 @@ import { isFlattened } from '../formats/flattened.js';
 import { kdumpSignature, readKdumpHeaders } from '../formats/kdump.js';
 import type { KdumpHeader, KdumpSubHeader } from '../formats/kdump.js';
 import { identifyDump } from '../identify/index.js';
-import { splitSiblings } from '../identify/split.js';
+import { siblingsFound, splitSiblings } from '../identify/split.js';
+import type { SplitSibling } from '../identify/split.js';
 import type { DumpIdentification } from '../identify/index.js';
 import { elfPhysReader, elfVirtReader } from '../identify/memory.js';
 import type { PhysReader } from '../identify/memory.js';
@@ -89,7 +90,7 @@ export async function openDumpForLog(path: string): Promise<OpenedDump> {
       littleEndian = header.endianness === 'le';
       const range = pfnRange(header, subHeader);
       if (range.split) {
-        const parts = await splitParts(path, ra, header, subHeader!, openRa);
+        const parts = await splitParts(path, ra, header, subHeader!, openRa, siblingsFound(identity));
         files.splice(0, files.length, ...parts.map((p) => p.path));
         phys = splitReader(
           parts.map((p) => ({ startPfn: p.start, endPfn: p.end, reader: kdumpPhysReader(logBlocks(p.ra), p.header, p.start, p.end) })),
@@ -125,8 +126,16 @@ interface SplitPart {
  * The parts of the split set `path` belongs to (identify's splitSiblings), opened, with the pfn
  * range each one's own header gives; `path` alone when its directory cannot be read.
  */
-async function splitParts(path: string, self: RandomAccess, h: KdumpHeader, s: KdumpSubHeader, openRa: (p: string) => Promise<RandomAccess>): Promise<SplitPart[]> {
-  const siblings = (await splitSiblings(path, h, s)) ?? [{ path }];
+async function splitParts(
+  path: string,
+  self: RandomAccess,
+  h: KdumpHeader,
+  s: KdumpSubHeader,
+  openRa: (p: string) => Promise<RandomAccess>,
+  /** What identify found for this file a moment ago (siblingsFound), else scanned here. */
+  seen: SplitSibling[] | null | undefined,
+): Promise<SplitPart[]> {
+  const siblings = (seen !== undefined ? seen : await splitSiblings(path, h, s)) ?? [{ path }];
   const parts = await Promise.all(
     siblings.map(async (x): Promise<SplitPart> => {
       const ra = x.path === path ? self : await openRa(x.path);
