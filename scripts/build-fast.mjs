@@ -25,6 +25,42 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'fast', 'kdbg-fast.cjs');
 const MARK = '__kdbg_dynamic_import__:';
 
+/**
+ * node:fs/promises, statically imported, is answered by dist/cli/fast-fs.js: the same functions
+ * through the synchronous calls of node:fs (no thread-pool trip per read; that file says why).
+ */
+const syncFsPromises = {
+  name: 'kdbg-sync-fs-promises',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?fs\/promises$/ }, (args) => {
+      if (args.kind !== 'import-statement' && args.kind !== 'require-call') return undefined;
+      return { path: join(root, 'dist', 'cli', 'fast-fs.js') };
+    });
+  },
+};
+
+/**
+ * Builtins that `kdbg log` on most dumps never calls, and that cost a few ms to load (node:zlib
+ * and node:stream load about twenty internal modules): their require() becomes __kdbgLazy(), an
+ * object that loads the module on its first property read. esbuild reads an import's names at each
+ * use (`(0, import_node_zlib.inflateSync)(...)`), so the load moves to the first use.
+ */
+const LAZY_BUILTINS = ['node:zlib', 'node:stream'];
+const LAZY_HELPER = `function __kdbgLazy(name) {
+  let m;
+  const get = () => (m ??= require(name));
+  return new Proxy({}, {
+    get: (_t, k) => get()[k],
+    has: (_t, k) => k in get(),
+    ownKeys: () => Reflect.ownKeys(get()),
+    getOwnPropertyDescriptor: (_t, k) => {
+      const d = Reflect.getOwnPropertyDescriptor(get(), k);
+      return d && { ...d, configurable: true };
+    },
+  });
+}
+`;
+
 /** import() of anything not bundled: a builtin or a package left outside. */
 const dynamicExternals = {
   name: 'kdbg-dynamic-externals',
@@ -47,7 +83,7 @@ const r = await build({
   // node_modules as usual when they are.
   external: ['node-liblzma', 'unbzip2-stream'],
   define: { 'import.meta.url': '__kdbgMetaUrl' },
-  plugins: [dynamicExternals],
+  plugins: [syncFsPromises, dynamicExternals],
   logLevel: 'warning',
   legalComments: 'inline',
   charset: 'ascii',
@@ -58,6 +94,18 @@ text = text.replace(new RegExp(`\\bimport\\((["'])${MARK}`, 'g'), (_m, q) => {
   n++;
   return `__kdbgImport(${q}`;
 });
+let lazy = 0;
+for (const name of LAZY_BUILTINS) {
+  text = text.replaceAll(`require("${name}")`, () => {
+    lazy++;
+    return `__kdbgLazy("${name}")`;
+  });
+}
+if (lazy > 0) text = LAZY_HELPER + text;
+if (/require\("(node:)?fs\/promises"\)/.test(text)) {
+  console.error('build-fast: node:fs/promises is still required in the bundle (kdbg-sync-fs-promises did not resolve it)');
+  process.exit(1);
+}
 const left = [...text.matchAll(/\bimport\s*\(|import\.meta/g)].map((m) => text.slice(Math.max(0, m.index - 40), m.index + 40));
 if (left.length > 0 || text.includes(MARK)) {
   console.error(`build-fast: ${left.length} import()/import.meta left in the bundle that a vm.Script cannot run:\n${left.join('\n')}`);
@@ -82,4 +130,4 @@ const hash = createHash('sha256').update(text).digest('hex');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(`${out}.tmp`, `// kdbg-fast ${hash}\n${text}`);
 renameSync(`${out}.tmp`, out);
-console.log(`build-fast: ${out.slice(root.length + 1)} ${(text.length / 1024).toFixed(0)} KiB, ${n} dynamic import${n === 1 ? '' : 's'} through bin/kdbg.js`);
+console.log(`build-fast: ${out.slice(root.length + 1)} ${(text.length / 1024).toFixed(0)} KiB, ${n} dynamic import${n === 1 ? '' : 's'} through bin/kdbg.js, ${lazy} lazy builtin require${lazy === 1 ? '' : 's'}`);

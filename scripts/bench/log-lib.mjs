@@ -37,22 +37,29 @@ export function logTargets(fixtures, { all = false } = {}) {
 
 /**
  * Run each command `runs` times, the commands taking turns (a change of the machine's load then
- * falls on all of them alike), stdout discarded. Per command: the median wall seconds, the median
- * user+sys seconds, the peak RSS in MB of all runs, and the exit status of the first failing run
- * (else 0). A command is { argv, after } (`after` runs after each run).
+ * falls on all of them alike), stdout and stderr discarded. Per command: the median wall seconds, the
+ * median user+sys seconds (all threads), the peak RSS in MB, and the exit status of the first failing
+ * run (else 0). A command is { argv, after } (`after` runs after each run).
+ *
+ * Each run is timed by bash's `time` (TIMEFORMAT %3R %3U %3S): the wall time around fork+exec+wait
+ * and the child's getrusage, to the millisecond. GNU time prints user and sys to 10 ms, coarser
+ * than the 3-20 ms these rows compare. The peak RSS comes from one more run of each command under
+ * GNU time (-f %M), before the timed ones.
  */
 export function timeAlternating(cmds, runs) {
-  const acc = cmds.map(() => ({ walls: [], cpus: [], rss: 0, status: 0 }));
+  const acc = cmds.map((c) => {
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', ...c.argv], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+    c.after?.();
+    return { walls: [], cpus: [], rss: Number(r.stderr.trim().split('\n').at(-1)) / 1024, status: r.status ?? 1 };
+  });
   for (let i = 0; i < runs; i++) {
     cmds.forEach((c, j) => {
       const a = acc[j];
-      const t = process.hrtime.bigint();
-      const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', ...c.argv], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-      a.walls.push(Number(process.hrtime.bigint() - t) / 1e9);
+      const r = spawnSync('bash', ['-c', 'TIMEFORMAT="%3R %3U %3S"; time "$@" >/dev/null 2>&1', 'bash', ...c.argv], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
       c.after?.();
-      const [user, sys, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+      const [wall, user, sys] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+      a.walls.push(wall);
       a.cpus.push(user + sys);
-      a.rss = Math.max(a.rss, kb / 1024);
       if (a.status === 0) a.status = r.status ?? 1;
     });
   }
@@ -85,12 +92,19 @@ export function timeLog(repo, d, runs) {
   return { kd, floor, md };
 }
 
-/** "kdbg − node = 0.031 s = 2.4x makedumpfile: met" (or the reason there is no ratio). */
+/**
+ * "kdbg - node -e 0 = 0.011 s = 2.1x makedumpfile's 0.005 s; user+sys: ...; goal met" (or the
+ * reason there is no ratio). The goal is on wall time, as issue 24 states it; the user+sys figures
+ * are printed beside it because on a loaded machine the wall time of a 10 ms process is mostly
+ * waiting for a core, and CPU time says what the process itself cost.
+ */
 export function logVerdict(kd, floor, md) {
   const over = kd.wall - floor.wall;
+  const overCpu = kd.cpu - floor.cpu;
   const limits = kd.status === 0 && kd.wall <= 0.3 && kd.rss <= 100;
   if (kd.status !== 0) return `kdbg log failed (exit ${kd.status})`;
-  if (!md || md.status !== 0) return `kdbg - node -e 0 = ${over.toFixed(3)} s; makedumpfile cannot read this file; <= 0.3 s and <= 100 MB: ${limits ? 'met' : 'NOT met'}`;
+  if (!md || md.status !== 0) return `kdbg - node -e 0 = ${over.toFixed(3)} s (user+sys ${overCpu.toFixed(3)} s); makedumpfile cannot read this file; <= 0.3 s and <= 100 MB: ${limits ? 'met' : 'NOT met'}`;
   const x = over / md.wall;
-  return `kdbg - node -e 0 = ${over.toFixed(3)} s = ${x.toFixed(1)}x makedumpfile's ${md.wall.toFixed(3)} s; goal ${x <= 3 && limits ? 'met' : 'NOT met'}`;
+  const xc = md.cpu > 0 ? `${(overCpu / md.cpu).toFixed(1)}x` : 'n/a';
+  return `kdbg - node -e 0 = ${over.toFixed(3)} s = ${x.toFixed(1)}x makedumpfile's ${md.wall.toFixed(3)} s (user+sys: ${overCpu.toFixed(3)} s = ${xc} makedumpfile's ${md.cpu.toFixed(3)} s); goal ${x <= 3 && limits ? 'met' : 'NOT met'}`;
 }

@@ -518,11 +518,11 @@ if (want('i') && existsSync(join(vmcores, 'manifest.json'))) {
 // (l) kdbg log, one whole process per dump format (scripts/bench/log-lib.mjs, shared with
 // scripts/bench/log.mjs), against makedumpfile --dump-dmesg on the same file where it reads it, and
 // `node -e 0`: issue 24's goal is on kdbg's time minus node's own start. Median of
-// BENCH_LOG_RUNS runs (default 5). (f) the first look: kdbg analyze --no-fetch on an empty cache,
+// BENCH_LOG_RUNS runs (default 15). (f) the first look: kdbg analyze --no-fetch on an empty cache,
 // the whole process (first look, then the report from the dump alone). BENCH_ONLY=l,f runs these.
 if ((want('l') || want('fl')) && existsSync(join(vmcores, 'manifest.json'))) {
   const { LOG_GOAL, logTargets, logVerdict, timeLog, timeRuns } = await import('./log-lib.mjs');
-  const runs = Number(process.env.BENCH_LOG_RUNS ?? 5);
+  const runs = Number(process.env.BENCH_LOG_RUNS ?? 15);
   const fig = (m) => ({ cmd: '', wall: m.wall, cpu: m.wall > 0 ? m.cpu / m.wall : 0, rssMb: m.rss, bytes: 0, requests: 0, status: m.status, ok: null, note: m.status === 0 ? '' : `FAILED (exit ${m.status})` });
   if (want('l')) {
     for (const d of logTargets(fixtures)) {
@@ -531,7 +531,7 @@ if ((want('l') || want('fl')) && existsSync(join(vmcores, 'manifest.json'))) {
       const baselines = md ? [['makedumpfile --dump-dmesg', fig(md)]] : [];
       baselines.push(['floor: node -e 0', fig(floor)]);
       row('l', `kdbg log ${d.file} (${d.format}, ${d.producer}, ${fmtBytes(d.size)}), median of ${runs}, taking turns${md ? '' : '; makedumpfile cannot read it'}`, LOG_GOAL, fig(kd), baselines);
-      console.log(`  ${logVerdict(kd, floor, md)}`);
+      console.log(`  ${logVerdict(kd, floor, md)}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     }
   }
   if (want('fl')) {

@@ -8,16 +8,23 @@
 import { parseFastIdentifyArgs, runIdentify } from './commands/identify.js';
 import { parseFastLogArgs, runLog } from './commands/log.js';
 import { runInFrame } from './frame.js';
+import { useDirectStdout } from './output.js';
 
 /** The exit code of the command, or null when it is not one this path answers (nothing was done). */
 export async function runFast(argv: readonly string[], env: Record<string, string | undefined> = process.env): Promise<number | null> {
   if (env['KDBG_NO_FAST_PATH'] === '1') return null;
   if (argv[0] === 'log') {
     const a = parseFastLogArgs(argv.slice(1));
-    if (a) return runInFrame(argv, () => runLog(a));
+    if (a) {
+      useDirectStdout();
+      return runInFrame(argv, () => runLog(a));
+    }
   } else if (argv[0] === 'identify') {
     const a = parseFastIdentifyArgs(argv.slice(1));
-    if (a) return runInFrame(argv, () => runIdentify(a));
+    if (a) {
+      useDirectStdout();
+      return runInFrame(argv, () => runIdentify(a));
+    }
   }
   return null;
 }

@@ -5,7 +5,7 @@
 
 import { InternalError, isKdbgError } from '../core/errors.js';
 import { installInterrupts, interruption } from './interrupt.js';
-import { writeErr } from './output.js';
+import { exitOnEpipe, stdoutIsDirect, writeErr } from './output.js';
 
 /** Run `body` (which may set process.exitCode) in the frame; resolves to the exit code. */
 export async function runInFrame(argv: readonly string[], body: () => Promise<void>): Promise<number> {
@@ -13,14 +13,8 @@ export async function runInFrame(argv: readonly string[], body: () => Promise<vo
   // serve and watch are daemons: SIGTERM is how systemd stops them, a clean stop, exit 0.
   const daemon = argv[0] === 'serve' || argv[0] === 'watch';
   const uninstall = installInterrupts(daemon ? `kdbg ${argv[0]}` : 'kdbg');
-  // `kdbg unpack --list | head`: the reader closing the pipe is its choice, not a kdbg error (no
-  // stack trace from an unhandled EPIPE).
-  if (process.stdout.listenerCount('error') === 0) {
-    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(0);
-      throw e;
-    });
-  }
+  // Touching process.stdout builds the stream; the fast path writes fd 1 without it (output.ts).
+  if (!stdoutIsDirect()) exitOnEpipe();
   try {
     await body();
     exitCode = typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -33,7 +33,7 @@ export const logCommand: CommandModule<object, LogArgs> = {
 /** The command itself (shared by yargs and the fast path). */
 export async function runLog(argv: LogArgs): Promise<void> {
     const { UsageError, InputFormatError } = await import('../../core/errors.js');
-    const { writeErr, writeJson, setExitCode } = await import('../output.js');
+    const { writeErr, writeJson, writeText, setExitCode } = await import('../output.js');
     const { readDumpLog } = await import('../../klog/index.js');
     const { formatRecord, recordJson, recordsText } = await import('../../klog/format.js');
     if (argv.tail !== undefined && (!Number.isInteger(argv.tail) || argv.tail < 0)) throw new UsageError(`--tail takes a count of records, not ${argv.tail}`);
@@ -52,7 +52,7 @@ export async function runLog(argv: LogArgs): Promise<void> {
       if (argv.json) writeJson({ dump, release: log.release, layout: log.layout, oops: oops.first, others: oops.others, problems: log.problems });
       else {
         const { formatOops } = await import('../../klog/oops.js');
-        process.stdout.write(oops.first ? formatOops(oops.first) : 'no oops, panic, BUG, WARNING, lockup, hung task, OOM kill or MCE in the log\n');
+        writeText(oops.first ? formatOops(oops.first) : 'no oops, panic, BUG, WARNING, lockup, hung task, OOM kill or MCE in the log\n');
       }
     } else if (argv.json) {
       writeJson({ dump, files: log.files, release: log.release, layout: log.layout, levelSource: log.levelSource, records: records.map(recordJson), problems: log.problems });
@@ -62,11 +62,11 @@ export async function runLog(argv: LogArgs): Promise<void> {
       for (const r of records) {
         chunk += formatRecord(r, { caller: argv.caller });
         if (chunk.length > 1 << 16) {
-          process.stdout.write(chunk);
+          writeText(chunk);
           chunk = '';
         }
       }
-      if (chunk) process.stdout.write(chunk);
+      if (chunk) writeText(chunk);
     }
     if (log.records.length === 0) {
       throw new InputFormatError(`${dump}: no kernel log read: ${log.problems.map((p) => p.message).join('; ') || 'the ring is empty'}`, { file: dump, format: 'printk ring' });
