@@ -103,12 +103,15 @@ export class HttpRangeReader implements RandomAccess {
     return bytes.subarray(offset - start, Math.min(end, start + bytes.length) - start);
   }
 
-  /** One ranged GET of [start, end), retried on transport errors and 5xx. */
-  async fetchRange(start: number, end: number): Promise<Uint8Array> {
+  /**
+   * One ranged GET of [start, end), retried on transport errors and 5xx. With `into` (at least
+   * end - start bytes) the body is written there and a view of it returned, not a new buffer.
+   */
+  async fetchRange(start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
     let failures = 0;
     for (;;) {
       try {
-        return await this.fetchOnce(start, end);
+        return await this.fetchOnce(start, end, into);
       } catch (e) {
         if (e instanceof RangeUnsupportedError || this.opts.signal?.aborted) throw e;
         failures++;
@@ -121,7 +124,7 @@ export class HttpRangeReader implements RandomAccess {
     }
   }
 
-  private async fetchOnce(start: number, end: number): Promise<Uint8Array> {
+  private async fetchOnce(start: number, end: number, into: Uint8Array | undefined): Promise<Uint8Array> {
     this.requests++;
     const res = await request(this.url, {
       method: 'GET',
@@ -158,7 +161,7 @@ export class HttpRangeReader implements RandomAccess {
       }
     }
     const want = Number(cr[2]) - start + 1;
-    const out = new Uint8Array(want);
+    const out = into !== undefined && into.length >= want ? into.subarray(0, want) : new Uint8Array(want);
     let got = 0;
     const guard = new SpeedGuard(this.opts.pace, this.url);
     try {
