@@ -5,6 +5,16 @@ import { LimitError, TruncatedError } from './errors.js';
 
 export type ByteChunks = AsyncIterable<Uint8Array>;
 
+export interface ByteSourceOptions {
+  /**
+   * Called with each chunk of the stream once it is wholly consumed and the caller has made its
+   * next call on the source, so the producer can reuse its memory (a decoder's output buffers).
+   * With it, a view returned by `read`/`peek`/`stream`/`rest` is valid only until the next call
+   * on the source: a caller that keeps bytes longer copies them.
+   */
+  release?: (chunk: Uint8Array) => void;
+}
+
 /**
  * A forward-only cursor over an async stream of chunks. `read`/`peek` return views into the
  * chunks and copy only when a value straddles two chunks. `position` is absolute.
@@ -15,14 +25,19 @@ export class ByteSource {
   private bufferedLength = 0;
   private done = false;
   private pos = 0;
+  private readonly release: ((chunk: Uint8Array) => void) | null;
+  /** Chunks consumed whole whose views the caller may still hold until its next call. */
+  private retired: Uint8Array[] = [];
 
   constructor(
     chunks: ByteChunks,
     /** Used in error messages: a file name, URL or format label. */
     readonly label: string = 'input',
     readonly format: string = 'bytes',
+    opts: ByteSourceOptions = {},
   ) {
     this.iterator = chunks[Symbol.asyncIterator]();
+    this.release = opts.release ?? null;
   }
 
   static fromBytes(bytes: Uint8Array, label?: string, format?: string): ByteSource {
@@ -39,6 +54,20 @@ export class ByteSource {
     return this.pos;
   }
 
+  /** Drop the first buffered chunk, consumed to its end. */
+  private shiftConsumed(): void {
+    const c = this.buffered.shift()!;
+    if (this.release !== null) this.retired.push(c);
+  }
+
+  /** A new call on the source: the chunks consumed before it go back to their producer. */
+  private settle(): void {
+    if (this.retired.length === 0) return;
+    const r = this.retired;
+    this.retired = [];
+    for (const c of r) this.release!(c);
+  }
+
   /** Pull until at least n bytes are buffered or the stream ends; returns what is buffered. */
   private async fill(n: number): Promise<number> {
     while (this.bufferedLength < n && !this.done) {
@@ -47,7 +76,10 @@ export class ByteSource {
         this.done = true;
         break;
       }
-      if (r.value.length === 0) continue;
+      if (r.value.length === 0) {
+        if (this.release !== null) this.retired.push(r.value);
+        continue;
+      }
       this.buffered.push(r.value);
       this.bufferedLength += r.value.length;
     }
@@ -60,7 +92,7 @@ export class ByteSource {
     if (first !== undefined && first.length >= n) {
       out = first.subarray(0, n);
       if (consume) {
-        if (first.length === n) this.buffered.shift();
+        if (first.length === n) this.shiftConsumed();
         else this.buffered[0] = first.subarray(n);
       }
     } else {
@@ -74,7 +106,7 @@ export class ByteSource {
         off += k;
         if (consume) {
           if (k === c.length) {
-            this.buffered.shift();
+            this.shiftConsumed();
             continue;
           }
           this.buffered[0] = c.subarray(k);
@@ -91,6 +123,7 @@ export class ByteSource {
 
   /** Read exactly n bytes or throw TruncatedError naming `what`. */
   async read(n: number, what = 'data'): Promise<Uint8Array> {
+    this.settle();
     if (n === 0) return new Uint8Array(0);
     const have = await this.fill(n);
     if (have < n) throw this.truncated(n, have, what);
@@ -99,6 +132,7 @@ export class ByteSource {
 
   /** Up to n bytes without consuming them (fewer only at end of stream). */
   async peek(n: number): Promise<Uint8Array> {
+    this.settle();
     const have = await this.fill(n);
     return this.take(Math.min(n, have), false);
   }
@@ -116,6 +150,7 @@ export class ByteSource {
   async *stream(n: number, what = 'member body'): AsyncGenerator<Uint8Array> {
     let left = n;
     while (left > 0) {
+      this.settle(); // the view yielded last is done with
       if (this.bufferedLength === 0) {
         const have = await this.fill(1);
         if (have === 0) throw this.truncated(n, n - left, what);
@@ -123,7 +158,7 @@ export class ByteSource {
       const c = this.buffered[0]!;
       const k = Math.min(c.length, left);
       const out = c.subarray(0, k);
-      if (k === c.length) this.buffered.shift();
+      if (k === c.length) this.shiftConsumed();
       else this.buffered[0] = c.subarray(k);
       this.bufferedLength -= k;
       this.pos += k;
@@ -134,31 +169,38 @@ export class ByteSource {
 
   /** True when no byte is left. */
   async atEnd(): Promise<boolean> {
+    this.settle();
     return (await this.fill(1)) === 0;
   }
 
   /** The rest of the input as chunks (used to hand a payload to a decompressor). */
   async *rest(): AsyncGenerator<Uint8Array> {
     while (this.buffered.length > 0) {
-      const c = this.buffered.shift()!;
+      this.settle();
+      const c = this.buffered[0]!;
+      this.shiftConsumed();
       this.bufferedLength -= c.length;
       this.pos += c.length;
       yield c;
     }
     while (!this.done) {
+      this.settle();
       const r = await this.iterator.next();
       if (r.done) {
         this.done = true;
         break;
       }
       this.pos += r.value.length;
+      if (this.release !== null) this.retired.push(r.value);
       yield r.value;
     }
+    this.settle();
   }
 
   /** Stop pulling from the underlying stream (lets a download/decoder be torn down early). */
   async close(): Promise<void> {
     this.done = true;
+    this.retired = []; // the producer is being torn down: nothing to hand back
     this.buffered = [];
     this.bufferedLength = 0;
     await this.iterator.return?.();

@@ -13,6 +13,7 @@
 
 import { PassThrough, Readable, type Duplex } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import type { BufferReturn } from './buffer-return.js';
 
 export type Compression = 'xz' | 'zstd' | 'gzip' | 'bzip2' | 'lzma';
 
@@ -62,6 +63,8 @@ export interface DecodeOptions {
   chunkSize?: number;
   /** Input bytes a Node decoder stream may pull ahead of its output (default 128 KiB). */
   readAhead?: number;
+  /** xz: the consumer hands yielded chunks back through this, and the decoder writes into their buffers again. */
+  returns?: BufferReturn;
 }
 
 /** Decode `input` as `kind`. The caller has checked the magic (detectCompression). */
@@ -72,7 +75,19 @@ export async function* decodeStream(kind: Compression, input: AsyncIterable<Uint
       return;
     case 'xz': {
       const { createUnxz } = await import('node-liblzma');
-      yield* viaNodeStream(createUnxz({ chunkSize: opts.chunkSize ?? 1 << 20 }, { readableHighWaterMark: opts.chunkSize ?? 1 << 20 }) as unknown as Duplex, input, opts, false);
+      const size = opts.chunkSize ?? 1 << 20;
+      const unxz = createUnxz({ chunkSize: size }, { readableHighWaterMark: size });
+      const returns = opts.returns;
+      if (returns === undefined) {
+        yield* viaNodeStream(unxz as unknown as Duplex, input, opts, false);
+        return;
+      }
+      reuseOutputBuffers(unxz, returns, size);
+      try {
+        yield* wholeOutputBuffers(unxz as unknown as Duplex, input, opts, returns);
+      } finally {
+        returns.attach(null);
+      }
       return;
     }
     case 'gzip':
@@ -88,6 +103,105 @@ export async function* decodeStream(kind: Compression, input: AsyncIterable<Uint
       yield* viaNodeStream(bz2() as unknown as Duplex, input, opts, true);
       return;
     }
+  }
+}
+
+/**
+ * node-liblzma (4.x) takes a fresh output buffer in _reallocateBuffer each time one is full: take
+ * a returned one instead when there is one (core/buffer-return.ts). A version without that method
+ * just never reuses.
+ */
+function reuseOutputBuffers(unxz: object, returns: BufferReturn, size: number): void {
+  const spare: ArrayBuffer[] = [];
+  returns.attach((b) => {
+    if (b.byteLength === size) spare.push(b);
+  });
+  const engine = unxz as { _reallocateBuffer?: () => void; _offset: number; _buffer: Buffer };
+  if (typeof engine._reallocateBuffer !== 'function') return;
+  engine._reallocateBuffer = function (this: typeof engine): void {
+    this._offset = 0;
+    const b = spare.pop();
+    if (b !== undefined) returns.reused++;
+    this._buffer = b !== undefined ? Buffer.from(b) : Buffer.alloc(size);
+  };
+}
+
+/**
+ * viaNodeStream for an xz decoder whose buffers come back (BufferReturn): node-liblzma writes each
+ * output buffer piece by piece, and the pieces of one buffer go out as one view of it once it is
+ * full (or the stream ends), never merged into a copy as the Readable iterator does with what it
+ * has buffered. At most `size` bytes wait unread before the decoder is paused.
+ */
+async function* wholeOutputBuffers(dec: Duplex, input: AsyncIterable<Uint8Array>, opts: DecodeOptions, returns: BufferReturn): AsyncGenerator<Uint8Array> {
+  const highWater = opts.chunkSize ?? 1 << 20;
+  const src = Readable.from(input, { objectMode: false, highWaterMark: opts.readAhead ?? 128 * 1024 });
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let ended = false;
+  let failure: Error | null = null;
+  let inputEnded = false;
+  let wake: (() => void) | null = null;
+  const wakeUp = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  let current: ArrayBuffer | null = null;
+  let start = 0;
+  let end = 0;
+  const handOver = (): void => {
+    if (current !== null && end > start) {
+      queue.push(new Uint8Array(current, start, end - start));
+      queued += end - start;
+    }
+    current = null;
+  };
+  const fail = (e: unknown): void => {
+    if (failure) return;
+    failure = opts.mapError(e, inputEnded);
+    wakeUp();
+  };
+  src.on('end', () => {
+    inputEnded = true;
+  });
+  src.on('error', fail);
+  dec.on('error', fail);
+  dec.on('data', (c: Buffer) => {
+    if (c.buffer !== current) {
+      handOver();
+      current = c.buffer as ArrayBuffer;
+      start = c.byteOffset;
+    }
+    end = c.byteOffset + c.length;
+    if (end === current.byteLength) handOver();
+    if (queued >= highWater) dec.pause();
+    wakeUp();
+  });
+  dec.on('end', () => {
+    handOver();
+    ended = true;
+    wakeUp();
+  });
+  src.pipe(dec);
+  try {
+    for (;;) {
+      if (failure) throw failure;
+      const c = queue.shift();
+      if (c !== undefined) {
+        queued -= c.length;
+        if (queued < highWater && dec.isPaused()) dec.resume();
+        returns.lend(c);
+        yield c;
+        continue;
+      }
+      if (ended) break;
+      await new Promise<void>((r) => (wake = r));
+    }
+    returns.finish();
+  } finally {
+    src.unpipe(dec);
+    src.destroy();
+    (dec as { destroy?: () => void }).destroy?.();
   }
 }
 

@@ -10,6 +10,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { decodeStream, detectCompression, type Compression } from '../core/decompress.js';
 import { InputFormatError, isKdbgError, TruncatedError } from '../core/errors.js';
 import { XZ_CHECK_SHA256, XzCheckStripper } from '../formats/xz-strip.js';
+import type { BufferReturn } from '../core/buffer-return.js';
 
 export type Compressor = Compression | 'none';
 
@@ -66,6 +67,8 @@ export interface DecompressOptions {
    * start-up for a long single-stream decode (el7's 2 GB payload), not for a small package.
    */
   offThread?: boolean;
+  /** xz: the consumer hands decoded chunks back for reuse (core/buffer-return.ts). */
+  returns?: BufferReturn;
 }
 
 export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<Uint8Array>, label: string, opts: DecompressOptions = {}): AsyncGenerator<Uint8Array> {
@@ -127,7 +130,7 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
       // liblzma ends quietly when the input stops inside the stream, so look at the tail
       // ourselves: a complete .xz ends with the footer magic "YZ" (then only 4-byte zero padding).
       const tail = new TailKeeper(64);
-      const decode = (input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> => (opts.offThread ? xzOnWorker(input, label) : decodeStream('xz', input, { mapError }));
+      const decode = (input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> => (opts.offThread ? xzOnWorker(input, label, opts.returns) : decodeStream('xz', input, opts.returns ? { mapError, returns: opts.returns } : { mapError }));
       if ((head[7]! & 0x0f) === XZ_CHECK_SHA256) {
         // SHA-256 block checks (RPM payloads): liblzma's own SHA-256 is slow and runs on the
         // decoder's thread; hash on ours with node:crypto instead (formats/xz-strip.ts).
@@ -146,10 +149,10 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
 }
 
 /** The decoder on its own thread (xz-thread.ts), its errors named like the others'. */
-async function* xzOnWorker(input: AsyncIterable<Uint8Array>, label: string): AsyncGenerator<Uint8Array> {
+async function* xzOnWorker(input: AsyncIterable<Uint8Array>, label: string, returns: BufferReturn | undefined): AsyncGenerator<Uint8Array> {
   const { decodeXzOnWorker } = await import('./xz-thread.js');
   try {
-    yield* decodeXzOnWorker(input);
+    yield* decodeXzOnWorker(input, returns ? { returns } : {});
   } catch (e) {
     throw decoderError('xz', label, e);
   }

@@ -8,6 +8,7 @@ import { ByteSource } from '../core/byte-source.js';
 import { InputFormatError, IntegrityError } from '../core/errors.js';
 import { boundedLinkSize, cpioMemberType, walkCpio, type CpioHeader, type StrippedEntry } from '../formats/cpio.js';
 import { readRpmHead, type RpmFileInfo, type RpmPackageHead } from '../formats/rpm.js';
+import { BufferReturn } from '../core/buffer-return.js';
 import { compressorFromName, decompressStream, detectCompressor, type Compressor } from './decompress.js';
 import { checkAnchoredLink, expectedFileDigest } from './rpm-anchor.js';
 import type { ArchiveMember, ExtractOptions, ExtractResult, WrittenMember } from './types.js';
@@ -74,7 +75,12 @@ async function openPayload(src: ByteSource): Promise<OpenPayload> {
   const files = head.info.files;
   // A big payload (el7 kernel-debuginfo: 2 GB from one xz block) gets a decoder thread of its own.
   const unpacked = files.reduce((n, f) => n + f.size, 0);
-  const payload = new ByteSource(decompressStream(compressor, hashed, label, { offThread: unpacked >= OFF_THREAD_BYTES }), label, 'cpio payload');
+  // The decoder thread's buffers come back to it once the cpio walk is past them (buffer-return.ts):
+  // the walker and writeMember hold no view across their next read (readSmall copies).
+  const returns = new BufferReturn();
+  const payload = new ByteSource(decompressStream(compressor, hashed, label, { offThread: unpacked >= OFF_THREAD_BYTES, returns }), label, 'cpio payload', {
+    release: (c) => returns.giveBack(c),
+  });
 
   const byPath = new Map<string, RpmFileInfo>();
   for (const f of files) byPath.set(f.path, f);

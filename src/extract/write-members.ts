@@ -247,7 +247,7 @@ export async function readSmall(body: AsyncIterable<Uint8Array>, max: number, la
   for await (const c of body) {
     n += c.length;
     if (n > max) throw new UnsafePathError(`${label}: symlink ${path} has a target longer than ${max} bytes`, { file: label, format: 'archive', found: path });
-    parts.push(c);
+    parts.push(new Uint8Array(c)); // a copy: the source may reuse c's memory after the next read
   }
   return Buffer.concat(parts).toString('utf8');
 }

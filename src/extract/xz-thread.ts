@@ -14,6 +14,7 @@
 
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import type { BufferReturn } from '../core/buffer-return.js';
 
 /** Compressed bytes queued ahead of the decoder: ~50 ms of el7 payload, more than the main thread's usual pauses; small enough that an early stop reads little past what it needed. */
 const INPUT_AHEAD = 1 << 20;
@@ -22,22 +23,39 @@ const OUTPUT_AHEAD = 2 << 20;
 /** Input is sent in pieces of this size (fewer messages than network-sized chunks). */
 const INPUT_PIECE = 256 << 10;
 
-type ToWorker = { type: 'input'; chunk: Uint8Array } | { type: 'end' } | { type: 'read'; bytes: number } | { type: 'stop' };
+type ToWorker = { type: 'input'; chunk: Uint8Array } | { type: 'end' } | { type: 'read'; bytes: number } | { type: 'spare'; buffer: ArrayBuffer } | { type: 'stop' };
 type FromWorker =
   | { type: 'output'; chunk: Uint8Array }
   | { type: 'consumed'; bytes: number; buffer: ArrayBuffer }
-  | { type: 'end' }
+  | { type: 'end'; reused: number }
   | { type: 'error'; message: string };
+
+/** The decoder's output buffer size (node-liblzma's chunkSize). */
+const OUTPUT_BUFFER = 1 << 20;
 
 /** The worker's whole program. It must not refer to anything outside its own body. */
 function xzWorkerMain(): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
   const port = parentPort!;
-  const { liblzmaPath, outputAhead } = workerData as { liblzmaPath: string; outputAhead: number };
+  const { liblzmaPath, outputAhead, outputBuffer, reuse } = workerData as { liblzmaPath: string; outputAhead: number; outputBuffer: number; reuse: boolean };
   // require, not import(): test runners rewrite import() in the function's source text. Node
   // ≥ 20.19 loads node-liblzma's ES module through require.
   const { createUnxz } = require(liblzmaPath) as typeof import('node-liblzma');
-  const unxz = createUnxz({ chunkSize: 1 << 20 }, { readableHighWaterMark: 1 << 20 });
+  const unxz = createUnxz({ chunkSize: outputBuffer }, { readableHighWaterMark: outputBuffer });
+  // Buffers the main thread handed back (BufferReturn): the decoder's next output buffer is one
+  // of them when there is one. node-liblzma takes a fresh buffer in _reallocateBuffer (4.x); if a
+  // later version does not, nothing is reused and nothing else changes.
+  const spare: ArrayBuffer[] = [];
+  let reused = 0;
+  if (reuse) {
+    const engine = unxz as unknown as { _reallocateBuffer(): void; _offset: number; _buffer: Buffer };
+    engine._reallocateBuffer = function (this: typeof engine): void {
+      this._offset = 0;
+      const b = spare.pop();
+      if (b !== undefined) reused++;
+      this._buffer = b !== undefined ? Buffer.from(b) : Buffer.alloc(outputBuffer);
+    };
+  }
   let unread = 0; // output posted and not yet read by the main thread
   const post = (m: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
   // The decoder writes into a 1 MiB buffer piece by piece and starts a new one only when it is
@@ -67,7 +85,7 @@ function xzWorkerMain(): void {
   });
   unxz.on('end', () => {
     handOver();
-    post({ type: 'end' });
+    post({ type: 'end', reused });
   });
   unxz.on('error', (...args: unknown[]) => post({ type: 'error', message: (args[0] as Error).message }));
   port.on('message', (m: ToWorker) => {
@@ -80,6 +98,9 @@ function xzWorkerMain(): void {
       });
     } else if (m.type === 'end') {
       unxz.end();
+    } else if (m.type === 'spare') {
+      // A buffer the main thread holds no view into: the decoder may write into it again.
+      if (m.buffer.byteLength === outputBuffer) spare.push(m.buffer);
     } else if (m.type === 'stop') {
       // Stop taking work and let the thread end on its own once a decode in flight returns
       // (terminating it mid-call, or while it still loads the addon, is not safe).
@@ -92,15 +113,24 @@ function xzWorkerMain(): void {
   });
 }
 
+export interface XzWorkerOptions {
+  /**
+   * The consumer hands yielded chunks back through this once it holds no view into them, and
+   * the decoder writes into their buffers again. Without it every chunk is the consumer's to keep.
+   */
+  returns?: BufferReturn;
+}
+
 /**
  * Decode the xz `input` on a worker-driven decoder; yields the decoded bytes in order. Errors
  * from the decoder surface as plain Errors carrying liblzma's message (the caller classifies
  * them); errors from `input` pass through. Returning early stops the worker.
  */
-export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>, opts: XzWorkerOptions = {}): AsyncGenerator<Uint8Array> {
+  const returns = opts.returns ?? null;
   const worker = new Worker(`(${xzWorkerMain.toString()})();`, {
     eval: true,
-    workerData: { liblzmaPath: createRequire(import.meta.url).resolve('node-liblzma'), outputAhead: OUTPUT_AHEAD },
+    workerData: { liblzmaPath: createRequire(import.meta.url).resolve('node-liblzma'), outputAhead: OUTPUT_AHEAD, outputBuffer: OUTPUT_BUFFER, reuse: returns !== null },
   });
   const outputs: Uint8Array[] = [];
   const spare: ArrayBuffer[] = [];
@@ -118,13 +148,20 @@ export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>): Async
     while (!ready() && failure === null) await new Promise<void>((r) => waiters.push(r));
   };
   worker.on('message', (m: FromWorker) => {
-    if (m.type === 'output') outputs.push(m.chunk);
-    else if (m.type === 'consumed') {
+    if (m.type === 'output') {
+      outputs.push(m.chunk);
+      returns?.lend(m.chunk);
+    } else if (m.type === 'consumed') {
       inFlight -= m.bytes;
       spare.push(m.buffer);
     }
-    else if (m.type === 'end') ended = true;
-    else failure ??= new Error(m.message);
+    else if (m.type === 'end') {
+      ended = true;
+      if (returns) {
+        returns.reused = m.reused;
+        returns.finish();
+      }
+    } else failure ??= new Error(m.message);
     wakeUp();
   });
   worker.on('error', (e) => {
@@ -138,6 +175,9 @@ export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>): Async
     wakeUp();
   });
   const send = (m: ToWorker, transfer?: ArrayBuffer[]): void => worker.postMessage(m, transfer);
+  returns?.attach((buffer) => {
+    if (!exited && !stopped && !ended) send({ type: 'spare', buffer }, [buffer]);
+  });
 
   // The pump feeds the worker while the generator below hands out output.
   let stopped = false;
@@ -192,13 +232,15 @@ export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>): Async
       if (failure) throw failure;
       const chunk = outputs.shift();
       if (chunk === undefined) break; // ended and drained
+      const bytes = chunk.length; // read before the consumer may hand the buffer back (detached)
       yield chunk;
-      send({ type: 'read', bytes: chunk.length });
+      send({ type: 'read', bytes });
     }
     await pump;
     if (failure) throw failure;
   } finally {
     stopped = true;
+    returns?.attach(null);
     wakeUp();
     // The pump may be inside it.next(); don't wait for it, but let the input clean up.
     void Promise.resolve(it.return?.()).catch(() => undefined);
