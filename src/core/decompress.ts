@@ -107,23 +107,36 @@ export async function* decodeStream(kind: Compression, input: AsyncIterable<Uint
 }
 
 /**
- * node-liblzma (4.x) takes a fresh output buffer in _reallocateBuffer each time one is full: take
- * a returned one instead when there is one (core/buffer-return.ts). A version without that method
- * just never reuses.
+ * node-liblzma (4.x) takes a fresh output buffer in XzStream._reallocateBuffer each time the last
+ * one is full: make it take `next()` instead when that gives one (a buffer its consumer is done
+ * with), else a new one of its chunk size; `made` sees each buffer it then writes into. False,
+ * and nothing changed, when the binding has no such method (a later version): then nothing is
+ * reused. The decoder thread's program (extract/xz-thread.ts) does the same in its own body,
+ * which cannot import.
  */
+export function takeXzOutputBuffers(unxz: object, next: () => Buffer | undefined, made?: (b: Buffer) => void): boolean {
+  const u = unxz as { _reallocateBuffer?: () => void; _offset: number; _buffer: Buffer; _chunkSize: number };
+  if (typeof u._reallocateBuffer !== 'function' || typeof u._chunkSize !== 'number' || !Buffer.isBuffer(u._buffer)) return false;
+  u._reallocateBuffer = function (this: typeof u): void {
+    this._offset = 0;
+    this._buffer = next() ?? Buffer.allocUnsafe(this._chunkSize);
+    made?.(this._buffer);
+  };
+  return true;
+}
+
+/** The buffers `returns` hands back go to the decoder again (core/buffer-return.ts). */
 function reuseOutputBuffers(unxz: object, returns: BufferReturn, size: number): void {
   const spare: ArrayBuffer[] = [];
   returns.attach((b) => {
     if (b.byteLength === size) spare.push(b);
   });
-  const engine = unxz as { _reallocateBuffer?: () => void; _offset: number; _buffer: Buffer };
-  if (typeof engine._reallocateBuffer !== 'function') return;
-  engine._reallocateBuffer = function (this: typeof engine): void {
-    this._offset = 0;
+  takeXzOutputBuffers(unxz, () => {
     const b = spare.pop();
-    if (b !== undefined) returns.reused++;
-    this._buffer = b !== undefined ? Buffer.from(b) : Buffer.alloc(size);
-  };
+    if (b === undefined) return undefined;
+    returns.reused++;
+    return Buffer.from(b);
+  });
 }
 
 /**

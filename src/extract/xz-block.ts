@@ -12,6 +12,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { createUnxz } from 'node-liblzma';
+import { takeXzOutputBuffers } from '../core/decompress.js';
 import { IntegrityError } from '../core/errors.js';
 import { XZ_CHECK_SHA256 } from '../formats/xz-strip.js';
 import { wrapBlocks, type XzBlock } from '../formats/xz.js';
@@ -120,16 +121,10 @@ export class XzBlockDecoder {
     // buffers of garbage, and V8 collects ArrayBuffers only when tens of MB of them have piled
     // up: 30-60 MB of dead output between collections on a Debian vmlinux, in the peak RSS. With
     // `recycle` the buffers go back to the decoder. If the binding changes, it is left alone.
-    const u = this.u as unknown as { _reallocateBuffer?: () => void; _offset: number; _buffer: Buffer; _chunkSize: number };
-    if (opts.recycle && typeof u._reallocateBuffer === 'function' && typeof u._chunkSize === 'number' && Buffer.isBuffer(u._buffer)) {
-      const live: Buffer[] = [u._buffer];
+    if (opts.recycle) {
+      const live: Buffer[] = [(this.u as unknown as { _buffer: Buffer })._buffer];
       const spare = this.spare;
-      this.live = live;
-      u._reallocateBuffer = function (this: typeof u): void {
-        this._offset = 0;
-        this._buffer = spare.pop() ?? Buffer.allocUnsafe(this._chunkSize);
-        live.push(this._buffer);
-      };
+      if (takeXzOutputBuffers(this.u, () => spare.pop(), (b) => live.push(b))) this.live = live;
     }
   }
 
@@ -261,22 +256,14 @@ let idleTimer: ReturnType<typeof setTimeout> | null = null;
  * new ones, each with its own 8 MiB dictionary on a pool thread's malloc arena.
  */
 export function borrowXzBlockDecoder(label: string): XzBlockDecoder {
-  return takeDecoder(label);
-}
-
-/** Back to the pool (closed if a block failed in it; at most two wait, closed after 2 s idle). */
-export function returnXzBlockDecoder(d: XzBlockDecoder): void {
-  giveBack(d);
-}
-
-function takeDecoder(label: string): XzBlockDecoder {
   const d = idleDecoders.pop();
   if (!d) return new XzBlockDecoder(label, { recycle: true });
   d.relabel(label);
   return d;
 }
 
-function giveBack(d: XzBlockDecoder): void {
+/** Back to the pool (closed if a block failed in it; at most two wait, closed after 2 s idle). */
+export function returnXzBlockDecoder(d: XzBlockDecoder): void {
   if (d.failed) {
     void d.close();
     return;
@@ -302,14 +289,14 @@ export async function decodeXzBlock(block: XzBlock, raw: Uint8Array, label: stri
   // fresh 24 MiB allocation each time (BlockReader).
   if (into && into.length !== block.uncompressedSize) throw new RangeError(`decodeXzBlock: buffer of ${into.length} bytes for a block of ${block.uncompressedSize}`);
   const out = into ?? new Uint8Array(block.uncompressedSize);
-  const decoder = takeDecoder(label);
+  const decoder = borrowXzBlockDecoder(label);
   try {
     // decode() stops at the index's size and fails on any other: `at` stays inside `out`.
     await decoder.decode(block, raw, (piece, at) => {
       out.set(piece, at);
     });
   } finally {
-    giveBack(decoder);
+    returnXzBlockDecoder(decoder);
   }
   return out;
 }
