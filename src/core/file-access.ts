@@ -25,7 +25,7 @@ export class FileRandomAccess implements RandomAccess {
   async readAt(offset: number, length: number): Promise<Uint8Array> {
     const end = Math.min(offset + length, this.size);
     if (end <= offset) return new Uint8Array(0);
-    const buf = newReadBuffer(end - offset);
+    const buf = newFillBuffer(end - offset);
     const got = await this.readInto(offset, buf);
     return got === buf.length ? buf : buf.subarray(0, got);
   }
@@ -47,12 +47,13 @@ export class FileRandomAccess implements RandomAccess {
 }
 
 /**
- * A buffer the read fills: large ones are not zeroed first. glibc's calloc clears every reused
- * chunk, and the 1 MiB blocks of core/read-cache.ts come from reused chunks: a walk over a 27 MB
- * flattened dump cleared 95 MB (callgrind). Only the bytes read are ever returned. Small reads keep
- * a plain Uint8Array (allocUnsafe would hand out slices of one shared pool).
+ * A buffer a read or a decode fills: large ones are not zeroed first. glibc's calloc clears every
+ * reused chunk, and the 1 MiB blocks of core/read-cache.ts come from reused chunks: a walk over a
+ * 27 MB flattened dump cleared 95 MB (callgrind); a 24 MiB xz block was cleared for nothing before
+ * each decode. Only the bytes filled are ever returned. Small ones stay a plain Uint8Array
+ * (allocUnsafe would hand out slices of one shared pool).
  */
-function newReadBuffer(n: number): Uint8Array {
+export function newFillBuffer(n: number): Uint8Array {
   return n >= 64 << 10 ? new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n) : new Uint8Array(n);
 }
 

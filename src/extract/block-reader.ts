@@ -3,6 +3,7 @@
 // (RawPrefetcher, for writing members).
 
 import { readExactAt, type RandomAccess } from '../core/byte-source.js';
+import { newFillBuffer } from '../core/file-access.js';
 import { blockAt, type XzBlock, type XzFileIndex } from '../formats/xz.js';
 import { decodeXzBlock } from './xz-block.js';
 
@@ -59,7 +60,7 @@ export class BlockReader {
     // Taken while in use (a second block() at the same time gets its own).
     let rawBuf = this.rawSpare;
     this.rawSpare = null;
-    if (this.readsInto && (!rawBuf || rawBuf.length < b.totalSize)) rawBuf = decodeBuffer(b.totalSize);
+    if (this.readsInto && (!rawBuf || rawBuf.length < b.totalSize)) rawBuf = newFillBuffer(b.totalSize);
     const raw = await this.rawBlock(b, rawBuf ?? undefined);
     // Keep only the last two blocks (a header may straddle a block boundary), evicting before the
     // decode so that two, not three, are alive.
@@ -70,7 +71,7 @@ export class BlockReader {
     }
     const spare = this.spare;
     this.spare = null;
-    const into = spare && spare.buffer.byteLength >= b.uncompressedSize ? new Uint8Array(spare.buffer, 0, b.uncompressedSize) : decodeBuffer(b.uncompressedSize);
+    const into = spare && spare.buffer.byteLength >= b.uncompressedSize ? new Uint8Array(spare.buffer, 0, b.uncompressedSize) : newFillBuffer(b.uncompressedSize);
     const data = await decodeXzBlock(b, raw, this.label, into);
     this.rawSpare = rawBuf; // decoded: liblzma holds no view of it
     this.decoded.add(i);
@@ -122,11 +123,6 @@ export class BlockReader {
   }
 }
 
-/** A buffer the decode fills completely: not zeroed first (glibc's calloc clears 24 MiB for nothing). */
-function decodeBuffer(n: number): Uint8Array {
-  return new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
-}
-
 /**
  * Compressed blocks fetched ahead of their decode: when the decoder asks for block k, the fetches
  * of the next `ahead` blocks are already running (each its own Range request), so a freed decoder
@@ -161,7 +157,7 @@ export class RawPrefetcher {
       if (this.reader.readsInto) {
         // Every slot has the largest block's size, so any one fits any block: as many exist as
         // blocks are held at once (lanes + ahead), never more.
-        const slot = this.free.pop() ?? decodeBuffer(this.largest);
+        const slot = this.free.pop() ?? newFillBuffer(this.largest);
         p = this.reader.rawBlock(b, slot).then((raw) => {
           this.slots.set(raw, slot);
           return raw;

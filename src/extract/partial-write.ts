@@ -20,6 +20,9 @@ function safeJoin(destDir: string, path: string, label: string): string {
   return join(destDir, n);
 }
 
+/** Bytes of a member written between two fdatasync calls while it is extracted. */
+const SYNC_EVERY = 64 << 20;
+
 /**
  * Write member `m` from the xz blocks that cover it. `concurrency` blocks decode at once, each
  * streaming its pieces straight to their place in the file (positional writes), so memory is
@@ -28,9 +31,6 @@ function safeJoin(destDir: string, path: string, label: string): string {
  * reading back each block's slice once it and all before it are on disk (page cache), overlapping
  * the later blocks' decoding. The file is published only when every block passed its checks.
  */
-/** Bytes of a member written between two fdatasync calls while it is extracted. */
-const SYNC_EVERY = 64 << 20;
-
 export async function writeMember(m: TarMember, blocks: XzBlock[], reader: BlockReader, opts: PartialExtractOptions): Promise<WrittenMember> {
   const final = safeJoin(opts.destDir, m.path, opts.label);
   await mkdir(dirname(final), { recursive: true });
