@@ -132,6 +132,8 @@ async function measure(cmd, { cwd = work, output = null, outputFromStdout = fals
     fig.note = /not built yet|not yet|Unknown argument|Unknown command|not supported/i.test(line) ? `skipped: ${line}` : `FAILED (exit ${r.status}): ${line}`;
     return fig;
   }
+  const phases = timingsPhases(r.stderr ?? '');
+  if (phases) fig.phases = phases;
   let out = output;
   if (outputFromStdout) out = r.stdout.trim().split('\n').pop();
   if (out && want) {
@@ -139,6 +141,27 @@ async function measure(cmd, { cwd = work, output = null, outputFromStdout = fals
     if (!fig.ok) fig.note = `WRONG OUTPUT (${out})`;
   }
   return fig;
+}
+
+/**
+ * Issue 19's "with the phase timings": the `kdbg: timings` table a `kdbg fetch --timings` printed
+ * on stderr, as one line (the stages, and inside them the sub-phases it measured; `not measured`
+ * ones left out).
+ */
+function timingsPhases(stderrText) {
+  const lines = stderrText.split('\n').filter((l) => /^kdbg: {3}\S/.test(l) || /^kdbg: {5}\S/.test(l));
+  if (!stderrText.includes('kdbg: timings ') || lines.length === 0) return null;
+  const parts = [];
+  for (const l of lines) {
+    const m = /^kdbg: ( +)(.+?) +(\d+\.\d{3}) s/.exec(l);
+    if (!m) continue;
+    const [, indent, name, secs] = m;
+    if (name === 'total' || name === 'input' || name === 'plan' || name.startsWith('lookup')) continue;
+    const text = `${name} ${secs} s`;
+    if (indent.length > 3 && parts.length > 0) parts[parts.length - 1].subs.push(text);
+    else parts.push({ text, subs: [] });
+  }
+  return parts.map((p) => (p.subs.length ? `${p.text} (${p.subs.join(', ')})` : p.text)).join(', ');
 }
 
 const rows = [];
@@ -234,7 +257,7 @@ function remoteRpm(id, dirUrl, label) {
     );
     clean(`${id}-base`);
     const cache = fresh(`${id}-cache`);
-    const k = await measure(`${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --cache-dir ${cache} --quiet`, { outputFromStdout: true, want: wantSha.rpm });
+    const k = await measure(`${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --cache-dir ${cache} --quiet --timings`, { outputFromStdout: true, want: wantSha.rpm });
     const pkgFile = id === 'b2' ? join(www, 'el9mb', `kernel-debuginfo-${rel7}.rpm`) : rpmFile;
     const f = await floorFig(pkgFile, rpmVmlinux, { rateBps: rate, overlap: id !== 'b2' });
     row(id, label, id === 'b' ? 'ratio <= 0.6, rss <= 250 MB; <= 1.15x floor' : 'informational (partial fetch by Range, the default)', k, [['curl+rpm2cpio|cpio', b], [floorName(f), f]]);
@@ -242,7 +265,7 @@ function remoteRpm(id, dirUrl, label) {
       // By default fetch takes the partial path for a multi-block payload: only the xz blocks that
       // hold the vmlinux are fetched by Range (docs/speed.md). --keep-packages downloads it whole.
       const pc = fresh('b2-whole');
-      const p = await measure(`${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --cache-dir ${pc} --keep-packages --quiet`, { outputFromStdout: true, want: wantSha.rpm });
+      const p = await measure(`${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --cache-dir ${pc} --keep-packages --quiet --timings`, { outputFromStdout: true, want: wantSha.rpm });
       clean('b2-whole');
       rows.push({ id: 'b2*', scenario: 'multi-block RPM: kdbg fetch --keep-packages (whole download, sha256-checked, kept)', goal: 'informational', kd: p, baselines: [['curl+rpm2cpio|cpio', b]] });
       console.log(fmtFig('kdbg fetch --keep-packages', p));
@@ -275,9 +298,9 @@ if (want('b4')) {
     { cwd: dl, output: join(dl, rpmVmlinux), want: wantSha.rpm },
   );
   clean('b4-base');
-  const one = await measure(`${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --cache-dir ${fresh('b4-one')} --quiet`, { outputFromStdout: true, want: wantSha.rpm });
+  const one = await measure(`${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --cache-dir ${fresh('b4-one')} --quiet --timings`, { outputFromStdout: true, want: wantSha.rpm });
   clean('b4-one');
-  const four = await measure(`${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --cache-dir ${fresh('b4-four')} --connections 4 --quiet`, { outputFromStdout: true, want: wantSha.rpm });
+  const four = await measure(`${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --cache-dir ${fresh('b4-four')} --connections 4 --quiet --timings`, { outputFromStdout: true, want: wantSha.rpm });
   clean('b4-four');
   await control(`/__rate?bps=${rate}`);
   const f = await floorFig(rpmFile, rpmVmlinux, { rateBps: slow, overlap: true });
@@ -304,7 +327,7 @@ if (want('r') && tlsBase) {
   };
   const plainRoot = hostRoot('r-plain-root', base, false);
   const entRoot = hostRoot('r-ent-root', tlsBase, true);
-  const run = (root, name) => measure(`KDBG_ROOT=${root} KDBG_NO_PRESETS=1 KDBG_NO_DEBUGINFOD=1 KDBG_CONFIG= ${kdbg} fetch 3.10.0-327.el7 --cache-dir ${fresh(name)} --quiet`, { outputFromStdout: true, want: wantSha.rpm });
+  const run = (root, name) => measure(`KDBG_ROOT=${root} KDBG_NO_PRESETS=1 KDBG_NO_DEBUGINFOD=1 KDBG_CONFIG= ${kdbg} fetch 3.10.0-327.el7 --cache-dir ${fresh(name)} --quiet --timings`, { outputFromStdout: true, want: wantSha.rpm });
   const best = (a, b) => (a.note || b.note ? (a.note ? a : b) : a.wall <= b.wall ? a : b);
   const p1 = await run(plainRoot, 'r-c1');
   const e1 = await run(entRoot, 'r-c2');
@@ -339,7 +362,7 @@ if (want('s') && existsSync(join(suseRoot, 'manifest.json'))) {
   mkdirSync(join(r, 'etc', 'zypp', 'repos.d'), { recursive: true });
   writeFileSync(join(r, 'etc', 'zypp', 'repos.d', 'repo-sle-update.repo'), `[repo-sle-update]\nenabled=1\nbaseurl=${sBase}/${sm.repos.leapMain}/\ntype=rpm-md\n`);
   writeFileSync(join(r, 'etc', 'zypp', 'repos.d', 'repo-sle-debug-update.repo'), `[repo-sle-debug-update]\nenabled=0\nbaseurl=${sBase}/${sm.repos.leapDebug}/\ntype=rpm-md\n`);
-  const k = await measure(`KDBG_ROOT=${r} KDBG_NO_PRESETS=1 KDBG_NO_DEBUGINFOD=1 KDBG_CONFIG= ${kdbg} fetch ${dbg.uname} --cache-dir ${fresh('s-cache')} --quiet`, { outputFromStdout: true, want: dbg.debugSha256 });
+  const k = await measure(`KDBG_ROOT=${r} KDBG_NO_PRESETS=1 KDBG_NO_DEBUGINFOD=1 KDBG_CONFIG= ${kdbg} fetch ${dbg.uname} --cache-dir ${fresh('s-cache')} --quiet --timings`, { outputFromStdout: true, want: dbg.debugSha256 });
   clean('s-root', 's-cache');
   statsBase = base;
   ss.kill('SIGTERM');
@@ -385,11 +408,11 @@ if (want('d')) {
   });
   clean('d-base');
   const cache = fresh('d-cache');
-  const k = await measure(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --config ${debConfig} --cache-dir ${cache} --quiet`, { outputFromStdout: true, want: wantSha.deb });
+  const k = await measure(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --config ${debConfig} --cache-dir ${cache} --quiet --timings`, { outputFromStdout: true, want: wantSha.deb });
   clean('d-cache');
   // --keep-packages: the whole package, sha256-checked against the archive index, kept.
   const pc = fresh('d-whole');
-  const p = await measure(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --config ${debConfig} --cache-dir ${pc} --keep-packages --quiet`, { outputFromStdout: true, want: wantSha.deb });
+  const p = await measure(`${kdbg} fetch ${debRelease} --mirror ${base}/debian --config ${debConfig} --cache-dir ${pc} --keep-packages --quiet --timings`, { outputFromStdout: true, want: wantSha.deb });
   clean('d-whole');
   const f = await floorFig(localDeb, debVmlinux, { rateBps: rate });
   row('d', `Debian dbg .deb from an archive-style mirror (${rate / 1e6} MB/s/conn): kdbg fetch (default: partial fetch by Range)`, 'ratio <= 0.35, bytes <= 15 % of the package; <= 1.2x floor', k, [['curl+xz -T2|tar', b], [floorName(f), f]]);
@@ -440,7 +463,8 @@ if ((only && only.has('R')) || (!only && process.env.BENCH_REAL_ARCHIVE === '1')
       if (k.ok === false) k.note = 'WRONG OUTPUT';
       // Issue 16's goal (≤ 50 ms of verification per fetch) in the phase timings of this very run.
       const t = item.timings;
-      if (t) k.phases = `index read ${t.indexReadMs} ms, resolve ${t.resolveMs} ms (of which signatures, gpgv: ${t.signatureMs} ms), download ${t.downloadMs} ms, verify ${t.verifyMs} ms, publish ${t.publishMs} ms`;
+      const opt = (name, v) => (v === null || v === undefined ? '' : `, ${name} ${v} ms`);
+      if (t) k.phases = `index read ${t.indexReadMs} ms, resolve ${t.resolveMs} ms (of which signatures, gpgv: ${t.signatureMs} ms), download ${t.downloadMs} ms (decode busy ${t.decodeBusyMs ?? 'not measured'}${opt('idle', t.decodeIdleMs)}${opt('write', t.writeMs)}), verify ${t.verifyMs} ms, publish ${t.publishMs} ms`;
     } catch {
       // the figure stays as measured; a failed fetch already carries its note
     }
@@ -616,7 +640,7 @@ if (want('m7')) {
   const b = await measure(`curl -sf -O ${dirUrl}/kernel-debuginfo-${rel7}.rpm && rpm2cpio kernel-debuginfo-${rel7}.rpm | cpio -idm --quiet ./${rpmVmlinux} ${paths.map((p) => `./${p}`).join(' ')}`, { cwd: fresh('m7-base'), output: join(work, 'm7-base', rpmVmlinux), want: wantSha.rpm });
   const byHand = new Map(paths.map((p) => [(/([^/]+)\.ko\.debug$/.exec(p)?.[1] ?? '').replace(/-/g, '_'), sh(`sha256sum < ${join(work, 'm7-base', p)}`).stdout.split(' ')[0]]));
   clean('m7-base');
-  const fetch7 = `${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --vmlinux-only --quiet`;
+  const fetch7 = `${kdbg} fetch 3.10.0-327.el7 --repo ${dirUrl} --vmlinux-only --quiet --timings`;
   // Alternated, best of 2 each: the difference between them is the step's cost, smaller than the
   // noise of one run on a shared machine.
   const withMods = () => measure(`${fetch7} --cache-dir ${fresh('m7-k')} ${mods.map((m) => `--module ${m}`).join(' ')}`, { outputFromStdout: true, want: wantSha.rpm });
@@ -727,6 +751,9 @@ for (const r of rows) {
   if (r.baselines.length === 0) md += `| ${r.id} | ${r.scenario} | ${r.goal} | ${cell(r.kd)} | — | — |\n`;
   for (const [name, b] of r.baselines) md += `| ${r.id} | ${esc(r.scenario)} | ${esc(r.goal)} | ${esc(cell(r.kd))} | ${esc(name)}: ${esc(cell(b))} | ${ratioText(r.kd, b)} |\n`;
 }
+// The phase timings of every row that has them, below the table (issue 19: "with the phase timings").
+const phased = rows.filter((r) => r.kd.phases);
+if (phased.length > 0) md += `\nkdbg's phases, row by row:\n\n${phased.map((r) => `- ${r.id}: ${r.kd.phases}`).join('\n')}\n`;
 if (process.env.BENCH_NO_RECORD !== '1') {
   const file = join(repo, 'bench', 'results.md');
   if (!existsSync(file)) {

@@ -62,10 +62,12 @@ export interface FetchTimings {
   transferMs: number | null;
   /** Part of publishMs; null when nothing was published. */
   fsyncMs: number | null;
-  /** Not measured (see above): always null. */
-  decodeBusyMs: null;
-  decodeIdleMs: null;
-  writeMs: null;
+  /** Part of downloadMs: an xz decoder at work (pipeline/timings.ts); null when no decoder had a clock. */
+  decodeBusyMs: number | null;
+  /** downloadMs minus decodeBusyMs; null with it. */
+  decodeIdleMs: number | null;
+  /** Part of downloadMs: the writes of extracted members; null when none was timed. */
+  writeMs: number | null;
 }
 
 /** What a fetch asks for beside the vmlinux. */

@@ -201,7 +201,14 @@ export type ProgressEvent =
    */
   | { kind: 'index'; url: string; from: 'network' | 'not-modified' | 'cache'; bytes: number; ms: number }
   /** A signed index file (InRelease, repomd.xml.asc) was verified by gpgv in `ms` (0: verified before in this process); resolve/deb-trust.ts. `packageHeader`: an RPM's header signature (resolve/rpm-header-trust.ts). */
-  | { kind: 'signature'; url: string; fingerprint: string; ms: number; packageHeader?: boolean };
+  | { kind: 'signature'; url: string; fingerprint: string; ms: number; packageHeader?: boolean }
+  /**
+   * A decoder (`decode`) or the writes of extracted members (`write`) were at work from `from` to
+   * `to`: milliseconds on the clock of core/busy.ts (`performance.timeOrigin + performance.now()`),
+   * so the spans of lanes working at the same time can be merged. extract/ emits them,
+   * pipeline/timings.ts turns them into decode busy/idle and write (issue 19, item 1).
+   */
+  | { kind: 'busy'; what: 'decode' | 'write'; from: number; to: number };
 
 /** The named stages of `fetch` in src/pipeline/, in order (docs/architecture.md). */
 export type PipelineStage = 'input' | 'lookup' | 'plan' | 'resolve' | 'download' | 'verify' | 'publish' | 'debuginfod';

@@ -2,8 +2,10 @@
 // demand (BlockReader, for walking headers) and compressed blocks fetched ahead of their decode
 // (RawPrefetcher, for writing members).
 
+import { busyClock } from '../core/busy.js';
 import { readExactAt, type RandomAccess } from '../core/byte-source.js';
 import { newFillBuffer } from '../core/file-access.js';
+import type { ProgressListener } from '../core/types.js';
 import { blockAt, type XzBlock, type XzFileIndex } from '../formats/xz.js';
 import { decodeXzBlock } from './xz-block.js';
 
@@ -31,6 +33,8 @@ export class BlockReader {
     private readonly base: number,
     readonly index: XzFileIndex,
     private readonly label: string,
+    /** Gets a `busy` decode span per block decoded (the timings' decode busy, core/busy.ts). */
+    private readonly onProgress?: ProgressListener,
   ) {}
 
   /** Whether rawBlock() can read into a buffer given to it (the source has readInto). */
@@ -72,7 +76,9 @@ export class BlockReader {
     const spare = this.spare;
     this.spare = null;
     const into = spare && spare.buffer.byteLength >= b.uncompressedSize ? new Uint8Array(spare.buffer, 0, b.uncompressedSize) : newFillBuffer(b.uncompressedSize);
+    const t0 = busyClock();
     const data = await decodeXzBlock(b, raw, this.label, into);
+    this.onProgress?.({ kind: 'busy', what: 'decode', from: t0, to: busyClock() });
     this.rawSpare = rawBuf; // decoded: liblzma holds no view of it
     this.decoded.add(i);
     this.cache.set(i, data);

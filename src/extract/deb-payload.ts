@@ -2,6 +2,7 @@
 // multi-block xz (what dpkg-deb and Debian's archive write) several blocks at once.
 
 import pLimit from 'p-limit';
+import type { BusySpans } from '../core/busy.js';
 import { ByteSource } from '../core/byte-source.js';
 import { InputFormatError } from '../core/errors.js';
 import { buildIndexAndFooter, checkSize, parseBlockHeader, parseStreamHeader, roundUp4, type XzBlock } from '../formats/xz.js';
@@ -18,10 +19,10 @@ export type DebCompressor = 'xz' | 'zstd' | 'gzip' | 'bzip2' | 'lzma' | 'none';
 const OFF_THREAD_BYTES = 32 << 20;
 
 /** Decode one data.tar member. `kind` comes from the member name; the decoder checks the magic. */
-export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<Uint8Array>, label: string, decodeAhead?: number, compressedSize?: number): AsyncIterable<Uint8Array> {
+export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<Uint8Array>, label: string, decodeAhead?: number, compressedSize?: number, busy?: BusySpans): AsyncIterable<Uint8Array> {
   if (kind === 'none') return chunks;
   // decodeAhead 0: no decoded block held at all; one decoder streams it (types.ts).
-  if (kind === 'xz' && decodeAhead === 0) return decompressStream('xz', chunks, `${label} data.tar.xz`, { offThread: (compressedSize ?? Infinity) >= OFF_THREAD_BYTES });
+  if (kind === 'xz' && decodeAhead === 0) return decompressStream('xz', chunks, `${label} data.tar.xz`, { offThread: (compressedSize ?? Infinity) >= OFF_THREAD_BYTES, ...(busy ? { busy } : {}) });
   if (kind === 'xz') return xzBlocksParallel(chunks, `${label} data.tar.xz`, defaultDecodeConcurrency(), decodeAhead);
   return decompressStream(kind, chunks, `${label} data.tar`);
 }

@@ -19,7 +19,9 @@
 import { resolve as resolvePath } from 'node:path';
 import { extract as tarExtract } from 'tar-stream';
 import { ByteSource, latin1Decoder } from '../core/byte-source.js';
+import { BusySpans } from '../core/busy.js';
 import { InputFormatError, isKdbgError, UnsafePathError } from '../core/errors.js';
+import type { ProgressListener } from '../core/types.js';
 import { readArEntries } from '../formats/ar.js';
 import { resolveLinkTarget, toMember } from './deb-members.js';
 import { decompressDebPayload, type DebCompressor } from './deb-payload.js';
@@ -61,7 +63,7 @@ function debFormatError(label: string, msg: string, offset: number, expected: st
 }
 
 /** Find data.tar.* in the ar container and return a tar-entry generator over it. */
-async function openDebData(src: ByteSource, signal?: AbortSignal, decodeAhead?: number): Promise<DebWalk> {
+async function openDebData(src: ByteSource, signal?: AbortSignal, decodeAhead?: number, onProgress?: ProgressListener): Promise<DebWalk> {
   const label = src.label;
   const ar = readArEntries(src);
   let index = 0;
@@ -87,7 +89,7 @@ async function openDebData(src: ByteSource, signal?: AbortSignal, decodeAhead?: 
       throw debFormatError(label, `unexpected ar member ${JSON.stringify(name)} before data.tar`, header.headerOffset, 'control.tar*, _* or data.tar*', name);
     }
     const compressor = DATA_SUFFIX[m[1] ?? ''] ?? 'none';
-    return { compressor, entries: walkTar(label, compressor, header.dataOffset, body, ar, signal, decodeAhead, header.ar_size) };
+    return { compressor, entries: walkTar(label, compressor, header.dataOffset, body, ar, signal, decodeAhead, header.ar_size, onProgress) };
   }
 }
 
@@ -100,12 +102,13 @@ async function* walkTar(
   signal?: AbortSignal,
   decodeAhead?: number,
   compressedSize?: number,
+  onProgress?: ProgressListener,
 ): AsyncGenerator<TarEntry> {
   const ex = tarExtract();
   let fed = 0;
   let feedError: unknown = null;
   let stopped = false;
-  const decoded = decompressDebPayload(compressor, body, label, decodeAhead, compressedSize);
+  const decoded = decompressDebPayload(compressor, body, label, decodeAhead, compressedSize, new BusySpans(onProgress, 'decode'));
   const feeder = (async () => {
     const it = decoded[Symbol.asyncIterator]();
     try {
@@ -203,7 +206,7 @@ interface WalkPlan {
 export async function extractDeb(src: ByteSource, opts: DebExtractOptions): Promise<ExtractResult> {
   const label = opts.label || src.label;
   const destDir = resolvePath(opts.destDir);
-  const state = await createWriterState(destDir);
+  const state = await createWriterState(destDir, opts.onProgress);
   const first = await extractPass(src, opts, label, destDir, state, { extraTargets: new Set() });
   if (first.missed.size === 0 || !opts.reopen) {
     if (first.missed.size > 0) {
@@ -275,7 +278,7 @@ async function extractPass(src: ByteSource, opts: DebExtractOptions, label: stri
 
   const done = (): boolean => opts.stopAfter !== undefined && filesWritten >= opts.stopAfter && pendingTargets.size === 0;
 
-  const walk = await openDebData(src, opts.signal, opts.decodeAhead);
+  const walk = await openDebData(src, opts.signal, opts.decodeAhead, opts.onProgress);
   compressor = walk.compressor;
   try {
     for await (const { member: m, offset, body } of walk.entries) {

@@ -11,6 +11,7 @@ import { decodeStream, detectCompression, type Compression } from '../core/decom
 import { InputFormatError, isKdbgError, TruncatedError } from '../core/errors.js';
 import { XZ_CHECK_SHA256, XzCheckStripper } from '../formats/xz-strip.js';
 import type { BufferReturn } from '../core/buffer-return.js';
+import type { BusySpans } from '../core/busy.js';
 
 export type Compressor = Compression | 'none';
 
@@ -69,6 +70,8 @@ export interface DecompressOptions {
   offThread?: boolean;
   /** xz: the consumer hands decoded chunks back for reuse (core/buffer-return.ts). */
   returns?: BufferReturn;
+  /** xz on its own thread: the decoder's busy spans (the timings; core/busy.ts). */
+  busy?: BusySpans;
 }
 
 export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<Uint8Array>, label: string, opts: DecompressOptions = {}): AsyncGenerator<Uint8Array> {
@@ -130,7 +133,7 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
       // liblzma ends quietly when the input stops inside the stream, so look at the tail
       // ourselves: a complete .xz ends with the footer magic "YZ" (then only 4-byte zero padding).
       const tail = new TailKeeper(64);
-      const decode = (input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> => (opts.offThread ? xzOnWorker(input, label, opts.returns) : decodeStream('xz', input, opts.returns ? { mapError, returns: opts.returns } : { mapError }));
+      const decode = (input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> => (opts.offThread ? xzOnWorker(input, label, opts.returns, opts.busy) : decodeStream('xz', input, opts.returns ? { mapError, returns: opts.returns } : { mapError }));
       if ((head[7]! & 0x0f) === XZ_CHECK_SHA256) {
         // SHA-256 block checks (RPM payloads): liblzma's own SHA-256 is slow and runs on the
         // decoder's thread; hash on ours with node:crypto instead (formats/xz-strip.ts).
@@ -149,10 +152,10 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
 }
 
 /** The decoder on its own thread (xz-thread.ts), its errors named like the others'. */
-async function* xzOnWorker(input: AsyncIterable<Uint8Array>, label: string, returns: BufferReturn | undefined): AsyncGenerator<Uint8Array> {
+async function* xzOnWorker(input: AsyncIterable<Uint8Array>, label: string, returns: BufferReturn | undefined, busy: BusySpans | undefined): AsyncGenerator<Uint8Array> {
   const { decodeXzOnWorker } = await import('./xz-thread.js');
   try {
-    yield* decodeXzOnWorker(input, returns ? { returns } : {});
+    yield* decodeXzOnWorker(input, { ...(returns ? { returns } : {}), ...(busy ? { busy } : {}) });
   } catch (e) {
     throw decoderError('xz', label, e);
   }

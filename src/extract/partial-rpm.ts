@@ -42,7 +42,7 @@ export async function locateRpm(ra: RandomAccess, opts: PartialExtractOptions): 
   if (info.payloadCompressor !== 'xz' || info.longFileSizes) return null;
   const index = await readXzIndex(ra, head.payloadOffset, ra.size! - head.payloadOffset);
   if (index.blocks.length < 2) return null;
-  const reader = new BlockReader(ra, head.payloadOffset, index, opts.label);
+  const reader = new BlockReader(ra, head.payloadOffset, index, opts.label, opts.onProgress);
   const members: TarMember[] = [];
   const inodes = new Set<string>();
   let pos = 0;

@@ -176,7 +176,7 @@ export async function locateDeb(ra: RandomAccess, opts: PartialExtractOptions): 
   if (!data || data.name !== 'data.tar.xz') return null;
   const index = await readXzIndex(ra, data.offset, data.size);
   if (index.blocks.length < 2) return null;
-  const reader = new BlockReader(ra, data.offset, index, opts.label);
+  const reader = new BlockReader(ra, data.offset, index, opts.label, opts.onProgress);
   const maxHeaderBlocks = Math.max(2, Math.floor(index.blocks.length * (opts.maxHeaderBlockShare ?? 0.5)));
   const members = await locateTarMembers(reader, opts, maxHeaderBlocks);
   if (members === null || members.length === 0) return null;

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
+import { busyClock, BusySpans } from '../core/busy.js';
 import { IntegrityError, UnsafePathError } from '../core/errors.js';
 import type { XzBlock } from '../formats/xz.js';
 import { RawPrefetcher, type BlockReader } from './block-reader.js';
@@ -41,6 +42,10 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
   const start = m.dataOffset;
   const end = m.dataOffset + m.size;
   let written = 0;
+  // The timings' decode busy and write (core/busy.ts): a lane decoding a block (its writes
+  // included), and the positional writes themselves.
+  const decodeSpans = new BusySpans(opts.onProgress, 'decode');
+  const writeSpans = new BusySpans(opts.onProgress, 'write');
   // Write the part of a decoded piece (at `at` in block b) that belongs to the member.
   const put = async (b: XzBlock, piece: Uint8Array, at: number): Promise<void> => {
     const lo = Math.max(start, b.uncompressedOffset + at);
@@ -48,7 +53,7 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
     if (hi <= lo) return;
     const slice = piece.subarray(lo - b.uncompressedOffset - at, hi - b.uncompressedOffset - at);
     let done = 0;
-    while (done < slice.length) done += (await fh.write(slice, done, slice.length - done, lo - start + done)).bytesWritten;
+    while (done < slice.length) done += (await writeSpans.time(fh.write(slice, done, slice.length - done, lo - start + done))).bytesWritten;
     written += slice.length;
   };
   // In-order hashing of what is on disk: blocks[hashed] is the next block to hash.
@@ -124,7 +129,9 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
           if (complete.has(b.index)) continue;
           try {
             const bytes = await raw.take(b);
+            const t0 = busyClock();
             await decoder.decode(b, bytes, (piece, at) => put(b, piece, at), opts.signal);
+            decodeSpans.span(t0, busyClock());
             // decode() resolved: liblzma has consumed every input chunk and no view is kept.
             raw.release(bytes);
           } catch (e) {
@@ -163,6 +170,9 @@ export async function writeMember(m: TarMember, blocks: XzBlock[], reader: Block
     await fh.close().catch(() => undefined);
     await rm(tmp, { force: true });
     throw e;
+  } finally {
+    decodeSpans.flush();
+    writeSpans.flush();
   }
   return { member: { path: m.path, size: m.size, mode: m.mode, type: 'file', linkTarget: null }, path: final, sha256 };
 }

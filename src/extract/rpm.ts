@@ -9,6 +9,8 @@ import { InputFormatError, IntegrityError } from '../core/errors.js';
 import { boundedLinkSize, cpioMemberType, walkCpio, type CpioHeader, type StrippedEntry } from '../formats/cpio.js';
 import { readRpmHead, type RpmFileInfo, type RpmPackageHead } from '../formats/rpm.js';
 import { BufferReturn } from '../core/buffer-return.js';
+import { BusySpans } from '../core/busy.js';
+import type { ProgressListener } from '../core/types.js';
 import { compressorFromName, decompressStream, detectCompressor, type Compressor } from './decompress.js';
 import { checkAnchoredLink, expectedFileDigest } from './rpm-anchor.js';
 import type { ArchiveMember, ExtractOptions, ExtractResult, WrittenMember } from './types.js';
@@ -57,7 +59,7 @@ export function choosePayloadCompressor(tag: string | null, head: Uint8Array, la
 /** Payloads that unpack to at least this much are decoded from a worker thread (decompress.ts). */
 const OFF_THREAD_BYTES = 256 << 20;
 
-async function openPayload(src: ByteSource): Promise<OpenPayload> {
+async function openPayload(src: ByteSource, onProgress?: ProgressListener): Promise<OpenPayload> {
   const label = src.label;
   const head = await readRpmHead(src);
   const compressor = choosePayloadCompressor(head.info.payloadCompressor, await src.peek(13), label);
@@ -78,7 +80,7 @@ async function openPayload(src: ByteSource): Promise<OpenPayload> {
   // The decoder thread's buffers come back to it once the cpio walk is past them (buffer-return.ts):
   // the walker and writeMember hold no view across their next read (readSmall copies).
   const returns = new BufferReturn();
-  const payload = new ByteSource(decompressStream(compressor, hashed, label, { offThread: unpacked >= OFF_THREAD_BYTES, returns }), label, 'cpio payload', {
+  const payload = new ByteSource(decompressStream(compressor, hashed, label, { offThread: unpacked >= OFF_THREAD_BYTES, returns, busy: new BusySpans(onProgress, 'decode') }), label, 'cpio payload', {
     release: (c) => returns.giveBack(c),
   });
 
@@ -217,7 +219,7 @@ function listedStop(head: RpmPackageHead, opts: ExtractOptions): number | undefi
 
 export async function extractRpm(src: ByteSource, opts: ExtractOptions): Promise<ExtractResult> {
   const label = opts.label;
-  const p = await openPayload(src);
+  const p = await openPayload(src, opts.onProgress);
   // The header signature is checked before anything (even the target directory) is made.
   const anchored = opts.rpmHeadCheck !== undefined;
   if (opts.rpmHeadCheck) {
@@ -228,7 +230,7 @@ export async function extractRpm(src: ByteSource, opts: ExtractOptions): Promise
       throw e;
     }
   }
-  const state = await createWriterState(opts.destDir);
+  const state = await createWriterState(opts.destDir, opts.onProgress);
   const written: WrittenMember[] = [];
   let regular = 0;
   const stopAfter = listedStop(p.head, opts);

@@ -13,6 +13,8 @@ import { dirname, join, posix, sep } from 'node:path';
 import { CacheError, IntegrityError, isKdbgError, TruncatedError, UnsafePathError } from '../core/errors.js';
 import { cacheIoError } from '../cache/fs-util.js';
 import { mib } from '../cache/space.js';
+import { BusySpans } from '../core/busy.js';
+import type { ProgressListener } from '../core/types.js';
 import type { ArchiveMember, WrittenMember } from './types.js';
 
 export interface WriterState {
@@ -20,6 +22,8 @@ export interface WriterState {
   root: string;
   /** Directories (absolute) already checked or created in this extraction. */
   safeDirs: Set<string>;
+  /** The writes of regular files, for the timings' write (core/busy.ts). */
+  writeSpans: BusySpans;
 }
 
 export interface WriteMemberOptions {
@@ -40,12 +44,12 @@ export interface WriteMemberOptions {
   expectDigest?: { algo: string; hex: string; source: string };
 }
 
-/** Resolve (and create) destDir once for a series of writeMember calls. */
-export async function createWriterState(destDir: string): Promise<WriterState> {
+/** Resolve (and create) destDir once for a series of writeMember calls; `onProgress` gets the write spans. */
+export async function createWriterState(destDir: string, onProgress?: ProgressListener): Promise<WriterState> {
   try {
     await mkdir(destDir, { recursive: true });
     const root = await realpath(destDir);
-    return { root, safeDirs: new Set([root]) };
+    return { root, safeDirs: new Set([root]), writeSpans: new BusySpans(onProgress, 'write') };
   } catch (e) {
     throw ioError(destDir, 'cannot create the target directory', e);
   }
@@ -163,11 +167,12 @@ export async function writeMember(
         other?.update(chunk);
         let off = 0;
         while (off < chunk.length) {
-          const r = await fh.write(chunk, off, chunk.length - off).catch((e: unknown) => Promise.reject(writeError(member.path, member.size, state.root, e)));
+          const r = await state.writeSpans.time(fh.write(chunk, off, chunk.length - off)).catch((e: unknown) => Promise.reject(writeError(member.path, member.size, state.root, e)));
           off += r.bytesWritten;
         }
         written += chunk.length;
       }
+      state.writeSpans.flush();
     }
     if (written !== member.size) {
       throw new TruncatedError(`${label}: member ${member.path} ended after ${written} of ${member.size} bytes`, {

@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { BufferReturn } from '../core/buffer-return.js';
+import type { BusySpans } from '../core/busy.js';
 
 /** Compressed bytes queued ahead of the decoder: ~50 ms of el7 payload, more than the main thread's usual pauses; small enough that an early stop reads little past what it needed. */
 const INPUT_AHEAD = 1 << 20;
@@ -119,6 +120,11 @@ export interface XzWorkerOptions {
    * the decoder writes into their buffers again. Without it every chunk is the consumer's to keep.
    */
   returns?: BufferReturn;
+  /**
+   * Gets the spans during which the decoder had work: input sent and not yet consumed, and room
+   * for its output (the timings' decode busy; core/busy.ts). Flushed when the decode ends.
+   */
+  busy?: BusySpans;
 }
 
 /**
@@ -137,6 +143,10 @@ export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>, opts: 
   let ended = false;
   let failure: Error | null = null;
   let inFlight = 0;
+  // Output received and not yet read: the worker pauses at OUTPUT_AHEAD (as it counts).
+  let unread = 0;
+  const busy = opts.busy;
+  const clock = busy === undefined || busy.off ? null : (): void => (inFlight > 0 && unread < OUTPUT_AHEAD && !ended ? busy.start() : busy.stop());
   // Both the pump (room for input) and the reader (output) may be waiting: wake them all.
   let waiters: (() => void)[] = [];
   const wakeUp = (): void => {
@@ -149,6 +159,7 @@ export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>, opts: 
   };
   worker.on('message', (m: FromWorker) => {
     if (m.type === 'output') {
+      unread += m.chunk.length;
       outputs.push(m.chunk);
       returns?.lend(m.chunk);
     } else if (m.type === 'consumed') {
@@ -162,6 +173,7 @@ export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>, opts: 
         returns.finish();
       }
     } else failure ??= new Error(m.message);
+    clock?.();
     wakeUp();
   });
   worker.on('error', (e) => {
@@ -195,6 +207,7 @@ export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>, opts: 
       if (stopped) return;
       inFlight += buf.length;
       send({ type: 'input', chunk: buf }, [buf.buffer as ArrayBuffer]);
+      clock?.();
     };
     for (;;) {
       const r = await it.next();
@@ -235,11 +248,14 @@ export async function* decodeXzOnWorker(input: AsyncIterable<Uint8Array>, opts: 
       const bytes = chunk.length; // read before the consumer may hand the buffer back (detached)
       yield chunk;
       send({ type: 'read', bytes });
+      unread -= bytes;
+      clock?.();
     }
     await pump;
     if (failure) throw failure;
   } finally {
     stopped = true;
+    busy?.flush();
     returns?.attach(null);
     wakeUp();
     // The pump may be inside it.next(); don't wait for it, but let the input clean up.

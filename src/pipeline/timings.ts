@@ -14,9 +14,14 @@
 //   `transferMs`: from that response to the last package's last byte;
 // - inside publish, `fsyncMs`: the fsync of the published entry tree (cache/fs-util.ts).
 //
-// Not measured, and null rather than guessed: decode busy/idle and write. The decoder runs in the
-// same stream as the download (whole) or on worker threads (partial); separating its busy time
-// from its waits needs clocks inside the xz decoder, which this does not add.
+// - inside download, `decodeBusyMs`: the wall-clock time during which at least one xz decoder was
+//   at work, from the `busy` spans extract/ emits (core/busy.ts): a partial fetch's lanes, each
+//   from having its compressed block to having written its output, and the blocks decoded to find
+//   the members; a whole download's decoder thread while it had input and room for its output.
+//   `decodeIdleMs` is the rest of the download stage: no decoder at work (waiting for the
+//   network, the index and header reads before the first block). `writeMs`: the wall-clock time
+//   the writes of extracted members took. These stay null when no span came: decoders without a
+//   clock (zstd, gzip, a small xz payload decoded on the main thread) are not guessed at.
 
 import type { FetchTimings } from '../core/fetch-result.js';
 import type { ProgressEvent, ProgressListener } from '../core/types.js';
@@ -37,6 +42,8 @@ export class TimingCollector {
   private readonly signatureSpans: [number, number][] = [];
   private headerSignatureMs = 0;
   private readonly indexes = { network: 0, notModified: 0, cache: 0, bytesFromNetwork: 0 };
+  private readonly decodeSpans: [number, number][] = [];
+  private readonly writeSpans: [number, number][] = [];
   private firstResponse: number | null = null;
   private lastDone: number | null = null;
 
@@ -66,6 +73,8 @@ export class TimingCollector {
       this.firstResponse ??= now;
     } else if (e.kind === 'download-done') {
       this.lastDone = now;
+    } else if (e.kind === 'busy') {
+      (e.what === 'decode' ? this.decodeSpans : this.writeSpans).push([e.from, e.to]);
     }
   }
 
@@ -75,6 +84,8 @@ export class TimingCollector {
     const staged = STAGES.reduce((a, s) => a + ms(s), 0);
     const dlStart = this.stageStart.get('download');
     const firstByteMs = this.firstResponse !== null && dlStart !== undefined ? Math.max(0, this.firstResponse - dlStart) : null;
+    // A decode span may reach past the stage's own clock by a millisecond (two clocks): capped.
+    const decodeBusyMs = this.decodeSpans.length > 0 ? Math.min(ms('download'), Math.round(covered(this.decodeSpans))) : null;
     return {
       totalMs,
       inputMs: ms('input'),
@@ -93,9 +104,9 @@ export class TimingCollector {
       firstByteMs,
       transferMs: this.firstResponse !== null && this.lastDone !== null ? Math.max(0, this.lastDone - this.firstResponse) : null,
       fsyncMs: this.stageMs.has('publish') ? fsyncMs : null,
-      decodeBusyMs: null,
-      decodeIdleMs: null,
-      writeMs: null,
+      decodeBusyMs,
+      decodeIdleMs: decodeBusyMs === null ? null : ms('download') - decodeBusyMs,
+      writeMs: this.writeSpans.length > 0 ? Math.round(covered(this.writeSpans)) : null,
     };
   }
 }

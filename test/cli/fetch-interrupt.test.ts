@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
 import { fixturesRoot } from '../helpers/fixtures.js';
 import { cleanupTmp, loopbackOnlyConfig, runKdbg, startKdbg, tmpDir } from './fetch-cli.js';
+import type { FetchTimings } from '../../src/core/fetch-result.js';
 
 interface BigRpm {
   uname: string;
@@ -82,8 +83,15 @@ describe.each([
     // The rest of the body from where the interrupted run stopped, not the whole package again.
     expect(gets.some((q) => q.range === `bytes=${kept}-` && q.status === 206)).toBe(true);
     expect(gets.filter((q) => q.range === null)).toEqual([]);
-    const j = JSON.parse(again.stdout) as { vmlinux: string };
+    const j = JSON.parse(again.stdout) as { vmlinux: string; timings: FetchTimings };
     expect(j.vmlinux).toBe(join(cache, 'releases', big.uname, 'vmlinux'));
+    // The decoder thread's clock (issue 19, item 1): 300 MB decoded, busy and idle split the
+    // download stage, and the member's writes were timed inside it.
+    const t = j.timings;
+    expect(t.decodeBusyMs).toBeGreaterThan(0);
+    expect(t.decodeBusyMs! + t.decodeIdleMs!).toBe(t.downloadMs);
+    expect(t.writeMs).toBeGreaterThan(0);
+    expect(t.writeMs!).toBeLessThanOrEqual(t.downloadMs + 2);
     expect(statSync(j.vmlinux).size).toBeGreaterThan(256 << 20);
     expect(readdirSync(join(cache, 'partial'))).toEqual([]);
   }, 90_000);

@@ -15,6 +15,7 @@ import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js'
 import { signRelease } from '../helpers/deb-keys.js';
 import { cleanupTmp, loopbackOnlyConfig, runKdbg, tmpDir } from './fetch-cli.js';
 import { signRepomd, signRpms } from '../helpers/rpm-sign.js';
+import type { FetchTimings } from '../../src/core/fetch-result.js';
 
 const REL = '6.1.0-97-amd64';
 const multiDeb = `/linux-image-${REL}-dbg_6.1.997-2_amd64.deb`;
@@ -183,6 +184,13 @@ describe('kdbg fetch: partial fetch by default', () => {
     const cache = tmpDir('kdbg-partial-cache-');
     const { j, stderr } = await fetchJson(debArgs(cache, '--json'));
     expect(sha256File(j.vmlinux)).toBe(want['deb']);
+    // The lanes' clocks (issue 19, item 1): busy and idle split the download stage, and the
+    // positional writes were timed inside it.
+    const t = (j as FetchJson & { timings: FetchTimings }).timings;
+    expect(t.decodeBusyMs).toBeGreaterThan(0);
+    expect(t.decodeBusyMs! + t.decodeIdleMs!).toBe(t.downloadMs);
+    expect(t.writeMs).not.toBeNull();
+    expect(t.writeMs!).toBeLessThanOrEqual(t.downloadMs + 2);
     const size = readFileSync(join(debRoot, multiDeb)).length;
     const [p] = j.packages;
     expect(p).toMatchObject({ name: `linux-image-${REL}-dbg`, size, cached: false, sha256Verified: false });
