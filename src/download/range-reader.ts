@@ -3,6 +3,12 @@
 // cache, large ones (compressed xz blocks) go straight to one `Range: bytes=a-b` request each,
 // several of which may run at once on the shared keep-alive dispatcher.
 //
+// A read that takes far longer than the reads before it gets a second request for the same bytes,
+// and the first to finish is used (a hedged request): on the host's Debian archive most 6 MB block
+// ranges came in 10-30 ms while one in five or so took 500-600 ms (first byte after 90-300 ms,
+// then ~13 MB/s), and the reads that locate the vmlinux run one after another, so each such
+// straggler added its whole delay to the fetch (the bench's R row: the same fetch 3.7 s or 4.9 s).
+//
 // The file must not change under us: the first response's ETag/Last-Modified and total length
 // (from Content-Range) are pinned and every later response must agree. A server that ignores
 // Range (answers 200) or changes the file raises RangeUnsupportedError, which the planner turns
@@ -39,6 +45,23 @@ export interface RangeReaderOptions {
   headers?: Record<string, string>;
   /** Idle and low-speed bounds of each response (pace.ts). */
   pace?: PaceLimits;
+  /** Send a second request for a read still running after this long, before any read has finished to set the pace (default 1000 ms; 0: never hedge). */
+  hedgeFirstMs?: number;
+}
+
+/** A hedge is never sent sooner than this (a straggler, not a read at a normal pace). */
+const HEDGE_MIN_MS = 200;
+/** …nor before the read has taken this many times what the recent reads' median pace predicts. */
+const HEDGE_FACTOR = 4;
+/** Reads counted as this big for their pace: below it a read's time is mostly the round trip. */
+const PACE_MIN_BYTES = 64 * 1024;
+/** Completed reads the pace is taken from. */
+const PACE_WINDOW = 8;
+
+/** One request of a (possibly hedged) read: its result, and how to call it off. */
+interface Attempt {
+  done: Promise<Uint8Array>;
+  cancel(): void;
 }
 
 const userAgent = 'kdbg/0.1 (+kernel debuginfo fetcher)';
@@ -56,6 +79,11 @@ export class HttpRangeReader implements RandomAccess {
   /** Body bytes received so far (what this reader cost on the wire). */
   bytesReceived = 0;
   requests = 0;
+  /** Second requests sent for reads that were running late, and how many of them finished first. */
+  hedges = 0;
+  hedgesWon = 0;
+  /** ms per byte of the last completed reads (each counted as at least PACE_MIN_BYTES). */
+  private readonly paces: number[] = [];
   private readonly cache: { offset: number; bytes: Uint8Array }[] = [];
   private readonly readAhead: number;
   private readonly smallRead: number;
@@ -127,7 +155,7 @@ export class HttpRangeReader implements RandomAccess {
     let failures = 0;
     for (;;) {
       try {
-        return await this.fetchOnce(start, end, dest);
+        return await this.fetchHedged(start, end, dest);
       } catch (e) {
         if (e instanceof RangeUnsupportedError || this.opts.signal?.aborted) throw e;
         failures++;
@@ -140,15 +168,80 @@ export class HttpRangeReader implements RandomAccess {
     }
   }
 
-  private async fetchOnce(start: number, end: number, dest?: Uint8Array): Promise<Uint8Array> {
+  /** How long a read of `bytes` may run before a second request is sent for it. */
+  private hedgeAfterMs(bytes: number): number {
+    if (this.paces.length < 2) return this.opts.hedgeFirstMs ?? 1000;
+    const sorted = [...this.paces].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    return Math.max(HEDGE_MIN_MS, HEDGE_FACTOR * median * Math.max(bytes, PACE_MIN_BYTES));
+  }
+
+  private notePace(bytes: number, ms: number): void {
+    this.paces.push(ms / Math.max(bytes, PACE_MIN_BYTES));
+    if (this.paces.length > PACE_WINDOW) this.paces.shift();
+  }
+
+  /**
+   * One read of [start, end): a request, and when it runs late (hedgeAfterMs) a second one for
+   * the same bytes into a buffer of its own; the first to finish is returned and the other is
+   * called off. Either may fail while the other goes on; both failing throws the first's error.
+   */
+  private async fetchHedged(start: number, end: number, dest?: Uint8Array): Promise<Uint8Array> {
+    const t0 = performance.now();
+    const a = this.attempt(start, end, dest);
+    const wait = this.opts.hedgeFirstMs === 0 ? Infinity : this.hedgeAfterMs(end - start);
+    let timer: NodeJS.Timeout | undefined;
+    const late = wait === Infinity ? null : new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), wait)));
+    const first = late === null ? 'done' : await Promise.race([a.done.then(() => 'done' as const, () => 'done' as const), late]);
+    clearTimeout(timer);
+    if (first === 'done') {
+      const out = await a.done;
+      this.notePace(end - start, performance.now() - t0);
+      return out;
+    }
+    this.hedges++;
+    const b = this.attempt(start, end);
+    try {
+      const won = await Promise.any([a.done.then((v) => ({ v, by: a })), b.done.then((v) => ({ v, by: b }))]);
+      (won.by === a ? b : a).cancel();
+      if (won.by === b) this.hedgesWon++;
+      this.notePace(end - start, performance.now() - t0);
+      return won.v;
+    } catch (e) {
+      // Both failed: the first request's error decides (retry, or "ranges unsupported").
+      throw e instanceof AggregateError ? (e.errors[0] as Error) : e;
+    }
+  }
+
+  /** Start one request for [start, end), into `dest` if given; cancel() stops it writing and drops it. */
+  private attempt(start: number, end: number, dest?: Uint8Array): Attempt {
+    const ac = new AbortController();
+    const token = { cancelled: false };
+    const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, ac.signal]) : ac.signal;
+    const done = this.fetchOnce(start, end, dest, signal, token);
+    done.catch(() => undefined); // a cancelled or losing request's error is nobody's
+    return {
+      done,
+      cancel: () => {
+        token.cancelled = true;
+        ac.abort();
+      },
+    };
+  }
+
+  private async fetchOnce(start: number, end: number, dest: Uint8Array | undefined, signal: AbortSignal, token: { cancelled: boolean }): Promise<Uint8Array> {
     this.requests++;
     const res = await request(this.url, {
       method: 'GET',
       dispatcher: dispatcher(this.url),
       headers: { 'user-agent': userAgent, ...(this.opts.headers ?? {}), range: `bytes=${start}-${end - 1}`, 'accept-encoding': 'identity' },
       ...undiciTimeouts(this.opts.pace),
-      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      signal,
     });
+    if (token.cancelled) {
+      drop(res.body);
+      throw new Error('called off');
+    }
     const headers = flattenHeaders(res.headers);
     if (res.statusCode !== 206) {
       // Never read a whole package we did not ask for: drop the connection.
@@ -182,6 +275,8 @@ export class HttpRangeReader implements RandomAccess {
     const guard = new SpeedGuard(this.opts.pace, this.url);
     try {
       for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+        // Called off (the other request of a hedged read finished first): not one more byte into `dest`.
+        if (token.cancelled) throw new Error('called off');
         const k = Math.min(chunk.length, want - got);
         out.set(chunk.subarray(0, k), got);
         got += k;
