@@ -29,8 +29,17 @@ export function oopsHeadline(o: Oops): string {
   if (o.kind === 'panic' && o.panic) s = `panic: ${o.panic}`;
   else if (o.kind === 'bug' && o.source) s = `kernel BUG at ${o.source}`;
   if (o.faultAddress) s += ` at ${o.faultAddress}`;
+  const named = (l: CodeLocation): string => `${l.function}+0x${l.offset!.toString(16)}${l.module ? ` [${l.module}]` : ''}`;
   const where = o.pc ?? firstReliable(o);
-  if (where && where.function) s += ` in ${where.function}+0x${where.offset!.toString(16)}${where.module ? ` [${where.module}]` : ''}`;
+  if (where && where.function) s += ` in ${named(where)}`;
+  else if (where && where.address !== null) {
+    // A PC kallsyms cannot name (a call through a NULL or stale function pointer: "RIP: 0010:0x0",
+    // "NIP [0000000000000000] 0x0"): the address, and who called it — the link register where the
+    // architecture prints one, else the first reliable frame of the trace.
+    s += ` in 0x${where.address.replace(/^0+(?=[0-9a-f])/, '')}${where.module ? ` [${where.module}]` : ''}`;
+    const caller = o.lr?.function ? o.lr : firstReliable(o);
+    if (caller) s += `, called from ${named(caller)}`;
+  }
   const who = [o.comm, o.pid !== null ? `pid ${o.pid}` : null, o.cpu !== null ? `CPU ${o.cpu}` : null].filter(Boolean).join(', ');
   if (who) s += ` (${who})`;
   if (o.tainted) s += `, tainted: ${o.tainted.flags.length ? o.tainted.flags.map((f) => f.letter).join('') : 'none'}`;

@@ -370,6 +370,8 @@ describe('the oops corpus (public bug reports)', () => {
         build: '#1 Debian 5.2.7-1',
       }),
     );
+    // No symbol for the PC and no call trace: the address itself, and no caller to name.
+    expect(oopsHeadline(parseOops(corpus('5.2-debian-bad-rip.txt')).first!)).toBe('NULL pointer dereference at 0000000000000000 in 0x0 (bpftrace, pid 5454, CPU 0), tainted: DOE');
   });
 
   it('5.4 Amazon Linux 2: general protection fault', () => {
@@ -858,7 +860,8 @@ describe('the oops corpus: RHEL 6, 8 and 9, aarch64 without kallsyms, powerpc (p
     expect(m2).toEqual(modules);
     expect(r2).toEqual({});
     expect(t2).toEqual([]);
-    expect(oopsHeadline(r.first!)).toBe('bad paging request at ffffffff79038760 (rmiregistry, pid 3999, CPU 1), tainted: none');
+    // IP with no symbol: the address, then the first reliable frame of the trace as its caller ("?" frames passed over).
+    expect(oopsHeadline(r.first!)).toBe('bad paging request at ffffffff79038760 in 0xffffffff79038760, called from do_futex+0xb8 (rmiregistry, pid 3999, CPU 1), tainted: none');
   });
 
   it('aarch64 6.6 without a symbol for the pc: a bare address as pc and as the first frame', () => {
@@ -961,7 +964,8 @@ describe('the oops corpus: RHEL 6, 8 and 9, aarch64 without kallsyms, powerpc (p
       'system_call_exception+0x138/0x180 <c00000000002c8f8>',
       'system_call_common+0xe8/0x214 <c00000000000c9e8>',
     ]);
-    expect(oopsHeadline(r.first!)).toBe('NULL pointer dereference at 00000000 ((md-udevd), pid 925, CPU 92), tainted: none');
+    // NIP 0x0: the caller from the link register (the trace's first frame is "(unreliable)").
+    expect(oopsHeadline(r.first!)).toBe('NULL pointer dereference at 00000000 in 0x0, called from __seccomp_filter+0xec ((md-udevd), pid 925, CPU 92), tainted: none');
   });
 
   it('ppc64le 5.8 soft lockup: NIP/LR with symbols, the "--- interrupt: 300 at" boundary kept in the trace', () => {
