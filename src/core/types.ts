@@ -159,6 +159,12 @@ export interface PartialFetchProvenance {
   blocksDecoded: number;
   /** xz blocks in the package's payload. */
   blocksTotal: number;
+  /**
+   * Range reads that ran so far behind the others that a second request was sent for them
+   * (download/range-reader.ts); absent in entries written before it was counted. Their bytes are
+   * in bytesFetched.
+   */
+  hedged?: number;
 }
 
 /** A per-release cache entry (cache/releases/<uname>/entry.json). */

@@ -45,7 +45,11 @@ export interface RangeReaderOptions {
   headers?: Record<string, string>;
   /** Idle and low-speed bounds of each response (pace.ts). */
   pace?: PaceLimits;
-  /** Send a second request for a read still running after this long, before any read has finished to set the pace (default 1000 ms; 0: never hedge). */
+  /**
+   * Send a second request for a read still running after this long, before two reads have
+   * finished to set the pace (default 1000 ms). 0: never hedge (segmented.ts, whose segments run
+   * side by side in a bounded buffer pool).
+   */
   hedgeFirstMs?: number;
 }
 

@@ -45,7 +45,9 @@ export interface SegmentedDownload {
  */
 export async function openSegmentedDownload(urls: readonly string[], size: number, opts: SegmentedOptions = {}): Promise<SegmentedDownload | null> {
   if (urls.length === 0 || size <= 0) return null;
-  const readers = urls.map((u) => new HttpRangeReader(u, { size, ...(opts.signal ? { signal: opts.signal } : {}), retries: 2 }));
+  // No hedged reads here (range-reader.ts): the segments already run side by side, each into a
+  // buffer of a bounded pool, and a second request would need one more buffer of its own.
+  const readers = urls.map((u) => new HttpRangeReader(u, { size, ...(opts.signal ? { signal: opts.signal } : {}), retries: 2, hedgeFirstMs: 0 }));
   const segment = Math.max(64 * 1024, opts.segmentSize ?? 8 << 20);
   const connections = Math.max(1, opts.connections ?? 4);
   const window = Math.max(connections, opts.window ?? connections + 2);

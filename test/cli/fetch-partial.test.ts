@@ -224,6 +224,32 @@ describe('kdbg fetch: partial fetch by default', () => {
     expect(w.packages[0]).toMatchObject({ cached: true, sha256Verified: false, partial: { bytesFetched, blocksDecoded, blocksTotal } });
   });
 
+  it('a block range that straggles is asked for again and the fetch does not wait for it (hedged, counted in the provenance)', async () => {
+    const cache = tmpDir('kdbg-partial-cache-');
+    // The third block read (a range over 64 KiB) answers its head after 5 s; every other one at once.
+    let blockReads = 0;
+    let late: string | null = null;
+    debServer.setFault((path, _n, req) => {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+      if (path !== multiDeb || !m || Number(m[2]) - Number(m[1]) < 64 * 1024) return undefined;
+      if (++blockReads === 3) {
+        late = req.headers.range!;
+        return { delayMs: 5000 };
+      }
+      return undefined;
+    });
+    const t0 = Date.now();
+    const { j, stderr } = await fetchJson(debArgs(cache, '--json'));
+    const ms = Date.now() - t0;
+    expect(sha256File(j.vmlinux)).toBe(want['deb']);
+    expect(late).not.toBeNull();
+    expect(getsFor(debServer, multiDeb).filter((q) => q.range === late)).toHaveLength(2);
+    const p = j.packages[0]!.partial as { hedged?: number };
+    expect(p.hedged).toBeGreaterThanOrEqual(1);
+    expect(stderr).toMatch(/straggling ranges? asked for again, \d+ answered first by the second request/);
+    console.log(`straggling block range ${late}: fetch took ${ms} ms against the 5000 ms the first request waited; hedged ${p.hedged}`);
+  });
+
   it('-q keeps the info line off stderr', async () => {
     const r = await runKdbg(debArgs(tmpDir('kdbg-partial-cache-'), '-q'));
     expect(r.code).toBe(0);

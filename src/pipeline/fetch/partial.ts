@@ -37,10 +37,10 @@ export async function partialFetch(job: ExtractJob, cache: Cache, emit: Progress
     const check = rpmHeadCheck(pkg, emit);
     const r = await tryPartialExtract(ra, pkg.kind, { destDir: job.dir, select: job.selector, stopAfter: job.stopAfter, label: pkg.fileName, onProgress: emit, ...(signal ? { signal } : {}), ...(check ? { rpmHeadCheck: check } : {}) });
     if (!r) return null;
-    const partial: PartialFetchProvenance = { bytesFetched: ra.bytesReceived, blocksDecoded: r.partial.blocksDecoded, blocksTotal: r.partial.blocksTotal };
+    const partial: PartialFetchProvenance = { bytesFetched: ra.bytesReceived, blocksDecoded: r.partial.blocksDecoded, blocksTotal: r.partial.blocksTotal, hedged: ra.hedges };
     emit({
       kind: 'info',
-      message: `${pkg.fileName}: fetched ${partial.bytesFetched} of ${pkg.size} bytes (${partial.blocksDecoded} of ${partial.blocksTotal} xz blocks), each block checked by its xz check; the package sha256 covers the whole file and was not checked (--no-partial downloads and checks it whole)`,
+      message: `${pkg.fileName}: fetched ${partial.bytesFetched} of ${pkg.size} bytes (${partial.blocksDecoded} of ${partial.blocksTotal} xz blocks${ra.hedges > 0 ? `; ${ra.hedges} straggling range${ra.hedges === 1 ? '' : 's'} asked for again, ${ra.hedgesWon} answered first by the second request` : ''}), each block checked by its xz check; the package sha256 covers the whole file and was not checked (--no-partial downloads and checks it whole)`,
     });
     return { job, r: { url, sha256: pkg.sha256 ?? '', size: pkg.size, cached: false, path: null, consumed: r, sha256Verified: false, partial } };
   } catch (e) {
