@@ -13,16 +13,11 @@
 'use strict';
 const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
-const { homedir } = require('node:os');
 const { join } = require('node:path');
-const { pathToFileURL } = require('node:url');
-const { setFlagsFromString } = require('node:v8');
 const { Script } = require('node:vm');
 
 const argv = process.argv.slice(2);
 let finished = false;
-/** loadFast turned TurboFan off (see there). */
-let turbofanOff = false;
 // Node exits with 0 when nothing is left to wait for, even if main() never returned: a promise
 // that no event will ever settle (a stream whose end was missed) would look like success, with
 // no output. That is a bug; say so and exit 70.
@@ -41,8 +36,7 @@ const fast = (argv[0] === 'log' || argv[0] === 'identify') && process.env.KDBG_N
       fast.saveCache();
       return code;
     }
-    // The bundle declined (or is missing): main() runs as any other command, TurboFan back on.
-    if (turbofanOff) setFlagsFromString('--opt');
+    // The bundle declined (or is missing): main() runs as any other command.
     const { main } = await import('../dist/cli/main.js');
     return main(argv);
   })
@@ -64,37 +58,46 @@ function loadFast(command) {
     const id = /^\/\/ kdbg-fast ([0-9a-f]{64})\n/.exec(src)?.[1];
     if (!id) return null;
     const name = `kdbg-fast-${id.slice(0, 16)}-${command}-${process.version}-${process.arch}.v8cache`;
-    const dirs = [join(__dirname, '..', 'dist', 'fast'), join(process.env.KDBG_CACHE_DIR || join(process.env.XDG_CACHE_HOME?.startsWith('/') ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache'), 'kdbg'), 'code-cache')];
+    // The second place (the kdbg cache directory) only when dist/fast/ has no cache or is not
+    // writable: node:os is not loaded otherwise.
+    const dirs = [join(__dirname, '..', 'dist', 'fast')];
+    const cacheDir = () => join(process.env.KDBG_CACHE_DIR || join(process.env.XDG_CACHE_HOME?.startsWith('/') ? process.env.XDG_CACHE_HOME : join(require('node:os').homedir(), '.cache'), 'kdbg'), 'code-cache');
     let cachedData;
-    for (const d of dirs) {
+    for (let i = 0; i < 2; i++) {
+      if (i === dirs.length) dirs.push(cacheDir());
       try {
-        cachedData = readFileSync(join(d, name));
+        cachedData = readFileSync(join(dirs[i], name));
         break;
       } catch {
         // not there: the next place, else compile without
       }
     }
-    // No TurboFan for these short commands. Its background compile of the hot loop of a page
-    // decoder or a record walk (an LZO kdump's 21 pages: 31 M instructions on a second thread) is
-    // finished when there is little left for it to speed up, and on a loaded 2-core machine it
-    // takes the core the command runs on. Without it `kdbg log` on the LZO kdump costs 584 M
-    // instructions instead of 607 M, and on QEMU's flattened kdump 680 M instead of 768 M
-    // (callgrind, all threads; `node -e 0` is about 515 M). Set before the compile: V8 keys its
-    // code cache to the flags, so the cache is always made and read under this one setting.
-    // Ignition and Sparkplug stay.
-    setFlagsFromString('--no-opt');
-    turbofanOff = true;
-    // The wrapper's parameters are what a CommonJS module gets, plus the bundle's stand-ins for
-    // import() and import.meta.url (scripts/build-fast.mjs says why).
-    const script = new Script(`(function (exports, require, module, __filename, __dirname, __kdbgImport, __kdbgMetaUrl) {${src}\n})`, { filename: file, cachedData });
+    // V8 flags stay as node set them. Session 8 turned TurboFan off here (v8.setFlagsFromString
+    // ('--no-opt')); that loaded node:v8, which loads node:stream and some twenty internal modules
+    // (about 1.5 ms), and a flag changed at run time makes V8 reject the code cache of every node
+    // builtin loaded afterwards (node:zlib then compiles from source: `require('zlib')` costs 29 M
+    // instructions more under --no-opt than without, 11 M). Without it `kdbg log` costs 24 M
+    // instructions less on the sysrq ELF, 9 M less on the zlib kdump, 18 M less on the LZO kdump
+    // (callgrind, all threads; docs/analyze.md, "Measured").
+    //
+    // The file is the bundle already wrapped as a function of what a CommonJS module gets, plus the
+    // bundle's stand-ins for import() and import.meta (scripts/build-fast.mjs says why): compiled as
+    // read, no 232 KiB concatenation for V8 to flatten.
+    const script = new Script(src, { filename: file, cachedData });
     const module = { exports: {} };
-    script.runInThisContext()(module.exports, createRequire(file), module, file, dirs[0], (s) => import(s), pathToFileURL(file).href);
+    const meta = {
+      get url() {
+        return require('node:url').pathToFileURL(file).href;
+      },
+    };
+    script.runInThisContext()(module.exports, createRequire(file), module, file, dirs[0], (s) => import(s), meta);
     if (typeof module.exports.runFast !== 'function') return null;
     return {
       run: (args) => module.exports.runFast(args),
       saveCache: () => {
         if (cachedData && !script.cachedDataRejected) return;
         const data = script.createCachedData();
+        if (dirs.length === 1) dirs.push(cacheDir());
         for (const d of dirs) {
           try {
             mkdirSync(d, { recursive: true });
