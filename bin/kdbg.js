@@ -11,7 +11,7 @@
 // This file is CommonJS (bin/package.json): an ES module entry starts node's ESM loader, about
 // 5 ms of every command, which the fast path never needs; the rest of the CLI is loaded with import().
 'use strict';
-const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { join } = require('node:path');
 const { Script } = require('node:vm');
@@ -57,7 +57,7 @@ function loadFast(command) {
     const src = readFileSync(file, 'latin1');
     const id = /^\/\/ kdbg-fast ([0-9a-f]{64})\n/.exec(src)?.[1];
     if (!id) return null;
-    const name = `kdbg-fast-${id.slice(0, 16)}-${command}-${process.version}-${process.arch}.v8cache`;
+    const name = `kdbg-fast-${id.slice(0, 16)}-${command}-${dumpKind(argv.slice(1))}-${process.version}-${process.arch}.v8cache`;
     // The second place (the kdbg cache directory) only when dist/fast/ has no cache or is not
     // writable: node:os is not loaded otherwise.
     const dirs = [join(__dirname, '..', 'dist', 'fast')];
@@ -104,8 +104,8 @@ function loadFast(command) {
             const tmp = join(d, `.${name}.${process.pid}`);
             writeFileSync(tmp, data);
             renameSync(tmp, join(d, name));
-            // Caches of older bundles or other nodes for this command are not read again.
-            for (const n of readdirSync(d)) if (n.startsWith('kdbg-fast-') && n.includes(`-${command}-`) && n !== name) rmSync(join(d, n), { force: true });
+            // Caches of older bundles for this command are not read again.
+            for (const n of readdirSync(d)) if (n.startsWith('kdbg-fast-') && n.includes(`-${command}-`) && !n.startsWith(`kdbg-fast-${id.slice(0, 16)}-`)) rmSync(join(d, n), { force: true });
             return;
           } catch {
             // not writable: the next place, else no cache
@@ -116,5 +116,42 @@ function loadFast(command) {
   } catch (e) {
     if (process.env.KDBG_DEBUG) process.stderr.write(`kdbg: fast path not loaded (${e?.message ?? e}); running from dist/\n`);
     return null;
+  }
+}
+
+/**
+ * The kind of dump the command reads, from the first bytes of its last argument, for the name of
+ * the code cache: each kind has its own. The cache holds the functions the run that wrote it
+ * compiled, and the others are compiled at every run: with one cache per command, made by whichever
+ * dump ran first after a build, a zlib kdump read after an ELF-made cache compiled about 20 KB of
+ * functions each time (the cache written after such a run is 195 KB, not 176 KB), a split part
+ * 28 KB. Kinds: `elf`; `kdump-<status>` (disk_dump_header.status: the page compression) with
+ * `-split` for a part of a split set (kdump_sub_header.split); `flat`; `other` (no file, a flag
+ * last, anything else: the command still runs, with that cache).
+ */
+function dumpKind(args) {
+  const file = args[args.length - 1];
+  if (!file || file.startsWith('-')) return 'other';
+  let fd;
+  try {
+    // A regular file only: opening a FIFO would wait for its writer.
+    if (!statSync(file, { throwIfNoEntry: false })?.isFile()) return 'other';
+    fd = openSync(file, 'r');
+    const b = Buffer.alloc(432);
+    const n = readSync(fd, b, 0, 432, 0);
+    if (n >= 4 && b.readUInt32BE(0) === 0x7f454c46) return 'elf';
+    if (n >= 12 && b.toString('latin1', 0, 12) === 'makedumpfile') return 'flat';
+    const sig = b.toString('latin1', 0, 8);
+    if (n < 432 || (sig !== 'KDUMP   ' && sig !== 'DISKDUMP')) return 'other';
+    // x86_64's disk_dump_header: status at 424, block_size at 428; kdump_sub_header.split at 12.
+    const status = b.readUInt32LE(424) & 0x27;
+    const blockSize = b.readInt32LE(428);
+    let split = false;
+    if (blockSize > 0 && blockSize <= 1 << 20 && readSync(fd, b, 0, 16, blockSize) === 16) split = b.readInt32LE(12) === 1;
+    return `kdump-${status}${split ? '-split' : ''}`;
+  } catch {
+    return 'other';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
