@@ -18,6 +18,8 @@ const { Script } = require('node:vm');
 
 const argv = process.argv.slice(2);
 let finished = false;
+/** loadFast turned TurboFan off (see there). */
+let turbofanOff = false;
 // Node exits with 0 when nothing is left to wait for, even if main() never returned: a promise
 // that no event will ever settle (a stream whose end was missed) would look like success, with
 // no output. That is a bug; say so and exit 70.
@@ -36,7 +38,8 @@ const fast = (argv[0] === 'log' || argv[0] === 'identify') && process.env.KDBG_N
       fast.saveCache();
       return code;
     }
-    // The bundle declined (or is missing): main() runs as any other command.
+    // The bundle declined (or is missing): main() runs as any other command, TurboFan back on.
+    if (turbofanOff) require('node:v8').setFlagsFromString('--opt');
     const { main } = await import('../dist/cli/main.js');
     return main(argv);
   })
@@ -57,7 +60,8 @@ function loadFast(command) {
     const src = readFileSync(file, 'latin1');
     const id = /^\/\/ kdbg-fast ([0-9a-f]{64})\n/.exec(src)?.[1];
     if (!id) return null;
-    const name = `kdbg-fast-${id.slice(0, 16)}-${command}-${dumpKind(argv.slice(1))}-${process.version}-${process.arch}.v8cache`;
+    const kind = dumpKind(argv.slice(1));
+    const name = `kdbg-fast-${id.slice(0, 16)}-${command}-${kind}-${process.version}-${process.arch}.v8cache`;
     // The second place (the kdbg cache directory) only when dist/fast/ has no cache or is not
     // writable: node:os is not loaded otherwise.
     const dirs = [join(__dirname, '..', 'dist', 'fast')];
@@ -72,13 +76,21 @@ function loadFast(command) {
         // not there: the next place, else compile without
       }
     }
-    // V8 flags stay as node set them. Session 8 turned TurboFan off here (v8.setFlagsFromString
-    // ('--no-opt')); that loaded node:v8, which loads node:stream and some twenty internal modules
-    // (about 1.5 ms), and a flag changed at run time makes V8 reject the code cache of every node
-    // builtin loaded afterwards (node:zlib then compiles from source: `require('zlib')` costs 29 M
-    // instructions more under --no-opt than without, 11 M). Without it `kdbg log` costs 24 M
-    // instructions less on the sysrq ELF, 9 M less on the zlib kdump, 18 M less on the LZO kdump
-    // (callgrind, all threads; docs/analyze.md, "Measured").
+    // TurboFan off (`--no-opt`) only for the kinds whose pages are decoded by a loop in JavaScript
+    // long enough for V8 to optimize it on a second thread when there is little left to speed up:
+    // an LZO kdump (the LZO decoder: about 4.5 ms of CPU more with TurboFan, 21 pages) and a
+    // flattened file (its record index: about 17 ms more). For the others, V8's flags stay as node
+    // set them: setting a flag loads node:v8, which loads node:stream and some twenty internal
+    // modules (about 1.5 ms), and a flag changed at run time makes V8 reject the code cache of
+    // every node builtin loaded afterwards (node:zlib then compiles from source: `require('zlib')`
+    // costs 29 M instructions more under --no-opt than without it, 11 M). Set before the compile,
+    // so that the kind's code cache is made and read under the same flags (V8 keys it to them).
+    // docs/analyze.md, "Measured", has the figures.
+    const status = /^kdump-(\d+)/.exec(kind);
+    if (kind === 'flat' || (status && Number(status[1]) & 2)) {
+      require('node:v8').setFlagsFromString('--no-opt');
+      turbofanOff = true;
+    }
     //
     // The file is the bundle already wrapped as a function of what a CommonJS module gets, plus the
     // bundle's stand-ins for import() and import.meta (scripts/build-fast.mjs says why): compiled as
