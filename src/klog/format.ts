@@ -113,7 +113,9 @@ export function recordsText(records: readonly LogRecord[], opts: FormatOptions =
 export function formatRecordsBytes(records: readonly LogRecord[], opts: FormatOptions, sink: (bytes: Uint8Array) => void): void {
   const spans = textSpans(records);
   let chunk = '';
-  for (const r of records) {
+  // Indexed loops: for-of makes an iterator result object per record in the interpreter.
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
     let prefix = timePrefix(r.tsNsec);
     if (opts.caller && r.caller !== null) prefix += `[${r.caller.padStart(8)}] `;
     const t = r.text;
@@ -144,8 +146,8 @@ interface TextSpan {
 
 function textSpans(records: readonly LogRecord[]): Map<ArrayBufferLike, TextSpan> {
   const ends = new Map<ArrayBufferLike, [number, number]>();
-  for (const r of records) {
-    const t = r.text;
+  for (let i = 0; i < records.length; i++) {
+    const t = records[i]!.text;
     const e = ends.get(t.buffer);
     if (!e) ends.set(t.buffer, [t.byteOffset, t.byteOffset + t.length]);
     else {

@@ -71,9 +71,11 @@ const MAX_RING_BITS = 31;
 const TWO_32 = 4294967296;
 
 /**
- * How a ring word is read: `word(dv, at)` leaves its halves in `hi` and `lo` (unsigned; `hi` is 0
- * for 4-byte words), so that reading one allocates nothing. The ID of a descriptor or block is the
- * word without its top two bits (DESC_ID_MASK, printk_ringbuffer.h): `idHi`/`idLo` mask the halves.
+ * How a ring word is read: `word(dv, at)` leaves its halves in `hi` and `lo` (`hi` is 0 for 4-byte
+ * words), so that reading one allocates nothing. The halves are kept as signed 32-bit integers,
+ * which V8 holds unboxed (small integers); an unsigned half above 2^31 would be a heap number, one
+ * allocation per value in the interpreter. The ID of a descriptor or block is the word without its
+ * top two bits (DESC_ID_MASK, printk_ringbuffer.h): `idHi`/`idLo` mask the halves.
  */
 class Words {
   hi = 0;
@@ -85,18 +87,18 @@ class Words {
     readonly le: boolean,
   ) {
     this.idHi = size === 8 ? 0x3fffffff : 0;
-    this.idLo = size === 8 ? 0xffffffff : 0x3fffffff;
+    this.idLo = size === 8 ? -1 : 0x3fffffff;
   }
   word(dv: DataView, at: number): void {
     if (this.size === 4) {
       this.hi = 0;
-      this.lo = dv.getUint32(at, this.le);
+      this.lo = dv.getInt32(at, this.le);
     } else if (this.le) {
-      this.lo = dv.getUint32(at, true);
-      this.hi = dv.getUint32(at + 4, true);
+      this.lo = dv.getInt32(at, true);
+      this.hi = dv.getInt32(at + 4, true);
     } else {
-      this.hi = dv.getUint32(at, false);
-      this.lo = dv.getUint32(at + 4, false);
+      this.hi = dv.getInt32(at, false);
+      this.lo = dv.getInt32(at + 4, false);
     }
   }
   /** The state bits above the ID (desc_state: committed 1, finalized 2). */
@@ -105,14 +107,19 @@ class Words {
   }
   /** The word just read, as an ID, equals the ID (idHi, idLo). */
   isId(idHi: number, idLo: number): boolean {
-    return (this.hi & this.idHi) >>> 0 === idHi && (this.lo & this.idLo) >>> 0 === idLo;
+    return (this.hi & this.idHi) === idHi && (this.lo & this.idLo) === idLo;
   }
 }
 
 /** A u64 field as a number, rounded as Number(bigint) rounds (the sum of the halves is exact below 2^53). */
 function u64(dv: DataView, at: number, le: boolean): number {
-  return le ? dv.getUint32(at + 4, true) * TWO_32 + dv.getUint32(at, true) : dv.getUint32(at, false) * TWO_32 + dv.getUint32(at + 4, false);
+  const hi = dv.getUint32(le ? at + 4 : at, le);
+  const lo = dv.getUint32(le ? at : at + 4, le);
+  return hi === 0 ? lo : hi * TWO_32 + lo;
 }
+
+/** a < b for the 32-bit halves a and b read as unsigned (without making either a heap number). */
+const below = (a: number, b: number): boolean => (a ^ -0x80000000) < (b ^ -0x80000000);
 
 const overlaps = (holes: Holes, a: number, b: number): boolean => {
   for (let i = 0; i < holes.length; i++) {
@@ -140,24 +147,24 @@ interface Block {
 function textBlock(bHi: number, bLo: number, nHi: number, nLo: number, sizeBits: number, wordSize: 4 | 8, out: Block): void {
   const dmask = 2 ** sizeBits - 1;
   // next - 1, wrapped to the word size.
-  const n1Lo = (nLo - 1) >>> 0;
-  const n1Hi = wordSize === 8 && nLo === 0 ? (nHi - 1) >>> 0 : nHi;
+  const n1Lo = (nLo - 1) | 0;
+  const n1Hi = wordSize === 8 && nLo === 0 ? (nHi - 1) | 0 : nHi;
   if (bHi !== n1Hi || bLo >>> sizeBits !== n1Lo >>> sizeBits) {
     out.start = 0;
-    out.end = (nLo & dmask) >>> 0;
+    out.end = nLo & dmask;
     return;
   }
-  // (next - begin) & wordMask.
+  // (next - begin) & wordMask: a block's length, unless the descriptor is torn.
   const dLo = (nLo - bLo) >>> 0;
-  const dHi = wordSize === 8 ? (nHi - bHi - (nLo < bLo ? 1 : 0)) >>> 0 : 0;
-  out.start = (bLo & dmask) >>> 0;
-  out.end = out.start + (dHi * TWO_32 + dLo);
+  const dHi = wordSize === 8 ? (nHi - bHi - (below(nLo, bLo) ? 1 : 0)) >>> 0 : 0;
+  out.start = bLo & dmask;
+  out.end = out.start + (dHi === 0 ? dLo : dHi * TWO_32 + dLo);
 }
 
 /** The halves of a header ID (tail_id, head_id), masked as the walk masks IDs. */
 function idHalves(v: bigint, w: Words): [number, number] {
   const u = BigInt.asUintN(64, v);
-  return [(Number(u >> 32n) & w.idHi) >>> 0, (Number(u & 0xffffffffn) & w.idLo) >>> 0];
+  return [Number(u >> 32n) & w.idHi, Number(u & 0xffffffffn) & w.idLo];
 }
 
 /** Walk the ring from tail_id to head_id (pure). */
@@ -196,8 +203,8 @@ export function decodeLocklessRing(r: LocklessBytes, L: LocklessLayout): { recor
   let unreadable = 0;
   let torn = 0;
   const dump = (idHi: number, idLo: number): void => {
-    // id % count: count is 2^count_bits with count_bits < 32, so the low half decides.
-    const slot = idLo % count;
+    // id % count: count is 2^count_bits with count_bits < 32, so the low half's low bits.
+    const slot = idLo & (count - 1);
     const d = slot * descSize;
     const inf = slot * infoSize;
     if ((r.descHoles.length > 0 && overlaps(r.descHoles, d, d + descSize)) || (r.infoHoles.length > 0 && overlaps(r.infoHoles, inf, inf + infoSize))) {
@@ -253,7 +260,7 @@ export function decodeLocklessRing(r: LocklessBytes, L: LocklessLayout): { recor
     dump(idHi, idLo);
     // id + 1, masked to an ID.
     if (ws === 8) {
-      idLo = (idLo + 1) >>> 0;
+      idLo = (idLo + 1) | 0;
       if (idLo === 0) idHi = (idHi + 1) & 0x3fffffff;
     } else idLo = (idLo + 1) & 0x3fffffff;
   }
@@ -296,7 +303,9 @@ export function textRanges(descs: Uint8Array, slots: readonly [number, number][]
   }
   ranges.sort((a, b) => a[0] - b[0]);
   const merged: [number, number][] = [];
-  for (const [a, b] of ranges) {
+  for (let i = 0; i < ranges.length; i++) {
+    const a = ranges[i]![0];
+    const b = ranges[i]![1];
     const last = merged[merged.length - 1];
     if (last && a <= last[1] + pageSize) last[1] = Math.max(last[1], b);
     else merged.push([a, b]);
@@ -319,10 +328,15 @@ function devStrings(infos: Uint8Array, L: LocklessLayout): { subsystem: (inf: nu
       const b = infos.subarray(at, at + len);
       if (b.length === 0) return null;
       const nul = b.indexOf(0);
-      return LATIN1.decode(nul === -1 ? b : b.subarray(0, nul));
+      const str = nul === -1 ? b : b.subarray(0, nul);
+      // ASCII (every name seen): one string by Buffer. TextDecoder's 'latin1' is windows-1252,
+      // which differs from ISO 8859-1 in 0x80-0x9f, so other bytes still go through it.
+      let ascii = true;
+      for (let k = 0; k < str.length && ascii; k++) ascii = str[k]! < 0x80;
+      return ascii ? Buffer.from(str.buffer, str.byteOffset, str.length).toString('latin1') : (LATIN1 ??= new TextDecoder('latin1')).decode(str);
     };
   };
   return { subsystem: one(L['dev_printk_info.subsystem'], L['LENGTH(printk_info_subsystem)']), device: one(L['dev_printk_info.device'], L['LENGTH(printk_info_device)']) };
 }
 
-const LATIN1 = new TextDecoder('latin1');
+let LATIN1: InstanceType<typeof TextDecoder> | undefined;
