@@ -149,17 +149,23 @@ function dumpKind(args) {
     // A regular file only: opening a FIFO would wait for its writer.
     if (!statSync(file, { throwIfNoEntry: false })?.isFile()) return 'other';
     fd = openSync(file, 'r');
-    const b = Buffer.alloc(432);
+    // A DataView, not Buffer's read and toString methods: node compiles each of those on its first
+    // call, and the command never calls them otherwise.
+    const b = new Uint8Array(432);
+    const dv = new DataView(b.buffer);
     const n = readSync(fd, b, 0, 432, 0);
-    if (n >= 4 && b.readUInt32BE(0) === 0x7f454c46) return 'elf';
-    if (n >= 12 && b.toString('latin1', 0, 12) === 'makedumpfile') return 'flat';
-    const sig = b.toString('latin1', 0, 8);
-    if (n < 432 || (sig !== 'KDUMP   ' && sig !== 'DISKDUMP')) return 'other';
+    const is = (text) => {
+      for (let i = 0; i < text.length; i++) if (i >= n || b[i] !== text.charCodeAt(i)) return false;
+      return true;
+    };
+    if (is('\x7fELF')) return 'elf';
+    if (is('makedumpfile')) return 'flat';
+    if (n < 432 || !(is('KDUMP   ') || is('DISKDUMP'))) return 'other';
     // x86_64's disk_dump_header: status at 424, block_size at 428; kdump_sub_header.split at 12.
-    const status = b.readUInt32LE(424) & 0x27;
-    const blockSize = b.readInt32LE(428);
+    const status = dv.getUint32(424, true) & 0x27;
+    const blockSize = dv.getInt32(428, true);
     let split = false;
-    if (blockSize > 0 && blockSize <= 1 << 20 && readSync(fd, b, 0, 16, blockSize) === 16) split = b.readInt32LE(12) === 1;
+    if (blockSize > 0 && blockSize <= 1 << 20 && readSync(fd, b, 0, 16, blockSize) === 16) split = dv.getInt32(12, true) === 1;
     return `kdump-${status}${split ? '-split' : ''}`;
   } catch {
     return 'other';
