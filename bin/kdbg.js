@@ -78,8 +78,9 @@ function loadFast(command) {
     }
     // TurboFan off (`--no-opt`) only for the kinds whose pages are decoded by a loop in JavaScript
     // long enough for V8 to optimize it on a second thread when there is little left to speed up:
-    // an LZO kdump (the LZO decoder: about 4.5 ms of CPU more with TurboFan, 21 pages) and a
-    // flattened file (its record index: about 17 ms more). For the others, V8's flags stay as node
+    // a kdump with LZO, snappy or zstd pages (status 0x2, 0x4, 0x20; the LZO decoder: about 4.5 ms
+    // of CPU more with TurboFan, fzstd about 15 ms) and a flattened file (its record index: about
+    // 17 ms more). For the others, V8's flags stay as node
     // set them: setting a flag loads node:v8, which loads node:stream and some twenty internal
     // modules (about 1.5 ms), and a flag changed at run time makes V8 reject the code cache of
     // every node builtin loaded afterwards (node:zlib then compiles from source: `require('zlib')`
@@ -87,7 +88,7 @@ function loadFast(command) {
     // so that the kind's code cache is made and read under the same flags (V8 keys it to them).
     // docs/analyze.md, "Measured", has the figures.
     const status = /^kdump-(\d+)/.exec(kind);
-    if (kind === 'flat' || (status && Number(status[1]) & 2)) {
+    if (kind === 'flat' || (status && Number(status[1]) & 0x26)) {
       require('node:v8').setFlagsFromString('--no-opt');
       turbofanOff = true;
     }
