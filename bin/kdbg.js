@@ -11,12 +11,9 @@
 // This file is CommonJS (bin/package.json): an ES module entry starts node's ESM loader, about
 // 5 ms of every command, which the fast path never needs; the rest of the CLI is loaded with import().
 'use strict';
-const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
-const { homedir } = require('node:os');
 const { join } = require('node:path');
-const { pathToFileURL } = require('node:url');
-const { setFlagsFromString } = require('node:v8');
 const { Script } = require('node:vm');
 
 const argv = process.argv.slice(2);
@@ -42,7 +39,7 @@ const fast = (argv[0] === 'log' || argv[0] === 'identify') && process.env.KDBG_N
       return code;
     }
     // The bundle declined (or is missing): main() runs as any other command, TurboFan back on.
-    if (turbofanOff) setFlagsFromString('--opt');
+    if (turbofanOff) require('node:v8').setFlagsFromString('--opt');
     const { main } = await import('../dist/cli/main.js');
     return main(argv);
   })
@@ -63,46 +60,65 @@ function loadFast(command) {
     const src = readFileSync(file, 'latin1');
     const id = /^\/\/ kdbg-fast ([0-9a-f]{64})\n/.exec(src)?.[1];
     if (!id) return null;
-    const name = `kdbg-fast-${id.slice(0, 16)}-${command}-${process.version}-${process.arch}.v8cache`;
-    const dirs = [join(__dirname, '..', 'dist', 'fast'), join(process.env.KDBG_CACHE_DIR || join(process.env.XDG_CACHE_HOME?.startsWith('/') ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache'), 'kdbg'), 'code-cache')];
+    const kind = dumpKind(argv.slice(1));
+    const name = `kdbg-fast-${id.slice(0, 16)}-${command}-${kind}-${process.version}-${process.arch}.v8cache`;
+    // The second place (the kdbg cache directory) only when dist/fast/ has no cache or is not
+    // writable: node:os is not loaded otherwise.
+    const dirs = [join(__dirname, '..', 'dist', 'fast')];
+    const cacheDir = () => join(process.env.KDBG_CACHE_DIR || join(process.env.XDG_CACHE_HOME?.startsWith('/') ? process.env.XDG_CACHE_HOME : join(require('node:os').homedir(), '.cache'), 'kdbg'), 'code-cache');
     let cachedData;
-    for (const d of dirs) {
+    for (let i = 0; i < 2; i++) {
+      if (i === dirs.length) dirs.push(cacheDir());
       try {
-        cachedData = readFileSync(join(d, name));
+        cachedData = readFileSync(join(dirs[i], name));
         break;
       } catch {
         // not there: the next place, else compile without
       }
     }
-    // No TurboFan for these short commands. Its background compile of the hot loop of a page
-    // decoder or a record walk (an LZO kdump's 21 pages: 31 M instructions on a second thread) is
-    // finished when there is little left for it to speed up, and on a loaded 2-core machine it
-    // takes the core the command runs on. Without it `kdbg log` on the LZO kdump costs 584 M
-    // instructions instead of 607 M, and on QEMU's flattened kdump 680 M instead of 768 M
-    // (callgrind, all threads; `node -e 0` is about 515 M). Set before the compile: V8 keys its
-    // code cache to the flags, so the cache is always made and read under this one setting.
-    // Ignition and Sparkplug stay.
-    setFlagsFromString('--no-opt');
-    turbofanOff = true;
-    // The wrapper's parameters are what a CommonJS module gets, plus the bundle's stand-ins for
-    // import() and import.meta.url (scripts/build-fast.mjs says why).
-    const script = new Script(`(function (exports, require, module, __filename, __dirname, __kdbgImport, __kdbgMetaUrl) {${src}\n})`, { filename: file, cachedData });
+    // TurboFan off (`--no-opt`) only for the kinds whose pages are decoded by a loop in JavaScript
+    // long enough for V8 to optimize it on a second thread when there is little left to speed up:
+    // a kdump with LZO, snappy or zstd pages (status 0x2, 0x4, 0x20; the LZO decoder: about 4.5 ms
+    // of CPU more with TurboFan, fzstd about 15 ms) and a flattened file (its record index: about
+    // 17 ms more). For the others, V8's flags stay as node
+    // set them: setting a flag loads node:v8, which loads node:stream and some twenty internal
+    // modules (about 1.5 ms), and a flag changed at run time makes V8 reject the code cache of
+    // every node builtin loaded afterwards (node:zlib then compiles from source: `require('zlib')`
+    // costs 29 M instructions more under --no-opt than without it, 11 M). Set before the compile,
+    // so that the kind's code cache is made and read under the same flags (V8 keys it to them).
+    // docs/analyze.md, "Measured", has the figures.
+    const status = /^kdump-(\d+)/.exec(kind);
+    if (kind === 'flat' || (status && Number(status[1]) & 0x26)) {
+      require('node:v8').setFlagsFromString('--no-opt');
+      turbofanOff = true;
+    }
+    //
+    // The file is the bundle already wrapped as a function of what a CommonJS module gets, plus the
+    // bundle's stand-ins for import() and import.meta (scripts/build-fast.mjs says why): compiled as
+    // read, no 232 KiB concatenation for V8 to flatten.
+    const script = new Script(src, { filename: file, cachedData });
     const module = { exports: {} };
-    script.runInThisContext()(module.exports, createRequire(file), module, file, dirs[0], (s) => import(s), pathToFileURL(file).href);
+    const meta = {
+      get url() {
+        return require('node:url').pathToFileURL(file).href;
+      },
+    };
+    script.runInThisContext()(module.exports, createRequire(file), module, file, dirs[0], (s) => import(s), meta);
     if (typeof module.exports.runFast !== 'function') return null;
     return {
       run: (args) => module.exports.runFast(args),
       saveCache: () => {
         if (cachedData && !script.cachedDataRejected) return;
         const data = script.createCachedData();
+        if (dirs.length === 1) dirs.push(cacheDir());
         for (const d of dirs) {
           try {
             mkdirSync(d, { recursive: true });
             const tmp = join(d, `.${name}.${process.pid}`);
             writeFileSync(tmp, data);
             renameSync(tmp, join(d, name));
-            // Caches of older bundles or other nodes for this command are not read again.
-            for (const n of readdirSync(d)) if (n.startsWith('kdbg-fast-') && n.includes(`-${command}-`) && n !== name) rmSync(join(d, n), { force: true });
+            // Caches of older bundles for this command are not read again.
+            for (const n of readdirSync(d)) if (n.startsWith('kdbg-fast-') && n.includes(`-${command}-`) && !n.startsWith(`kdbg-fast-${id.slice(0, 16)}-`)) rmSync(join(d, n), { force: true });
             return;
           } catch {
             // not writable: the next place, else no cache
@@ -113,5 +129,48 @@ function loadFast(command) {
   } catch (e) {
     if (process.env.KDBG_DEBUG) process.stderr.write(`kdbg: fast path not loaded (${e?.message ?? e}); running from dist/\n`);
     return null;
+  }
+}
+
+/**
+ * The kind of dump the command reads, from the first bytes of its last argument, for the name of
+ * the code cache: each kind has its own. The cache holds the functions the run that wrote it
+ * compiled, and the others are compiled at every run: with one cache per command, made by whichever
+ * dump ran first after a build, a zlib kdump read after an ELF-made cache compiled about 20 KB of
+ * functions each time (the cache written after such a run is 195 KB, not 176 KB), a split part
+ * 28 KB. Kinds: `elf`; `kdump-<status>` (disk_dump_header.status: the page compression) with
+ * `-split` for a part of a split set (kdump_sub_header.split); `flat`; `other` (no file, a flag
+ * last, anything else: the command still runs, with that cache).
+ */
+function dumpKind(args) {
+  const file = args[args.length - 1];
+  if (!file || file.startsWith('-')) return 'other';
+  let fd;
+  try {
+    // A regular file only: opening a FIFO would wait for its writer.
+    if (!statSync(file, { throwIfNoEntry: false })?.isFile()) return 'other';
+    fd = openSync(file, 'r');
+    // A DataView, not Buffer's read and toString methods: node compiles each of those on its first
+    // call, and the command never calls them otherwise.
+    const b = new Uint8Array(432);
+    const dv = new DataView(b.buffer);
+    const n = readSync(fd, b, 0, 432, 0);
+    const is = (text) => {
+      for (let i = 0; i < text.length; i++) if (i >= n || b[i] !== text.charCodeAt(i)) return false;
+      return true;
+    };
+    if (is('\x7fELF')) return 'elf';
+    if (is('makedumpfile')) return 'flat';
+    if (n < 432 || !(is('KDUMP   ') || is('DISKDUMP'))) return 'other';
+    // x86_64's disk_dump_header: status at 424, block_size at 428; kdump_sub_header.split at 12.
+    const status = dv.getUint32(424, true) & 0x27;
+    const blockSize = dv.getInt32(428, true);
+    let split = false;
+    if (blockSize > 0 && blockSize <= 1 << 20 && readSync(fd, b, 0, 16, blockSize) === 16) split = dv.getInt32(12, true) === 1;
+    return `kdump-${status}${split ? '-split' : ''}`;
+  } catch {
+    return 'other';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

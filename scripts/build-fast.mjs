@@ -11,8 +11,12 @@
 //   experimental flag. Every such import() becomes __kdbgImport(), which bin/kdbg.js passes in as
 //   its own (s) => import(s). The build fails if any other import( is left.
 // - import.meta.url (cache/index.js finds the checkout from it, lzma-alone.js its require): it
-//   becomes __kdbgMetaUrl, the bundle's own file URL. dist/fast/ is as deep as dist/cache/, so
-//   "two directories up" is the package root from both.
+//   becomes __kdbgMeta.url, the bundle's own file URL (a getter in bin/kdbg.js: node:url is loaded
+//   only when it is read). dist/fast/ is as deep as dist/cache/, so "two directories up" is the
+//   package root from both.
+// The file is written wrapped in the function bin/kdbg.js calls, `(function (exports, require,
+// module, __filename, __dirname, __kdbgImport, __kdbgMeta) {...})`, so that it is compiled as read:
+// a wrapper added at run time is a 232 KiB string V8 flattens, a copy on the young heap.
 // The first line carries the sha256 of the rest: bin/kdbg.js names its code cache after it (V8
 // checks a cache against the source's length, not its content).
 import { createHash } from 'node:crypto';
@@ -82,7 +86,7 @@ const r = await build({
   // Reached only for whole-file-compressed dumps (identify reads their head): loaded from
   // node_modules as usual when they are.
   external: ['node-liblzma', 'unbzip2-stream'],
-  define: { 'import.meta.url': '__kdbgMetaUrl' },
+  define: { 'import.meta.url': '__kdbgMeta.url' },
   plugins: [syncFsPromises, dynamicExternals],
   logLevel: 'warning',
   legalComments: 'inline',
@@ -125,7 +129,7 @@ for (let i = 0; i < lines.length; i++) {
   }
   lines[i] = lines[i].replace(/[^\x00-\x7f]/g, '?');
 }
-text = lines.join('\n');
+text = `(function (exports, require, module, __filename, __dirname, __kdbgImport, __kdbgMeta) {${lines.join('\n')}\n})`;
 const hash = createHash('sha256').update(text).digest('hex');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(`${out}.tmp`, `// kdbg-fast ${hash}\n${text}`);

@@ -14,12 +14,14 @@ import { writeErr } from './output.js';
 /** How long the unwinding may take before the process exits without it. */
 const FORCE_AFTER_MS = 10_000;
 
-const controller = new AbortController();
+// Made on first use: an AbortController loads node's abort_controller and event_target modules,
+// which `kdbg log` and `kdbg identify` never need.
+let controller: AbortController | null = null;
 let received: InterruptedError | null = null;
 
 /** The signal every command passes to the pipeline. Aborted by the first SIGINT or SIGTERM. */
 export function interruptSignal(): AbortSignal {
-  return controller.signal;
+  return (controller ??= new AbortController()).signal;
 }
 
 /** The interruption, once one arrived. */
@@ -39,7 +41,7 @@ export function installInterrupts(label = 'kdbg'): () => void {
     }
     received = new InterruptedError(name);
     writeErr(`${label}: interrupted by ${name}, stopping`);
-    controller.abort(received);
+    (controller ??= new AbortController()).abort(received);
     setTimeout(() => {
       writeErr(`${label}: cleanup took over ${FORCE_AFTER_MS / 1000} s, exiting without it`);
       process.exit(received!.exitCode);

@@ -40,6 +40,23 @@ export function writeText(text: string): void {
   process.stdout.write(text);
 }
 
+/** Bytes to stdout, as they are: writeText for text already encoded (`kdbg log`'s records). */
+export function writeBytes(bytes: Uint8Array): void {
+  if (direct) {
+    let at = 0;
+    try {
+      while (at < bytes.length) at += writeSync(1, bytes, at, bytes.length - at);
+      return;
+    } catch {
+      direct = false;
+      exitOnEpipe();
+      process.stdout.write(bytes.subarray(at));
+      return;
+    }
+  }
+  process.stdout.write(bytes);
+}
+
 /**
  * `kdbg unpack --list | head`: the reader closing the pipe is its choice, not a kdbg error (no stack
  * trace from an unhandled EPIPE): exit 0.

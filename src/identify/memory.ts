@@ -44,12 +44,15 @@ function parseBig(s: string, hexDefault: boolean): bigint | null {
 
 /** Physical reads through ELF PT_LOAD segments (p_paddr), or by virtual address when asked. */
 export function elfPhysReader(ra: RandomAccess, phdrs: readonly ElfProgramHeader[]): PhysReader {
-  const loads = phdrs.filter((p) => p.p_type === 1 && p.p_filesz > 0);
+  // Each segment's ends computed once, and an indexed loop: a read (one per page of the log ring)
+  // used to make two BigInts and an iterator result per segment it looked at.
+  const loads = phdrs.filter((p) => p.p_type === 1 && p.p_filesz > 0).map((p) => ({ p, start: p.p_paddr, end: p.p_paddr + BigInt(p.p_filesz) }));
   return async (paddr, length) => {
-    for (const p of loads) {
-      const end = p.p_paddr + BigInt(p.p_filesz);
-      if (paddr >= p.p_paddr && paddr + BigInt(length) <= end) {
-        const b = await ra.readAt(p.p_offset + Number(paddr - p.p_paddr), length);
+    const last = paddr + BigInt(length);
+    for (let i = 0; i < loads.length; i++) {
+      const l = loads[i]!;
+      if (paddr >= l.start && last <= l.end) {
+        const b = await ra.readAt(l.p.p_offset + Number(paddr - l.start), length);
         return b.length === length ? b : null;
       }
     }
@@ -59,11 +62,13 @@ export function elfPhysReader(ra: RandomAccess, phdrs: readonly ElfProgramHeader
 
 /** Virtual reads through PT_LOADs that map kernel virtual addresses (/proc/vmcore has them). */
 export function elfVirtReader(ra: RandomAccess, phdrs: readonly ElfProgramHeader[]): PhysReader {
-  const loads = phdrs.filter((p) => p.p_type === 1 && p.p_filesz > 0);
+  const loads = phdrs.filter((p) => p.p_type === 1 && p.p_filesz > 0).map((p) => ({ p, start: p.p_vaddr, end: p.p_vaddr + BigInt(p.p_filesz) }));
   return async (vaddr, length) => {
-    for (const p of loads) {
-      if (vaddr >= p.p_vaddr && vaddr + BigInt(length) <= p.p_vaddr + BigInt(p.p_filesz)) {
-        const b = await ra.readAt(p.p_offset + Number(vaddr - p.p_vaddr), length);
+    const last = vaddr + BigInt(length);
+    for (let i = 0; i < loads.length; i++) {
+      const l = loads[i]!;
+      if (vaddr >= l.start && last <= l.end) {
+        const b = await ra.readAt(l.p.p_offset + Number(vaddr - l.start), length);
         return b.length === length ? b : null;
       }
     }

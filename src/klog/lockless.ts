@@ -7,13 +7,18 @@
 // stopped wrapping a block that ends exactly at the ring's end); the older tools' rule
 // `index(begin) > index(next)` misreads such a block, and DATA_WRAPS reads older kernels the same.
 //
-// decodeLocklessRing() is pure (bytes in, records out); readLocklessRing() fetches the bytes.
+// decodeLocklessRing() (lockless-walk.ts) is pure (bytes in, records out); readLocklessRing() fetches
+// the bytes.
 
 import type { KernelMemory } from './memory.js';
 import { length, need, offset, size, symbol } from './keys.js';
 import type { Vmcoreinfo } from './keys.js';
-import { callerName } from './record.js';
-import type { LogProblem, LogReadResult, LogRecord } from './record.js';
+import { decodeLocklessRing, textRanges } from './lockless-walk.js';
+import type { Holes, LocklessBytes, LocklessHeader, LocklessLayout } from './lockless-walk.js';
+import type { LogProblem, LogReadResult } from './record.js';
+
+export { decodeLocklessRing, textRanges };
+export type { Holes, LocklessBytes, LocklessHeader, LocklessLayout };
 
 /**
  * Bounds on sizes read from the dump: the kernel makes count_bits = size_bits - PRB_AVGBITS (5), and
@@ -22,38 +27,6 @@ import type { LogProblem, LogReadResult, LogRecord } from './record.js';
  */
 const MAX_SIZE_BITS = 31;
 const MAX_RING_BYTES = 1 << 30;
-
-/** Where each field is, from VMCOREINFO (names are the kernel's struct.field). */
-export interface LocklessLayout {
-  wordSize: 4 | 8;
-  littleEndian: boolean;
-  'SIZE(printk_ringbuffer)': number;
-  'printk_ringbuffer.desc_ring': number;
-  'printk_ringbuffer.text_data_ring': number;
-  'prb_desc_ring.count_bits': number;
-  'prb_desc_ring.descs': number;
-  'prb_desc_ring.infos': number;
-  'prb_desc_ring.head_id': number;
-  'prb_desc_ring.tail_id': number;
-  'SIZE(prb_desc)': number;
-  'prb_desc.state_var': number;
-  'prb_desc.text_blk_lpos': number;
-  'prb_data_blk_lpos.begin': number;
-  'prb_data_blk_lpos.next': number;
-  'SIZE(printk_info)': number;
-  'printk_info.seq': number;
-  'printk_info.ts_nsec': number;
-  'printk_info.text_len': number;
-  'printk_info.caller_id': number | null;
-  'printk_info.dev_info': number | null;
-  'dev_printk_info.subsystem': number | null;
-  'dev_printk_info.device': number | null;
-  'LENGTH(printk_info_subsystem)': number | null;
-  'LENGTH(printk_info_device)': number | null;
-  'prb_data_ring.size_bits': number;
-  'prb_data_ring.data': number;
-  'atomic_long_t.counter': number;
-}
 
 export function locklessLayout(vi: Vmcoreinfo, littleEndian: boolean): LocklessLayout {
   const o = (f: string): number => need(offset(vi, f), `OFFSET(${f})`);
@@ -91,16 +64,6 @@ export function locklessLayout(vi: Vmcoreinfo, littleEndian: boolean): LocklessL
   };
 }
 
-/** The ring's header fields, read from `struct printk_ringbuffer`. */
-export interface LocklessHeader {
-  count_bits: number;
-  descs: bigint;
-  infos: bigint;
-  head_id: bigint;
-  tail_id: bigint;
-  size_bits: number;
-  data: bigint;
-}
 
 export function parseLocklessHeader(prb: Uint8Array, L: LocklessLayout): LocklessHeader {
   const dv = new DataView(prb.buffer, prb.byteOffset, prb.byteLength);
@@ -122,121 +85,6 @@ function word(dv: DataView, at: number, L: LocklessLayout): bigint {
   return L.wordSize === 8 ? dv.getBigUint64(at, L.littleEndian) : BigInt(dv.getUint32(at, L.littleEndian));
 }
 
-/** Byte ranges [start, end) of an array that the dump did not hold (zero-filled). */
-export type Holes = readonly (readonly [number, number])[];
-
-export interface LocklessBytes {
-  header: LocklessHeader;
-  descs: Uint8Array;
-  infos: Uint8Array;
-  data: Uint8Array;
-  descHoles: Holes;
-  infoHoles: Holes;
-  dataHoles: Holes;
-}
-
-const overlaps = (holes: Holes, a: number, b: number): boolean => holes.some(([s, e]) => s < b && a < e);
-
-const DESC_COMMITTED = 1n;
-const DESC_FINALIZED = 2n;
-
-/** Walk the ring from tail_id to head_id (pure). */
-export function decodeLocklessRing(r: LocklessBytes, L: LocklessLayout): { records: LogRecord[]; problems: LogProblem[]; levelInferred: boolean } {
-  const bits = BigInt(L.wordSize * 8);
-  const wordMask = (1n << bits) - 1n;
-  const idMask = wordMask >> 2n;
-  const count = 1n << BigInt(r.header.count_bits);
-  const dsize = 1n << BigInt(r.header.size_bits);
-  const dmask = dsize - 1n;
-  const sizeBits = BigInt(r.header.size_bits);
-  const descDv = new DataView(r.descs.buffer, r.descs.byteOffset, r.descs.byteLength);
-  const infoDv = new DataView(r.infos.buffer, r.infos.byteOffset, r.infos.byteLength);
-  const dataDv = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
-  const le = L.littleEndian;
-  const ws = L.wordSize;
-  const c = L['atomic_long_t.counter'];
-  // facility (u8) and the flags:5/level:3 byte follow text_len in struct printk_info; they are not
-  // exported, but when caller_id sits exactly 4 bytes after text_len, those two bytes are all that
-  // can be between them (printk_ringbuffer.h: u16 text_len; u8 facility; u8 flags:5; u8 level:3;
-  // u32 caller_id).
-  const tl = L['printk_info.text_len'];
-  const levelInferred = L['printk_info.caller_id'] === tl + 4;
-  const records: LogRecord[] = [];
-  let unreadable = 0;
-  let torn = 0;
-  const dump = (id: bigint): void => {
-    const slot = Number(id % count);
-    const d = slot * L['SIZE(prb_desc)'];
-    const inf = slot * L['SIZE(printk_info)'];
-    if (overlaps(r.descHoles, d, d + L['SIZE(prb_desc)']) || overlaps(r.infoHoles, inf, inf + L['SIZE(printk_info)'])) {
-      unreadable++;
-      return;
-    }
-    const sv = word(descDv, d + L['prb_desc.state_var'] + c, L);
-    if ((sv & idMask) !== id) return;
-    const state = (sv >> (bits - 2n)) & 3n;
-    if (state !== DESC_COMMITTED && state !== DESC_FINALIZED) return;
-    const lp = d + L['prb_desc.text_blk_lpos'];
-    const begin = word(descDv, lp + L['prb_data_blk_lpos.begin'], L);
-    const next = word(descDv, lp + L['prb_data_blk_lpos.next'], L);
-    // Data-less blocks (FAILED_LPOS 0x1, NO_LPOS 0x3) and empty ones carry no text.
-    if ((begin & 1n) === 1n || (begin & dmask) === (next & dmask)) return;
-    let textLen = infoDv.getUint16(inf + tl, le);
-    const [start, end] = textBlock(begin, next, sizeBits, wordMask);
-    if (end - start < ws || end > r.data.length) {
-      torn++;
-      return;
-    }
-    if (overlaps(r.dataHoles, start, end)) {
-      unreadable++;
-      return;
-    }
-    // Each block starts with the ID of the descriptor that owns it (struct prb_data_block).
-    const blkId = ws === 8 ? dataDv.getBigUint64(start, le) : BigInt(dataDv.getUint32(start, le));
-    if ((blkId & idMask) !== id) {
-      torn++;
-      return;
-    }
-    textLen = Math.min(textLen, end - start - ws);
-    const callerOff = L['printk_info.caller_id'];
-    const flagsByte = levelInferred ? infoDv.getUint8(inf + tl + 3) : 0;
-    records.push({
-      sequence: Number(infoDv.getBigUint64(inf + L['printk_info.seq'], le)),
-      tsNsec: infoDv.getBigUint64(inf + L['printk_info.ts_nsec'], le),
-      level: levelInferred ? (le ? flagsByte >> 5 : flagsByte & 7) : null,
-      facility: levelInferred ? infoDv.getUint8(inf + tl + 2) : null,
-      caller: callerOff === null ? null : callerName(infoDv.getUint32(inf + callerOff, le)),
-      text: r.data.slice(start + ws, start + ws + textLen),
-      subsystem: devString(r.infos, inf, L, 'subsystem'),
-      device: devString(r.infos, inf, L, 'device'),
-    });
-  };
-  const head = r.header.head_id & idMask;
-  let id = r.header.tail_id & idMask;
-  // A consistent ring holds at most `count` descriptors between tail and head.
-  let steps = 0n;
-  for (; id !== head && steps <= count; id = (id + 1n) & idMask, steps++) dump(id);
-  const problems: LogProblem[] = [];
-  if (id !== head) problems.push({ code: 'torn', message: `tail_id ${r.header.tail_id} and head_id ${r.header.head_id} are more than ${count} descriptors apart: the ring's indexes are inconsistent` });
-  else dump(head);
-  if (unreadable > 0) problems.push({ code: 'unreadable', message: `${unreadable} record${unreadable === 1 ? '' : 's'} not in the dump (their pages were excluded or are missing)` });
-  if (torn > 0) problems.push({ code: 'torn', message: `${torn} record${torn === 1 ? '' : 's'} skipped: text block does not belong to its descriptor (overwritten or torn)` });
-  let gaps = 0;
-  for (let i = 1; i < records.length; i++) if (records[i]!.sequence !== records[i - 1]!.sequence + 1) gaps++;
-  if (gaps > 0 && unreadable === 0 && torn === 0) problems.push({ code: 'gap', message: `${gaps} jump${gaps === 1 ? '' : 's'} in sequence numbers: records between were still being written (reserved) or discarded` });
-  return { records, problems, levelInferred };
-}
-
-/**
- * Where a text block's bytes lie in the data ring: [start, end) offsets. A block that wraps is
- * stored whole at the ring's start (DATA_WRAPS(begin) != DATA_WRAPS(next - 1), see above).
- */
-function textBlock(begin: bigint, next: bigint, sizeBits: bigint, wordMask: bigint): [number, number] {
-  const dmask = (1n << sizeBits) - 1n;
-  if (begin >> sizeBits !== ((next - 1n) & wordMask) >> sizeBits) return [0, Number(next & dmask)];
-  const start = Number(begin & dmask);
-  return [start, start + Number((next - begin) & wordMask)];
-}
 
 /**
  * The descriptor slots the walk from tail_id to head_id visits, as [first, count] runs: a log of a
@@ -252,52 +100,6 @@ export function liveSlots(h: LocklessHeader, wordSize: 4 | 8): [number, number][
   const n = Number(steps) + 1;
   return first + n <= count ? [[first, n]] : [[first, count - first], [0, n - (count - first)]];
 }
-
-/**
- * The data-ring ranges the text blocks of `slots` occupy, merged where less than a page apart: the
- * part of the ring worth reading (a young log fills a fifth of a 128 KiB ring). Descriptors the
- * walk will reject anyway only make a range larger, never an out-of-ring read.
- */
-export function textRanges(descs: Uint8Array, slots: readonly [number, number][], h: LocklessHeader, L: LocklessLayout, pageSize: number): [number, number][] {
-  const dv = new DataView(descs.buffer, descs.byteOffset, descs.byteLength);
-  const bits = BigInt(L.wordSize * 8);
-  const wordMask = (1n << bits) - 1n;
-  const sizeBits = BigInt(h.size_bits);
-  const ringLen = 2 ** h.size_bits;
-  const ranges: [number, number][] = [];
-  for (const [first, n] of slots) {
-    for (let slot = first; slot < first + n; slot++) {
-      const lp = slot * L['SIZE(prb_desc)'] + L['prb_desc.text_blk_lpos'];
-      const begin = word(dv, lp + L['prb_data_blk_lpos.begin'], L);
-      const next = word(dv, lp + L['prb_data_blk_lpos.next'], L);
-      if ((begin & 1n) === 1n) continue;
-      const [start, end] = textBlock(begin, next, sizeBits, wordMask);
-      if (end > start) ranges.push([start, Math.min(end, ringLen)]);
-    }
-  }
-  ranges.sort((a, b) => a[0] - b[0]);
-  const merged: [number, number][] = [];
-  for (const [a, b] of ranges) {
-    const last = merged[merged.length - 1];
-    if (last && a <= last[1] + pageSize) last[1] = Math.max(last[1], b);
-    else merged.push([a, b]);
-  }
-  return merged;
-}
-
-function devString(infos: Uint8Array, inf: number, L: LocklessLayout, which: 'subsystem' | 'device'): string | null {
-  const di = L['printk_info.dev_info'];
-  const off = L[`dev_printk_info.${which}`];
-  const len = L[which === 'subsystem' ? 'LENGTH(printk_info_subsystem)' : 'LENGTH(printk_info_device)'];
-  if (di === null || off === null || len === null) return null;
-  const b = infos.subarray(inf + di + off, inf + di + off + len);
-  // Most records have no device: no decoder call for them.
-  if (b.length === 0 || b[0] === 0) return null;
-  const nul = b.indexOf(0);
-  return LATIN1.decode(nul === -1 ? b : b.subarray(0, nul));
-}
-
-const LATIN1 = new TextDecoder('latin1');
 
 /** Fetch the ring's bytes (header, descriptor and info arrays, data ring) through kernel memory. */
 export async function readLocklessBytes(vi: Vmcoreinfo, mem: KernelMemory): Promise<{ layout: LocklessLayout; bytes: LocklessBytes } | LogProblem> {

@@ -64,7 +64,8 @@ describe('kdbg log through the bundled fast path (built CLI, real dumps)', () =>
   it('writes its code cache once, and a cache V8 rejects only costs a recompile', async () => {
     const file = fixturePath('vmcores', 'oops', 'vmcore.kdump-zlib');
     const want = await runKdbg(['log', file], isolatedEnv());
-    const caches = (): string[] => readdirSync(fastDir).filter((n) => n.startsWith('kdbg-fast-') && n.includes('-log-') && n.endsWith('.v8cache'));
+    // One cache per kind of dump (bin/kdbg.js dumpKind): this zlib kdump's is `kdump-1`.
+    const caches = (): string[] => readdirSync(fastDir).filter((n) => n.startsWith('kdbg-fast-') && n.includes('-log-kdump-1-v') && n.endsWith('.v8cache'));
     expect(caches()).toHaveLength(1);
     const cache = join(fastDir, caches()[0]!);
     const good = readFileSync(cache);
@@ -74,6 +75,22 @@ describe('kdbg log through the bundled fast path (built CLI, real dumps)', () =>
     // Rejected, so written again: V8 accepts it on the next run (it is not the garbage any more).
     expect(readFileSync(cache).equals(Buffer.alloc(good.length, 0x5a))).toBe(false);
     expect(caches()).toHaveLength(1);
+  }, 120_000);
+
+  it('keeps one code cache per kind of dump, each holding the functions of its own kind', async () => {
+    const kinds = { elf: ['sysrq', 'vmcore.elf'], 'kdump-1': ['sysrq', 'vmcore.kdump-zlib'], 'kdump-2': ['sysrq', 'vmcore.kdump-lzo'], 'kdump-1-split': ['sysrq', 'vmcore.split-1'], flat: ['sysrq', 'vmcore.qemu-kdump-zlib.flat'] };
+    const names = new Set<string>();
+    for (const [kind, file] of Object.entries(kinds)) {
+      const r = await runKdbg(['log', fixturePath('vmcores', ...file)], isolatedEnv());
+      expect(r.code, kind).toBe(0);
+      const n = readdirSync(fastDir).filter((x) => x.includes(`-log-${kind}-v`) && x.endsWith('.v8cache'));
+      expect(n, kind).toHaveLength(1);
+      names.add(n[0]!);
+    }
+    expect(names.size).toBe(Object.keys(kinds).length);
+    // The LZO kdump's cache holds the LZO decoder, which the ELF dump's never compiled.
+    const size = (kind: string): number => readFileSync(join(fastDir, [...names].find((x) => x.includes(`-log-${kind}-v`))!)).length;
+    expect(size('kdump-2')).toBeGreaterThan(size('elf'));
   }, 120_000);
 
   it('without the bundle (built by tsc alone) the command runs from dist/, the same bytes', async () => {

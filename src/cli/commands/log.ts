@@ -33,9 +33,9 @@ export const logCommand: CommandModule<object, LogArgs> = {
 /** The command itself (shared by yargs and the fast path). */
 export async function runLog(argv: LogArgs): Promise<void> {
     const { UsageError, InputFormatError } = await import('../../core/errors.js');
-    const { writeErr, writeJson, writeText, setExitCode } = await import('../output.js');
+    const { writeBytes, writeErr, writeJson, writeText, setExitCode } = await import('../output.js');
     const { readDumpLog } = await import('../../klog/index.js');
-    const { formatRecord, recordJson, recordsText } = await import('../../klog/format.js');
+    const { formatRecordsBytes, recordJson, recordsText } = await import('../../klog/format.js');
     if (argv.tail !== undefined && (!Number.isInteger(argv.tail) || argv.tail < 0)) throw new UsageError(`--tail takes a count of records, not ${argv.tail}`);
     if (argv.level !== undefined && (!Number.isInteger(argv.level) || argv.level < 0 || argv.level > 7)) throw new UsageError(`--level takes 0 (emerg) to 7 (debug), not ${argv.level}`);
     const dump = argv.dump === '' ? '-' : argv.dump;
@@ -57,16 +57,8 @@ export async function runLog(argv: LogArgs): Promise<void> {
     } else if (argv.json) {
       writeJson({ dump, files: log.files, release: log.release, layout: log.layout, levelSource: log.levelSource, records: records.map(recordJson), problems: log.problems });
     } else {
-      // One write per 64 KiB: a few hundred records per syscall.
-      let chunk = '';
-      for (const r of records) {
-        chunk += formatRecord(r, { caller: argv.caller });
-        if (chunk.length > 1 << 16) {
-          writeText(chunk);
-          chunk = '';
-        }
-      }
-      if (chunk) writeText(chunk);
+      // formatRecord's text as bytes, one write per 64 KiB: a few hundred records per syscall.
+      formatRecordsBytes(records, { caller: argv.caller }, writeBytes);
     }
     if (log.records.length === 0) {
       throw new InputFormatError(`${dump}: no kernel log read: ${log.problems.map((p) => p.message).join('; ') || 'the ring is empty'}`, { file: dump, format: 'printk ring' });
