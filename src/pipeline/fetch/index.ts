@@ -9,7 +9,7 @@
 // is read or any request is made; heavy stages are imported lazily so a warm fetch starts fast.
 
 import { cachedResult, type FetchResult } from '../../core/fetch-result.js';
-import { processEnv } from '../../core/env.js';
+import { memoryWatchFromEnv, processEnv } from '../../core/env.js';
 import type { ResolvedEntry } from '../../cache/index.js';
 import { cacheDirOf } from '../cache-dir.js';
 import { ignoreEvents, stage } from '../events.js';
@@ -31,8 +31,15 @@ export { fetchResultJson, type FetchResult, type FetchedPackage } from '../../co
 export async function fetchRelease(input: string, opts: FetchOptions = {}): Promise<FetchResult> {
   const timer = new TimingCollector();
   const fsync0 = fsyncClock.ms;
-  const r = await fetchUntimed(input, { ...opts, onProgress: timer.wrap(opts.onProgress ?? ignoreEvents) });
-  return { ...r, timings: timer.finish(fsyncClock.ms - fsync0) };
+  // Less V8 memory held while the indexes are read and the packages downloaded (core/gc-pressure.ts).
+  const { watchMemory } = await import('../../core/gc-pressure.js');
+  const memory = watchMemory(memoryWatchFromEnv(opts.env ?? processEnv()));
+  try {
+    const r = await fetchUntimed(input, { ...opts, onProgress: timer.wrap(opts.onProgress ?? ignoreEvents) });
+    return { ...r, timings: timer.finish(fsyncClock.ms - fsync0) };
+  } finally {
+    memory.stop();
+  }
 }
 
 async function fetchUntimed(input: string, opts: FetchOptions): Promise<FetchResult> {
