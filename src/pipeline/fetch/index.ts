@@ -31,15 +31,8 @@ export { fetchResultJson, type FetchResult, type FetchedPackage } from '../../co
 export async function fetchRelease(input: string, opts: FetchOptions = {}): Promise<FetchResult> {
   const timer = new TimingCollector();
   const fsync0 = fsyncClock.ms;
-  // Less V8 memory held while the indexes are read and the packages downloaded (core/gc-pressure.ts).
-  const { watchMemory } = await import('../../core/gc-pressure.js');
-  const memory = watchMemory(memoryWatchFromEnv(opts.env ?? processEnv()));
-  try {
-    const r = await fetchUntimed(input, { ...opts, onProgress: timer.wrap(opts.onProgress ?? ignoreEvents) });
-    return { ...r, timings: timer.finish(fsyncClock.ms - fsync0) };
-  } finally {
-    memory.stop();
-  }
+  const r = await fetchUntimed(input, { ...opts, onProgress: timer.wrap(opts.onProgress ?? ignoreEvents) });
+  return { ...r, timings: timer.finish(fsyncClock.ms - fsync0) };
 }
 
 async function fetchUntimed(input: string, opts: FetchOptions): Promise<FetchResult> {
@@ -96,6 +89,19 @@ async function debuginfodRoute(ctx: FetchContext, urls: readonly string[]): Prom
 
 /** plan → resolve → download ⇉ extract → verify → publish, under the release lock. */
 async function fetchLocked(ctx: FetchContext, previous: ResolvedEntry | null): Promise<FetchResult> {
+  const { emit, cache, rel } = ctx;
+  // Less V8 memory held while the indexes are read and the packages downloaded (core/gc-pressure.ts);
+  // started here, not before the cache look: an answer from the cache does not pay for it.
+  const { watchMemory } = await import('../../core/gc-pressure.js');
+  const memory = watchMemory(memoryWatchFromEnv(ctx.env));
+  try {
+    return await fetchWork(ctx, previous);
+  } finally {
+    memory.stop();
+  }
+}
+
+async function fetchWork(ctx: FetchContext, previous: ResolvedEntry | null): Promise<FetchResult> {
   const { emit, cache, rel } = ctx;
   const plan = await stage(emit, rel.uname, 'plan', () => planFetch(ctx, previous));
   const resolved = await stage(emit, rel.uname, 'resolve', () => resolvePlan(ctx, plan));
