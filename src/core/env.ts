@@ -33,3 +33,16 @@ export function archiveUrlsFromEnv(env: Env): { debianSnapshot?: string; launchp
 export function hostRoot(env: Env): string {
   return env['KDBG_ROOT'] || '/';
 }
+
+/**
+ * The memory watch of a fetch (core/gc-pressure.ts), as the environment sets it: KDBG_GC_STEP_MB
+ * (MiB of ArrayBuffer growth that asks for a major GC; 0: never) and KDBG_YOUNG_CAP=0 (let V8's
+ * young generation grow as by default). Unset or unreadable values keep the defaults.
+ */
+export function memoryWatchFromEnv(env: Env): { stepBytes?: number; capYoung?: boolean } {
+  const out: { stepBytes?: number; capYoung?: boolean } = {};
+  const step = env['KDBG_GC_STEP_MB'];
+  if (step !== undefined && step !== '' && Number.isFinite(Number(step)) && Number(step) >= 0) out.stepBytes = Math.round(Number(step) * 1048576);
+  if (env['KDBG_YOUNG_CAP'] === '0') out.capYoung = false;
+  return out;
+}

@@ -9,7 +9,7 @@
 // is read or any request is made; heavy stages are imported lazily so a warm fetch starts fast.
 
 import { cachedResult, type FetchResult } from '../../core/fetch-result.js';
-import { processEnv } from '../../core/env.js';
+import { memoryWatchFromEnv, processEnv } from '../../core/env.js';
 import type { ResolvedEntry } from '../../cache/index.js';
 import { cacheDirOf } from '../cache-dir.js';
 import { ignoreEvents, stage } from '../events.js';
@@ -89,6 +89,19 @@ async function debuginfodRoute(ctx: FetchContext, urls: readonly string[]): Prom
 
 /** plan → resolve → download ⇉ extract → verify → publish, under the release lock. */
 async function fetchLocked(ctx: FetchContext, previous: ResolvedEntry | null): Promise<FetchResult> {
+  const { emit, cache, rel } = ctx;
+  // Less V8 memory held while the indexes are read and the packages downloaded (core/gc-pressure.ts);
+  // started here, not before the cache look: an answer from the cache does not pay for it.
+  const { watchMemory } = await import('../../core/gc-pressure.js');
+  const memory = watchMemory(memoryWatchFromEnv(ctx.env));
+  try {
+    return await fetchWork(ctx, previous);
+  } finally {
+    memory.stop();
+  }
+}
+
+async function fetchWork(ctx: FetchContext, previous: ResolvedEntry | null): Promise<FetchResult> {
   const { emit, cache, rel } = ctx;
   const plan = await stage(emit, rel.uname, 'plan', () => planFetch(ctx, previous));
   const resolved = await stage(emit, rel.uname, 'resolve', () => resolvePlan(ctx, plan));
