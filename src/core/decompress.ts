@@ -14,6 +14,7 @@
 import { PassThrough, Readable, type Duplex } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { BufferReturn } from './buffer-return.js';
+import { busyClock, type BusySpans } from './busy.js';
 
 export type Compression = 'xz' | 'zstd' | 'gzip' | 'bzip2' | 'lzma';
 
@@ -65,10 +66,42 @@ export interface DecodeOptions {
   readAhead?: number;
   /** xz: the consumer hands yielded chunks back through this, and the decoder writes into their buffers again. */
   returns?: BufferReturn;
+  /**
+   * Gets the spans during which the decoder worked on an input chunk (xz, gzip, zstd; the timings'
+   * decode busy, core/busy.ts); flushed when the stream ends.
+   */
+  busy?: BusySpans;
+}
+
+/**
+ * Time each input chunk a Transform decoder works on, from the start of its _transform to its
+ * callback (node-liblzma and node:zlib decode the chunk on the thread pool in between): the
+ * documented hook of a Transform, wrapped on this one instance.
+ */
+function clockTransform(dec: object, busy: BusySpans | undefined): void {
+  if (busy === undefined || busy.off) return;
+  const t = dec as { _transform?: (chunk: unknown, enc: BufferEncoding, cb: (...a: unknown[]) => void) => void };
+  const inner = t._transform;
+  if (typeof inner !== 'function') return;
+  t._transform = function (this: unknown, chunk, enc, cb) {
+    const t0 = busyClock();
+    inner.call(this, chunk, enc, (...a: unknown[]) => {
+      busy.span(t0, busyClock());
+      cb(...a);
+    });
+  };
 }
 
 /** Decode `input` as `kind`. The caller has checked the magic (detectCompression). */
 export async function* decodeStream(kind: Compression, input: AsyncIterable<Uint8Array>, opts: DecodeOptions): AsyncGenerator<Uint8Array> {
+  try {
+    yield* decodeAs(kind, input, opts);
+  } finally {
+    opts.busy?.flush();
+  }
+}
+
+async function* decodeAs(kind: Compression, input: AsyncIterable<Uint8Array>, opts: DecodeOptions): AsyncGenerator<Uint8Array> {
   switch (kind) {
     case 'zstd':
       yield* zstdStream(input, opts);
@@ -77,6 +110,7 @@ export async function* decodeStream(kind: Compression, input: AsyncIterable<Uint
       const { createUnxz } = await import('node-liblzma');
       const size = opts.chunkSize ?? 1 << 20;
       const unxz = createUnxz({ chunkSize: size }, { readableHighWaterMark: size });
+      clockTransform(unxz, opts.busy);
       const returns = opts.returns;
       if (returns === undefined) {
         yield* viaNodeStream(unxz as unknown as Duplex, input, opts, false);
@@ -90,9 +124,12 @@ export async function* decodeStream(kind: Compression, input: AsyncIterable<Uint
       }
       return;
     }
-    case 'gzip':
-      yield* viaNodeStream(createGunzip({ chunkSize: opts.chunkSize ?? 256 * 1024 }), input, opts, false);
+    case 'gzip': {
+      const gunzip = createGunzip({ chunkSize: opts.chunkSize ?? 256 * 1024 });
+      clockTransform(gunzip, opts.busy);
+      yield* viaNodeStream(gunzip, input, opts, false);
       return;
+    }
     case 'lzma': {
       const { decodeLzmaAlone } = await import('./lzma-alone.js');
       yield* decodeLzmaAlone(input, opts);
@@ -271,11 +308,14 @@ async function* zstdStream(input: AsyncIterable<Uint8Array>, opts: DecodeOptions
   try {
     for (;;) {
       const r = await it.next();
+      const t0 = opts.busy ? busyClock() : 0;
       try {
         if (r.done) d.push(new Uint8Array(0), true);
         else d.push(r.value);
       } catch (e) {
         throw opts.mapError(e, false);
+      } finally {
+        opts.busy?.span(t0, busyClock());
       }
       while (queue.length > 0) yield queue.shift()!;
       if (r.done) break;

@@ -24,7 +24,7 @@ export function decompressDebPayload(kind: DebCompressor, chunks: AsyncIterable<
   // decodeAhead 0: no decoded block held at all; one decoder streams it (types.ts).
   if (kind === 'xz' && decodeAhead === 0) return decompressStream('xz', chunks, `${label} data.tar.xz`, { offThread: (compressedSize ?? Infinity) >= OFF_THREAD_BYTES, ...(busy ? { busy } : {}) });
   if (kind === 'xz') return xzBlocksParallel(chunks, `${label} data.tar.xz`, defaultDecodeConcurrency(), decodeAhead);
-  return decompressStream(kind, chunks, `${label} data.tar`);
+  return decompressStream(kind, chunks, `${label} data.tar`, busy ? { busy } : {});
 }
 
 /**

@@ -70,7 +70,7 @@ export interface DecompressOptions {
   offThread?: boolean;
   /** xz: the consumer hands decoded chunks back for reuse (core/buffer-return.ts). */
   returns?: BufferReturn;
-  /** xz on its own thread: the decoder's busy spans (the timings; core/busy.ts). */
+  /** The decoder's busy spans (the timings; core/busy.ts): xz on its own thread or on this one, gzip, zstd. */
   busy?: BusySpans;
 }
 
@@ -133,7 +133,7 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
       // liblzma ends quietly when the input stops inside the stream, so look at the tail
       // ourselves: a complete .xz ends with the footer magic "YZ" (then only 4-byte zero padding).
       const tail = new TailKeeper(64);
-      const decode = (input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> => (opts.offThread ? xzOnWorker(input, label, opts.returns, opts.busy) : decodeStream('xz', input, opts.returns ? { mapError, returns: opts.returns } : { mapError }));
+      const decode = (input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> => (opts.offThread ? xzOnWorker(input, label, opts.returns, opts.busy) : decodeStream('xz', input, { mapError, ...(opts.returns ? { returns: opts.returns } : {}), ...(opts.busy ? { busy: opts.busy } : {}) }));
       if ((head[7]! & 0x0f) === XZ_CHECK_SHA256) {
         // SHA-256 block checks (RPM payloads): liblzma's own SHA-256 is slow and runs on the
         // decoder's thread; hash on ours with node:crypto instead (formats/xz-strip.ts).
@@ -146,7 +146,7 @@ export async function* decompressStream(kind: Compressor, chunks: AsyncIterable<
       return;
     }
     default:
-      yield* decodeStream(kind, rest, { mapError });
+      yield* decodeStream(kind, rest, { mapError, ...(opts.busy ? { busy: opts.busy } : {}) });
       return;
   }
 }

@@ -17,11 +17,12 @@
 // - inside download, `decodeBusyMs`: the wall-clock time during which at least one xz decoder was
 //   at work, from the `busy` spans extract/ emits (core/busy.ts): a partial fetch's lanes, each
 //   from having its compressed block to having written its output, and the blocks decoded to find
-//   the members; a whole download's decoder thread while it had input and room for its output.
+//   the members; a whole download's decoder thread while it had input and room for its output;
+//   a decoder on the main thread (core/decompress.ts: xz, gzip, zstd) per input chunk.
 //   `decodeIdleMs` is the rest of the download stage: no decoder at work (waiting for the
 //   network, the index and header reads before the first block). `writeMs`: the wall-clock time
 //   the writes of extracted members took. These stay null when no span came: decoders without a
-//   clock (zstd, gzip, a small xz payload decoded on the main thread) are not guessed at.
+//   clock (bzip2, legacy lzma) are not guessed at.
 
 import type { FetchTimings } from '../core/fetch-result.js';
 import type { ProgressEvent, ProgressListener } from '../core/types.js';

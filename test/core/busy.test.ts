@@ -1,8 +1,11 @@
 // core/busy.ts: the spans behind the timings' decode busy and write (issue 19, item 1). The end
 // to end checks are in test/cli/fetch-partial.test.ts (a partial fetch's lanes) and
 // test/cli/fetch-interrupt.test.ts (the decoder thread of a 300 MB payload).
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BusySpans, busyClock } from '../../src/core/busy.js';
+import { decodeStream, type Compression } from '../../src/core/decompress.js';
 import type { ProgressEvent } from '../../src/core/types.js';
 import { covered } from '../../src/pipeline/timings.js';
 
@@ -64,5 +67,29 @@ describe('BusySpans', () => {
     spans.span(0, 1);
     expect(await spans.time(Promise.resolve('x'))).toBe('x');
     spans.flush();
+  });
+});
+
+describe('decoders on the main thread are clocked per input chunk (core/decompress.ts)', () => {
+  // 8 MiB of half-compressible bytes, compressed by the real tools.
+  const plain = Buffer.concat(Array.from({ length: 64 }, (_, i) => Buffer.concat([randomBytes(64 << 10), Buffer.alloc(64 << 10, i)])));
+  const made: [Compression, string[]][] = [
+    ['xz', ['xz', '-c', '-3']],
+    ['gzip', ['gzip', '-c']],
+    ['zstd', ['zstd', '-c', '-q']],
+  ];
+  it.each(made)('%s: the output is the input, and the decode left busy spans', async (kind, cmd) => {
+    const packed = execFileSync(cmd[0]!, cmd.slice(1), { input: plain, maxBuffer: 64 << 20 });
+    const events: ProgressEvent[] = [];
+    const busy = new BusySpans((e) => events.push(e), 'decode');
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      for (let o = 0; o < packed.length; o += 64 << 10) yield packed.subarray(o, o + (64 << 10));
+    }
+    const out: Buffer[] = [];
+    for await (const c of decodeStream(kind, chunks(), { mapError: (e) => e as Error, busy })) out.push(Buffer.from(c));
+    expect(Buffer.concat(out).equals(plain)).toBe(true);
+    const r = ranges(events);
+    expect(r.length).toBeGreaterThanOrEqual(1); // flushed at the end of the stream
+    expect(covered(r)).toBeGreaterThan(0);
   });
 });
