@@ -136,7 +136,7 @@ describe('a real fetch under the memory watch', () => {
   });
   const fetchWith = async (extra: Record<string, string>): Promise<{ sha: string; fired: number; watches: number }> => {
     const before = memoryWatchTotals();
-    const r = await fetchRelease('3.10.0-327.el7', { mirrors: [server.url], cacheDir: tmpDir('kdbg-memwatch-'), configFile: config, env: isolatedEnv(extra) });
+    const r = await fetchRelease(vmPkg.uname, { mirrors: [server.url], cacheDir: tmpDir('kdbg-memwatch-'), configFile: config, env: isolatedEnv(extra) });
     const after = memoryWatchTotals();
     return { sha: createHash('sha256').update(readFileSync(r.vmlinux)).digest('hex'), fired: after.fired - before.fired, watches: after.watches - before.watches };
   };
