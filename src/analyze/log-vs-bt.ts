@@ -100,7 +100,11 @@ export function compareLogWithBt(trace: LogTrace, chain: readonly ChainEntry[]):
     chainIndex: null,
   });
   while (i < n && j < m) {
-    if (a[i] === b[j] && a[i] !== '') {
+    // An unreliable log frame ("? ksys_write+0x6b", a stale return address the unwinder passed)
+    // that a reliable frame of the same function follows must not take bt's frame from it: when
+    // passing it over loses no match, it is passed over.
+    const staleTwin = a[i] === b[j] && !trace.frames[i]!.reliable && len[i + 1]![j]! === len[i]![j]!;
+    if (a[i] === b[j] && a[i] !== '' && !staleTwin) {
       rows.push({ status: 'both', log: logName(trace.frames[i]!), bt: btName(chain[j]!), chainIndex: j });
       seenCommon = true;
       i++;

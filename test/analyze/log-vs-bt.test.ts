@@ -45,6 +45,24 @@ describe('compareLogWithBt', () => {
     expect(lines.find((l) => l.includes('extra_frame'))!.startsWith('> ')).toBe(true);
   });
 
+  it('a stale "? fn" just before the reliable frame of the same function leaves bt\'s frame to the reliable one', () => {
+    // The shape of a fresh QEMU sysrq dump's trace (a fresh-clone CI run): "? ksys_write+0x6b/0xf0"
+    // then "ksys_write+0x6b/0xf0". Matched greedily, the stale one took bt's ksys_write and the
+    // reliable one was reported as a log frame bt lacks.
+    level = 0;
+    const log = [f('vfs_write'), f('do_syscall_64', { reliable: false }), f('ksys_write', { reliable: false }), f('ksys_write'), f('do_syscall_64'), f('exit_to_user_mode_prepare', { reliable: false }), f('entry_SYSCALL_64_after_hwframe')];
+    const bt = [c('vfs_write'), c('ksys_write'), c('do_syscall_64'), c('entry_SYSCALL_64_after_hwframe')];
+    const r = compareLogWithBt({ headline: 'h', frames: log }, bt);
+    expect(r.logOnly).toEqual([]);
+    expect(r.matched).toBe(4);
+    expect(r.rows.map((x) => x.status)).toEqual(['both', 'log-unreliable', 'log-unreliable', 'both', 'both', 'log-unreliable', 'both']);
+    expect(r.rows.find((x) => x.bt === '#1 ksys_write')!.log).toBe('ksys_write+0x10');
+    // A "?" frame that is the only one of its function still matches.
+    level = 0;
+    const only = compareLogWithBt({ headline: 'h', frames: [f('a'), f('b', { reliable: false }), f('c')] }, [c('a'), c('b'), c('c')]);
+    expect(only.matched).toBe(3);
+  });
+
   it('no common frame says so, and empty sides are told apart', () => {
     level = 0;
     expect(compareLogWithBt({ headline: 'h', frames: [f('a'), f('b')] }, [c('x'), c('y')]).verdict).toMatch(/share no frame/);
