@@ -22,22 +22,10 @@ export function stdoutIsDirect(): boolean {
   return direct;
 }
 
-/** Text to stdout, as it is. */
+/** Text to stdout, as it is (on the direct path, as its UTF-8 bytes through writeBytes). */
 export function writeText(text: string): void {
-  if (direct) {
-    const b = Buffer.from(text, 'utf8');
-    let at = 0;
-    try {
-      while (at < b.length) at += writeSync(1, b, at, b.length - at);
-      return;
-    } catch {
-      direct = false;
-      exitOnEpipe();
-      process.stdout.write(at === 0 ? text : b.subarray(at));
-      return;
-    }
-  }
-  process.stdout.write(text);
+  if (direct) writeBytes(Buffer.from(text, 'utf8'));
+  else process.stdout.write(text);
 }
 
 /** Bytes to stdout, as they are: writeText for text already encoded (`kdbg log`'s records). */
