@@ -36,6 +36,11 @@ const fast = (argv[0] === 'log' || argv[0] === 'identify') && process.env.KDBG_N
   .then(async (code) => {
     if (code !== null) {
       fast.saveCache();
+      // All output written (src/cli/fast.ts, fastExitReady): exit now, without node's teardown.
+      if (fast.exitReady()) {
+        finished = true;
+        process.exit(code);
+      }
       return code;
     }
     // The bundle declined (or is missing): main() runs as any other command, TurboFan back on.
@@ -107,6 +112,7 @@ function loadFast(command) {
     if (typeof module.exports.runFast !== 'function') return null;
     return {
       run: (args) => module.exports.runFast(args),
+      exitReady: () => typeof module.exports.fastExitReady === 'function' && module.exports.fastExitReady(),
       saveCache: () => {
         if (cachedData && !script.cachedDataRejected) return;
         const data = script.createCachedData();
@@ -147,7 +153,8 @@ function dumpKind(args) {
   if (!file || file.startsWith('-')) return 'other';
   let fd;
   try {
-    // A regular file only: opening a FIFO would wait for its writer.
+    // A regular file only: opening a FIFO would wait for its writer, and reading a pipe
+    // (`<(zcat vmcore.gz)`) would take bytes identify needs.
     if (!statSync(file, { throwIfNoEntry: false })?.isFile()) return 'other';
     fd = openSync(file, 'r');
     // A DataView, not Buffer's read and toString methods: node compiles each of those on its first

@@ -8,7 +8,7 @@
 import { parseFastIdentifyArgs, runIdentify } from './commands/identify.js';
 import { parseFastLogArgs, runLog } from './commands/log.js';
 import { runInFrame } from './frame.js';
-import { useDirectStdout } from './output.js';
+import { outputSettled, useDirectStdout } from './output.js';
 
 /** The exit code of the command, or null when it is not one this path answers (nothing was done). */
 export async function runFast(argv: readonly string[], env: Record<string, string | undefined> = process.env): Promise<number | null> {
@@ -27,4 +27,17 @@ export async function runFast(argv: readonly string[], env: Record<string, strin
     }
   }
   return null;
+}
+
+/**
+ * Whether bin/kdbg.js may end the process with process.exit() once runFast resolved: true when the
+ * command's output has all been written (outputSettled). After `kdbg log` the natural exit (the
+ * event loop's last turns, beforeExit, node's teardown of the heap) cost about 1.7 ms of a sysrq
+ * ELF's 10.5 ms over `node -e 0` (median of 100 runs each), against a `makedumpfile --dump-dmesg`
+ * of 3 ms (docs/analyze.md, "Measured"); process.exit() skips it. Nothing else is left to finish
+ * on this path: files are read with the synchronous calls (fast-fs.ts), stdout with writeSync.
+ * When a write met EAGAIN and the rest went to process.stdout, the natural exit stays.
+ */
+export function fastExitReady(): boolean {
+  return outputSettled();
 }

@@ -63,7 +63,20 @@ export function writeOut(line: string): void {
 }
 
 export function writeErr(line: string): void {
+  stderrUsed = true;
   process.stderr.write(line.endsWith('\n') ? line : `${line}\n`);
+}
+
+/** writeErr was called (process.stderr exists and may hold a line). */
+let stderrUsed = false;
+
+/**
+ * Everything written so far has reached the kernel: stdout went straight to fd 1 (no fallback to
+ * process.stdout), and stderr, if used, holds nothing queued. bin/kdbg.js then ends the fast path
+ * with process.exit() rather than letting node tear the heap down (cli/fast.ts says why).
+ */
+export function outputSettled(): boolean {
+  return direct && (!stderrUsed || process.stderr.writableLength === 0);
 }
 
 /** One JSON document on stdout (the --json contract). */

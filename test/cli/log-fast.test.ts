@@ -101,6 +101,37 @@ describe('kdbg log through the bundled fast path (built CLI, real dumps)', () =>
     expect(await size('kdump-2')).toBeGreaterThan(await size('elf'));
   }, 120_000);
 
+  it('ends with process.exit only once every byte is out: a non-blocking pipe read late still gets the whole log', async () => {
+    // A pipe of one page, made non-blocking on the writer's side and read only after a second:
+    // writeSync meets EAGAIN, the rest is queued on process.stdout, and the launcher must then let
+    // node exit on its own (an early process.exit() cut the output at the pipe's capacity).
+    const { spawnSync } = await import('node:child_process');
+    const py = [
+      'import fcntl, hashlib, os, subprocess, sys, time',
+      'r, w = os.pipe()',
+      'fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ',
+      'fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)',
+      'p = subprocess.Popen(sys.argv[1:], stdout=w)',
+      'os.close(w)',
+      'time.sleep(1)',
+      'out = b""',
+      'while True:',
+      '    b = os.read(r, 65536)',
+      '    if not b: break',
+      '    out += b',
+      'print(p.wait(), len(out), hashlib.sha256(out).hexdigest())',
+    ].join('\n');
+    const file = fixturePath('vmcores', 'sysrq', 'vmcore.elf');
+    const whole = await run(['log', '--json', file]);
+    expect(whole.code).toBe(0);
+    const bytes = Buffer.from(whole.stdout, 'utf8');
+    expect(bytes.length).toBeGreaterThan(4096 * 4);
+    const r = spawnSync('python3', ['-c', py, process.execPath, join(repoRoot, 'bin', 'kdbg.js'), 'log', '--json', file], { encoding: 'utf8', env: isolatedEnv() });
+    expect(r.stderr).toBe('');
+    const { createHash } = await import('node:crypto');
+    expect(r.stdout.trim()).toBe(`0 ${bytes.length} ${createHash('sha256').update(bytes).digest('hex')}`);
+  }, 120_000);
+
   it('without the bundle (built by tsc alone) the command runs from dist/, the same bytes', async () => {
     // A copy of the launcher beside a dist/ that has every entry but fast/.
     const root = tmpDir('kdbg-nobundle-');
