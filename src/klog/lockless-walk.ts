@@ -69,6 +69,11 @@ export interface LocklessBytes {
 /** The largest count_bits and size_bits this walk takes: a ring index fits the low 32-bit half. */
 const MAX_RING_BITS = 31;
 const TWO_32 = 4294967296;
+/**
+ * 2 ** size_bits - 1 for each size_bits the walk takes: textBlock runs twice per record, and `**`
+ * in the interpreter is a call into the C library's pow() each time.
+ */
+const DATA_MASKS = Array.from({ length: MAX_RING_BITS + 1 }, (_, i) => 2 ** i - 1);
 
 /**
  * How a ring word is read: `word(dv, at)` leaves its halves in `hi` and `lo` (`hi` is 0 for 4-byte
@@ -145,7 +150,7 @@ interface Block {
  * value >> size_bits: with size_bits < 32 that is (hi, lo >>> size_bits), compared half by half.
  */
 function textBlock(bHi: number, bLo: number, nHi: number, nLo: number, sizeBits: number, wordSize: 4 | 8, out: Block): void {
-  const dmask = 2 ** sizeBits - 1;
+  const dmask = DATA_MASKS[sizeBits]!;
   // next - 1, wrapped to the word size.
   const n1Lo = (nLo - 1) | 0;
   const n1Hi = wordSize === 8 && nLo === 0 ? (nHi - 1) | 0 : nHi;
