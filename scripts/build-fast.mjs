@@ -65,12 +65,18 @@ const LAZY_HELPER = `function __kdbgLazy(name) {
 }
 `;
 
+/**
+ * Packages bundled although reached by import(): esbuild then runs their module code on the first
+ * import(), not at load (fzstd builds its tables when loaded; identify/kdump-page.ts).
+ */
+const BUNDLED_DYNAMIC = ['fzstd'];
+
 /** import() of anything not bundled: a builtin or a package left outside. */
 const dynamicExternals = {
   name: 'kdbg-dynamic-externals',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.kind !== 'dynamic-import') return undefined;
+      if (args.kind !== 'dynamic-import' || BUNDLED_DYNAMIC.includes(args.path)) return undefined;
       return { path: MARK + args.path, external: true };
     });
   },

@@ -7,7 +7,7 @@ import type { RandomAccess } from '../core/byte-source.js';
 import { pageDescStart, parsePageDescs } from '../formats/kdump.js';
 import type { KdumpHeader } from '../formats/kdump.js';
 import { findBanner } from './banner.js';
-import { decodeKdumpPage } from './kdump-page.js';
+import { decodeKdumpPage, zstdReady } from './kdump-page.js';
 import type { BannerHit } from './banner.js';
 
 export interface PageScanResult {
@@ -53,6 +53,7 @@ export async function scanKdumpPagesForBanner(src: RandomAccess, h: KdumpHeader,
       if (seen.has(d.offset)) continue;
       if (seen.size < 1 << 16) seen.add(d.offset);
       const data = await pageData(d.offset, d.size, scanned);
+      await zstdReady(d.flags);
       const page = decodeKdumpPage(d.flags, data, bs);
       if (page === null) {
         undecodable++;

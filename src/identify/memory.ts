@@ -8,7 +8,7 @@ import type { ElfProgramHeader } from '../formats/elf.js';
 import { pageDescStart, parsePageDescs } from '../formats/kdump.js';
 import { CachedRandomAccess } from '../core/read-cache.js';
 import type { KdumpHeader, NewUtsname } from '../formats/kdump.js';
-import { decodeKdumpPage } from './kdump-page.js';
+import { decodeKdumpPage, zstdReady } from './kdump-page.js';
 
 /** Reads physical memory; null when the dump does not hold (or cannot decode) those bytes. */
 export type PhysReader = (paddr: bigint, length: number) => Promise<Uint8Array | null>;
@@ -144,6 +144,7 @@ export function kdumpPhysReader(raw: RandomAccess, h: KdumpHeader, startPfn = 0n
     let page: Uint8Array | null = null;
     if (d && d.offset > 0 && d.size > 0 && d.size <= bs) {
       const data = await ra.readAt(d.offset, d.size);
+      await zstdReady(d.flags);
       if (data.length === d.size) page = decodeKdumpPage(d.flags, data, bs);
     }
     if (page && page.length !== bs) page = null;
