@@ -34,7 +34,14 @@ export async function isDumpPath(arg: string): Promise<boolean> {
 }
 
 /** Identify a dump file, or standard input when `pathOrDash` is '-'. */
-export async function identifyDump(pathOrDash: string, opts: { stdin?: AsyncIterable<Uint8Array> } = {}): Promise<DumpIdentification> {
+export async function identifyDump(
+  pathOrDash: string,
+  opts: {
+    stdin?: AsyncIterable<Uint8Array>;
+    /** False: a split part is not numbered from its siblings (split.part stays null but for the first part); no directory scan. */
+    splitSiblings?: boolean;
+  } = {},
+): Promise<DumpIdentification> {
   if (pathOrDash === '-') {
     if (!opts.stdin && process.stdin.isTTY) {
       throw new UsageError("'-' reads the dump from standard input, which is a terminal: pipe a dump in (e.g. cat vmcore | kdbg identify -)");
@@ -76,7 +83,7 @@ export async function identifyDump(pathOrDash: string, opts: { stdin?: AsyncIter
       id.compressed = kind;
       return id;
     }
-    return await identifyRandomAccess(ra, path, { file: true });
+    return await identifyRandomAccess(ra, path, { file: true, splitSiblings: opts.splitSiblings !== false });
   } catch (e) {
     throw wrapUnexpected(e, path);
   } finally {

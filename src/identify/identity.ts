@@ -49,6 +49,8 @@ export interface Ctx {
   flattened?: boolean;
   /** The flattened file itself (for fallbacks that need page data beyond the window). */
   flatFile?: RandomAccess;
+  /** False: do not scan the directory for a split part's siblings (identifyDump's option). */
+  splitSiblings?: boolean;
 }
 
 export function emptyIdentity(path: string, format: DumpIdentity['format']): DumpIdentification {

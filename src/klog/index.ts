@@ -30,7 +30,7 @@ export async function readLogRing(vi: Vmcoreinfo, mem: KernelMemory): Promise<Lo
 }
 
 export interface DumpLog extends LogReadResult {
-  /** The dump files read (a split set lists every part). */
+  /** The dump files read: a split part alone when its pages held the log, else every part of the set (pfn order). */
   files: string[];
   release: string | null;
 }

@@ -128,8 +128,20 @@ function translator(o: MemoryOptions): (va: bigint) => Promise<bigint | null> {
   };
 }
 
-/** Physical reads across the parts of a split set: each pfn goes to the part whose range holds it. */
-export function splitReader(parts: readonly { startPfn: bigint; endPfn: bigint; reader: PhysReader }[], pageSize: number): PhysReader {
+/** One part of a split set: the pfns [startPfn, endPfn) it holds and a reader of them. */
+export interface SplitRange {
+  startPfn: bigint;
+  endPfn: bigint;
+  reader: PhysReader;
+}
+
+/**
+ * Physical reads across the parts of a split set: each pfn goes to the part whose range holds it.
+ * `more` gives the other parts, asked for once, on the first page none of `first` holds.
+ */
+export function splitReader(first: readonly SplitRange[], pageSize: number, more?: () => Promise<SplitRange[]>): PhysReader {
+  let parts = first;
+  let loading: Promise<void> | null = null;
   return async (paddr, length) => {
     const out = new Uint8Array(length);
     let done = 0;
@@ -137,7 +149,15 @@ export function splitReader(parts: readonly { startPfn: bigint; endPfn: bigint; 
       const pa = paddr + BigInt(done);
       const pfn = pa / BigInt(pageSize);
       const n = Math.min(pageSize - Number(pa % BigInt(pageSize)), length - done);
-      const part = parts.find((p) => pfn >= p.startPfn && pfn < p.endPfn);
+      let part = parts.find((p) => pfn >= p.startPfn && pfn < p.endPfn);
+      if (!part && more) {
+        // Once: a page no part holds is then missing from the dump.
+        await (loading ??= more().then((m) => {
+          parts = [...parts, ...m];
+        }));
+        more = undefined;
+        part = parts.find((p) => pfn >= p.startPfn && pfn < p.endPfn);
+      }
       const b = part ? await part.reader(pa, n) : null;
       if (!b) return null;
       out.set(b, done);

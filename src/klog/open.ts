@@ -22,7 +22,7 @@ import { elfPhysReader, elfVirtReader } from '../identify/memory.js';
 import type { PhysReader } from '../identify/memory.js';
 import { kdumpPhysReader } from '../identify/memory.js';
 import { kernelMemory, splitReader } from './memory.js';
-import type { KernelMemory } from './memory.js';
+import type { KernelMemory, SplitRange } from './memory.js';
 
 /**
  * The log's reads go through 64 KiB blocks, not read-cache.ts's 1 MiB: the ring's pieces (the
@@ -39,13 +39,15 @@ export interface OpenedDump {
   identity: DumpIdentification;
   /** Null when the dump has no VMCOREINFO (nothing tells where the log is). */
   memory: KernelMemory | null;
-  /** Files read: the dump, or every part of a split set (in pfn order). */
+  /** Files read: the dump; of a split set, the part given alone when the log lay in its pages, else every part (in pfn order). */
   files: string[];
   close(): Promise<void>;
 }
 
 export async function openDumpForLog(path: string): Promise<OpenedDump> {
-  const identity = await identifyDump(path);
+  // A split part's siblings are looked for only when the log reaches past this part's pages
+  // (lazySplitReader below): numbering the part was a scan of its whole directory.
+  const identity = await identifyDump(path, { splitSiblings: false });
   if (path === '-' || identity.compressed || identity.format === 'dmesg') {
     throw new InputFormatError(
       `${path}: ${identity.format === 'dmesg' ? 'already a kernel log (vmcore-dmesg text), not a memory dump' : 'reading the log needs a seekable, uncompressed dump file'}`,
@@ -90,12 +92,16 @@ export async function openDumpForLog(path: string): Promise<OpenedDump> {
       littleEndian = header.endianness === 'le';
       const range = pfnRange(header, subHeader);
       if (range.split) {
-        const parts = await splitParts(path, ra, header, subHeader!, openRa, siblingsFound(identity));
-        files.splice(0, files.length, ...parts.map((p) => p.path));
-        phys = splitReader(
-          parts.map((p) => ({ startPfn: p.start, endPfn: p.end, reader: kdumpPhysReader(logBlocks(p.ra), p.header, p.start, p.end) })),
-          header.block_size,
-        );
+        const own = { startPfn: range.start, endPfn: range.end, reader: kdumpPhysReader(logBlocks(ra), header, range.start, range.end) };
+        // The other parts, opened on the first read of a page this part does not hold: the log
+        // often lies in one part (the kernel's static prb in the first), and makedumpfile reads
+        // that part alone. `files` then lists every part, in pfn order.
+        const others = async (): Promise<SplitRange[]> => {
+          const parts = await splitParts(path, ra, header, subHeader!, openRa, siblingsFound(identity));
+          files.splice(0, files.length, ...parts.map((p) => p.path));
+          return parts.filter((p) => p.ra !== ra).map((p) => ({ startPfn: p.start, endPfn: p.end, reader: kdumpPhysReader(logBlocks(p.ra), p.header, p.start, p.end) }));
+        };
+        phys = splitReader([own], header.block_size, others);
       } else phys = kdumpPhysReader(logBlocks(ra), header);
     } else {
       throw new InputFormatError(`${path}: no ELF or kdump-compressed memory image inside`, { file: path, format: identity.format });

@@ -1,6 +1,6 @@
-// identify keeps the split siblings it found beside the identification (siblingsFound), so that
-// `kdbg log` opens the set without scanning the directory again; the log read that way is the
-// log read with a fresh scan (klog/open.ts falls back to one when identify kept nothing).
+// identify keeps the split siblings it found beside the identification (siblingsFound). `kdbg log`
+// identifies without the scan and opens the other parts only when the log reaches past the part it
+// was given (klog/open.ts); the log read either way is the same.
 import { describe, expect, it } from 'vitest';
 import { identifyDump } from '../../src/identify/index.js';
 import { siblingsFound } from '../../src/identify/split.js';
@@ -19,14 +19,25 @@ describe('split siblings found once', () => {
     expect(siblingsFound(await identifyDump(requireFixture('vmcores', 'sysrq', 'vmcore.kdump-zlib')))).toBeUndefined();
   });
 
-  it('the log opened from those siblings lists every part and equals the log of part 1', async () => {
+  it('the log of part 2 opens the other parts when it reaches past its own pages, lists every part, and equals the log of part 1', async () => {
     const parts = ['vmcore.split-1', 'vmcore.split-2', 'vmcore.split-3'].map((n) => requireFixture('vmcores', 'sysrq', n));
+    // Nothing read yet: the siblings are not looked for (no directory scan at open).
     const d = await openDumpForLog(parts[1]!);
     await d.close();
-    expect(d.files).toEqual(parts);
+    expect(d.files).toEqual([parts[1]]);
     const a = await readDumpLog(parts[1]!);
+    expect(a.files).toEqual(parts);
     const b = await readDumpLog(parts[0]!);
     expect(a.records.length).toBeGreaterThan(100);
     expect(a.records).toEqual(b.records);
+  });
+
+  it('the log of part 1, whose pages hold the whole ring, reads part 1 alone, as makedumpfile does', async () => {
+    const parts = ['vmcore.split-1', 'vmcore.split-2', 'vmcore.split-3'].map((n) => requireFixture('vmcores', 'sysrq', n));
+    const one = await readDumpLog(parts[0]!);
+    expect(one.files).toEqual([parts[0]]);
+    expect(one.problems).toEqual([]);
+    // The same records as when every part is open (part 3 reaches into part 1).
+    expect(one.records).toEqual((await readDumpLog(parts[2]!)).records);
   });
 });
