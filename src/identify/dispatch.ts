@@ -40,6 +40,12 @@ export async function identifyDump(
     stdin?: AsyncIterable<Uint8Array>;
     /** False: a split part is not numbered from its siblings (split.part stays null but for the first part); no directory scan. */
     splitSiblings?: boolean;
+    /**
+     * False: the kernel's utsname is not read from the dump's memory when VMCOREINFO gave the
+     * release (banner and packageVersion then stay null for ELF and QEMU dumps). `kdbg log` needs
+     * neither, and on a flattened file that read indexes every record first.
+     */
+    utsname?: boolean;
   } = {},
 ): Promise<DumpIdentification> {
   if (pathOrDash === '-') {
@@ -83,7 +89,7 @@ export async function identifyDump(
       id.compressed = kind;
       return id;
     }
-    return await identifyRandomAccess(ra, path, { file: true, splitSiblings: opts.splitSiblings !== false });
+    return await identifyRandomAccess(ra, path, { file: true, splitSiblings: opts.splitSiblings !== false, utsname: opts.utsname !== false });
   } catch (e) {
     throw wrapUnexpected(e, path);
   } finally {
@@ -156,7 +162,7 @@ async function identifyRandomAccess(ra: RandomAccess, path: string, ctx: Ctx): P
   if (head.length === 0) throw new TruncatedError(`${path}: empty input, not a crash dump`, { file: path, format: 'dump', offset: 0, expected: 'a dump header', found: '0 bytes' });
   if (isFlattened(head) && ctx.file && !ctx.flattened) {
     const image = await reassembleFlatHeaders(ra);
-    return identifyRandomAccess(image, path, { file: true, flattened: true, flatFile: ra });
+    return identifyRandomAccess(image, path, { ...ctx, file: true, flattened: true, flatFile: ra });
   }
   let id: DumpIdentification;
   if (isElf(head)) id = await identifyElf(ra, path, ctx);

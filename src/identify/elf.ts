@@ -28,7 +28,7 @@ export async function identifyElf(ra: RandomAccess, path: string, ctx: Ctx): Pro
   id.cpus = notes.filter((n) => n.name === 'CORE' && n.n_type === NT_PRSTATUS).length;
   const vi = vmcoreinfoFromNotes(notes);
   if (vi) applyVmcoreinfo(id, vi);
-  if (vi) {
+  if (vi && (ctx.utsname !== false || id.release === null)) {
     const mem = await memorySource(ra, ctx);
     if (mem) {
       const u = await optional(() => readInitUtsname(vi, id.arch, elfPhysReader(mem, tables.programHeaders), elfVirtReader(mem, tables.programHeaders)));

@@ -51,6 +51,8 @@ export interface Ctx {
   flatFile?: RandomAccess;
   /** False: do not scan the directory for a split part's siblings (identifyDump's option). */
   splitSiblings?: boolean;
+  /** False: do not read the kernel's utsname from memory when the release is known (identifyDump's option). */
+  utsname?: boolean;
 }
 
 export function emptyIdentity(path: string, format: DumpIdentity['format']): DumpIdentification {

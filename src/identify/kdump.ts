@@ -49,7 +49,7 @@ export async function identifyKdump(ra: RandomAccess, path: string, ctx: Ctx): P
   }
   if (vi) applyVmcoreinfo(id, vi);
   // QEMU leaves the header's utsname empty: read the kernel's own init_uts_ns from the pages.
-  if (vi && !h.utsname.version) {
+  if (vi && !h.utsname.version && (ctx.utsname !== false || id.release === null)) {
     const mem = await memorySource(ra, ctx);
     if (mem) {
       const u = await optional(() => readInitUtsname(vi!, id.arch, kdumpPhysReader(mem, h), null));

@@ -46,8 +46,9 @@ export interface OpenedDump {
 
 export async function openDumpForLog(path: string): Promise<OpenedDump> {
   // A split part's siblings are looked for only when the log reaches past this part's pages
-  // (lazySplitReader below): numbering the part was a scan of its whole directory.
-  const identity = await identifyDump(path, { splitSiblings: false });
+  // (splitReader's `more` below): numbering the part was a scan of its whole directory. The
+  // kernel's utsname is not read either: the log needs the release VMCOREINFO gives.
+  const identity = await identifyDump(path, { splitSiblings: false, utsname: false });
   if (path === '-' || identity.compressed || identity.format === 'dmesg') {
     throw new InputFormatError(
       `${path}: ${identity.format === 'dmesg' ? 'already a kernel log (vmcore-dmesg text), not a memory dump' : 'reading the log needs a seekable, uncompressed dump file'}`,
