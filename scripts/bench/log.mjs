@@ -16,7 +16,7 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = process.env.KDBG_FIXTURES ?? join(homedir(), '.cache', 'kdbg-fixtures');
 const runs = Number(process.env.BENCH_LOG_RUNS ?? 15);
 
-const fmt = (m) => (m.status === 0 ? `${m.wall.toFixed(3)} s ${m.rss.toFixed(0)} MB` : `fails (exit ${m.status})`);
+const fmt = (m) => (m.status === 0 ? `${m.wall.toFixed(4)} s ${m.rss.toFixed(0)} MB` : `fails (exit ${m.status})`);
 console.log(`kdbg log vs makedumpfile --dump-dmesg, median of ${runs} (the three commands taking turns); load average ${loadavg()[0].toFixed(2)}; goal ${LOG_GOAL}`);
 console.log('| dump | size MB | kdbg log | node -e 0 | kdbg − node | cpu: kdbg − node | makedumpfile | (kdbg − node) / makedumpfile | cpu: (kdbg − node) / makedumpfile | load |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
@@ -25,6 +25,6 @@ for (const d of logTargets(fixtures, { all: true })) {
   const both = md && md.status === 0 && kd.status === 0;
   const ratio = both ? `${((kd.wall - floor.wall) / md.wall).toFixed(1)}×` : '—';
   const cpuRatio = both && md.cpu > 0 ? `${((kd.cpu - floor.cpu) / md.cpu).toFixed(1)}×` : '—';
-  console.log(`| ${d.file} | ${(d.size / 1e6).toFixed(1)} | ${fmt(kd)} | ${floor.wall.toFixed(3)} s | ${(kd.wall - floor.wall).toFixed(3)} s | ${(kd.cpu - floor.cpu).toFixed(3)} s | ${md ? fmt(md) : 'refuses it'} | ${ratio} | ${cpuRatio} | ${loadavg()[0].toFixed(2)} |`);
+  console.log(`| ${d.file} | ${(d.size / 1e6).toFixed(1)} | ${fmt(kd)} | ${floor.wall.toFixed(4)} s | ${(kd.wall - floor.wall).toFixed(4)} s | ${(kd.cpu - floor.cpu).toFixed(3)} s | ${md ? fmt(md) : 'refuses it'} | ${ratio} | ${cpuRatio} | ${loadavg()[0].toFixed(2)} |`);
 }
 console.log(`load average at the end ${loadavg()[0].toFixed(2)}`);
