@@ -68,7 +68,7 @@ export async function identifyKdump(ra: RandomAccess, path: string, ctx: Ctx): P
     const end = s.end_pfn_64 ?? s.end_pfn ?? 0n;
     id.format = 'split';
     id.split = { part: null, parts: null, startPfn: start.toString(), endPfn: end.toString() };
-    if (ctx.file && !ctx.flattened && ctx.splitSiblings !== false) Object.assign(id.split, await splitPosition(path, h, s, id));
+    if (ctx.file && !ctx.flattened && ctx.splitSiblings !== false) Object.assign(id.split, await splitPosition(path, h, s));
     else if (start === 0n) id.split.part = 1;
   }
   if (id.release === null) {

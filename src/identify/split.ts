@@ -62,24 +62,10 @@ export async function splitSiblings(path: string, h: KdumpHeader, s: KdumpSubHea
   return parts.map(({ path: p, start, end }) => ({ path: p, start, end }));
 }
 
-/**
- * The siblings splitPosition found, by the identification they were found for: klog opens the set
- * right after identify (`kdbg log`, the first look), and scanning the directory a second time was
- * a third of a split part's `kdbg log` beyond node's start. Kept beside the object, not in it: the
- * identification is the --json contract.
- */
-const found = new WeakMap<object, SplitSibling[] | null>();
-
-/** What splitSiblings gave for the identification `id` (splitPosition's `keepFor`); undefined when it did not run. */
-export function siblingsFound(id: object): SplitSibling[] | null | undefined {
-  return found.get(id);
-}
-
 /** Which part of a split set this file is, told from its siblings (splitSiblings). */
-export async function splitPosition(path: string, h: KdumpHeader, s: KdumpSubHeader, keepFor?: object): Promise<Partial<SplitInfo>> {
+export async function splitPosition(path: string, h: KdumpHeader, s: KdumpSubHeader): Promise<Partial<SplitInfo>> {
   const me = s.start_pfn_64 ?? s.start_pfn ?? 0n;
   const ranges = await splitSiblings(path, h, s);
-  if (keepFor) found.set(keepFor, ranges);
   if (!ranges) return { part: me === 0n ? 1 : null };
   const idx = ranges.findIndex((r) => basename(r.path) === basename(path));
   const max = s.max_mapnr_64 ?? BigInt(h.max_mapnr);

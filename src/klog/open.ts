@@ -15,8 +15,7 @@ import { isFlattened } from '../formats/flattened.js';
 import { kdumpSignature, readKdumpHeaders } from '../formats/kdump.js';
 import type { KdumpHeader, KdumpSubHeader } from '../formats/kdump.js';
 import { identifyDump } from '../identify/index.js';
-import { siblingsFound, splitSiblings } from '../identify/split.js';
-import type { SplitSibling } from '../identify/split.js';
+import { splitSiblings } from '../identify/split.js';
 import type { DumpIdentification } from '../identify/index.js';
 import { elfPhysReader, elfVirtReader } from '../identify/memory.js';
 import type { PhysReader } from '../identify/memory.js';
@@ -98,7 +97,7 @@ export async function openDumpForLog(path: string): Promise<OpenedDump> {
         // often lies in one part (the kernel's static prb in the first), and makedumpfile reads
         // that part alone. `files` then lists every part, in pfn order.
         const others = async (): Promise<SplitRange[]> => {
-          const parts = await splitParts(path, ra, header, subHeader!, openRa, siblingsFound(identity));
+          const parts = await splitParts(path, ra, header, subHeader!, openRa);
           files.splice(0, files.length, ...parts.map((p) => p.path));
           return parts.filter((p) => p.ra !== ra).map((p) => ({ startPfn: p.start, endPfn: p.end, reader: kdumpPhysReader(logBlocks(p.ra), p.header, p.start, p.end) }));
         };
@@ -139,10 +138,8 @@ async function splitParts(
   h: KdumpHeader,
   s: KdumpSubHeader,
   openRa: (p: string) => Promise<RandomAccess>,
-  /** What identify found for this file a moment ago (siblingsFound), else scanned here. */
-  seen: SplitSibling[] | null | undefined,
 ): Promise<SplitPart[]> {
-  const siblings = (seen !== undefined ? seen : await splitSiblings(path, h, s)) ?? [{ path }];
+  const siblings = (await splitSiblings(path, h, s)) ?? [{ path }];
   const parts = await Promise.all(
     siblings.map(async (x): Promise<SplitPart> => {
       const ra = x.path === path ? self : await openRa(x.path);

@@ -1,22 +1,17 @@
-// identify keeps the split siblings it found beside the identification (siblingsFound). `kdbg log`
-// identifies without the scan and opens the other parts only when the log reaches past the part it
-// was given (klog/open.ts); the log read either way is the same.
+// A split part's siblings: identify numbers the part from them (a scan of its directory); `kdbg
+// log` identifies without the scan and opens the other parts only when the log reaches past the
+// part it was given (klog/open.ts). The log read from any part is the same.
 import { describe, expect, it } from 'vitest';
 import { identifyDump } from '../../src/identify/index.js';
-import { siblingsFound } from '../../src/identify/split.js';
 import { readDumpLog } from '../../src/klog/index.js';
 import { openDumpForLog } from '../../src/klog/open.js';
 import { requireFixture } from '../helpers/fixtures.js';
 
 describe('split siblings found once', () => {
-  it('identify keeps the parts it found, in pfn order; a dump that is not split has none', async () => {
+  it('identify numbers a part from its siblings; with splitSiblings: false it does not look', async () => {
     const part = requireFixture('vmcores', 'sysrq', 'vmcore.split-2');
-    const id = await identifyDump(part);
-    expect(id.split?.part).toBe(2);
-    const kept = siblingsFound(id);
-    expect(kept?.map((s) => s.path)).toEqual(['vmcore.split-1', 'vmcore.split-2', 'vmcore.split-3'].map((n) => requireFixture('vmcores', 'sysrq', n)));
-    expect(kept!.every((s, i) => i === 0 || s.start === kept![i - 1]!.end)).toBe(true);
-    expect(siblingsFound(await identifyDump(requireFixture('vmcores', 'sysrq', 'vmcore.kdump-zlib')))).toBeUndefined();
+    expect((await identifyDump(part)).split).toMatchObject({ part: 2, parts: 3 });
+    expect((await identifyDump(part, { splitSiblings: false })).split).toMatchObject({ part: null, parts: null });
   });
 
   it('the log of part 2 opens the other parts when it reaches past its own pages, lists every part, and equals the log of part 1', async () => {
