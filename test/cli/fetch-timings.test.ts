@@ -5,7 +5,7 @@
 // batch reads each index once.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMirrorServer, type MirrorServer } from '../helpers/http-server.js';
+import { startMirrorServer, type MirrorServer, type RequestRecord } from '../helpers/http-server.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { readRpmManifest, rpmManifestPath } from '../helpers/rpm-manifest.js';
 import { cleanupTmp, loopbackOnlyConfig, runKdbg, tmpDir } from './fetch-cli.js';
@@ -41,15 +41,18 @@ async function fetchTimed(server: MirrorServer, args: string[]) {
   return { json, t: json.timings, stderr: r.stderr, wallMs, reqs: server.requests.slice(before) };
 }
 
-function checkSums(t: FetchTimings, wallMs: number): void {
+function checkSums(t: FetchTimings, wallMs: number, reqs: readonly RequestRecord[]): void {
   for (const [k, v] of Object.entries(t)) if (typeof v === 'number') expect(v, k).toBeGreaterThanOrEqual(0);
   expect(STAGES.reduce((a, k) => a + t[k], 0)).toBe(t.totalMs);
   expect(t.indexReadMs).toBeLessThanOrEqual(t.resolveMs);
   if (t.firstByteMs !== null) expect(t.firstByteMs).toBeLessThanOrEqual(t.downloadMs);
   if (t.fsyncMs !== null) expect(t.fsyncMs).toBeLessThanOrEqual(t.publishMs);
-  // The pipeline's total is the process minus node's start-up and the CLI's loading.
+  // The pipeline's total is the process minus node's start-up and the CLI's loading: at most the
+  // wall time seen from outside, and at least the span of the requests the mirror saw (all made
+  // inside the pipeline; Date.now() in two processes, 2 ms for their millisecond steps). Not a
+  // bound on start-up time: that is the bench's (a "wall - total < 3 s" here failed once under load).
   expect(t.totalMs).toBeLessThanOrEqual(wallMs);
-  expect(wallMs - t.totalMs).toBeLessThan(3000);
+  if (reqs.length > 1) expect(reqs.at(-1)!.at - reqs[0]!.at).toBeLessThanOrEqual(t.totalMs + 2);
   // Decode busy and idle split the download stage (both null when no decoder had a clock);
   // the writes happen inside it.
   expect(t.decodeIdleMs === null).toBe(t.decodeBusyMs === null);
@@ -62,7 +65,7 @@ describe('kdbg fetch --timings and indexes read once', () => {
     expect(el8.length).toBeGreaterThanOrEqual(2);
     const cache = tmpDir('kdbg-timings-');
     const a = await fetchTimed(rpm, [el8[0]!.uname, '--vmlinux-only', '--mirror', rpm.url, '--cache-dir', cache]);
-    checkSums(a.t, a.wallMs);
+    checkSums(a.t, a.wallMs, a.reqs);
     expect(a.json.cached).toBe(false);
     expect(a.t.indexes.network).toBeGreaterThanOrEqual(2); // repomd.xml and primary
     expect(a.t.firstByteMs).not.toBeNull();
@@ -78,7 +81,7 @@ describe('kdbg fetch --timings and indexes read once', () => {
     expect(a.t.decodeBusyMs).not.toBeNull();
     expect(flat).toHaveProperty('fetchDecodeBusyMs', a.t.decodeBusyMs);
     const b = await fetchTimed(rpm, [el8[1]!.uname, '--vmlinux-only', '--mirror', rpm.url, '--cache-dir', cache]);
-    checkSums(b.t, b.wallMs);
+    checkSums(b.t, b.wallMs, b.reqs);
     const idx = (reqs: typeof a.reqs) => reqs.filter((q) => isIndex(q.path) || q.path.endsWith('/repomd.xml')).map((q) => `${q.path} ${q.status}`);
     expect(idx(b.reqs).filter((s) => s.endsWith(' 200'))).toEqual([]);
     expect(idx(b.reqs)).toContain('/8/x86_64/repodata/repomd.xml 304');
@@ -94,9 +97,9 @@ describe('kdbg fetch --timings and indexes read once', () => {
     const cache = tmpDir('kdbg-timings-');
     const mirror = `${deb.url}/debian`;
     const a = await fetchTimed(deb, ['6.1.0-99-amd64', '--mirror', mirror, '--cache-dir', cache]);
-    checkSums(a.t, a.wallMs);
+    checkSums(a.t, a.wallMs, a.reqs);
     const b = await fetchTimed(deb, ['6.1.0-98-amd64', '--mirror', mirror, '--cache-dir', cache]);
-    checkSums(b.t, b.wallMs);
+    checkSums(b.t, b.wallMs, b.reqs);
     expect(b.reqs.filter((q) => isIndex(q.path) && q.status === 200)).toEqual([]);
     expect(b.reqs.filter((q) => q.path.endsWith('/InRelease') && q.status === 200)).toEqual([]);
     expect(b.reqs.filter((q) => q.path.endsWith('/InRelease') && q.status === 304).length).toBeGreaterThanOrEqual(2);
