@@ -600,6 +600,64 @@ describe('the oops corpus: RHEL 6, 8 and 9, aarch64 without kallsyms, powerpc (p
     expect(oopsHeadline(r.first!)).toBe('NULL pointer dereference at 000000000000004e in __dmar_remove_one_dev_info+0x27 (swapper/0, pid 1, CPU 0), tainted: W');
   });
 
+  it('RHEL 8.0 (4.18.0-80.el8): a general protection fault in the timer softirq on an idle CPU, as mailed with 80-column wraps; <IRQ> … </IRQ> then the idle RIP', () => {
+    const text = corpus('el8-4.18-timer-softirq-gpf.txt');
+    const r = parseOops(text);
+    expect(r.others).toEqual([]);
+    const { registers, trace, line, ...o } = r.first!;
+    expect(line).toBe(0);
+    expect(o).toEqual(
+      noRegs(fields({
+        kind: 'general-protection',
+        headline: 'general protection fault: 0000 [#1] SMP NOPTI',
+        oops: { trap: 'general protection fault', errorCode: '0000', count: 1, flags: ['SMP', 'NOPTI'] },
+        pc: { ...loc('run_timer_softirq', 0x34e, 0x440), segment: '0010' },
+        // The mail wrapped the CPU: line after the taint letters: "Tainted: G    W" / "--------- -  - 4.18.0-80.el8.x86_64 #1".
+        tainted: taint('G    W', W),
+        cpu: 0,
+        pid: 0,
+        comm: 'swapper/0',
+        // "… BIOS MJGS1223" / "04/07/2020": the date joined back on.
+        hardware: 'Sugon I620-G30/60P24-US, BIOS MJGS1223 04/07/2020',
+        release: '4.18.0-80.el8.x86_64',
+        build: '#1',
+      })),
+    );
+    // Every register whose value the mail moved to the next line ("RCX:" / "0000000000000100") is read;
+    // the idle task's rows after the RIP inside the trace are not mixed in.
+    expect(Object.keys(registers)).toEqual(X86_REGS_DR);
+    expect(registers).toMatchObject({ RCX: '0000000000000100', RDI: 'ffff88f00081aa00', R09: '0000000000000000', R12: 'ffff88f000803ee8', R15: '0000000000000000', knlGS: '0000000000000000', CR4: '00000000007606f0', DR2: '0000000000000000', DR7: '0000000000000400' });
+    expectRegistersIn(text, registers);
+    // 4.18 prints no <TASK>: the frames after </IRQ> and the interrupted RIP belong to no marked stack.
+    expect(traceLines(trace)).toEqual([
+      '<IRQ>',
+      '? __hrtimer_init+0xb0/0xb0 @IRQ',
+      '? sched_clock+0x5/0x10 @IRQ',
+      '__do_softirq+0xe8/0x2ef @IRQ',
+      'irq_exit+0xf1/0x100 @IRQ',
+      'smp_apic_timer_interrupt+0x74/0x130 @IRQ',
+      'apic_timer_interrupt+0xf/0x20 @IRQ',
+      '</IRQ>',
+      'RIP 0010:cpuidle_enter_state+0xa0/0x2b0',
+      '? cpuidle_enter_state+0x90/0x2b0',
+      'do_idle+0x200/0x280',
+      'cpu_startup_entry+0x6f/0x80',
+      'start_kernel+0x533/0x553',
+      'secondary_startup_64+0xb7/0xc0',
+    ]);
+    expect(oopsHeadline(r.first!)).toBe('general protection fault in run_timer_softirq+0x34e (swapper/0, pid 0, CPU 0), tainted: W');
+    // Unwrapped, the same text parses the same (a wrap's tail only ever joins the line it follows).
+    const unwrapped = text.replace(/\n(?!\[)(?=\S)/g, ' ');
+    expect(parseOops(unwrapped).first).toEqual({ ...r.first!, line: 0 });
+  });
+
+  it('mail wraps: a tail joins only the line shape it belongs to, and its own line is left empty so line numbers hold', () => {
+    const r = parseOops(['[ 1.0] BUG: kernel NULL pointer dereference, address: 0000000000000000', '[ 1.1] CPU: 1 PID: 2 Comm: x Not tainted', '5.14.0-1.el9.x86_64 #1', '[ 1.2] RIP: 0010:f+0x1/0x2', '[ 1.3] RAX: 0000000000000001 RBX:', 'ffff000000000000', '[ 1.4] RSP: 0018:ffffc90000000000', 'not a tail', '[ 1.5] Call Trace:', '[ 1.6]  g+0x3/0x4'].join('\n')).first!;
+    expect([r.cpu, r.pid, r.comm, r.release, r.build]).toEqual([1, 2, 'x', '5.14.0-1.el9.x86_64', '#1']);
+    expect(r.registers).toEqual({ RAX: '0000000000000001', RBX: 'ffff000000000000', RSP: '0018:ffffc90000000000' });
+    expect(traceLines(r.trace)).toEqual(['g+0x3/0x4']);
+  });
+
   it('RHEL 9 (5.14.0-496.el9): Kdump: loaded, a RIP in a module, ? frames after a blank line', () => {
     const text = corpus('el9-5.14-vdpa.txt');
     const r = parseOops(text);
