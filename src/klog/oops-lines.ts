@@ -49,6 +49,45 @@ export function stripPrefix(line: string): string {
   return line.replace(SYSLOG, '').replace(PREFIX, '');
 }
 
+// A mail client wraps a long kernel line at ~80 columns and the tail lands on a line of its own,
+// without the log prefix ("[4394470.275783] RAX: … RCX:" then "0000000000000100"). The tails seen
+// in quoted reports, each after the line it belongs to: [that line (prefix stripped), the tail].
+const WRAPPED_TAILS: [RegExp, RegExp][] = [
+  // A register's value, after its name: "RCX:" / "0000000000000100", "ORIG_RAX:" / "ffffffffffffff13".
+  [/\b(?:R[A-Z0-9]{1,2}|E[A-Z]{2}|EFLAGS|ORIG_RAX|CR[0-4]|DR[0-7]):$/, /^[0-9a-f]{4,16}$/],
+  // The FS/GS row's last pair.
+  [/\bGS:\S+$/, /^knlGS:[0-9a-f]+$/],
+  // The release (and the RHEL dash field before it) after the taint letters of the CPU: line.
+  [/^CPU: \d+ .*(?:Not tainted|Tainted: [A-Z -]*)$/, /^[A-Z -]*\d+\.\d+\S*/],
+  // The BIOS date of the Hardware name: line.
+  [/^Hardware name: /, /^\d\d\/\d\d\/\d{4}$/],
+  // More bytes of a Code: line (which may wrap twice).
+  [/^Code: /, /^(?:<?[0-9a-f]{2}>? )*<?[0-9a-f]{2}>?$/],
+];
+
+/**
+ * Join the wrapped tails back onto their lines (one blank between). A joined tail's own line is
+ * left empty, so the line numbers stay those of the input.
+ */
+export function joinWrapped(raw: readonly string[]): string[] {
+  const out = [...raw];
+  let host = -1;
+  for (let i = 0; i < out.length; i++) {
+    const l = out[i]!;
+    const t = l.trim();
+    if (host >= 0 && t !== '' && stripPrefix(t) === t) {
+      const h = stripPrefix(out[host]!).trim();
+      if (WRAPPED_TAILS.some(([line, tail]) => line.test(h) && tail.test(t))) {
+        out[host] = `${out[host]!.trimEnd()} ${t}`;
+        out[i] = '';
+        continue;
+      }
+    }
+    host = i;
+  }
+  return out;
+}
+
 const LOC = String.raw`([A-Za-z0-9_.$]+)\+0x([0-9a-f]+)/0x([0-9a-f]+)(?: \[([^\]\s]+)\])?`;
 export const LOC_RE = new RegExp(`^${LOC}`);
 

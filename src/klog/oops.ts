@@ -7,7 +7,7 @@
 
 import { parseLegacyLine } from './oops-legacy.js';
 import { parsePowerpcLine, parsePowerpcTraceLine, POWERPC_STARTS } from './oops-powerpc.js';
-import { LOC_RE, parseLocation, parseTaintRelease, stripPrefix } from './oops-lines.js';
+import { joinWrapped, LOC_RE, parseLocation, parseTaintRelease, stripPrefix } from './oops-lines.js';
 import type { CodeLocation, Oops, OopsKind, OopsReport, TraceEntry } from './oops-types.js';
 
 export type { CodeLocation, Oops, OopsKind, OopsReport, TaintFlag, TraceEntry } from './oops-types.js';
@@ -91,7 +91,7 @@ function emptyOops(kind: OopsKind, headline: string, line: number): Oops {
 
 /** Find and parse every report in a kernel log; the first is the cause. */
 export function parseOops(text: string): OopsReport {
-  const lines = text.split('\n').map(stripPrefix);
+  const lines = joinWrapped(text.split('\n')).map(stripPrefix);
   const starts: { at: number; kind: OopsKind; m: RegExpExecArray; s: Start }[] = [];
   let open = false;
   for (let i = 0; i < lines.length; i++) {
@@ -185,7 +185,7 @@ function parseOopsLine(o: Oops, l: string): boolean {
 /** The call trace of a text that holds only a trace (no report opener). */
 export function parseTrace(text: string): TraceEntry[] {
   const o = emptyOops('oops', '', 0);
-  const lines = text.split('\n').map(stripPrefix);
+  const lines = joinWrapped(text.split('\n')).map(stripPrefix);
   parseBody(o, lines, 0, lines.length);
   return o.trace;
 }

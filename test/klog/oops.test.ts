@@ -600,6 +600,64 @@ describe('the oops corpus: RHEL 6, 8 and 9, aarch64 without kallsyms, powerpc (p
     expect(oopsHeadline(r.first!)).toBe('NULL pointer dereference at 000000000000004e in __dmar_remove_one_dev_info+0x27 (swapper/0, pid 1, CPU 0), tainted: W');
   });
 
+  it('RHEL 8.0 (4.18.0-80.el8): a general protection fault in the timer softirq on an idle CPU, as mailed with 80-column wraps; <IRQ> … </IRQ> then the idle RIP', () => {
+    const text = corpus('el8-4.18-timer-softirq-gpf.txt');
+    const r = parseOops(text);
+    expect(r.others).toEqual([]);
+    const { registers, trace, line, ...o } = r.first!;
+    expect(line).toBe(0);
+    expect(o).toEqual(
+      noRegs(fields({
+        kind: 'general-protection',
+        headline: 'general protection fault: 0000 [#1] SMP NOPTI',
+        oops: { trap: 'general protection fault', errorCode: '0000', count: 1, flags: ['SMP', 'NOPTI'] },
+        pc: { ...loc('run_timer_softirq', 0x34e, 0x440), segment: '0010' },
+        // The mail wrapped the CPU: line after the taint letters: "Tainted: G    W" / "--------- -  - 4.18.0-80.el8.x86_64 #1".
+        tainted: taint('G    W', W),
+        cpu: 0,
+        pid: 0,
+        comm: 'swapper/0',
+        // "… BIOS MJGS1223" / "04/07/2020": the date joined back on.
+        hardware: 'Sugon I620-G30/60P24-US, BIOS MJGS1223 04/07/2020',
+        release: '4.18.0-80.el8.x86_64',
+        build: '#1',
+      })),
+    );
+    // Every register whose value the mail moved to the next line ("RCX:" / "0000000000000100") is read;
+    // the idle task's rows after the RIP inside the trace are not mixed in.
+    expect(Object.keys(registers)).toEqual(X86_REGS_DR);
+    expect(registers).toMatchObject({ RCX: '0000000000000100', RDI: 'ffff88f00081aa00', R09: '0000000000000000', R12: 'ffff88f000803ee8', R15: '0000000000000000', knlGS: '0000000000000000', CR4: '00000000007606f0', DR2: '0000000000000000', DR7: '0000000000000400' });
+    expectRegistersIn(text, registers);
+    // 4.18 prints no <TASK>: the frames after </IRQ> and the interrupted RIP belong to no marked stack.
+    expect(traceLines(trace)).toEqual([
+      '<IRQ>',
+      '? __hrtimer_init+0xb0/0xb0 @IRQ',
+      '? sched_clock+0x5/0x10 @IRQ',
+      '__do_softirq+0xe8/0x2ef @IRQ',
+      'irq_exit+0xf1/0x100 @IRQ',
+      'smp_apic_timer_interrupt+0x74/0x130 @IRQ',
+      'apic_timer_interrupt+0xf/0x20 @IRQ',
+      '</IRQ>',
+      'RIP 0010:cpuidle_enter_state+0xa0/0x2b0',
+      '? cpuidle_enter_state+0x90/0x2b0',
+      'do_idle+0x200/0x280',
+      'cpu_startup_entry+0x6f/0x80',
+      'start_kernel+0x533/0x553',
+      'secondary_startup_64+0xb7/0xc0',
+    ]);
+    expect(oopsHeadline(r.first!)).toBe('general protection fault in run_timer_softirq+0x34e (swapper/0, pid 0, CPU 0), tainted: W');
+    // Unwrapped, the same text parses the same (a wrap's tail only ever joins the line it follows).
+    const unwrapped = text.replace(/\n(?!\[)(?=\S)/g, ' ');
+    expect(parseOops(unwrapped).first).toEqual({ ...r.first!, line: 0 });
+  });
+
+  it('mail wraps: a tail joins only the line shape it belongs to, and its own line is left empty so line numbers hold', () => {
+    const r = parseOops(['[ 1.0] BUG: kernel NULL pointer dereference, address: 0000000000000000', '[ 1.1] CPU: 1 PID: 2 Comm: x Not tainted', '5.14.0-1.el9.x86_64 #1', '[ 1.2] RIP: 0010:f+0x1/0x2', '[ 1.3] RAX: 0000000000000001 RBX:', 'ffff000000000000', '[ 1.4] RSP: 0018:ffffc90000000000', 'not a tail', '[ 1.5] Call Trace:', '[ 1.6]  g+0x3/0x4'].join('\n')).first!;
+    expect([r.cpu, r.pid, r.comm, r.release, r.build]).toEqual([1, 2, 'x', '5.14.0-1.el9.x86_64', '#1']);
+    expect(r.registers).toEqual({ RAX: '0000000000000001', RBX: 'ffff000000000000', RSP: '0018:ffffc90000000000' });
+    expect(traceLines(r.trace)).toEqual(['g+0x3/0x4']);
+  });
+
   it('RHEL 9 (5.14.0-496.el9): Kdump: loaded, a RIP in a module, ? frames after a blank line', () => {
     const text = corpus('el9-5.14-vdpa.txt');
     const r = parseOops(text);
@@ -669,6 +727,138 @@ describe('the oops corpus: RHEL 6, 8 and 9, aarch64 without kallsyms, powerpc (p
       'RIP 0033:0x7f24abebf3e7',
     ]);
     expect(oopsHeadline(r.first!)).toBe('panic: Attempted to kill init! exitcode=0x00000000 in do_exit.cold+0x15 (systemd-shutdow, pid 1, CPU 0), tainted: none');
+  });
+
+  it('RHEL 9.4 (5.14.0-427.37.1.el9_4): "BUG: Bad page state" in a NIC softirq on an idle CPU, an <IRQ> trace that ends at </IRQ> <TASK>', () => {
+    const text = corpus('el9-5.14-ice-bad-page.txt');
+    const r = parseOops(text);
+    expect(r.others).toEqual([]);
+    const { trace, line, ...o } = r.first!;
+    expect(line).toBe(0);
+    expect(o).toEqual(
+      fields({
+        kind: 'bug',
+        headline: 'BUG: Bad page state in process swapper/34  pfn:97fcd0',
+        // The report cut the module list after "irqd" (the next timestamp is 75 ms on): the names as printed.
+        modules: 'bonding tls sunrpc intel_rapl_msr intel_rapl_common intel_uncore_frequency intel_uncore_frequency_common i10nm_edac nfit libnvdimm x86_pkg_temp_thermal intel_powerclamp coretemp kvm_intel kvm mgag200 irqd'
+          .split(' ')
+          .map((name) => ({ name, taint: null })),
+        tainted: taint(''),
+        cpu: 34,
+        pid: 0,
+        comm: 'swapper/34',
+        hardware: 'Dell Inc. PowerEdge R750/0216NK, BIOS 1.13.2 12/19/2023',
+        release: '5.14.0-427.37.1.el9_4.x86_64',
+        build: '#1',
+      }),
+    );
+    // The page-state rows (page:, flags:, raw:, page dumped because:) are not registers: none read.
+    expect(traceLines(trace)).toEqual([
+      '<IRQ>',
+      'dump_stack_lvl+0x34/0x48 @IRQ',
+      'bad_page.cold+0x63/0x94 @IRQ',
+      'check_new_pages+0xb3/0xe0 @IRQ',
+      'rmqueue_bulk+0x2d2/0x9e0 @IRQ',
+      '? ktime_get+0x35/0xa0 @IRQ',
+      'rmqueue_pcplist+0x13b/0x210 @IRQ',
+      'rmqueue+0x7d3/0xd40 @IRQ',
+      '? xas_load+0x9/0xa0 @IRQ',
+      '? xas_find+0x183/0x1d0 @IRQ',
+      '? xa_find_after+0xd0/0x130 @IRQ',
+      '? intel_iommu_iotlb_sync_map+0x89/0xe0 @IRQ',
+      'get_page_from_freelist+0x11f/0x530 @IRQ',
+      '__alloc_pages+0xf2/0x250 @IRQ',
+      'ice_alloc_rx_bufs+0xcc/0x1c0 [ice] @IRQ',
+      'ice_clean_rx_irq+0x631/0xa20 [ice] @IRQ',
+      'ice_napi_poll+0xdf/0x2a0 [ice] @IRQ',
+      '__napi_poll+0x27/0x170 @IRQ',
+      'net_rx_action+0x233/0x2f0 @IRQ',
+      '__do_softirq+0xc7/0x2ac @IRQ',
+      '__irq_exit_rcu+0xa1/0xc0 @IRQ',
+      'common_interrupt+0x80/0xa0 @IRQ',
+      '</IRQ>',
+      '<TASK>',
+    ]);
+    expect(oopsHeadline(r.first!)).toBe('kernel BUG in bad_page.cold+0x63 (swapper/34, pid 0, CPU 34), tainted: none');
+  });
+
+  it('RHEL 9.5 (5.14.0-503.14.1.el9_5, a Rocky Linux 9.5 guest): a WARNING in the timer interrupt, <IRQ> … </IRQ> <TASK>, the idle RIP and its registers inside <TASK>', () => {
+    const text = corpus('el9-5.14-pmu-warning-irq.txt');
+    const r = parseOops(text);
+    expect(r.others).toEqual([]);
+    const { registers, trace, line, ...o } = r.first!;
+    expect(line).toBe(1);
+    expect(o).toEqual(
+      noRegs(fields({
+        kind: 'warning',
+        headline: 'WARNING: CPU: 3 PID: 0 at arch/x86/events/core.c:1592 x86_pmu_stop+0xa2/0xb0',
+        source: 'arch/x86/events/core.c:1592',
+        pc: { ...loc('x86_pmu_stop', 0xa2, 0xb0), segment: '0010' },
+        modules: 'vfio_pci vfio_pci_core vfio_iommu_type1 vfio iommufd tls rfkill vsock_loopback vmw_vsock_virtio_transport_common vmw_vsock_vmci_transport vsock vmw_balloon intel_rapl_msr vmwgfx vmw_vmci intel_rapl_common drm_ttm_helper ttm pcspkr drm_kms_helper i2c_piix4 joydev drm fuse xfs libcrc32c crct10dif_pclmul crc32_pclmul ata_generic crc32c_intel nvme ata_piix ghash_clmulni_intel libata nvme_core nvme_auth vmxnet3 t10_pi serio_raw dm_mirror dm_region_hash dm_log dm_mod'
+          .split(' ')
+          .map((name) => ({ name, taint: null })),
+        // "G     U            -------  ---": U at bit 6, then the RHEL 9 dash field.
+        tainted: taint('G     U', [6, 'U', 'taint requested by userspace']),
+        cpu: 3,
+        pid: 0,
+        comm: 'swapper/3',
+        hardware: 'VMware, Inc. VMware Virtual Platform/440BX Desktop Reference Platform, BIOS 6.00 11/12/2020',
+        release: '5.14.0-503.14.1.el9_5.x86_64',
+        build: '#1',
+      })),
+    );
+    // The registers are the WARNING's (x86_pmu_stop in the interrupt); the idle task's rows after
+    // the RIP inside <TASK> stay with that exception row and are not mixed in.
+    expect(Object.keys(registers)).toEqual([...X86_REGS, 'CR4']);
+    expect(registers['RSP']).toBe('0018:ffffa38600570e38');
+    expect(registers['RAX']).toBe('0000000000000001');
+    expectRegistersIn(text, registers);
+    expect(traceLines(trace)).toEqual([
+      '<IRQ>',
+      '? srso_alias_return_thunk+0x5/0xfbef5 @IRQ',
+      '? show_trace_log_lvl+0x26e/0x2df @IRQ',
+      '? show_trace_log_lvl+0x26e/0x2df @IRQ',
+      '? perf_adjust_freq_unthr_context+0x121/0x200 @IRQ',
+      '? x86_pmu_stop+0xa2/0xb0 @IRQ',
+      '? __warn+0x7e/0xd0 @IRQ',
+      '? x86_pmu_stop+0xa2/0xb0 @IRQ',
+      '? report_bug+0x100/0x140 @IRQ',
+      '? handle_bug+0x3c/0x70 @IRQ',
+      '? exc_invalid_op+0x14/0x70 @IRQ',
+      '? asm_exc_invalid_op+0x16/0x20 @IRQ',
+      '? x86_pmu_stop+0xa2/0xb0 @IRQ',
+      '? x86_pmu_stop+0x50/0xb0 @IRQ',
+      'perf_adjust_freq_unthr_context+0x121/0x200 @IRQ',
+      'perf_event_task_tick+0x51/0xa0 @IRQ',
+      'scheduler_tick+0xd6/0x2c0 @IRQ',
+      '? srso_alias_return_thunk+0x5/0xfbef5 @IRQ',
+      'update_process_times+0x7f/0x90 @IRQ',
+      '? __pfx_tick_nohz_highres_handler+0x10/0x10 @IRQ',
+      'tick_sched_handle+0x21/0x60 @IRQ',
+      '? __pfx_tick_nohz_highres_handler+0x10/0x10 @IRQ',
+      'tick_nohz_highres_handler+0x6d/0x90 @IRQ',
+      '__hrtimer_run_queues+0x112/0x2b0 @IRQ',
+      'hrtimer_interrupt+0xfc/0x210 @IRQ',
+      '__sysvec_apic_timer_interrupt+0x4e/0x100 @IRQ',
+      'sysvec_apic_timer_interrupt+0x6d/0x90 @IRQ',
+      '</IRQ>',
+      '<TASK>',
+      'asm_sysvec_apic_timer_interrupt+0x16/0x20 @TASK',
+      'RIP 0010:acpi_safe_halt+0x1b/0x30',
+      '? srso_alias_return_thunk+0x5/0xfbef5 @TASK',
+      'acpi_idle_do_entry+0x2f/0x50 @TASK',
+      'acpi_idle_enter+0x7b/0xc0 @TASK',
+      'cpuidle_enter_state+0x7d/0x430 @TASK',
+      'cpuidle_enter+0x29/0x40 @TASK',
+      'cpuidle_idle_call+0xfa/0x160 @TASK',
+      'do_idle+0x7b/0xe0 @TASK',
+      'cpu_startup_entry+0x26/0x30 @TASK',
+      'start_secondary+0x115/0x140 @TASK',
+      'secondary_startup_64_no_verify+0x187/0x18b @TASK',
+      '</TASK>',
+    ]);
+    expect(oopsHeadline(r.first!)).toBe('WARNING in x86_pmu_stop+0xa2 (swapper/3, pid 0, CPU 3), tainted: U');
+    expect(formatOops(r.first!)).toContain('  -- exception at 0010:acpi_safe_halt+0x1b/0x30 --');
   });
 
   const el6Expected = (registers: Record<string, string>) =>
