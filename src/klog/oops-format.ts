@@ -28,6 +28,7 @@ export function oopsHeadline(o: Oops): string {
   let s = KIND_TEXT[o.kind];
   if (o.kind === 'panic' && o.panic) s = `panic: ${o.panic}`;
   else if (o.kind === 'bug' && o.source) s = `kernel BUG at ${o.source}`;
+  else if (o.kind === 'bug') s = bugWhat(o.headline) ?? s;
   if (o.faultAddress) s += ` at ${o.faultAddress}`;
   const named = (l: CodeLocation): string => `${l.function}+0x${l.offset!.toString(16)}${l.module ? ` [${l.module}]` : ''}`;
   const where = o.pc ?? firstReliable(o);
@@ -44,6 +45,26 @@ export function oopsHeadline(o: Oops): string {
   if (who) s += ` (${who})`;
   if (o.tainted) s += `, tainted: ${o.tainted.flags.length ? o.tainted.flags.map((f) => f.letter).join('') : 'none'}`;
   return s;
+}
+
+/**
+ * What a BUG other than `kernel BUG at file:line` says it is, for the headline: "BUG: Bad page
+ * state in process swapper/34  pfn:…" is a "Bad page state", "BUG: scheduling while atomic: …" a
+ * "scheduling while atomic", "BUG: KASAN: slab-out-of-bounds in f+0x…" a "KASAN:
+ * slab-out-of-bounds", and SLUB's "BUG <cache> (<taint>): <what>" a "slab <cache>: <what>". The
+ * text stops before what the rest of the headline says anyway (the process, the function) or a
+ * detail after ": "; null when the line has neither form.
+ */
+export function bugWhat(headline: string): string | null {
+  const slub = /^BUG ([\w.-]+) \((?:Not tainted|Tainted: [^)]*)\): (.+)$/.exec(headline);
+  if (slub) return `slab ${slub[1]}: ${slub[2]!.trim()}`;
+  const m = /^BUG: (.+)$/.exec(headline);
+  if (!m) return null;
+  const t = m[1]!.trim();
+  const at = t.search(/ in process\b| in [\w.$]+\+0x| at \S+:\d+/);
+  if (at > 0) return t.slice(0, at);
+  const colon = t.indexOf(': ');
+  return colon > 0 ? t.slice(0, colon) : t;
 }
 
 /**

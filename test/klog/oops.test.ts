@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { recordsText } from '../../src/klog/format.js';
 import { readDumpLog } from '../../src/klog/index.js';
 import { decodeTaint, formatOops, oopsHeadline, parseOops, parseTrace } from '../../src/klog/oops.js';
+import { bugWhat } from '../../src/klog/oops-format.js';
 import type { CodeLocation, Oops, TraceEntry } from '../../src/klog/oops.js';
 import { legacyDump } from '../builders/printk.js';
 import { fixturePath } from '../helpers/fixtures.js';
@@ -779,7 +780,7 @@ describe('the oops corpus: RHEL 6, 8 and 9, aarch64 without kallsyms, powerpc (p
       '</IRQ>',
       '<TASK>',
     ]);
-    expect(oopsHeadline(r.first!)).toBe('kernel BUG in bad_page.cold+0x63 (swapper/34, pid 0, CPU 34), tainted: none');
+    expect(oopsHeadline(r.first!)).toBe('Bad page state in bad_page.cold+0x63 (swapper/34, pid 0, CPU 34), tainted: none');
   });
 
   it('RHEL 9.5 (5.14.0-503.14.1.el9_5, a Rocky Linux 9.5 guest): a WARNING in the timer interrupt, <IRQ> … </IRQ> <TASK>, the idle RIP and its registers inside <TASK>', () => {
@@ -928,7 +929,7 @@ describe('the oops corpus: RHEL 6, 8 and 9, aarch64 without kallsyms, powerpc (p
       '? entry_SYSCALL_64_after_hwframe+0x63/0xcd @TASK',
       '</TASK>',
     ]);
-    expect(oopsHeadline(r.first!)).toBe('kernel BUG in slab_err.cold+0x53 (rmmod, pid 455206, CPU 53), tainted: OE');
+    expect(oopsHeadline(r.first!)).toBe('slab qla2xxx_srbs: Objects remaining in qla2xxx_srbs on __kmem_cache_shutdown() in slab_err.cold+0x53 (rmmod, pid 455206, CPU 53), tainted: OE');
     expect(r.others).toHaveLength(1);
     const { trace: t2, line: l2, registers, ...w } = r.others[0]!;
     expect(l2).toBe(25);
@@ -1303,5 +1304,22 @@ describe('the oops corpus: RHEL 6, 8 and 9, aarch64 without kallsyms, powerpc (p
       { bit: 1, letter: 'F', meaning: 'module force-loaded' },
       { bit: 12, letter: 'O', meaning: 'out-of-tree module loaded' },
     ]);
+  });
+});
+
+describe('what a BUG other than "kernel BUG at" says it is (the headline\'s first words)', () => {
+  it('names the BUG by its own words, up to the process, the function or a detail after ": "', () => {
+    // Input vectors: first lines of BUG reports as mm/, kernel/sched/, KASAN, SLUB and the VFS print them.
+    const cases: [string, string | null][] = [
+      ['BUG: Bad page state in process swapper/34  pfn:1c5a29', 'Bad page state'],
+      ['BUG: scheduling while atomic: swapper/0/0/0x00000100', 'scheduling while atomic'],
+      ['BUG: sleeping function called from invalid context at kernel/locking/mutex.c:283', 'sleeping function called from invalid context'],
+      ['BUG: KASAN: slab-out-of-bounds in ext4_find_extent+0x8c4/0x960', 'KASAN: slab-out-of-bounds'],
+      ['BUG: spinlock lockup suspected on CPU#0, swapper/0/0', 'spinlock lockup suspected on CPU#0, swapper/0/0'],
+      ['BUG: Dentry 00000000a7c1d2e3{i=2,n=/}  still in use (1) [unmount of ext4 sda1]', 'Dentry 00000000a7c1d2e3{i=2,n=/}  still in use (1) [unmount of ext4 sda1]'],
+      ['BUG kmalloc-64 (Not tainted): Redzone overwritten', 'slab kmalloc-64: Redzone overwritten'],
+      ['kernel BUG at mm/slub.c:4064!', null],
+    ];
+    for (const [line, want] of cases) expect(bugWhat(line), line).toBe(want);
   });
 });
