@@ -96,7 +96,6 @@ function loadFast(command) {
       require('node:v8').setFlagsFromString('--no-opt');
       turbofanOff = true;
     }
-    //
     // The file is the bundle already wrapped as a function of what a CommonJS module gets, plus the
     // bundle's stand-ins for import() and import.meta (scripts/build-fast.mjs says why): compiled as
     // read, no 232 KiB concatenation for V8 to flatten.

@@ -62,13 +62,13 @@ export function writeOut(line: string): void {
   writeText(line.endsWith('\n') ? line : `${line}\n`);
 }
 
+/** writeErr was called (process.stderr exists and may hold a line). */
+let stderrUsed = false;
+
 export function writeErr(line: string): void {
   stderrUsed = true;
   process.stderr.write(line.endsWith('\n') ? line : `${line}\n`);
 }
-
-/** writeErr was called (process.stderr exists and may hold a line). */
-let stderrUsed = false;
 
 /**
  * Everything written so far has reached the kernel: stdout went straight to fd 1 (no fallback to

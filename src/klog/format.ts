@@ -34,16 +34,24 @@ const isPrintOrSpace = (b: number): boolean => (b >= 0x20 && b <= 0x7e) || (b >=
 /** A byte formatRecord writes as \xNN (the newline, 0x0a, is handled apart). */
 const NEEDS_ESCAPE = /[^\t\x0b-\r -~\n]/;
 
+/** The timestamp and, with --caller, the caller column that start a record's line. */
+function recordPrefix(r: LogRecord, opts: FormatOptions): string {
+  const prefix = timePrefix(r.tsNsec);
+  return opts.caller && r.caller !== null ? `${prefix}[${r.caller.padStart(8)}] ` : prefix;
+}
+
+/** A record whose text needs no \xNN: its continuation lines indented under the prefix. */
+function plainLine(prefix: string, text: string, multiline: boolean): string {
+  return `${prefix}${multiline ? text.replaceAll('\n', `\n${' '.repeat(prefix.length)}`) : text}\n`;
+}
+
 /** One record as makedumpfile prints it, ending with '\n'. */
 export function formatRecord(r: LogRecord, opts: FormatOptions = {}): string {
-  let prefix = timePrefix(r.tsNsec);
-  if (opts.caller && r.caller !== null) prefix += `[${r.caller.padStart(8)}] `;
+  const prefix = recordPrefix(r, opts);
   // Nearly every record is printable ASCII: decoded in one call and checked by one regular
   // expression instead of a loop over its bytes (a third of a `kdbg log` process before).
   const whole = latin1().decode(r.text);
-  if (!NEEDS_ESCAPE.test(whole)) {
-    return `${prefix}${whole.includes('\n') ? whole.replaceAll('\n', `\n${' '.repeat(prefix.length)}`) : whole}\n`;
-  }
+  if (!NEEDS_ESCAPE.test(whole)) return plainLine(prefix, whole, whole.includes('\n'));
   const indent = ' '.repeat(prefix.length);
   let out = prefix;
   let run = 0;
@@ -116,8 +124,6 @@ export function formatRecordsBytes(records: readonly LogRecord[], opts: FormatOp
   // Indexed loops: for-of makes an iterator result object per record in the interpreter.
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    let prefix = timePrefix(r.tsNsec);
-    if (opts.caller && r.caller !== null) prefix += `[${r.caller.padStart(8)}] `;
     const t = r.text;
     const sp = spans.get(t.buffer)!;
     const a = t.byteOffset - sp.base;
@@ -126,7 +132,7 @@ export function formatRecordsBytes(records: readonly LogRecord[], opts: FormatOp
     if (NEEDS_ESCAPE.test(text)) chunk += formatRecord(r, opts);
     else {
       const nl = sp.text.indexOf('\n', a);
-      chunk += `${prefix}${nl !== -1 && nl < b ? text.replaceAll('\n', `\n${' '.repeat(prefix.length)}`) : text}\n`;
+      chunk += plainLine(recordPrefix(r, opts), text, nl !== -1 && nl < b);
     }
     if (chunk.length >= CHUNK) {
       sink(Buffer.from(chunk, 'latin1'));

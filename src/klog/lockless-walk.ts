@@ -272,12 +272,22 @@ export function decodeLocklessRing(r: LocklessBytes, L: LocklessLayout): { recor
   const problems: LogProblem[] = [];
   if (idHi !== headHi || idLo !== headLo) problems.push({ code: 'torn', message: `tail_id ${r.header.tail_id} and head_id ${r.header.head_id} are more than ${count} descriptors apart: the ring's indexes are inconsistent` });
   else dump(headHi, headLo);
+  problems.push(...walkProblems(records, unreadable, torn));
+  return { records, problems, levelInferred };
+}
+
+/**
+ * What a walk found wrong besides inconsistent indexes: records not in the dump, torn records, and
+ * gaps in the sequence numbers (reported only when nothing was missing or torn).
+ */
+export function walkProblems(records: readonly LogRecord[], unreadable: number, torn: number): LogProblem[] {
+  const problems: LogProblem[] = [];
   if (unreadable > 0) problems.push({ code: 'unreadable', message: `${unreadable} record${unreadable === 1 ? '' : 's'} not in the dump (their pages were excluded or are missing)` });
   if (torn > 0) problems.push({ code: 'torn', message: `${torn} record${torn === 1 ? '' : 's'} skipped: text block does not belong to its descriptor (overwritten or torn)` });
   let gaps = 0;
   for (let i = 1; i < records.length; i++) if (records[i]!.sequence !== records[i - 1]!.sequence + 1) gaps++;
   if (gaps > 0 && unreadable === 0 && torn === 0) problems.push({ code: 'gap', message: `${gaps} jump${gaps === 1 ? '' : 's'} in sequence numbers: records between were still being written (reserved) or discarded` });
-  return { records, problems, levelInferred };
+  return problems;
 }
 
 /**

@@ -6,7 +6,7 @@
 // same problems, the same text ranges; where the reference throws, the new walk throws too.
 import { describe, expect, it } from 'vitest';
 import { readLocklessBytes } from '../../src/klog/lockless.js';
-import { decodeLocklessRing, textRanges } from '../../src/klog/lockless-walk.js';
+import { decodeLocklessRing, textRanges, walkProblems } from '../../src/klog/lockless-walk.js';
 import type { Holes, LocklessBytes, LocklessHeader, LocklessLayout } from '../../src/klog/lockless-walk.js';
 import { liveSlots } from '../../src/klog/lockless.js';
 import { openDumpForLog } from '../../src/klog/open.js';
@@ -102,11 +102,8 @@ function referenceDecode(r: LocklessBytes, L: LocklessLayout): { records: LogRec
   const problems: LogProblem[] = [];
   if (id !== head) problems.push({ code: 'torn', message: `tail_id ${r.header.tail_id} and head_id ${r.header.head_id} are more than ${count} descriptors apart: the ring's indexes are inconsistent` });
   else dump(head);
-  if (unreadable > 0) problems.push({ code: 'unreadable', message: `${unreadable} record${unreadable === 1 ? '' : 's'} not in the dump (their pages were excluded or are missing)` });
-  if (torn > 0) problems.push({ code: 'torn', message: `${torn} record${torn === 1 ? '' : 's'} skipped: text block does not belong to its descriptor (overwritten or torn)` });
-  let gaps = 0;
-  for (let i = 1; i < records.length; i++) if (records[i]!.sequence !== records[i - 1]!.sequence + 1) gaps++;
-  if (gaps > 0 && unreadable === 0 && torn === 0) problems.push({ code: 'gap', message: `${gaps} jump${gaps === 1 ? '' : 's'} in sequence numbers: records between were still being written (reserved) or discarded` });
+  // The messages are the walk's own wording (walkProblems): what is compared is the counting.
+  problems.push(...walkProblems(records, unreadable, torn));
   return { records, problems, levelInferred };
 }
 

@@ -89,7 +89,6 @@ async function debuginfodRoute(ctx: FetchContext, urls: readonly string[]): Prom
 
 /** plan → resolve → download ⇉ extract → verify → publish, under the release lock. */
 async function fetchLocked(ctx: FetchContext, previous: ResolvedEntry | null): Promise<FetchResult> {
-  const { emit, cache, rel } = ctx;
   // Less V8 memory held while the indexes are read and the packages downloaded (core/gc-pressure.ts);
   // started here, not before the cache look: an answer from the cache does not pay for it.
   const { watchMemory } = await import('../../core/gc-pressure.js');
